@@ -1,0 +1,59 @@
+/** /healthz, /metrics, /api/status, /api/streams and POST /api/config/reload. */
+import type { FastifyInstance } from 'fastify';
+import type { DaemonView } from '../view.js';
+import { sseClientCount } from '../../sinks/sse/sse.js';
+import { E, SluiceError } from '../../core/errors.js';
+
+export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/metrics', async (_req, reply) => {
+    const m = view.metrics();
+    m.clients.set({ kind: 'sse' }, sseClientCount());
+    m.clients.set({ kind: 'tcp' }, view.tcpOutputs().reduce((n, t) => n + t.clients.length, 0));
+    reply.header('Content-Type', m.contentType);
+    return m.text();
+  });
+
+  app.get('/api/status', async () => {
+    const hub = view.hub();
+    const tcp = view.tcpOutputs();
+    const mem = process.memoryUsage();
+    return {
+      version: view.version,
+      uptime_s: Math.round((Date.now() - view.startedAt) / 1000),
+      seq: hub.lastSeq,
+      sources: view.sources(),
+      streams: hub.streamInfo().map((s) => ({
+        ...s,
+        sse_clients: hub.subscribers().filter((c) => c.stream === s.name && c.stage === 'sse').length,
+        tcp: tcp.find((t) => t.stream === s.name) ?? null,
+      })),
+      all_streams_sse_clients: hub.allClients(),
+      drops: view.metrics().drops(),
+      memory: { rss: mem.rss, heap_used: mem.heapUsed, ring_bytes: hub.ringBytes(), budget: view.config().limits.memory },
+    };
+  });
+
+  app.get('/api/streams', async () => {
+    const cfg = view.config();
+    const hub = view.hub();
+    return {
+      streams: hub.streamInfo().map((s) => ({
+        name: s.name,
+        sources: cfg.sources.filter((src) => (src.stream ?? src.name) === s.name).map((src) => src.name),
+        tcp: cfg.streams.find((x) => x.name === s.name)?.tcp ?? null,
+        records: s.records,
+        first_seq: s.ring.firstSeq,
+        last_seq: s.ring.lastSeq,
+        clients: s.clients,
+      })),
+    };
+  });
+
+  app.post('/api/config/reload', async (_req, reply) => {
+    const r = await view.reload();
+    if (!r.ok) throw new SluiceError(E.CONFIG_RELOAD, 'new configuration refused; the old one keeps running', r.problems);
+    return reply.send(r);
+  });
+}

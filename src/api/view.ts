@@ -1,0 +1,27 @@
+/**
+ * What the HTTP API sees of the running daemon: a narrow view, so routes do
+ * not reach into main.ts's wiring.
+ */
+import type { Hub } from '../core/hub.js';
+import type { Metrics } from '../core/metrics.js';
+import type { SourceStatus } from '../core/pipeline.js';
+import type { Config } from '../config/schema.js';
+import type { TcpClientInfo } from '../sinks/tcp/server.js';
+
+export interface ReloadResult {
+  ok: boolean;
+  problems?: string[];
+  changed?: string[];
+  restart_required?: string[];
+}
+
+export interface DaemonView {
+  readonly version: string;
+  readonly startedAt: number;
+  hub(): Hub;
+  metrics(): Metrics;
+  config(): Config;
+  sources(): SourceStatus[];
+  tcpOutputs(): { stream: string; listen: string; clients: TcpClientInfo[] }[];
+  reload(): Promise<ReloadResult>;
+}

@@ -1,0 +1,137 @@
+/**
+ * The `sluice` command line (commander). Exit codes: 0 ok, 1 invalid input or
+ * config, 2 usage error; a fatal runtime error prints its SLUICE_ERR_ code.
+ */
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { Daemon } from '../main.js';
+import { VERSION } from '../version.js';
+import { runTail } from './tail.js';
+import { SluiceError } from '../core/errors.js';
+
+function overridesFrom(o: { listen?: string; dataDir?: string }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (o.listen) out['server.listen'] = o.listen;
+  if (o.dataDir) out.data_dir = o.dataDir;
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program.name('sluice').description('Collect, parse, scan, alert on, stream and forward logs.').version(VERSION, '--version').exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  let exitCode = 0;
+
+  program
+    .command('run')
+    .description('start the daemon (config: -c FILE, else ./sluice.toml, else the embedded default)')
+    .option('-c, --config <file>', 'configuration file (TOML)')
+    .option('--listen <host:port>', 'override server.listen')
+    .option('--data-dir <dir>', 'override data_dir')
+    .action(async (o: { config?: string; listen?: string; dataDir?: string }) => {
+      exitCode = await runDaemon(o.config, overridesFrom(o));
+    });
+
+  program
+    .command('check')
+    .description('validate a configuration; print every problem with its key path')
+    .option('-c, --config <file>', 'configuration file (TOML)')
+    .action((o: { config?: string }) => {
+      const r = loadConfig({ file: o.config });
+      if (r.ok) {
+        process.stdout.write(`ok: ${r.file ?? '(embedded default)'} (${r.config.sources.length} sources, ${r.config.streams.length} streams)\n`);
+        exitCode = 0;
+      } else {
+        for (const p of r.problems) process.stdout.write(`${p}\n`);
+        process.stderr.write(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${r.file ?? '(embedded default)'}\n`);
+        exitCode = 1;
+      }
+    });
+
+  program
+    .command('tail')
+    .description("follow a Sluice's live stream (SSE), resuming after disconnects")
+    .argument('<url>', 'base URL of a Sluice, e.g. http://127.0.0.1:8080')
+    .option('--stream <name>', 'one stream (default: all streams)')
+    .option('--filter <text>', 'only records whose message contains this text (case-insensitive)')
+    .option('--level <list>', 'only these levels, e.g. warn,error')
+    .option('--since <seq>', 'start after this seq (default: live)')
+    .option('--token <token>', 'bearer token (default: env SLUICE_TOKEN)')
+    .option('--json', 'print records as JSON lines')
+    .option('--max-retries <n>', 'give up after n failed reconnects in a row (default: never)')
+    .action(async (url: string, o: { stream?: string; filter?: string; level?: string; since?: string; token?: string; json?: boolean; maxRetries?: string }) => {
+      exitCode = await runTail({
+        url,
+        stream: o.stream,
+        filter: o.filter,
+        level: o.level,
+        since: o.since !== undefined ? Number(o.since) : undefined,
+        token: o.token ?? process.env.SLUICE_TOKEN,
+        json: !!o.json,
+        maxRetries: o.maxRetries !== undefined ? Number(o.maxRetries) : Infinity,
+      });
+    });
+
+  await registerExtraCommands(program, (c) => (exitCode = c));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.version' || err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+/** Commands owned by other areas (rules) hook in here. */
+async function registerExtraCommands(program: Command, setExit: (c: number) => void): Promise<void> {
+  const { registerRulesCommand } = await import('./rules-command.js');
+  registerRulesCommand(program, setExit);
+}
+
+async function runDaemon(file: string | undefined, overrides: Record<string, unknown>): Promise<number> {
+  const r = loadConfig({ file, overrides });
+  if (!r.ok) {
+    for (const p of r.problems) process.stderr.write(`${p}\n`);
+    process.stderr.write(`SLUICE_ERR_CONFIG_INVALID: ${r.problems.length} problem(s) in ${r.file ?? '(embedded default)'}\n`);
+    return 1;
+  }
+  for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
+  const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: () => loadConfig({ file, overrides }) });
+  try {
+    await daemon.start();
+  } catch (err) {
+    const code = err instanceof SluiceError ? err.code : (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'SLUICE_ERR_LISTEN_FAILED' : 'SLUICE_ERR_INTERNAL_ERROR';
+    process.stderr.write(`${code}: ${(err as Error).message}\n`);
+    await daemon.stop().catch(() => undefined);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const shutdown = (sig: string) => {
+      process.stderr.write(`${sig}: shutting down\n`);
+      const deadline = setTimeout(() => {
+        process.stderr.write(`SLUICE_ERR_INTERNAL_ERROR: shutdown did not finish within ${r.config.limits.shutdown_timeout} ms\n`);
+        resolve(1);
+      }, r.config.limits.shutdown_timeout);
+      deadline.unref();
+      daemon.stop().then(
+        () => {
+          clearTimeout(deadline);
+          resolve(0);
+        },
+        (err: Error) => {
+          process.stderr.write(`SLUICE_ERR_INTERNAL_ERROR: ${err.message}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => {
+      void daemon.reload();
+    });
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The root configuration schema: the single source of truth for types,
+ * defaults, descriptions and validation. Each component owns its slice
+ * (sources/file/config.ts, store/config.ts, ...); this module assembles them
+ * and adds the cross-field checks (unique names, port clashes).
+ */
+import { z } from 'zod';
+import { duration, listenAddr, size } from './common.js';
+import { fileSourceSchema } from '../sources/file/config.js';
+
+export const serverSchema = z
+  .strictObject({
+    listen: listenAddr('HTTP listener for the UI, API, SSE and metrics. Loopback by default.').default('127.0.0.1:8080'),
+    admin_token: z.string().min(16, 'at least 16 characters').optional().describe('Bearer token for every mutation (or env SLUICE_ADMIN_TOKEN). Generated and stored under data_dir when absent.'),
+    viewer_token: z.string().min(16, 'at least 16 characters').optional().describe('Optional read-only bearer token.'),
+    tls: z
+      .strictObject({
+        cert: z.string().describe('PEM certificate file.'),
+        key: z.string().describe('PEM private key file.'),
+      })
+      .optional()
+      .describe('Serve HTTPS instead of HTTP.'),
+    heartbeat: duration('Interval of SSE `: ping` comments on quiet connections.').default(15_000),
+    metrics_auth: z.boolean().default(false).describe('Require a token on /metrics too.'),
+  })
+  .describe('The HTTP server.');
+
+export const limitsSchema = z
+  .strictObject({
+    memory: size('One memory budget for replay rings and queues; rings get the larger share.').default(256 * 1024 * 1024),
+    client_lag: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('How many records a live client (SSE, TCP) may fall behind before its oldest are dropped with a `gap` notice. Default: as far as the stream\'s replay ring reaches (clients are cursors into the ring, so lag costs no memory of its own).'),
+    shutdown_timeout: duration('Deadline for an ordered shutdown (stop sources, drain, flush).').default(10_000),
+  })
+  .describe('Bounds on memory and queues.');
+
+export const streamSchema = z
+  .strictObject({
+    name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/).describe('Stream name (a source publishes on the stream named by its `stream` key, default its name).'),
+    tcp: listenAddr('Serve this stream as NDJSON over raw TCP on this address.').optional(),
+    replay: z.number().int().positive().default(10_000).describe('Records kept for resume (Last-Event-ID, ?since=) and /api/records.'),
+    replay_bytes: size('Bytes kept for resume; the smaller of this and the memory budget share wins.').default(32 * 1024 * 1024),
+  })
+  .describe('A named stream and its outputs.');
+
+const sourceSchemas = [fileSourceSchema] as const;
+export const sourceSchema = z.discriminatedUnion('type', [...sourceSchemas]);
+export const sourceTypeNames: string[] = sourceSchemas.map((s) => s.shape.type.value);
+
+/** Table sections whose keys take env overrides SLUICE_<SECTION>_<KEY>. */
+export const sectionSchemas = { server: serverSchema, limits: limitsSchema } as const;
+
+export const configSchema = z
+  .strictObject({
+    data_dir: z.string().default('./data').describe('Where checkpoints, the seq counter, the store and the generated admin token live.'),
+    server: serverSchema.default(serverSchema.parse({})),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    sources: z.array(sourceSchema).default([]).describe('Where logs come from.'),
+    streams: z.array(streamSchema).default([]).describe('Streams and their outputs (streams named by sources exist even without an entry).'),
+  });
+
+/**
+ * Checks across entries (unique names, address clashes). They run on the raw
+ * (unvalidated) input so they are reported together with type errors.
+ */
+export function crossChecks(raw: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []);
+  const seen = new Map<string, number>();
+  arr(raw.sources).forEach((s, i) => {
+    if (typeof s.name !== 'string') return;
+    const prev = seen.get(s.name);
+    if (prev !== undefined) out.push(`sources[${i}].name: duplicate source name "${s.name}" (also sources[${prev}])`);
+    else seen.set(s.name, i);
+  });
+  const streams = new Map<string, number>();
+  const server = (raw.server && typeof raw.server === 'object' ? raw.server : {}) as Record<string, unknown>;
+  const ports = new Map<string, string>();
+  ports.set(normalizeListen(typeof server.listen === 'string' ? server.listen : '127.0.0.1:8080'), 'server.listen');
+  arr(raw.streams).forEach((s, i) => {
+    if (typeof s.name === 'string') {
+      const prev = streams.get(s.name);
+      if (prev !== undefined) out.push(`streams[${i}].name: duplicate stream "${s.name}" (also streams[${prev}])`);
+      else streams.set(s.name, i);
+    }
+    if (typeof s.tcp === 'string') {
+      const key = normalizeListen(s.tcp);
+      const other = ports.get(key);
+      if (other) out.push(`streams[${i}].tcp: address ${s.tcp} is already used by ${other}`);
+      else ports.set(key, `streams[${i}].tcp`);
+    }
+  });
+  return out;
+}
+
+function normalizeListen(a: string): string {
+  const i = a.lastIndexOf(':');
+  const host = a.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = a.slice(i + 1);
+  return (host === '' || host === '0.0.0.0' || host === '::' ? '*' : host) + ':' + port;
+}
+
+export type Config = z.output<typeof configSchema>;
+export type SourceConfig = Config['sources'][number];
+export type StreamConfig = Config['streams'][number];

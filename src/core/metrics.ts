@@ -1,0 +1,152 @@
+/**
+ * The metrics registry (prom-client). Owns the counters every stage shares:
+ * `sluice_dropped_total{stage,reason}` (the one place a drop is counted) and
+ * the per-source counters, which sources keep as plain numbers in
+ * `status().counters` and are read at scrape time (no per-line metric call on
+ * the hot path).
+ */
+import client from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readdirSync } from 'node:fs';
+
+export interface SourceCounterView {
+  name: string;
+  type: string;
+  counters: Record<string, number>;
+}
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly dropped: client.Counter<'stage' | 'reason'>;
+  readonly records: client.Counter<'stream'>;
+  readonly clients: client.Gauge<'kind'>;
+  #drops = new Map<string, number>();
+  #sourceViews: () => SourceCounterView[] = () => [];
+
+  constructor() {
+    registerProcessMetrics(this.registry);
+    this.dropped = new client.Counter({
+      name: 'sluice_dropped_total',
+      help: 'Records or inputs dropped or repaired, by stage and bounded reason.',
+      labelNames: ['stage', 'reason'],
+      registers: [this.registry],
+    });
+    this.records = new client.Counter({
+      name: 'sluice_records_total',
+      help: 'Records accepted by the hub, by stream.',
+      labelNames: ['stream'],
+      registers: [this.registry],
+    });
+    this.clients = new client.Gauge({
+      name: 'sluice_live_clients',
+      help: 'Connected live subscribers, by kind (sse, tcp).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    const views = () => this.#sourceViews();
+    let last = new Map<string, number>();
+    new client.Counter({
+      name: 'sluice_source_events_total',
+      help: 'Per-source counters (lines, bytes, records, rotations, truncated, repaired, ...), by source, type and counter.',
+      labelNames: ['source', 'type', 'counter'],
+      registers: [this.registry],
+      collect() {
+        // sources count in plain numbers; publish deltas so the series stays a monotonic counter
+        const next = new Map<string, number>();
+        for (const v of views()) {
+          for (const [k, n] of Object.entries(v.counters)) {
+            if (typeof n !== 'number' || !Number.isFinite(n)) continue;
+            const key = v.name + '\u0000' + v.type + '\u0000' + k;
+            const prev = last.get(key) ?? 0;
+            next.set(key, Math.max(prev, n));
+            if (n > prev) this.inc({ source: v.name, type: v.type, counter: k }, n - prev);
+            else if (!last.has(key)) this.inc({ source: v.name, type: v.type, counter: k }, 0);
+          }
+        }
+        for (const [k, v] of last) if (!next.has(k)) next.set(k, v);
+        last = next;
+      },
+    });
+  }
+
+  /** Count `n` drops at `stage` for a bounded `reason` (never free text). */
+  drop(stage: string, reason: string, n = 1): void {
+    if (n <= 0) return;
+    this.dropped.inc({ stage, reason }, n);
+    const key = stage + '/' + reason;
+    this.#drops.set(key, (this.#drops.get(key) ?? 0) + n);
+  }
+
+  /** Drops as `{ "stage/reason": n }` for /api/status. */
+  drops(): Record<string, number> {
+    return Object.fromEntries(this.#drops);
+  }
+
+  setSourceViews(fn: () => SourceCounterView[]): void {
+    this.#sourceViews = fn;
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/**
+ * Process metrics. prom-client's collectDefaultMetrics names some gauges
+ * `*_total`, which `promtool check metrics` rejects; these few are what an
+ * operator needs, named by the Prometheus conventions.
+ */
+function registerProcessMetrics(registry: client.Registry): void {
+  const registers = [registry];
+  const start = Math.round(Date.now() / 1000 - process.uptime());
+  new client.Gauge({ name: 'sluice_process_start_time_seconds', help: 'Start time of the process since the Unix epoch in seconds.', registers, collect() { this.set(start); } });
+  new client.Counter({
+    name: 'sluice_process_cpu_seconds_total',
+    help: 'User and system CPU time spent in seconds.',
+    registers,
+    collect() {
+      const u = process.cpuUsage();
+      this.reset();
+      this.inc((u.user + u.system) / 1e6);
+    },
+  });
+  new client.Gauge({
+    name: 'sluice_process_resident_memory_bytes',
+    help: 'Resident memory size in bytes.',
+    registers,
+    collect() { this.set(process.memoryUsage.rss()); },
+  });
+  new client.Gauge({
+    name: 'sluice_process_heap_bytes',
+    help: 'V8 heap used in bytes.',
+    registers,
+    collect() { this.set(process.memoryUsage().heapUsed); },
+  });
+  new client.Gauge({
+    name: 'sluice_process_open_fds',
+    help: 'Number of open file descriptors.',
+    registers,
+    collect() {
+      try {
+        this.set(readdirSync('/proc/self/fd').length);
+      } catch {
+        /* not Linux */
+      }
+    },
+  });
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  new client.Gauge({
+    name: 'sluice_process_event_loop_delay_p99_seconds',
+    help: 'p99 event loop delay since the previous scrape, in seconds.',
+    registers,
+    collect() {
+      this.set(lag.percentile(99) / 1e9);
+      lag.reset();
+    },
+  });
+}

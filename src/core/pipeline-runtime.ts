@@ -1,0 +1,93 @@
+/**
+ * The pipeline as sources see it: push a batch into the hub (seq, ring,
+ * fan-out), then hand it to the durable stages (rules -> store) whose bounded
+ * queues may ask sources to pause. `push` returns false while any durable
+ * stage is full; `onDrain` callbacks fire when all have room again.
+ */
+import type { Pipeline } from './pipeline.js';
+import type { LogRecord } from './record.js';
+import type { Hub } from './hub.js';
+import type { Metrics } from './metrics.js';
+
+/** A stage after the hub with its own bounded queue (e.g. the rule engine). */
+export interface DurableStage {
+  readonly name: string;
+  push(batch: LogRecord[]): boolean;
+  onDrain(cb: () => void): void;
+}
+
+export class PipelineRuntime implements Pipeline {
+  #hub: Hub;
+  #metrics: Metrics;
+  #stages: DurableStage[] = [];
+  #full = new Set<DurableStage>();
+  #drainCbs: (() => void)[] = [];
+  /** Called after every accepted batch (seq reservation, ...). */
+  afterPush: (() => void) | undefined;
+
+  constructor(hub: Hub, metrics: Metrics) {
+    this.#hub = hub;
+    this.#metrics = metrics;
+  }
+
+  addStage(s: DurableStage): void {
+    this.#stages.push(s);
+  }
+
+  removeStage(s: DurableStage): void {
+    this.#stages = this.#stages.filter((x) => x !== s);
+    this.#full.delete(s);
+    this.#maybeDrain();
+  }
+
+  push(batch: LogRecord[]): boolean {
+    if (batch.length === 0) return this.#full.size === 0;
+    this.#hub.publish(batch);
+    let prev = batch[0]!.stream;
+    let n = 0;
+    for (const r of batch) {
+      if (r.stream !== prev) {
+        this.#metrics.records.inc({ stream: prev }, n);
+        prev = r.stream;
+        n = 0;
+      }
+      n++;
+    }
+    this.#metrics.records.inc({ stream: prev }, n);
+    for (const s of this.#stages) {
+      if (!s.push(batch) && !this.#full.has(s)) {
+        this.#full.add(s);
+        s.onDrain(() => {
+          this.#full.delete(s);
+          this.#maybeDrain();
+        });
+      }
+    }
+    this.afterPush?.();
+    return this.#full.size === 0;
+  }
+
+  #maybeDrain(): void {
+    if (this.#full.size > 0 || this.#drainCbs.length === 0) return;
+    const cbs = this.#drainCbs;
+    this.#drainCbs = [];
+    for (const cb of cbs) cb();
+  }
+
+  onDrain(cb: () => void): void {
+    this.#drainCbs.push(cb);
+    if (this.#full.size === 0) queueMicrotask(() => this.#maybeDrain());
+  }
+
+  lastSeq(): number {
+    return this.#hub.lastSeq;
+  }
+
+  replay(batch: LogRecord[], seqFloor: number): void {
+    this.#hub.replay(batch, seqFloor);
+  }
+
+  drop(stage: string, reason: string, n = 1): void {
+    this.#metrics.drop(stage, reason, n);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * ReplayRing: the recent records of one stream, bounded by count and by
+ * bytes, in seq order, for resume (`Last-Event-ID`, `?since=`) and backfill
+ * (`/api/records`). A circular array (no `shift()`), binary search by seq
+ * (seqs are increasing but not contiguous within one stream: the counter is
+ * per node).
+ */
+import type { LogRecord } from './record.js';
+
+/** One accepted record with its wire form, serialized once and shared by every subscriber. */
+export interface Entry {
+  readonly seq: number;
+  readonly record: LogRecord;
+  /** The record's JSON (CONTRACT.md wire format). */
+  readonly json: string;
+  /** Approximate memory cost in bytes (UTF-16 length of json plus overhead). */
+  readonly bytes: number;
+  /** The SSE frame, rendered on first use and shared by every SSE client. */
+  sse?: string;
+}
+
+export const ENTRY_OVERHEAD = 160; // rough per-entry object cost, so tiny records still count
+
+export class ReplayRing {
+  #buf: (Entry | undefined)[];
+  #head = 0; // index of the oldest
+  #size = 0;
+  #bytes = 0;
+  #maxBytes: number;
+  /** Highest seq ever evicted (or known to be lost before this ring existed). */
+  evictedUpTo = 0;
+  evicted = 0;
+
+  constructor(capacity: number, maxBytes: number) {
+    this.#buf = new Array<Entry | undefined>(Math.max(1, capacity));
+    this.#maxBytes = Math.max(1, maxBytes);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+  get bytes(): number {
+    return this.#bytes;
+  }
+  get capacity(): number {
+    return this.#buf.length;
+  }
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /** Change the bounds (memory budget re-split); evicts at once if needed. */
+  resize(capacity: number, maxBytes: number): void {
+    const entries = this.toArray();
+    this.#buf = new Array<Entry | undefined>(Math.max(1, capacity));
+    this.#head = 0;
+    this.#size = 0;
+    this.#bytes = 0;
+    this.#maxBytes = Math.max(1, maxBytes);
+    for (const e of entries) this.push(e);
+  }
+
+  first(): Entry | undefined {
+    return this.#size ? this.#buf[this.#head] : undefined;
+  }
+  last(): Entry | undefined {
+    return this.#size ? this.#buf[(this.#head + this.#size - 1) % this.#buf.length] : undefined;
+  }
+
+  push(e: Entry): void {
+    const cap = this.#buf.length;
+    while (this.#size > 0 && (this.#size === cap || this.#bytes + e.bytes > this.#maxBytes)) this.#evictOldest();
+    this.#buf[(this.#head + this.#size) % cap] = e;
+    this.#size++;
+    this.#bytes += e.bytes;
+  }
+
+  #evictOldest(): void {
+    const e = this.#buf[this.#head]!;
+    this.#buf[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#buf.length;
+    this.#size--;
+    this.#bytes -= e.bytes;
+    this.evicted++;
+    if (e.seq > this.evictedUpTo) this.evictedUpTo = e.seq;
+  }
+
+  /** The i-th entry from the oldest (0 <= i < size). */
+  at(i: number): Entry {
+    return this.#buf[(this.#head + i) % this.#buf.length]!;
+  }
+
+  /** Index of the first entry with seq > since (size when none). */
+  indexAfter(since: number): number {
+    let lo = 0;
+    let hi = this.#size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.at(mid).seq <= since) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Entries with seq > since, oldest first, at most `limit`. */
+  after(since: number, limit = Infinity): Entry[] {
+    const out: Entry[] = [];
+    for (let i = this.indexAfter(since); i < this.#size && out.length < limit; i++) out.push(this.at(i));
+    return out;
+  }
+
+  /** The newest `limit` entries, oldest first. */
+  tail(limit: number): Entry[] {
+    const start = Math.max(0, this.#size - limit);
+    const out: Entry[] = [];
+    for (let i = start; i < this.#size; i++) out.push(this.at(i));
+    return out;
+  }
+
+  toArray(): Entry[] {
+    return this.tail(this.#size);
+  }
+
+  /**
+   * How many records of this stream a client resuming after `since` missed
+   * because they were evicted. Exact when the stream's seqs are contiguous
+   * (one stream, or `since` inside the ring); otherwise estimated from the
+   * ring's density of this stream's seqs (other streams interleave).
+   */
+  missedAfter(since: number): number {
+    if (since >= this.evictedUpTo) return 0;
+    const first = this.first();
+    const span = (first ? first.seq : this.evictedUpTo + 1) - since - 1;
+    if (span <= 0) return 0;
+    if (!first || this.#size < 2) return span;
+    const last = this.last()!;
+    const density = (this.#size - 1) / Math.max(1, last.seq - first.seq);
+    return Math.max(1, Math.round(span * Math.min(1, density)));
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Wiring and shutdown order: the only place that starts and stops components
+ * (and, through the CLI, the only place that exits).
+ *
+ * Start: data_dir -> seq counter -> metrics -> hub -> sources restore (crash
+ * replay) -> hub sealed -> HTTP + TCP listeners -> sources start.
+ * Stop (SIGTERM/SIGINT): sources stop (each resolves once its last records
+ * were accepted and its checkpoints written) -> live clients flushed and
+ * ended -> listeners closed -> seq counter saved; all within
+ * limits.shutdown_timeout.
+ * Reload (SIGHUP, POST /api/config/reload): the new config is validated and
+ * its new/changed components built and started before the old ones are torn
+ * down; a bad config is refused and the old one keeps running.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Hub } from './core/hub.js';
+import { Metrics } from './core/metrics.js';
+import { PipelineRuntime } from './core/pipeline-runtime.js';
+import type { Source } from './core/pipeline.js';
+import { SeqState } from './core/seq-state.js';
+import { loadConfig } from './config/load.js';
+import type { Config, SourceConfig } from './config/schema.js';
+import { createSource } from './sources/index.js';
+import { buildServer } from './api/server.js';
+import type { DaemonView, ReloadResult } from './api/view.js';
+import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
+import { closeAllSse } from './sinks/sse/sse.js';
+import { VERSION } from './version.js';
+
+/** Share of limits.memory given to replay rings (the rest is for queues). */
+const RING_SHARE = 0.6;
+
+export interface DaemonOptions {
+  configFile: string | null;
+  /** Re-read configuration (reload). */
+  loadAgain: () => ReturnType<typeof loadConfig>;
+  log?: (msg: string) => void;
+}
+
+interface RunningSource {
+  cfg: SourceConfig;
+  key: string;
+  source: Source;
+}
+
+export class Daemon implements DaemonView {
+  readonly version = VERSION;
+  readonly startedAt = Date.now();
+  #cfg: Config;
+  #opts: DaemonOptions;
+  #metrics = new Metrics();
+  #hub!: Hub;
+  #pipeline!: PipelineRuntime;
+  #seq!: SeqState;
+  #sources = new Map<string, RunningSource>();
+  #tcp = new Map<string, TcpStreamServer>();
+  #http?: FastifyInstance;
+  #stopping?: Promise<void>;
+  #reloading = false;
+  #log: (m: string) => void;
+
+  constructor(cfg: Config, opts: DaemonOptions) {
+    this.#cfg = cfg;
+    this.#opts = opts;
+    this.#log = opts.log ?? ((m) => process.stderr.write(m + '\n'));
+  }
+
+  // --- DaemonView
+  hub(): Hub {
+    return this.#hub;
+  }
+  metrics(): Metrics {
+    return this.#metrics;
+  }
+  config(): Config {
+    return this.#cfg;
+  }
+  sources() {
+    return [...this.#sources.values()].map((s) => s.source.status());
+  }
+  tcpOutputs() {
+    return [...this.#tcp.values()].map((t) => ({ stream: t.stream, listen: t.listen, clients: t.clients() }));
+  }
+
+  get httpAddress(): string {
+    const a = this.#http?.server.address();
+    return a && typeof a === 'object' ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : '';
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.#cfg;
+    const dataDir = path.resolve(cfg.data_dir);
+    mkdirSync(dataDir, { recursive: true });
+    this.#seq = new SeqState(dataDir);
+    const seqStart = this.#seq.load();
+    this.#seq.ensure(seqStart);
+    this.#hub = new Hub({
+      seqStart,
+      defaults: this.#ringLimits(cfg, 10_000, 32 * 1024 * 1024),
+      streams: this.#streamLimits(cfg),
+      drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n),
+    });
+    for (const s of cfg.sources) this.#hub.ensureStream(s.stream ?? s.name);
+    this.#pipeline = new PipelineRuntime(this.#hub, this.#metrics);
+    this.#pipeline.afterPush = () => this.#seq.ensure(this.#hub.lastSeq);
+    this.#metrics.setSourceViews(() => this.sources().map((s) => ({ name: s.name, type: s.type, counters: s.counters })));
+
+    const built = cfg.sources.map((c) => this.#build(c));
+    for (const r of built) await r.source.restore?.(this.#pipeline);
+    this.#hub.seal();
+    this.#seq.ensure(this.#hub.lastSeq);
+
+    this.#http = await buildServer({ view: this });
+    const { host, port } = splitHostPort(cfg.server.listen);
+    await this.#http.listen({ host, port });
+    for (const st of cfg.streams) if (st.tcp) await this.#startTcp(st.name, st.tcp);
+    for (const r of built) {
+      await r.source.start(this.#pipeline);
+      this.#sources.set(r.cfg.name, r);
+    }
+    this.#log(`sluice ${VERSION} listening on http://${this.httpAddress} (data_dir ${dataDir})`);
+  }
+
+  #build(c: SourceConfig): RunningSource {
+    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir) }) };
+  }
+
+  #ringLimits(cfg: Config, replay: number, replayBytes: number) {
+    const streams = Math.max(1, new Set([...cfg.streams.map((s) => s.name), ...cfg.sources.map((s) => s.stream ?? s.name)]).size);
+    const share = Math.floor((cfg.limits.memory * RING_SHARE) / streams);
+    return { replay, replayBytes: Math.min(replayBytes, share) };
+  }
+
+  #streamLimits(cfg: Config) {
+    const out: Record<string, { replay: number; replayBytes: number }> = {};
+    for (const s of cfg.streams) out[s.name] = this.#ringLimits(cfg, s.replay, s.replay_bytes);
+    return out;
+  }
+
+  async #startTcp(stream: string, listen: string): Promise<TcpStreamServer> {
+    this.#hub.ensureStream(stream);
+    const t = new TcpStreamServer({ hub: this.#hub, stream, listen, maxLag: this.#cfg.limits.client_lag });
+    await t.start();
+    this.#tcp.set(stream, t);
+    return t;
+  }
+
+  /** Validate and apply a new config: build and start what changed, then stop what it replaces. */
+  async reload(): Promise<ReloadResult> {
+    if (this.#reloading) return { ok: false, problems: ['a reload is already in progress'] };
+    this.#reloading = true;
+    try {
+      const r = this.#opts.loadAgain();
+      if (!r.ok) {
+        this.#log(`reload refused: ${r.problems.join('; ')}`);
+        return { ok: false, problems: r.problems };
+      }
+      const next = r.config;
+      const prev = this.#cfg;
+      const changed: string[] = [];
+      const restart: string[] = [];
+      for (const k of ['data_dir', 'server.listen', 'server.tls', 'limits.memory'] as const) {
+        const get = (c: Config) => JSON.stringify(k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], c));
+        if (get(prev) !== get(next)) restart.push(k);
+      }
+      // TCP outputs: bind new ones first; a bind failure refuses the whole reload
+      const newTcp = new Map<string, TcpStreamServer>();
+      for (const st of next.streams) {
+        const cur = this.#tcp.get(st.name);
+        if (st.tcp && (!cur || cur.listen !== st.tcp)) {
+          this.#hub.ensureStream(st.name);
+          const t = new TcpStreamServer({ hub: this.#hub, stream: st.name, listen: st.tcp, maxLag: next.limits.client_lag });
+          try {
+            await t.start();
+          } catch (err) {
+            for (const n of newTcp.values()) await n.stop();
+            return { ok: false, problems: [`streams.${st.name}.tcp: cannot listen on ${st.tcp}: ${(err as Error).message}`] };
+          }
+          newTcp.set(st.name, t);
+        }
+      }
+      // sources: build every new or changed one before touching the old ones
+      const nextSources = new Map<string, RunningSource>();
+      for (const c of next.sources) {
+        const cur = this.#sources.get(c.name);
+        if (cur && cur.key === JSON.stringify(c)) nextSources.set(c.name, cur);
+        else {
+          try {
+            nextSources.set(c.name, this.#build(c));
+          } catch (err) {
+            for (const n of newTcp.values()) await n.stop();
+            return { ok: false, problems: [`sources.${c.name}: ${(err as Error).message}`] };
+          }
+          changed.push(`sources.${c.name}`);
+        }
+      }
+      // commit: stop removed/replaced sources (their checkpoints flush), then start the new ones
+      for (const [name, cur] of this.#sources) {
+        if (nextSources.get(name) !== cur) {
+          await cur.source.stop();
+          if (!nextSources.has(name)) changed.push(`sources.${name} (removed)`);
+        }
+      }
+      this.#cfg = next;
+      for (const r of nextSources.values()) {
+        if (!this.#sources.has(r.cfg.name) || this.#sources.get(r.cfg.name) !== r) {
+          this.#hub.ensureStream(r.cfg.stream ?? r.cfg.name);
+          await r.source.start(this.#pipeline);
+        }
+      }
+      this.#sources = nextSources;
+      for (const [name, t] of this.#tcp) {
+        const want = next.streams.find((s) => s.name === name)?.tcp;
+        if (newTcp.has(name) || !want) {
+          await t.stop();
+          this.#tcp.delete(name);
+          changed.push(`streams.${name}.tcp`);
+        }
+      }
+      for (const [name, t] of newTcp) {
+        this.#tcp.set(name, t);
+        if (!changed.includes(`streams.${name}.tcp`)) changed.push(`streams.${name}.tcp`);
+      }
+      this.#log(`reloaded: ${changed.length ? changed.join(', ') : 'no component changed'}${restart.length ? `; needs a restart: ${restart.join(', ')}` : ''}`);
+      return { ok: true, changed, restart_required: restart };
+    } finally {
+      this.#reloading = false;
+    }
+  }
+
+  /** Ordered shutdown. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      for (const s of this.#sources.values()) {
+        try {
+          await s.source.stop();
+        } catch (err) {
+          this.#log(`source ${s.cfg.name} stop failed: ${(err as Error).message}`);
+        }
+      }
+      closeAllSse();
+      for (const t of this.#tcp.values()) await t.stop();
+      await this.#http?.close();
+      this.#seq.close(this.#hub.lastSeq);
+    })();
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Server-Sent Events for one client: a hub cursor written to an HTTP
+ * response with SSE hygiene (ARCHITECTURE.md §5): `id:` is the record seq,
+ * `event: log` / `event: gap`, JSON data on one line (JSON escapes CR/LF), the
+ * anti-buffering headers, and `: ping` heartbeats from one shared timer.
+ * Back-pressure: when the socket's buffer is full we stop taking from the
+ * cursor until 'drain'; the hub never waits, the cursor falls behind and
+ * loses its oldest entries with a `gap` notice (counted by the hub).
+ */
+import type { ServerResponse } from 'node:http';
+import type { Hub } from '../../core/hub.js';
+import type { Entry } from '../../core/ring.js';
+import type { LogRecord } from '../../core/record.js';
+
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  Connection: 'keep-alive',
+  'X-Accel-Buffering': 'no',
+} as const;
+
+const TAKE = 512;
+
+export function sseFrame(e: Entry): string {
+  return (e.sse ??= 'id: ' + e.seq + '\nevent: log\ndata: ' + e.json + '\n\n');
+}
+
+interface Client {
+  res: ServerResponse;
+  lastWrite: number;
+}
+const clients = new Set<Client>();
+let heartbeatTimer: NodeJS.Timeout | undefined;
+let heartbeatMs = 15_000;
+
+/** One shared coarse timer: ping clients that have been quiet for a heartbeat interval. */
+function ensureHeartbeat(ms: number): void {
+  heartbeatMs = ms;
+  if (heartbeatTimer) return;
+  heartbeatTimer = setInterval(() => {
+    const now = Date.now();
+    for (const c of clients) {
+      if (now - c.lastWrite >= heartbeatMs && !c.res.writableNeedDrain) {
+        c.res.write(': ping\n\n');
+        c.lastWrite = now;
+      }
+    }
+  }, Math.max(50, Math.min(ms, 5000)));
+  heartbeatTimer.unref();
+}
+
+export function sseClientCount(): number {
+  return clients.size;
+}
+
+export interface SseOptions {
+  hub: Hub;
+  stream: string | null;
+  since?: number;
+  filter?: (r: LogRecord) => boolean;
+  maxLag?: number;
+  heartbeatMs: number;
+  onClose?: () => void;
+}
+
+/** Serve an SSE client on a raw response until it disconnects (or closeAllSse). */
+export function serveSse(res: ServerResponse, o: SseOptions): void {
+  res.writeHead(200, SSE_HEADERS);
+  res.socket?.setNoDelay(true);
+  const client: Client = { res, lastWrite: Date.now() };
+  clients.add(client);
+  ensureHeartbeat(o.heartbeatMs);
+  // tell EventSource how long to wait before reconnecting, and open the stream at once
+  res.write('retry: 2000\n: connected\n\n');
+
+  let blocked = false;
+  let closed = false;
+  const buf: Entry[] = [];
+  const flush = (): void => {
+    if (closed) return;
+    if (blocked) {
+      sub.trim(); // count a stalled client's losses as they happen
+      return;
+    }
+    for (;;) {
+      buf.length = 0;
+      const notice = sub.take(TAKE, buf);
+      if (!notice && buf.length === 0) return;
+      let s = notice ? 'event: gap\ndata: {"missed":' + notice.missed + '}\n\n' : '';
+      for (let i = 0; i < buf.length; i++) s += sseFrame(buf[i]!);
+      client.lastWrite = Date.now();
+      if (!res.write(s)) {
+        blocked = true;
+        res.once('drain', () => {
+          blocked = false;
+          flush();
+        });
+        return;
+      }
+    }
+  };
+  const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: flush });
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    clients.delete(client);
+    sub.close();
+    o.onClose?.();
+  };
+  res.on('close', close);
+  res.on('error', close);
+  flush();
+}
+
+/** End every SSE response (shutdown). */
+export function closeAllSse(): void {
+  for (const c of clients) c.res.end();
+  clients.clear();
+  if (heartbeatTimer) clearInterval(heartbeatTimer);
+  heartbeatTimer = undefined;
+}

@@ -1,0 +1,109 @@
+/**
+ * The file source's checkpoint store: one JSON document per source at
+ * `${dataDir}/checkpoints/file-${name}.json`, replaced atomically (write a
+ * temporary file, then rename over the old one) so a crash leaves either the
+ * old or the new document, never a torn one. No fsync: the checkpoint guards
+ * against a process crash (SIGKILL), and is written after every accepted
+ * batch, where an fsync per batch would cost more than the read itself.
+ *
+ * `files` holds, per open file, the offset just past the last record pushed.
+ * `last` describes the last pushed batch (its byte range and seqs) so that a
+ * restart can re-publish exactly that batch with the same seqs (see
+ * source.ts `restore`).
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface CheckpointEntry {
+  /** `dev:ino:fingerprint` (see tailer.ts `fileKey`). */
+  key: string;
+  path: string;
+  offset: number;
+}
+
+export interface CheckpointLast {
+  key: string;
+  path: string;
+  /** Byte range [from, to) of the file that produced the batch. */
+  from: number;
+  to: number;
+  seqFirst: number;
+  seqLast: number;
+}
+
+export interface CheckpointDoc {
+  version: 1;
+  files: CheckpointEntry[];
+  last: CheckpointLast | null;
+}
+
+export type LoadResult =
+  | { kind: 'none' }
+  | { kind: 'ok'; doc: CheckpointDoc }
+  | { kind: 'corrupt'; error: string };
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+function validEntry(e: unknown): e is CheckpointEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  const o = e as Record<string, unknown>;
+  return isStr(o.key) && isStr(o.path) && isNum(o.offset);
+}
+
+function validLast(e: unknown): e is CheckpointLast {
+  if (typeof e !== 'object' || e === null) return false;
+  const o = e as Record<string, unknown>;
+  return (
+    isStr(o.key) && isStr(o.path) && isNum(o.from) && isNum(o.to) && o.to >= o.from &&
+    isNum(o.seqFirst) && isNum(o.seqLast) && o.seqLast + 1 >= o.seqFirst
+  );
+}
+
+/** Parse and validate a checkpoint document; throws with a reason when it is not one. */
+export function parseCheckpoint(text: string): CheckpointDoc {
+  const raw: unknown = JSON.parse(text);
+  if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
+  const o = raw as Record<string, unknown>;
+  if (o.version !== 1) throw new Error(`unsupported version ${String(o.version)}`);
+  if (!Array.isArray(o.files) || !o.files.every(validEntry)) throw new Error('bad "files"');
+  if (o.last !== null && o.last !== undefined && !validLast(o.last)) throw new Error('bad "last"');
+  return { version: 1, files: o.files, last: (o.last as CheckpointLast | null | undefined) ?? null };
+}
+
+export class CheckpointStore {
+  readonly path: string;
+  readonly #tmp: string;
+  #dirReady = false;
+
+  constructor(dataDir: string, sourceName: string) {
+    const dir = join(dataDir, 'checkpoints');
+    this.path = join(dir, `file-${sourceName}.json`);
+    this.#tmp = this.path + '.tmp';
+  }
+
+  load(): LoadResult {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+      return { kind: 'corrupt', error: (e as Error).message };
+    }
+    try {
+      return { kind: 'ok', doc: parseCheckpoint(text) };
+    } catch (e) {
+      return { kind: 'corrupt', error: (e as Error).message };
+    }
+  }
+
+  /** Replace the document atomically. Synchronous on purpose: it runs right after `push` returns. */
+  save(doc: CheckpointDoc): void {
+    if (!this.#dirReady) {
+      mkdirSync(join(this.path, '..'), { recursive: true });
+      this.#dirReady = true;
+    }
+    writeFileSync(this.#tmp, JSON.stringify(doc));
+    renameSync(this.#tmp, this.path);
+  }
+}

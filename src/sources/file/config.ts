@@ -1,0 +1,82 @@
+/**
+ * The `type = "file"` source's config slice: which files to tail (globs or
+ * directories), where to begin on first sight, how often the safety-net poll
+ * runs, when an unterminated last line is emitted, and optional multiline
+ * joining. The multiline `start` pattern is compiled with RE2 here, so a bad
+ * pattern is a config error with its key path (`sluice check`), never a
+ * runtime surprise.
+ */
+import RE2 from 're2';
+import { z } from 'zod';
+import { duration, size, sourceBase } from '../../config/common.js';
+
+/** Compile a user pattern with RE2; the error text without RE2's class prefix, or undefined when valid. */
+export function re2Error(pattern: string): string | undefined {
+  try {
+    new RE2(pattern);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+// Descriptions are set on the outermost schema of each key (after `.default()`), where
+// config/schema.ts and the JSON Schema export look for them.
+const D = {
+  start:
+    'RE2 pattern that matches the first line of a record (e.g. "^\\\\S" or "^\\\\d{4}-"); the lines after it that do not match are appended to it.',
+  timeout: 'Emit a pending multiline record after this much quiet.',
+  max_lines: 'Emit a multiline record once it has this many lines.',
+  multiline: 'Join lines into records: a line matching `start` begins a record, the lines after it belong to it (stack traces).',
+  type: 'Tail files.',
+  paths:
+    'Globs (picomatch; "**" recurses) or directories (every regular file in it) to tail; relative paths are resolved from the working directory.',
+  exclude: 'Globs of paths to skip; a pattern without "/" matches the file name.',
+  from: 'Where to begin a file seen on the first start (no checkpoint yet). Files that appear later are always read from their start; afterwards saved offsets win.',
+  poll_interval: 'Safety-net rescan and re-stat of every file (fs.watch misses and merges events).',
+  idle_flush: 'Emit an unterminated last line after this much quiet.',
+  rotate_wait:
+    'After a file is rotated away or deleted, keep reading it through the open descriptor until it has been quiet this long, then close it.',
+  read_buffer: 'Bytes read per chunk; one chunk becomes one batch.',
+  source:
+    'Tail log files: globs and directories, rotation (rename+create, copytruncate), deletion, checkpoints that survive restarts and crashes.',
+} as const;
+
+const multilineSchema = z
+  .strictObject({
+    start: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const err = re2Error(v);
+        if (err !== undefined) ctx.addIssue({ code: 'custom', message: `invalid RE2 pattern: ${err}` });
+      })
+      .describe(D.start),
+    timeout: duration(D.timeout).default(1000).describe(D.timeout),
+    max_lines: z.number().int().min(1).max(100_000).default(500).describe(D.max_lines),
+  })
+  .describe(D.multiline);
+
+export const fileSourceSchema = z
+  .strictObject({
+    ...sourceBase,
+    type: z.literal('file').describe(D.type),
+    paths: z.array(z.string().min(1)).min(1).describe(D.paths),
+    exclude: z.array(z.string().min(1)).default([]).describe(D.exclude),
+    from: z.enum(['start', 'end']).default('end').describe(D.from),
+    poll_interval: duration(D.poll_interval)
+      .refine((ms) => ms >= 10, 'must be at least 10ms')
+      .default(1000)
+      .describe(D.poll_interval),
+    idle_flush: duration(D.idle_flush).default(1000).describe(D.idle_flush),
+    rotate_wait: duration(D.rotate_wait).default(5000).describe(D.rotate_wait),
+    multiline: multilineSchema.optional().describe(D.multiline),
+    read_buffer: size(D.read_buffer)
+      .refine((n) => n >= 1024 && n <= 64 * 1024 * 1024, 'must be between 1KiB and 64MiB')
+      .default(256 * 1024)
+      .describe(D.read_buffer),
+  })
+  .describe(D.source);
+
+export type FileSourceInput = z.input<typeof fileSourceSchema>;
+export type FileSourceConfig = z.output<typeof fileSourceSchema>;

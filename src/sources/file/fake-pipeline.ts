@@ -1,0 +1,81 @@
+/**
+ * A collecting Pipeline for the file source's tests: `push` keeps each batch
+ * and assigns seqs like the hub does; `refuse` makes push return false until
+ * `drain()` is called (back-pressure); `replay` records what a restore
+ * re-published. Not used by the daemon.
+ */
+import type { LogRecord } from '../../core/record.js';
+import type { Pipeline } from '../../core/pipeline.js';
+
+export class CollectingPipeline implements Pipeline {
+  readonly batches: LogRecord[][] = [];
+  readonly replayed: LogRecord[][] = [];
+  readonly drops: Array<{ stage: string; reason: string; n: number }> = [];
+  /** When true, push accepts the batch but returns false (the source must wait for drain). */
+  refuse = false;
+  seq: number;
+  #drainCbs: Array<() => void> = [];
+
+  constructor(startSeq = 0) {
+    this.seq = startSeq;
+  }
+
+  push(batch: LogRecord[]): boolean {
+    if (batch.length === 0) throw new Error('push called with an empty batch');
+    for (const r of batch) r.seq = ++this.seq;
+    this.batches.push(batch);
+    return !this.refuse;
+  }
+
+  onDrain(cb: () => void): void {
+    this.#drainCbs.push(cb);
+  }
+
+  /** How many onDrain callbacks wait. */
+  get drainWaiters(): number {
+    return this.#drainCbs.length;
+  }
+
+  /** Lift back-pressure and call the drain callbacks once. */
+  drain(): void {
+    this.refuse = false;
+    const cbs = this.#drainCbs;
+    this.#drainCbs = [];
+    for (const cb of cbs) cb();
+  }
+
+  lastSeq(): number {
+    return this.seq;
+  }
+
+  replay(batch: LogRecord[], seqFloor: number): void {
+    this.replayed.push(batch);
+    if (seqFloor > this.seq) this.seq = seqFloor;
+  }
+
+  drop(stage: string, reason: string, n = 1): void {
+    this.drops.push({ stage, reason, n });
+  }
+
+  get records(): LogRecord[] {
+    return this.batches.flat();
+  }
+
+  get messages(): string[] {
+    return this.records.map((r) => r.message);
+  }
+}
+
+/** Poll `cond` every `interval` ms until it holds; throws after `timeout` ms (tests end by themselves). */
+export async function waitFor(cond: () => boolean, what = 'condition', timeout = 10_000, interval = 10): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** Let `ms` pass (for "nothing happens meanwhile" checks; never a timing assertion). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

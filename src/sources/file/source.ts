@@ -1,0 +1,575 @@
+/**
+ * The file source: lifecycle and wiring. It discovers files (watcher.ts),
+ * keeps one FileTailer per open file keyed by device:inode, decides when each
+ * is read (fs.watch hints, one shared coarse timer for polls, idle flushes,
+ * multiline timeouts and retirement of rotated files), pushes one batch per
+ * read chunk and writes the checkpoint synchronously right after each push.
+ *
+ * Rotation: a file whose path now names another file (rename + create), or
+ * that left the globs or was deleted, is "gone": it is read to its end through
+ * its open descriptor and closed after `rotate_wait` of quiet; the new file at
+ * the path is read from 0. Copytruncate (size below what was read, or the
+ * first bytes changed) restarts the file at 0. A file rotated while Sluice was
+ * down is found again by device:inode beside its old path and read to its end.
+ *
+ * Exactly-once across a crash: the checkpoint's `last` names the byte range
+ * and seqs of the last pushed batch; `restore` rebuilds those records from the
+ * file and re-publishes them with their seqs (`pipeline.replay`), so a client
+ * resuming by Last-Event-ID sees each record once.
+ */
+import { dirname, join } from 'node:path';
+import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
+import { CheckpointStore, type CheckpointEntry, type CheckpointLast, type LoadResult } from './checkpoint.js';
+import type { FileSourceConfig } from './config.js';
+import { rebuildBatch, searchDir } from './replay.js';
+import { FileTailer, newCounters, parseKey, type FileCounters } from './tailer.js';
+import { PathWatcher, type FoundFile } from './watcher.js';
+
+export interface FileSourceOptions {
+  /** The daemon's data_dir; checkpoints go to `${dataDir}/checkpoints/file-${name}.json`. */
+  dataDir: string;
+  /** Base for relative paths in the config; default process.cwd(). */
+  cwd?: string;
+}
+
+/** Chunks read per turn before yielding to other files and the event loop. */
+const MAX_CHUNKS_PER_TURN = 16;
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
+}
+
+/** Is `dir` equal to or an ancestor of `path`? */
+function isWithin(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith('/') ? dir : dir + '/');
+}
+
+export class FileSource implements Source {
+  readonly name: string;
+  readonly type = 'file';
+  readonly stream: string;
+
+  readonly #cfg: FileSourceConfig;
+  readonly #store: CheckpointStore;
+  readonly #watcher: PathWatcher;
+  readonly #counters: FileCounters = newCounters();
+  readonly #tickMs: number;
+
+  #pipeline: Pipeline | null = null;
+  #state: SourceState = 'stopped';
+  #loaded: LoadResult | null = null;
+  #checkpointError: string | null = null;
+  #firstStart = false;
+  /** Saved offsets not yet matched to an open file, by dev:ino. */
+  #saved = new Map<string, CheckpointEntry>();
+  #last: CheckpointLast | null = null;
+
+  readonly #tailers = new Set<FileTailer>();
+  readonly #byId = new Map<string, FileTailer>();
+  readonly #byPath = new Map<string, FileTailer>();
+  /** Paths whose open/stat failed: code and the poll generation it was counted in. */
+  readonly #errors = new Map<string, { code: string; gen: number }>();
+
+  #paused = false;
+  #stopping = false;
+  #stopped: Promise<void> | null = null;
+  #starting: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #nextPollAt = 0;
+  #pollGen = 0;
+  #scanning: Promise<void> | null = null;
+  #rescan = false;
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(cfg: FileSourceConfig, opts: FileSourceOptions) {
+    this.#cfg = cfg;
+    this.name = cfg.name;
+    this.stream = cfg.stream ?? cfg.name;
+    this.#store = new CheckpointStore(opts.dataDir, cfg.name);
+    this.#watcher = new PathWatcher({
+      paths: cfg.paths,
+      exclude: cfg.exclude,
+      cwd: opts.cwd,
+      ignoreDirs: [dirname(this.#store.path)],
+      onEvent: (dir, type, name) => this.#onWatchEvent(dir, type, name),
+    });
+    // One coarse timer for the whole source: a quarter of the shortest deadline, within [10ms, 250ms].
+    const shortest = Math.min(cfg.poll_interval, cfg.idle_flush || cfg.poll_interval, cfg.rotate_wait || cfg.poll_interval, cfg.multiline?.timeout || cfg.poll_interval);
+    this.#tickMs = Math.max(10, Math.min(250, Math.floor(shortest / 4)));
+  }
+
+  /** Where this source keeps its checkpoint. */
+  get checkpointPath(): string {
+    return this.#store.path;
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  async restore(pipeline: Pipeline): Promise<void> {
+    this.#loaded = this.#store.load();
+    if (this.#loaded.kind !== 'ok') return;
+    const last = this.#loaded.doc.last;
+    if (last === null) return;
+    const want = last.seqLast - last.seqFirst + 1;
+    const records = await rebuildBatch(this.#cfg, last).catch(() => null);
+    if (records === null) {
+      this.#counters.replay_skipped++;
+      pipeline.replay([], last.seqLast);
+    } else if (records.length !== want) {
+      this.#counters.replay_mismatch++;
+      pipeline.replay([], last.seqLast);
+    } else {
+      for (let i = 0; i < records.length; i++) records[i]!.seq = last.seqFirst + i;
+      pipeline.replay(records, last.seqLast);
+      this.#counters.replayed += records.length;
+    }
+  }
+
+  // ------------------------------------------------------------- lifecycle
+
+  start(pipeline: Pipeline): Promise<void> {
+    if (this.#pipeline || this.#stopping) return Promise.reject(new Error(`file source "${this.name}" already started or stopped`));
+    this.#pipeline = pipeline;
+    this.#state = 'starting';
+    this.#starting = this.#doStart();
+    return this.#starting;
+  }
+
+  async #doStart(): Promise<void> {
+    try {
+      const loaded = this.#loaded ?? this.#store.load();
+      this.#loaded = loaded;
+      if (loaded.kind === 'corrupt') {
+        this.#counters.checkpoint_errors++;
+        this.#checkpointError = loaded.error;
+      }
+      const doc = loaded.kind === 'ok' ? loaded.doc : null;
+      this.#firstStart = doc === null;
+      this.#last = doc?.last ?? null;
+      for (const e of doc?.files ?? []) {
+        const k = parseKey(e.key);
+        if (k) this.#saved.set(k.id, e);
+      }
+      await this.#scan(true);
+      await this.#recoverRotated();
+      // Saved offsets apply to what is there at start; a file that appears later is read from 0
+      // (an old entry must not meet a recycled inode that happens to start with the same bytes).
+      this.#saved.clear();
+      // From here on no start is a first start (the checkpoint exists).
+      if (this.#stopping) return;
+      this.#saveCheckpoint();
+      this.#nextPollAt = Date.now() + this.#cfg.poll_interval;
+      this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+      if (this.#state === 'starting') this.#state = this.#paused ? 'waiting' : 'running';
+    } catch (e) {
+      this.#state = 'failed';
+      throw e;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#doStop();
+    return this.#stopped;
+  }
+
+  async #doStop(): Promise<void> {
+    this.#stopping = true;
+    // A start in progress sees the flag and returns early; wait for it so nothing opens behind us.
+    if (this.#starting) await this.#starting.catch(() => undefined);
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#watcher.close();
+    // Let in-flight scans and reads finish (they push what they read); nothing new starts.
+    for (let i = 0; i < 1000 && (this.#scanning || this.#inflight.size > 0); i++) {
+      if (this.#scanning) await this.#scanning.catch(() => undefined);
+      await Promise.allSettled([...this.#inflight]);
+    }
+    if (this.#pipeline) {
+      // A pending multiline record holds complete lines: emit it. A partial
+      // line is not emitted: it stays after the checkpoint and is read again.
+      const now = Date.now();
+      for (const t of this.#tailers) {
+        t.builder.flushMultiline(now);
+        this.#pushFrom(t);
+      }
+      this.#saveCheckpoint();
+    }
+    for (const t of this.#tailers) {
+      await t.close();
+      this.#counters.files_closed++;
+    }
+    this.#tailers.clear();
+    this.#byId.clear();
+    this.#byPath.clear();
+    this.#state = 'stopped';
+  }
+
+  status(): SourceStatus {
+    const files = [];
+    for (const t of this.#tailers) {
+      files.push({ path: t.path, offset: t.committed, size: t.size, dev: Number(t.dev), ino: Number(t.ino), ...(t.gone ? { rotated: true } : {}) });
+    }
+    const errors = [...this.#errors].map(([path, e]) => ({ path, code: e.code }));
+    return {
+      name: this.name,
+      type: this.type,
+      stream: this.stream,
+      state: this.#state,
+      counters: { ...this.#counters },
+      files,
+      ...(errors.length > 0 ? { errors } : {}),
+      ...(this.#checkpointError !== null ? { checkpoint_error: this.#checkpointError } : {}),
+    };
+  }
+
+  // ------------------------------------------------------------- discovery
+
+  #scan(initial = false): Promise<void> {
+    if (this.#scanning) {
+      this.#rescan = true;
+      return this.#scanning;
+    }
+    const run = async (): Promise<void> => {
+      // Events that arrive during a scan ask for another; bounded, the poll catches the rest.
+      for (let i = 0; i < 4; i++) {
+        this.#rescan = false;
+        await this.#scanOnce(initial && i === 0);
+        if (!this.#rescan || this.#stopping) break;
+      }
+    };
+    const p = run()
+      .catch(() => {
+        this.#counters.read_errors++;
+      })
+      .finally(() => {
+        this.#scanning = null;
+      });
+    this.#scanning = p;
+    return p;
+  }
+
+  async #scanOnce(initial: boolean): Promise<void> {
+    const res = await this.#watcher.scan();
+    if (this.#stopping) return;
+    for (const e of res.errors) this.#noteError(e.path, e.code);
+    const seen = new Set<string>();
+    for (const f of res.files) {
+      const id = f.dev + ':' + f.ino;
+      if (seen.has(id)) continue; // a second name (hard link, symlink) for a file already seen
+      seen.add(id);
+      const t = this.#byId.get(id);
+      if (t) {
+        if (t.path !== f.path) {
+          // Renamed within the globs (e.g. dateext rotation to another *.log name): same file, keep reading.
+          if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
+          t.path = f.path;
+          this.#counters.rotations++;
+        }
+        if (t.gone) {
+          t.gone = false; // back under a watched name
+          t.goneCounted = false;
+        }
+        this.#byPath.set(f.path, t);
+        continue;
+      }
+      const prev = this.#byPath.get(f.path);
+      if (prev) this.#markGone(prev); // the path now names another file: rotated
+      const opened = await this.#openNew(f, initial);
+      if (opened) seen.add(opened.id);
+      if (this.#stopping) return;
+    }
+    // Forget errors of paths that have not failed for a whole poll (gone or fixed).
+    for (const [path, e] of this.#errors) if (e.gen < this.#pollGen - 1) this.#errors.delete(path);
+    if (res.truncated) return; // an incomplete listing says nothing about what is gone
+    for (const t of this.#tailers) {
+      if (t.gone || seen.has(t.id)) continue;
+      // A path we could not look at (EACCES on its directory, ...) is not proof the file is gone.
+      if (res.errors.some((e) => isWithin(t.path, e.path))) continue;
+      this.#markGone(t);
+    }
+  }
+
+  #noteError(path: string, code: string): void {
+    const prev = this.#errors.get(path);
+    // Counted once per poll generation, however many event-driven scans see it.
+    if (prev && prev.gen === this.#pollGen && prev.code === code) return;
+    this.#errors.set(path, { code, gen: this.#pollGen });
+    this.#counters.read_errors++;
+  }
+
+  async #openNew(f: FoundFile, initial: boolean): Promise<FileTailer | null> {
+    const err = this.#errors.get(f.path);
+    if (err && err.gen === this.#pollGen) return null; // retried on the next poll
+    let t: FileTailer;
+    try {
+      t = await FileTailer.open(f.path, this.#cfg, this.#counters);
+    } catch (e) {
+      const code = errCode(e);
+      if (code !== 'ENOENT' && code !== 'ENOTREG') this.#noteError(f.path, code);
+      return null;
+    }
+    if (this.#stopping || this.#byId.has(t.id)) {
+      await t.close();
+      return this.#byId.get(t.id) ?? null;
+    }
+    try {
+      let start = 0;
+      const saved = this.#saved.get(t.id);
+      if (saved) {
+        this.#saved.delete(t.id);
+        const k = parseKey(saved.key)!;
+        // Same dev:ino but other first bytes: the inode was reused, a new file from 0.
+        if (await t.matchesFingerprint(k.fp)) {
+          if (saved.offset <= t.size) start = saved.offset;
+          else this.#counters.truncations++;
+        }
+      } else if (initial && this.#firstStart && this.#cfg.from === 'end') {
+        start = t.size;
+      }
+      await t.seek(start);
+    } catch (e) {
+      await t.close();
+      this.#noteError(f.path, errCode(e));
+      return null;
+    }
+    if (this.#stopping) {
+      await t.close();
+      return null;
+    }
+    this.#errors.delete(f.path);
+    this.#register(t);
+    this.#byPath.set(t.path, t);
+    this.#pump(t);
+    return t;
+  }
+
+  #register(t: FileTailer): void {
+    this.#tailers.add(t);
+    this.#byId.set(t.id, t);
+    this.#counters.files_opened++;
+  }
+
+  /** Saved files no glob found: rotated while Sluice was down? Look beside the old path and read them to their end. */
+  async #recoverRotated(): Promise<void> {
+    const byDir = new Map<string, Map<string, CheckpointEntry>>();
+    for (const [id, e] of this.#saved) {
+      const dir = dirname(e.path);
+      let m = byDir.get(dir);
+      if (!m) byDir.set(dir, (m = new Map()));
+      m.set(id, e);
+    }
+    for (const [dir, entries] of byDir) {
+      if (this.#stopping) return;
+      const found = await searchDir(dir, new Set(entries.keys()));
+      for (const [id, path] of found) {
+        const e = entries.get(id)!;
+        if (this.#byId.has(id)) continue;
+        let t: FileTailer;
+        try {
+          t = await FileTailer.open(path, this.#cfg, this.#counters);
+        } catch {
+          continue;
+        }
+        const k = parseKey(e.key)!;
+        const ok = t.id === id && t.size > e.offset && (await t.matchesFingerprint(k.fp).catch(() => false));
+        if (!ok || this.#stopping) {
+          await t.close();
+          continue;
+        }
+        this.#saved.delete(id);
+        await t.seek(e.offset);
+        t.gone = true;
+        t.goneAt = Date.now();
+        t.goneCounted = true;
+        this.#counters.rotations++;
+        this.#register(t);
+        this.#pump(t);
+      }
+    }
+  }
+
+  #markGone(t: FileTailer): void {
+    if (t.gone) return;
+    t.gone = true;
+    t.goneAt = Date.now();
+    if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
+    this.#pump(t);
+  }
+
+  #onWatchEvent(dir: string, type: string, name: string | null): void {
+    if (this.#stopping || !this.#pipeline) return;
+    if (name !== null) {
+      const full = join(dir, name);
+      const t = this.#byPath.get(full);
+      if (t) {
+        this.#pump(t);
+        if (type === 'rename') void this.#scan();
+        return;
+      }
+      // Writes to a rotated file arrive under its new name: wake the gone tailers.
+      this.#pumpGone();
+      if (type === 'rename' || this.#watcher.matches(full)) void this.#scan();
+      return;
+    }
+    for (const t of this.#tailers) this.#pump(t);
+    void this.#scan();
+  }
+
+  #pumpGone(): void {
+    for (const t of this.#tailers) if (t.gone) this.#pump(t);
+  }
+
+  // ------------------------------------------------------------------ timer
+
+  #tick(): void {
+    if (this.#stopping) return;
+    const now = Date.now();
+    const poll = now >= this.#nextPollAt;
+    if (poll) {
+      this.#nextPollAt = now + this.#cfg.poll_interval;
+      this.#pollGen++;
+      void this.#scan();
+    }
+    const idle = this.#cfg.idle_flush;
+    const mlTimeout = this.#cfg.multiline?.timeout ?? Infinity;
+    for (const t of this.#tailers) {
+      if (poll) t.checkFp = true;
+      const b = t.builder;
+      const due =
+        poll ||
+        t.gone ||
+        (b.pendingBytes > 0 && now - t.lastDataAt >= idle) ||
+        (b.pendingLines > 0 && now - b.lastLineAt >= mlTimeout);
+      if (due) this.#pump(t);
+    }
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  #canRead(t: FileTailer): boolean {
+    return !this.#paused && !this.#stopping && !t.closed && this.#pipeline !== null && t.errorGen !== this.#pollGen;
+  }
+
+  /** Read `t` if it is not being read; coalesces: a request during a read makes it read again after. */
+  #pump(t: FileTailer): void {
+    if (t.reading) {
+      t.dirty = true;
+      return;
+    }
+    if (!this.#canRead(t)) return;
+    t.reading = true;
+    t.dirty = false;
+    const p: Promise<void> = this.#readSome(t)
+      .catch((e: unknown) => {
+        if (errCode(e) !== 'EBADF' || !t.closed) {
+          this.#counters.read_errors++;
+          t.errorGen = this.#pollGen;
+        }
+        return false;
+      })
+      .then((more) => {
+        t.reading = false;
+        this.#inflight.delete(p);
+        if ((more || t.dirty) && this.#canRead(t)) setImmediate(() => this.#pump(t));
+      });
+    this.#inflight.add(p);
+  }
+
+  /** One turn for one file: re-stat, handle truncation, read up to MAX_CHUNKS_PER_TURN chunks; true if more may remain. */
+  async #readSome(t: FileTailer): Promise<boolean> {
+    const r = await t.refresh();
+    if (this.#stopping || t.closed) return false;
+    if (t.gone && !t.goneCounted) {
+      t.goneCounted = true;
+      if (r.nlink === 0) this.#counters.deletions++;
+      else this.#counters.rotations++;
+    }
+    if (r.truncated) {
+      // Copytruncate (or the content was replaced): push what was read of the old content, then start over at 0.
+      const now = Date.now();
+      t.builder.flushPartial(now);
+      t.builder.flushMultiline(now);
+      this.#pushFrom(t);
+      await t.restartFromZero();
+      this.#counters.truncations++;
+      this.#saveCheckpoint();
+      if (this.#stopping || t.closed) return false;
+    }
+    for (let i = 0; i < MAX_CHUNKS_PER_TURN; i++) {
+      if (!this.#canRead(t)) return false;
+      const n = await t.readChunk();
+      if (n === 0) {
+        await this.#atEnd(t);
+        return false;
+      }
+      // Push even when stopping: these bytes were read, stop() waits for this.
+      this.#pushFrom(t);
+    }
+    return true;
+  }
+
+  /** At the end of the file: idle flush, multiline timeout, retirement of a rotated file. */
+  async #atEnd(t: FileTailer): Promise<void> {
+    const now = Date.now();
+    const b = t.builder;
+    if (b.pendingBytes > 0 && now - t.lastDataAt >= this.#cfg.idle_flush) b.flushPartial(now);
+    const ml = this.#cfg.multiline;
+    if (ml && b.pendingLines > 0 && now - b.lastLineAt >= ml.timeout) b.flushMultiline(now);
+    if (t.gone && !this.#stopping && now - Math.max(t.lastDataAt, t.goneAt) >= this.#cfg.rotate_wait) {
+      // Nothing will complete its partial line or its multiline record any more.
+      b.flushPartial(now);
+      b.flushMultiline(now);
+      this.#pushFrom(t);
+      this.#tailers.delete(t);
+      if (this.#byId.get(t.id) === t) this.#byId.delete(t.id);
+      if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
+      await t.close();
+      this.#counters.files_closed++;
+      this.#saveCheckpoint();
+      return;
+    }
+    this.#pushFrom(t);
+  }
+
+  // ------------------------------------------------------ push + checkpoint
+
+  /** Push what `t` built as one batch, then checkpoint synchronously. */
+  #pushFrom(t: FileTailer): void {
+    const b = t.builder;
+    if (b.out.length === 0 || this.#pipeline === null) return;
+    const from = t.committed;
+    const to = b.outEnd;
+    const batch = b.take();
+    const ok = this.#pipeline.push(batch);
+    const seqLast = this.#pipeline.lastSeq();
+    t.committed = to;
+    this.#counters.records += batch.length;
+    this.#last = { key: t.key, path: t.path, from, to, seqFirst: seqLast - batch.length + 1, seqLast };
+    this.#saveCheckpoint();
+    if (!ok) this.#pause();
+  }
+
+  #saveCheckpoint(): void {
+    const files: CheckpointEntry[] = [];
+    for (const t of this.#tailers) files.push({ key: t.key, path: t.path, offset: t.committed });
+    try {
+      this.#store.save({ version: 1, files, last: this.#last });
+    } catch (e) {
+      this.#counters.checkpoint_errors++;
+      this.#checkpointError = (e as Error).message;
+    }
+  }
+
+  #pause(): void {
+    if (this.#paused || this.#stopping || this.#pipeline === null) return;
+    this.#paused = true;
+    if (this.#state === 'running') this.#state = 'waiting';
+    this.#pipeline.onDrain(() => {
+      this.#paused = false;
+      if (this.#stopping) return;
+      if (this.#state === 'waiting') this.#state = 'running';
+      for (const t of this.#tailers) this.#pump(t);
+    });
+  }
+}
+

@@ -1,0 +1,384 @@
+/**
+ * One tailed file: its identity (device + inode + a fingerprint of its first
+ * bytes), its read position and committed (checkpointed) offset, and the
+ * bytes -> lines -> records step for it (`RecordBuilder`, shared with the
+ * crash replay in source.ts so a replayed batch is rebuilt exactly as it was
+ * first built). The tailer reads through its own open descriptor, so a file
+ * renamed or deleted under it is still read to its end. Scheduling (when to
+ * read, push, flush, retire) belongs to source.ts.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { LineSplitter, type LineInfo } from '../../framing/lines.js';
+import { parseLine } from '../../parse/detect.js';
+import type { LogRecord, Origin } from '../../core/record.js';
+import type { FileSourceConfig } from './config.js';
+import { MultilineJoiner } from './multiline.js';
+
+/** Bytes hashed into a file's fingerprint once it has that many. */
+export const FINGERPRINT_BYTES = 256;
+/** Below this read offset the fingerprint is verified on every refresh, not only at polls. */
+const RECHECK_BELOW = 64 * 1024;
+/** Smallest read, so a file that grows between stat and read is not read in crumbs. */
+const MIN_READ = 16 * 1024;
+
+/** The counters a source exports (monotonic). */
+export interface FileCounters {
+  lines: number;
+  bytes: number;
+  records: number;
+  truncated: number;
+  repaired: number;
+  rotations: number;
+  deletions: number;
+  truncations: number;
+  files_opened: number;
+  files_closed: number;
+  read_errors: number;
+  checkpoint_errors: number;
+  replayed: number;
+  replay_mismatch: number;
+  replay_skipped: number;
+}
+
+export function newCounters(): FileCounters {
+  return {
+    lines: 0, bytes: 0, records: 0, truncated: 0, repaired: 0, rotations: 0, deletions: 0, truncations: 0,
+    files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0,
+  };
+}
+
+/** `len-hash`: a 64-bit hash (hex) of the first `len` bytes. */
+export function fingerprintOf(head: Buffer): string {
+  return head.length + '-' + createHash('sha256').update(head).digest('hex').slice(0, 16);
+}
+
+export interface KeyParts {
+  dev: string;
+  ino: string;
+  /** dev:ino, the identity of an open file. */
+  id: string;
+  fp: string;
+  fpLen: number;
+}
+
+/** Split `dev:ino:len-hash`; undefined when malformed. */
+export function parseKey(key: string): KeyParts | undefined {
+  const m = /^(\d+):(\d+):((\d+)-[0-9a-f]{16})$/.exec(key);
+  if (!m) return undefined;
+  return { dev: m[1]!, ino: m[2]!, id: m[1] + ':' + m[2], fp: m[3]!, fpLen: Number(m[4]) };
+}
+
+async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer> {
+  const buf = Buffer.alloc(len);
+  let got = 0;
+  // Bounded: each round either reads bytes or stops at EOF.
+  while (got < len) {
+    const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === len ? buf : buf.subarray(0, got);
+}
+
+/** Does the file behind `fh` start with the bytes fingerprinted as `fp`? */
+export async function fingerprintMatches(fh: FileHandle, fp: string): Promise<boolean> {
+  const len = Number(fp.slice(0, fp.indexOf('-')));
+  const head = await readAt(fh, 0, len);
+  return head.length === len && fingerprintOf(head) === fp;
+}
+
+/**
+ * Where a fresh splitter may start at `pos`: a position that does not follow a
+ * '\n' ends an idle-flushed partial line, and a '\n' right there terminates
+ * that line (the live splitter swallowed it), so it is skipped.
+ */
+export async function alignStart(fh: FileHandle, pos: number): Promise<number> {
+  if (pos === 0) return 0;
+  const two = await readAt(fh, pos - 1, 2);
+  return two.length === 2 && two[0] !== 0x0a && two[1] === 0x0a ? pos + 1 : pos;
+}
+
+/**
+ * Bytes -> lines -> records for one file. Records collect in `out` until the
+ * owner takes them as one batch; `outEnd` is the offset just past the last
+ * line of the last record in it.
+ */
+export class RecordBuilder {
+  out: LogRecord[] = [];
+  outEnd = 0;
+  readonly #cfg: FileSourceConfig;
+  readonly #counters: FileCounters;
+  readonly #splitter: LineSplitter;
+  readonly #joiner: MultilineJoiner | null;
+  readonly #stream: string;
+  #origin: Origin;
+  #now = 0;
+
+  constructor(cfg: FileSourceConfig, path: string, counters: FileCounters) {
+    this.#cfg = cfg;
+    this.#counters = counters;
+    this.#stream = cfg.stream ?? cfg.name;
+    this.#origin = Object.freeze({ kind: 'file', path });
+    this.#splitter = new LineSplitter({
+      maxLineBytes: cfg.max_line_bytes,
+      onLine: (line, end, info) => this.#onLine(line, end, info),
+    });
+    this.#joiner = cfg.multiline
+      ? new MultilineJoiner({
+          start: cfg.multiline.start,
+          maxLines: cfg.multiline.max_lines,
+          onRecord: (text, end) => this.#emit(text, end),
+        })
+      : null;
+  }
+
+  set path(path: string) {
+    this.#origin = Object.freeze({ kind: 'file', path });
+  }
+
+  get pendingBytes(): number {
+    return this.#splitter.pendingBytes;
+  }
+
+  get pendingLines(): number {
+    return this.#joiner?.pendingLines ?? 0;
+  }
+
+  get lastLineAt(): number {
+    return this.#joiner?.lastLineAt ?? 0;
+  }
+
+  ingest(chunk: Buffer, startOffset: number, now: number): void {
+    this.#now = now;
+    this.#splitter.push(chunk, startOffset);
+  }
+
+  /** Emit the unterminated last line (idle flush, file retired). */
+  flushPartial(now: number): boolean {
+    this.#now = now;
+    return this.#splitter.flushPartial();
+  }
+
+  /** Emit the pending multiline record. */
+  flushMultiline(now: number): boolean {
+    this.#now = now;
+    return this.#joiner?.flush() ?? false;
+  }
+
+  /** Take the records built so far (one batch). */
+  take(): LogRecord[] {
+    const b = this.out;
+    this.out = [];
+    return b;
+  }
+
+  /** Forget partial state (the file was truncated). */
+  reset(): void {
+    this.#splitter.reset();
+    this.#joiner?.reset();
+    this.out = [];
+  }
+
+  #onLine(line: string, end: number, info: LineInfo): void {
+    const c = this.#counters;
+    c.lines++;
+    if (info.truncated) c.truncated++;
+    if (info.repaired) c.repaired++;
+    if (this.#joiner) this.#joiner.push(line, end, this.#now);
+    else this.#emit(line, end);
+  }
+
+  #emit(text: string, end: number): void {
+    const now = this.#now;
+    const p = parseLine(text, this.#cfg.format, now);
+    this.out.push({
+      seq: 0,
+      time: p.time ?? now,
+      received: now,
+      source: this.#cfg.name,
+      stream: this.#stream,
+      origin: this.#origin,
+      host: p.host,
+      app: p.app,
+      level: p.level,
+      message: p.message,
+      fields: p.fields,
+    });
+    this.outEnd = end;
+  }
+}
+
+export interface RefreshResult {
+  size: number;
+  nlink: number;
+  /** Shorter than what was read, or its first bytes changed: read again from 0. */
+  truncated: boolean;
+}
+
+export class FileTailer {
+  readonly dev: string;
+  readonly ino: string;
+  /** dev:ino: the identity of the open file (unique while it is open). */
+  readonly id: string;
+  #path: string;
+  #fp: string;
+  #fpLen: number;
+  readonly #fh: FileHandle;
+  readonly #readBuffer: number;
+  readonly #counters: FileCounters;
+  readonly builder: RecordBuilder;
+
+  /** Bytes handed to the builder (the next read position). */
+  readPos = 0;
+  /** Offset just past the last record pushed (what the checkpoint stores). */
+  committed = 0;
+  /** Size at the last stat. */
+  size: number;
+
+  // Scheduling state, owned by source.ts.
+  reading = false;
+  dirty = false;
+  closed = false;
+  /** Renamed away or deleted: read to its end, retire after rotate_wait of quiet. */
+  gone = false;
+  goneAt = 0;
+  goneCounted = false;
+  /** Last time bytes were read (or the file was opened). */
+  lastDataAt: number;
+  /** Set by the poll: verify the fingerprint on the next refresh. */
+  checkFp = false;
+  /** Poll generation of the last read error (no retry before the next poll). */
+  errorGen = -1;
+  #skipLf = false;
+
+  private constructor(fh: FileHandle, path: string, dev: string, ino: string, size: number, fp: string, cfg: FileSourceConfig, counters: FileCounters) {
+    this.#fh = fh;
+    this.#path = path;
+    this.dev = dev;
+    this.ino = ino;
+    this.id = dev + ':' + ino;
+    this.size = size;
+    this.#fp = fp;
+    this.#fpLen = Number(fp.slice(0, fp.indexOf('-')));
+    this.#readBuffer = cfg.read_buffer;
+    this.#counters = counters;
+    this.builder = new RecordBuilder(cfg, path, counters);
+    this.lastDataAt = Date.now();
+  }
+
+  /** Open a regular file and fingerprint it. Throws the fs error (ENOENT, EACCES, ...) or `ENOTREG`. */
+  static async open(path: string, cfg: FileSourceConfig, counters: FileCounters): Promise<FileTailer> {
+    // O_NONBLOCK: a FIFO swapped in after the scan's stat must not block a threadpool thread (no effect on regular files).
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (!st.isFile()) throw Object.assign(new Error(`${path}: not a regular file`), { code: 'ENOTREG' });
+      const size = Number(st.size);
+      const head = await readAt(fh, 0, Math.min(size, FINGERPRINT_BYTES));
+      return new FileTailer(fh, path, String(st.dev), String(st.ino), size, fingerprintOf(head), cfg, counters);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  set path(p: string) {
+    this.#path = p;
+    this.builder.path = p;
+  }
+
+  /** `dev:ino:fingerprint`, as stored in checkpoints. */
+  get key(): string {
+    return this.id + ':' + this.#fp;
+  }
+
+  /** True when the file is still the one a checkpoint key describes (same dev:ino checked by the caller). */
+  matchesFingerprint(fp: string): Promise<boolean> {
+    return fingerprintMatches(this.#fh, fp);
+  }
+
+  /** Start reading at `pos` (a checkpoint offset, 0, or the end). */
+  async seek(pos: number): Promise<void> {
+    this.builder.reset();
+    this.#skipLf = false;
+    let p = pos;
+    if (pos > 0) {
+      // After an idle-flushed partial line, a '\n' that follows terminates it (see alignStart);
+      // when that byte is not written yet, the first read checks it.
+      const two = await readAt(this.#fh, pos - 1, 2);
+      if (two.length >= 1 && two[0] !== 0x0a) {
+        if (two.length === 2) p += two[1] === 0x0a ? 1 : 0;
+        else this.#skipLf = true;
+      }
+    }
+    this.readPos = p;
+    this.committed = p;
+  }
+
+  /** Re-stat through the descriptor: size, links, and whether the content was truncated or replaced. */
+  async refresh(): Promise<RefreshResult> {
+    const st = await this.#fh.stat({ bigint: true });
+    const size = Number(st.size);
+    const nlink = Number(st.nlink);
+    this.size = size;
+    let truncated = size < this.readPos;
+    // The first bytes are re-checked at each poll, and on every refresh while the offset is small:
+    // there a truncated file can regrow past the old offset before we look (copytruncate race).
+    const grewFp = this.#fpLen < FINGERPRINT_BYTES && size > this.#fpLen;
+    if (!truncated && (this.checkFp || grewFp || (this.readPos > 0 && this.readPos <= RECHECK_BELOW))) {
+      this.checkFp = false;
+      if (!(await fingerprintMatches(this.#fh, this.#fp))) truncated = true;
+      else if (grewFp) await this.#refingerprint(size);
+    }
+    return { size, nlink, truncated };
+  }
+
+  /** After a truncation (and after the caller pushed what was pending): read again from 0. */
+  async restartFromZero(): Promise<void> {
+    this.builder.reset();
+    this.#skipLf = false;
+    this.readPos = 0;
+    this.committed = 0;
+    const st = await this.#fh.stat({ bigint: true });
+    this.size = Number(st.size);
+    await this.#refingerprint(this.size);
+  }
+
+  async #refingerprint(size: number): Promise<void> {
+    const head = await readAt(this.#fh, 0, Math.min(size, FINGERPRINT_BYTES));
+    this.#fp = fingerprintOf(head);
+    this.#fpLen = head.length;
+  }
+
+  /** Read one chunk at the read position into the builder; the bytes read (0 at the end). */
+  async readChunk(): Promise<number> {
+    const want = Math.min(this.#readBuffer, Math.max(MIN_READ, this.size - this.readPos));
+    const buf = Buffer.allocUnsafe(want);
+    const { bytesRead } = await this.#fh.read(buf, 0, want, this.readPos);
+    if (bytesRead === 0) return 0;
+    const now = Date.now();
+    let skip = 0;
+    if (this.#skipLf) {
+      this.#skipLf = false;
+      if (buf[0] === 0x0a) skip = 1;
+    }
+    this.builder.ingest(buf.subarray(skip, bytesRead), this.readPos + skip, now);
+    this.readPos += bytesRead;
+    if (this.readPos > this.size) this.size = this.readPos;
+    this.lastDataAt = now;
+    this.#counters.bytes += bytesRead;
+    return bytesRead;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.#fh.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Start a real `sluice run` process for integration tests (from source via
+ * tsx, so tests never run a stale build), wait for /healthz, and stop it
+ * (SIGTERM, then SIGKILL after a deadline). Every process started here is
+ * killed by stopAll() in afterAll/afterEach.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const running = new Set<ChildProcess>();
+
+export function tempDir(prefix = 'sluice-it-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DaemonHandle {
+  proc: ChildProcess;
+  url: string;
+  port: number;
+  configFile: string;
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  kill9(): Promise<void>;
+}
+
+export function sluiceArgs(...args: string[]): string[] {
+  return ['--import', 'tsx', path.join(ROOT, 'src/cli/entry.ts'), ...args];
+}
+
+/** Run the CLI to completion (for check, rules test, ...). */
+export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawn(process.execPath, sluiceArgs(...args), { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(p);
+  let stdout = '';
+  let stderr = '';
+  p.stdout!.on('data', (d) => (stdout += d));
+  p.stderr!.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+  clearTimeout(timer);
+  running.delete(p);
+  return { code, stdout, stderr };
+}
+
+export async function startDaemon(configToml: string, opts: { dir?: string; port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<DaemonHandle> {
+  const dir = opts.dir ?? tempDir();
+  const port = opts.port ?? (await freePort());
+  const configFile = path.join(dir, 'sluice.toml');
+  // [server] goes last: top-level keys of the given config must come before any table header
+  const full = configToml.includes('[server]') ? configToml : `${configToml}\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "test-admin-token-0123456789"\n`;
+  writeFileSync(configFile, full);
+  return launch(configFile, port, opts.env);
+}
+
+/** (Re)start a daemon on an existing config file (e.g. after kill9). */
+export async function launch(configFile: string, port: number, env?: NodeJS.ProcessEnv): Promise<DaemonHandle> {
+  const proc = spawn(process.execPath, sluiceArgs('run', '-c', configFile), {
+    cwd: ROOT, // tsx resolves from here; tests use absolute paths
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  running.add(proc);
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (c) => {
+    running.delete(proc);
+    r(c);
+  }));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`sluice exited with ${proc.exitCode}: ${err}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`sluice did not become healthy: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proc,
+    url,
+    port,
+    configFile,
+    stderr: () => err,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    async kill9() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export function stopAll(): void {
+  for (const p of running) p.kill('SIGKILL');
+  running.clear();
+}
+
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const ADMIN = 'test-admin-token-0123456789';
+export const authHeaders = { Authorization: `Bearer ${ADMIN}` };

@@ -1,0 +1,87 @@
+/** The CLI as users and scripts call it: exit codes and output of check, rules test, --version, tail. */
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { authHeaders, runCli, sluiceArgs, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+
+let d: DaemonHandle | undefined;
+afterAll(async () => {
+  await d?.stop();
+  stopAll();
+});
+
+describe('sluice CLI', () => {
+  it('--version prints the package version', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('check: exit 0 on a valid config, 1 with every problem and its key path otherwise, 2 on a usage error', async () => {
+    const dir = tempDir();
+    const good = path.join(dir, 'good.toml');
+    writeFileSync(good, '[[sources]]\nname = "a"\ntype = "file"\npaths = ["/tmp/*.log"]\n');
+    const ok = await runCli(['check', '-c', good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^ok:/);
+    const bad = path.join(dir, 'bad.toml');
+    writeFileSync(bad, '[server]\nlisten = "x"\nport = 1\n[[sources]]\nname = "a"\ntype = "file"\npaths = []\n');
+    const r = await runCli(['check', '-c', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('server.listen:');
+    expect(r.stdout).toContain('server.port: unknown key');
+    expect(r.stdout).toContain('sources[0].paths:');
+    const usage = await runCli(['check', '--bogus']);
+    expect(usage.code).toBe(2);
+  });
+
+  it('run refuses a bad config with exit 1 and SLUICE_ERR_CONFIG_INVALID', async () => {
+    const dir = tempDir();
+    const bad = path.join(dir, 'bad.toml');
+    writeFileSync(bad, '[server]\nlisten = 8080\n');
+    const r = await runCli(['run', '-c', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SLUICE_ERR_CONFIG_INVALID');
+    expect(r.stderr).toContain('server.listen');
+  });
+
+  it('rules test prints matched and named captures; exit 2 on an invalid pattern', async () => {
+    const r = await runCli(['rules', 'test', '--pattern', 'user=(?P<user>\\w+) status=(?P<status>\\d+)', '--line', 'login user=alice status=401']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ matched: true, captures: { user: 'alice', status: '401' } });
+    const miss = await runCli(['rules', 'test', '--pattern', 'nomatch', '--line', 'hello']);
+    expect(JSON.parse(miss.stdout)).toEqual({ matched: false, captures: {} });
+    const bad = await runCli(['rules', 'test', '--pattern', '(unclosed', '--line', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/missing \)/);
+  });
+
+  it('tail follows a stream and resumes after the server restarts', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'app.log');
+    writeFileSync(file, '');
+    d = await startDaemon(`data_dir = "${dir}/data"\n[[sources]]\nname = "app"\ntype = "file"\npaths = ["${file}"]\nfrom = "start"\npoll_interval = "100ms"\n`, { dir });
+    const p = spawn(process.execPath, sluiceArgs('tail', d.url, '--stream', 'app', '--json', '--token', authHeaders.Authorization.slice(7)), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout!.on('data', (c) => (out += c));
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // connected (tsx start-up)
+      appendFileSync(file, 'first 1\nfirst 2\n');
+      await waitFor(() => out.split('\n').filter(Boolean).length >= 2, 'tail output', 20_000);
+      const port = d.port;
+      const cfg = d.configFile;
+      await d.stop();
+      appendFileSync(file, 'while down 3\n');
+      const { launch } = await import('../helpers/daemon.js');
+      d = await launch(cfg, port);
+      appendFileSync(file, 'after 4\n');
+      await waitFor(() => out.split('\n').filter(Boolean).length >= 4, 'tail output after restart', 30_000);
+      const msgs = out.split('\n').filter(Boolean).map((l) => JSON.parse(l).message);
+      expect(msgs).toEqual(['first 1', 'first 2', 'while down 3', 'after 4']);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  }, 60_000);
+});

@@ -1,0 +1,71 @@
+/** SIGHUP and POST /api/config/reload: changed components are rebuilt; a bad config is refused and the old one keeps running. */
+import { appendFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { authHeaders, freePort, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+
+let d: DaemonHandle | undefined;
+afterAll(async () => {
+  await d?.stop();
+  stopAll();
+});
+
+async function messages(url: string, stream: string): Promise<string[]> {
+  const r = await fetch(`${url}/api/records?stream=${stream}&limit=1000`, { headers: authHeaders });
+  if (!r.ok) return [];
+  return ((await r.json()) as { records: { message: string }[] }).records.map((x) => x.message);
+}
+
+describe('config reload', () => {
+  it('SIGHUP adds a source and a TCP output; a bad config is refused and the old one keeps running', async () => {
+    const dir = tempDir();
+    const a = path.join(dir, 'a.log');
+    const b = path.join(dir, 'b.log');
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    const port = await freePort();
+    const tcpPort = await freePort();
+    const head = `data_dir = "${dir}/data"\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "test-admin-token-0123456789"\n`;
+    const srcA = `[[sources]]\nname = "a"\ntype = "file"\npaths = ["${a}"]\nfrom = "start"\npoll_interval = "100ms"\n`;
+    d = await startDaemon(head + srcA, { dir, port });
+    appendFileSync(a, 'a1\n');
+    await waitFor(async () => (await messages(d!.url, 'a')).includes('a1'), 'a1');
+
+    // add source b and a TCP output for it
+    writeFileSync(d.configFile, head + srcA + `[[sources]]\nname = "b"\ntype = "file"\npaths = ["${b}"]\nfrom = "start"\npoll_interval = "100ms"\n[[streams]]\nname = "b"\ntcp = "127.0.0.1:${tcpPort}"\n`);
+    d.proc.kill('SIGHUP');
+    await waitFor(() => d!.stderr().includes('reloaded:'), 'reload log line');
+    const sock = net.connect(tcpPort, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    let tcpOut = '';
+    sock.on('data', (c) => (tcpOut += c));
+    await new Promise((r) => setTimeout(r, 100));
+    appendFileSync(b, 'b1\n');
+    appendFileSync(a, 'a2\n');
+    await waitFor(async () => (await messages(d!.url, 'b')).includes('b1'), 'b1 after reload');
+    await waitFor(() => tcpOut.includes('"b1"'), 'b1 on the new TCP output');
+    await waitFor(async () => (await messages(d!.url, 'a')).includes('a2'), 'a2: unchanged source kept running');
+    expect((await messages(d.url, 'a')).filter((m) => m === 'a1')).toHaveLength(1); // not re-read by the reload
+    sock.destroy();
+
+    // a bad config is refused over the API with every problem, and the old one keeps running
+    writeFileSync(d.configFile, head + srcA + `[[sources]]\nname = "c"\ntype = "file"\npaths = []\n`);
+    const res = await fetch(`${d.url}/api/config/reload`, { method: 'POST', headers: authHeaders });
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { code: string; details: string[] } };
+    expect(body.error.code).toBe('SLUICE_ERR_CONFIG_RELOAD');
+    expect(body.error.details.join()).toContain('sources[1].paths');
+    appendFileSync(b, 'b2\n');
+    await waitFor(async () => (await messages(d!.url, 'b')).includes('b2'), 'b still running after a refused reload');
+
+    // removing a source stops it
+    writeFileSync(d.configFile, head + srcA);
+    const ok = await fetch(`${d.url}/api/config/reload`, { method: 'POST', headers: authHeaders });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { changed: string[] }).changed.join()).toContain('sources.b (removed)');
+    appendFileSync(b, 'b3\n');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await messages(d.url, 'b')).not.toContain('b3');
+  }, 60_000);
+});

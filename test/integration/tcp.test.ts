@@ -1,0 +1,95 @@
+/**
+ * The per-stream TCP NDJSON output with a client that never reads: a second
+ * client still gets every record in order, the stalled one's drops are
+ * counted in /metrics and /api/status, and the daemon's memory stays bounded.
+ */
+import { appendFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { authHeaders, freePort, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+
+let d: DaemonHandle | undefined;
+afterAll(async () => {
+  await d?.stop();
+  stopAll();
+});
+
+describe('TCP stream output', () => {
+  it('a client that never reads does not slow another; its drops show in /metrics', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'app.log');
+    writeFileSync(file, '');
+    const tcpPort = await freePort();
+    d = await startDaemon(
+      `data_dir = "${dir}/data"
+[limits]
+client_lag = 2000
+[[sources]]
+name = "app"
+type = "file"
+paths = ["${file}"]
+from = "start"
+[[streams]]
+name = "app"
+tcp = "127.0.0.1:${tcpPort}"
+replay = 5000
+`,
+      { dir },
+    );
+    // the stalled client: tiny receive buffer, paused, never reads
+    const stalled = net.connect({ port: tcpPort, host: '127.0.0.1' });
+    stalled.pause();
+    await new Promise((r) => stalled.once('connect', r));
+    // the reader
+    const reader = net.connect({ port: tcpPort, host: '127.0.0.1' });
+    await new Promise((r) => reader.once('connect', r));
+    const got: number[] = [];
+    let gaps = 0;
+    let buf = '';
+    reader.setEncoding('utf8');
+    reader.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const j = JSON.parse(line);
+        if (j.gap) gaps++;
+        else got.push(Number(/n=(\d+)/.exec(j.message)![1]));
+      }
+    });
+    await waitFor(async () => {
+      const s = (await (await fetch(`${d!.url}/api/status`, { headers: authHeaders })).json()) as { streams: { name: string; tcp: { clients: unknown[] } }[] };
+      return s.streams.find((x) => x.name === 'app')?.tcp?.clients.length === 2;
+    }, 'both clients registered');
+
+    const total = 60_000;
+    const pad = 'x'.repeat(200);
+    for (let b = 0; b < total; b += 5000) {
+      let s = '';
+      for (let i = b; i < b + 5000; i++) s += `INFO request done n=${i} ${pad}\n`;
+      appendFileSync(file, s);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(() => got.length >= total, `reader got ${total}`, 60_000);
+    expect(gaps).toBe(0);
+    expect(got).toEqual(Array.from({ length: total }, (_, i) => i));
+
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    const m = /sluice_dropped_total\{stage="tcp",reason="slow_client"\} (\d+)/.exec(metrics);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0);
+    const status = (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as {
+      streams: { name: string; tcp: { clients: { dropped: number; sent: number }[] } }[];
+      drops: Record<string, number>;
+      memory: { rss: number };
+    };
+    const clients = status.streams.find((x) => x.name === 'app')!.tcp.clients;
+    expect(clients.some((c) => c.dropped > 0)).toBe(true);
+    expect(clients.some((c) => c.dropped === 0 && c.sent === total)).toBe(true);
+    expect(status.drops['tcp/slow_client']).toBe(Number(m![1]));
+    stalled.destroy();
+    reader.destroy();
+  }, 120_000);
+});
