@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Hub, type Subscriber } from './hub.js';
 import type { Entry } from './ring.js';
+import { entryJson } from './block.js';
 import type { LogRecord } from './record.js';
 
 function rec(stream: string, message: string): LogRecord {
@@ -23,7 +24,7 @@ function makeHub(opts: { replay?: number; replayBytes?: number; seqStart?: numbe
 function takeAll(sub: Subscriber) {
   const out: Entry[] = [];
   const notice = sub.take(1e9, out);
-  return { notice, seqs: out.map((e) => e.seq), messages: out.map((e) => e.record.message) };
+  return { notice, seqs: out.map((e) => e.seq), messages: out.map((e) => e.message) };
 }
 
 describe('Hub', () => {
@@ -33,7 +34,7 @@ describe('Hub', () => {
     hub.publish(batch);
     expect(batch.map((r) => r.seq)).toEqual([42, 43]);
     const e = hub.records('a', undefined, 10);
-    expect(e.map((x) => JSON.parse(x.json).message)).toEqual(['x', 'y']);
+    expect(e.map((x) => JSON.parse(entryJson(x)).message)).toEqual(['x', 'y']);
     expect(hub.lastSeq).toBe(43);
   });
 
@@ -147,7 +148,7 @@ describe('Hub', () => {
     const seen: string[] = [];
     const done = (async () => {
       for await (const x of sub) {
-        if ('record' in x) seen.push(x.record.message);
+        if ('seq' in x) seen.push(x.message);
         if (seen.length === 3) sub.close();
       }
     })();

@@ -11,7 +11,8 @@
  */
 import type { LogRecord } from './record.js';
 import { serializeRecord } from './record.js';
-import { ENTRY_OVERHEAD, ReplayRing, type Entry } from './ring.js';
+import { ENTRY_OVERHEAD, ReplayRing, type Entry, type RecordView } from './ring.js';
+import { Block } from './block.js';
 
 export interface StreamLimits {
   /** Records kept for resume. */
@@ -33,7 +34,7 @@ export interface SubscribeOptions {
   stream: string | null;
   /** Resume after this seq (Last-Event-ID / ?since=); undefined = live only. */
   since?: number;
-  filter?: (r: LogRecord) => boolean;
+  filter?: (r: RecordView) => boolean;
   /** How far (in ring entries) the client may lag before its oldest are dropped; undefined = the ring's reach. */
   maxLag?: number;
   /** `stage` label of this subscriber's drops (sse, tcp, ...). */
@@ -51,7 +52,7 @@ export class Subscriber {
   #hub: Hub;
   #ring: ReplayRing;
   #cursor: number;
-  #filter: ((r: LogRecord) => boolean) | undefined;
+  #filter: ((r: RecordView) => boolean) | undefined;
   #maxLag: number;
   #pendingGap = 0;
   #closed = false;
@@ -105,7 +106,7 @@ export class Subscriber {
     for (; i < size && out.length < max; i++) {
       const e = ring.at(i);
       this.#cursor = e.seq;
-      if (filter === undefined || filter(e.record)) out.push(e);
+      if (filter === undefined || filter(e)) out.push(e);
     }
     this.sent += out.length;
     return notice;
@@ -150,7 +151,7 @@ export class Subscriber {
   #countMatching(ring: ReplayRing, from: number, to: number): number {
     if (!this.#filter) return to - from;
     let n = 0;
-    for (let i = from; i < to; i++) if (this.#filter(ring.at(i).record)) n++;
+    for (let i = from; i < to; i++) if (this.#filter(ring.at(i))) n++;
     return n;
   }
 
@@ -279,18 +280,33 @@ export class Hub {
   /** Assign seqs, ring and fan out a batch. Never blocks on subscribers. */
   publish(batch: LogRecord[]): void {
     if (batch.length === 0) return;
+    const entries = this.#entries(batch, true);
     let last: StreamState | undefined;
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i]!;
-      r.seq = ++this.#seq;
-      const s = last !== undefined && last.name === r.stream ? last : (last = this.#stream(r.stream));
-      const json = serializeRecord(r);
-      const e: Entry = { seq: r.seq, record: r, json, bytes: json.length + ENTRY_OVERHEAD };
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const stream = e.stream;
+      const s = last !== undefined && last.name === stream ? last : (last = this.#stream(stream));
       s.ring.push(e);
       s.records++;
       this.#all.push(e);
     }
     this.#wake(batch);
+  }
+
+  /** Serialize a batch once: per-record JSON plus the batch's shared wire block. */
+  #entries(batch: LogRecord[], assignSeq: boolean): Entry[] {
+    const entries = new Array<Entry>(batch.length);
+    let text = '';
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (assignSeq) r.seq = ++this.#seq;
+      const json = serializeRecord(r);
+      text += json + '\n';
+      entries[i] = { seq: r.seq, source: r.source, stream: r.stream, level: r.level, message: r.message, bytes: json.length + r.message.length + ENTRY_OVERHEAD, block: undefined as unknown as Block, idx: i };
+    }
+    const block = new Block(entries, text);
+    for (let i = 0; i < entries.length; i++) entries[i]!.block = block;
+    return entries;
   }
 
   #wake(batch: LogRecord[]): void {
@@ -324,10 +340,8 @@ export class Hub {
       this.#all.evictedUpTo = known;
       for (const s of this.#streams.values()) s.ring.evictedUpTo = Math.min(s.ring.evictedUpTo, known);
     }
-    for (const r of recs) {
-      const json = serializeRecord(r);
-      const e: Entry = { seq: r.seq, record: r, json, bytes: json.length + ENTRY_OVERHEAD };
-      const s = this.#stream(r.stream);
+    for (const e of this.#entries(recs, false)) {
+      const s = this.#stream(e.stream);
       s.ring.push(e);
       s.records++;
       this.#all.push(e);

@@ -5,7 +5,8 @@
  * cannot stall the hub). All given filters must match (AND).
  */
 import RE2 from 're2';
-import { LEVELS, type Level, type LogRecord } from '../core/record.js';
+import { LEVELS, type Level } from '../core/record.js';
+import type { RecordView } from '../core/ring.js';
 import { E, SluiceError } from '../core/errors.js';
 
 export interface FilterQuery {
@@ -18,8 +19,8 @@ export interface FilterQuery {
 
 const RANK = new Map<string, number>(LEVELS.map((l, i) => [l, i]));
 
-export function buildFilter(q: FilterQuery): ((r: LogRecord) => boolean) | undefined {
-  const tests: ((r: LogRecord) => boolean)[] = [];
+export function buildFilter(q: FilterQuery): ((r: RecordView) => boolean) | undefined {
+  const tests: ((r: RecordView) => boolean)[] = [];
   if (q.level) {
     const set = new Set(splitList(q.level));
     for (const l of set) if (!RANK.has(l)) throw new SluiceError(E.FILTER_INVALID, `level: unknown level "${l}" (one of ${LEVELS.join(', ')})`);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DaemonView } from '../view.js';
 import { serveSse } from '../../sinks/sse/sse.js';
 import { buildFilter } from '../../sinks/filter.js';
+import { entryJson } from '../../core/block.js';
 import { E, SluiceError } from '../../core/errors.js';
 
 const filterQuery = z.object({
@@ -60,10 +61,10 @@ export function registerStreamRoutes(app: FastifyInstance, view: DaemonView): vo
     const filter = buildFilter(q);
     // scan the ring newest-last; with a filter, read more than `limit` and keep the matching ones
     const entries = hub.records(q.stream ?? null, q.since, filter ? Number.MAX_SAFE_INTEGER : q.limit);
-    let kept = filter ? entries.filter((e) => filter(e.record)) : entries;
+    let kept = filter ? entries.filter((e) => filter(e)) : entries;
     if (kept.length > q.limit) kept = q.since === undefined ? kept.slice(kept.length - q.limit) : kept.slice(0, q.limit);
     const next = kept.length ? kept[kept.length - 1]!.seq : (q.since ?? hub.lastSeq);
     reply.header('Content-Type', 'application/json; charset=utf-8');
-    return '{"records":[' + kept.map((e) => e.json).join(',') + '],"next_since":' + next + '}';
+    return '{"records":[' + kept.map(entryJson).join(',') + '],"next_since":' + next + '}';
   });
 }

@@ -10,7 +10,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Hub } from '../../core/hub.js';
 import type { Entry } from '../../core/ring.js';
-import type { LogRecord } from '../../core/record.js';
+import { wireRuns } from '../../core/block.js';
+import { writeAll } from '../write.js';
+import type { RecordView } from '../../core/ring.js';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -21,9 +23,6 @@ export const SSE_HEADERS = {
 
 const TAKE = 512;
 
-export function sseFrame(e: Entry): string {
-  return (e.sse ??= 'id: ' + e.seq + '\nevent: log\ndata: ' + e.json + '\n\n');
-}
 
 interface Client {
   res: ServerResponse;
@@ -57,7 +56,7 @@ export interface SseOptions {
   hub: Hub;
   stream: string | null;
   since?: number;
-  filter?: (r: LogRecord) => boolean;
+  filter?: (r: RecordView) => boolean;
   maxLag?: number;
   heartbeatMs: number;
   onClose?: () => void;
@@ -76,6 +75,7 @@ export function serveSse(res: ServerResponse, o: SseOptions): void {
   let blocked = false;
   let closed = false;
   const buf: Entry[] = [];
+  const bufs: Buffer[] = [];
   const flush = (): void => {
     if (closed) return;
     if (blocked) {
@@ -86,10 +86,11 @@ export function serveSse(res: ServerResponse, o: SseOptions): void {
       buf.length = 0;
       const notice = sub.take(TAKE, buf);
       if (!notice && buf.length === 0) return;
-      let s = notice ? 'event: gap\ndata: {"missed":' + notice.missed + '}\n\n' : '';
-      for (let i = 0; i < buf.length; i++) s += sseFrame(buf[i]!);
+      bufs.length = 0;
+      if (notice) bufs.push(Buffer.from('event: gap\ndata: {"missed":' + notice.missed + '}\n\n'));
+      wireRuns(buf, 'sse', bufs);
       client.lastWrite = Date.now();
-      if (!res.write(s)) {
+      if (!writeAll(res, bufs)) {
         blocked = true;
         res.once('drain', () => {
           blocked = false;

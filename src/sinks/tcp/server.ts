@@ -9,6 +9,8 @@
 import net from 'node:net';
 import type { Hub } from '../../core/hub.js';
 import type { Entry } from '../../core/ring.js';
+import { wireRuns } from '../../core/block.js';
+import { writeAll } from '../write.js';
 
 const TAKE = 1024;
 
@@ -67,6 +69,7 @@ export class TcpStreamServer {
     let blocked = false;
     let closed = false;
     const buf: Entry[] = [];
+    const bufs: Buffer[] = [];
     const flush = (): void => {
       if (closed) return;
       if (blocked) {
@@ -77,9 +80,10 @@ export class TcpStreamServer {
         buf.length = 0;
         const notice = sub.take(TAKE, buf);
         if (!notice && buf.length === 0) return;
-        let s = notice ? '{"gap":{"missed":' + notice.missed + '}}\n' : '';
-        for (let i = 0; i < buf.length; i++) s += buf[i]!.json + '\n';
-        if (!sock.write(s)) {
+        bufs.length = 0;
+        if (notice) bufs.push(Buffer.from('{"gap":{"missed":' + notice.missed + '}}\n'));
+        wireRuns(buf, 'nd', bufs);
+        if (!writeAll(sock, bufs)) {
           blocked = true;
           sock.once('drain', () => {
             blocked = false;

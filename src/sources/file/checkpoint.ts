@@ -1,8 +1,8 @@
 /**
  * The file source's checkpoint store: one JSON document per source at
- * `${dataDir}/checkpoints/file-${name}.json`, replaced atomically (write a
- * temporary file, then rename over the old one) so a crash leaves either the
- * old or the new document, never a torn one. No fsync: the checkpoint guards
+ * `${dataDir}/checkpoints/file-${name}.json` (and its alternate slot
+ * `.json.b`, see core/slot-file.ts) so a crash leaves either the old or the
+ * new document, never a torn one. No fsync: the checkpoint guards
  * against a process crash (SIGKILL), and is written after every accepted
  * batch, where an fsync per batch would cost more than the read itself.
  *
@@ -11,8 +11,8 @@
  * restart can re-publish exactly that batch with the same seqs (see
  * source.ts `restore`).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SlotFile } from '../../core/slot-file.js';
 
 export interface CheckpointEntry {
   /** `dev:ino:fingerprint` (see tailer.ts `fileKey`). */
@@ -61,8 +61,8 @@ function validLast(e: unknown): e is CheckpointLast {
 }
 
 /** Parse and validate a checkpoint document; throws with a reason when it is not one. */
-export function parseCheckpoint(text: string): CheckpointDoc {
-  const raw: unknown = JSON.parse(text);
+export function parseCheckpoint(text: string | object): CheckpointDoc {
+  const raw: unknown = typeof text === 'string' ? JSON.parse(text) : text;
   if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
   const o = raw as Record<string, unknown>;
   if (o.version !== 1) throw new Error(`unsupported version ${String(o.version)}`);
@@ -73,37 +73,28 @@ export function parseCheckpoint(text: string): CheckpointDoc {
 
 export class CheckpointStore {
   readonly path: string;
-  readonly #tmp: string;
-  #dirReady = false;
+  readonly #slots: SlotFile;
 
   constructor(dataDir: string, sourceName: string) {
-    const dir = join(dataDir, 'checkpoints');
-    this.path = join(dir, `file-${sourceName}.json`);
-    this.#tmp = this.path + '.tmp';
+    this.path = join(dataDir, 'checkpoints', `file-${sourceName}.json`);
+    this.#slots = new SlotFile(this.path);
   }
 
   load(): LoadResult {
-    let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
-      return { kind: 'corrupt', error: (e as Error).message };
-    }
-    try {
-      return { kind: 'ok', doc: parseCheckpoint(text) };
+      const doc = this.#slots.load((raw) => parseCheckpoint(raw as object));
+      return doc ? { kind: 'ok', doc } : { kind: 'none' };
     } catch (e) {
       return { kind: 'corrupt', error: (e as Error).message };
     }
   }
 
-  /** Replace the document atomically. Synchronous on purpose: it runs right after `push` returns. */
+  /** Write the document (crash-safe, see SlotFile). Synchronous on purpose: it runs right after `push` returns. */
   save(doc: CheckpointDoc): void {
-    if (!this.#dirReady) {
-      mkdirSync(join(this.path, '..'), { recursive: true });
-      this.#dirReady = true;
-    }
-    writeFileSync(this.#tmp, JSON.stringify(doc));
-    renameSync(this.#tmp, this.path);
+    this.#slots.save(doc);
+  }
+
+  close(): void {
+    this.#slots.close();
   }
 }

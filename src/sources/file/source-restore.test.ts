@@ -1,9 +1,16 @@
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../core/record.js';
-import { parseCheckpoint } from './checkpoint.js';
+import { CheckpointStore, type CheckpointDoc } from './checkpoint.js';
+
+/** The newest checkpoint on disk, as the next start would read it. */
+function loadDoc(data: string): CheckpointDoc {
+  const r = new CheckpointStore(data, 'app').load();
+  if (r.kind !== 'ok') throw new Error(`no checkpoint: ${r.kind}`);
+  return r.doc;
+}
 import { fileSourceSchema, type FileSourceInput } from './config.js';
 import { CollectingPipeline, sleep, waitFor } from './fake-pipeline.js';
 import { FileSource } from './source.js';
@@ -52,7 +59,7 @@ describe('FileSource checkpoints', () => {
     await waitFor(() => p1.records.length >= 120, '120 lines');
     await s1.stop();
 
-    const doc = parseCheckpoint(readFileSync(s1.checkpointPath, 'utf8'));
+    const doc = loadDoc(data);
     const size = Buffer.byteLength(lines(1, 120));
     expect(doc.files).toHaveLength(1);
     expect(doc.files[0]).toMatchObject({ path: f, offset: size });
@@ -88,14 +95,19 @@ describe('FileSource checkpoints', () => {
     await s1.restore(p1);
     await s1.start(p1);
     await waitFor(() => p1.records.length >= 10, 'first batch');
+    // the checkpoint is two alternating slot files (core/slot-file.ts): snapshot both
     const checkpointAfterFirst = join(d, 'cp-after-first.json');
     copyFileSync(s1.checkpointPath, checkpointAfterFirst);
+    const slotB = existsSync(s1.checkpointPath + '.b');
+    if (slotB) copyFileSync(s1.checkpointPath + '.b', checkpointAfterFirst + '.b');
     const before = p1.batches.length;
     appendFileSync(f, lines(11, 25));
     await waitFor(() => p1.records.length >= 25, 'second batch');
     await s1.stop();
     // SIGKILL right after the last push, before its checkpoint: the disk still has the previous one.
     copyFileSync(checkpointAfterFirst, s1.checkpointPath);
+    if (slotB) copyFileSync(checkpointAfterFirst + '.b', s1.checkpointPath + '.b');
+    else rmSync(s1.checkpointPath + '.b', { force: true });
     const lastCheckpointed = p1.batches[before - 1]!;
     const seen = new Map(p1.records.map((r) => [r.seq, r.message]));
 
@@ -124,7 +136,7 @@ describe('FileSource checkpoints', () => {
     appendFileSync(f, 'aaaa\nbbbb\n');
     await waitFor(() => p1.records.length >= 3, 'two more');
     await s1.stop();
-    const last = parseCheckpoint(readFileSync(s1.checkpointPath, 'utf8')).last!;
+    const last = loadDoc(data).last!;
     expect(last.to - last.from).toBe(10);
     // Same identity and fingerprint, other line structure in the range.
     const buf = readFileSync(f);

@@ -194,6 +194,7 @@ export class FileSource implements Source {
       }
       this.#saveCheckpoint();
     }
+    this.#store.close();
     for (const t of this.#tailers) {
       await t.close();
       this.#counters.files_closed++;

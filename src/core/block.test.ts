@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { Hub } from './hub.js';
+import { entryJson, wireRuns } from './block.js';
+import type { Entry } from './ring.js';
+import type { LogRecord } from './record.js';
+
+const rec = (message: string): LogRecord => ({ seq: 0, time: 0, received: 0, source: 's', stream: 'a', origin: { kind: 't' }, message, fields: {} });
+
+describe('Block', () => {
+  const hub = new Hub({ seqStart: 0, defaults: { replay: 100, replayBytes: 1 << 20 }, streams: {}, drop: () => {} });
+  hub.publish([rec('plain'), rec('ünïcødé ✓ 日本'), rec('line\nbreak "quoted"')]);
+  hub.publish([rec('second batch')]);
+  const entries = hub.records('a', 0, 10);
+
+  it('keeps each entry\'s JSON byte-exact in the shared NDJSON block, multi-byte text included', () => {
+    expect(entries.map((e) => JSON.parse(entryJson(e)).message)).toEqual(['plain', 'ünïcødé ✓ 日本', 'line\nbreak "quoted"', 'second batch']);
+  });
+
+  it('writes consecutive entries of one block as one buffer, and the NDJSON equals the records', () => {
+    const out: Buffer[] = [];
+    wireRuns(entries, 'nd', out);
+    expect(out).toHaveLength(2); // one run per batch
+    const lines = Buffer.concat(out).toString('utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toEqual(entries.map(entryJson));
+    const skip: Buffer[] = [];
+    wireRuns([entries[0]!, entries[2]!] as Entry[], 'nd', skip);
+    expect(skip).toHaveLength(2); // a filtered-out entry breaks the run
+  });
+
+  it('renders SSE frames with id, event and one data line per record', () => {
+    const out: Buffer[] = [];
+    wireRuns(entries.slice(1, 3), 'sse', out);
+    const text = Buffer.concat(out).toString('utf8');
+    expect(text).toBe(entries.slice(1, 3).map((e) => `id: ${e.seq}\nevent: log\ndata: ${entryJson(e)}\n\n`).join(''));
+  });
+});
