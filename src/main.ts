@@ -28,6 +28,8 @@ import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
 import { closeAllSse } from './sinks/sse/sse.js';
 import { VERSION } from './version.js';
+import { Alerting } from './alerting.js';
+import { loadOrCreateAdminToken, registerAuth } from './api/auth.js';
 
 /** Share of limits.memory given to replay rings (the rest is for queues). */
 const RING_SHARE = 0.6;
@@ -57,6 +59,7 @@ export class Daemon implements DaemonView {
   #sources = new Map<string, RunningSource>();
   #tcp = new Map<string, TcpStreamServer>();
   #http?: FastifyInstance;
+  #alerting?: Alerting;
   #stopping?: Promise<void>;
   #reloading = false;
   #log: (m: string) => void;
@@ -79,6 +82,9 @@ export class Daemon implements DaemonView {
   }
   sources() {
     return [...this.#sources.values()].map((s) => s.source.status());
+  }
+  extraStatus() {
+    return this.#alerting?.status() ?? {};
   }
   tcpOutputs() {
     return [...this.#tcp.values()].map((t) => ({ stream: t.stream, listen: t.listen, clients: t.clients() }));
@@ -106,13 +112,28 @@ export class Daemon implements DaemonView {
     this.#pipeline = new PipelineRuntime(this.#hub, this.#metrics);
     this.#pipeline.afterPush = () => this.#seq.ensure(this.#hub.lastSeq);
     this.#metrics.setSourceViews(() => this.sources().map((s) => ({ name: s.name, type: s.type, counters: s.counters })));
+    this.#alerting = await Alerting.open(cfg, dataDir, this.#metrics, this.#log);
+    this.#pipeline.addStage(this.#alerting.stage);
 
     const built = cfg.sources.map((c) => this.#build(c));
     for (const r of built) await r.source.restore?.(this.#pipeline);
     this.#hub.seal();
     this.#seq.ensure(this.#hub.lastSeq);
 
-    this.#http = await buildServer({ view: this });
+    let adminToken = cfg.server.admin_token;
+    if (!adminToken) {
+      const t = loadOrCreateAdminToken(dataDir);
+      adminToken = t.token;
+      // printed once: when it is created (afterwards it is in the file, mode 0600)
+      if (t.generated) this.#log(`admin token generated and saved to ${t.path} (mode 0600): ${t.token}`);
+    }
+    const alerting = this.#alerting;
+    this.#http = await buildServer({
+      view: this,
+      tls: cfg.server.tls,
+      auth: (app) => registerAuth(app, { adminToken, viewerToken: cfg.server.viewer_token }),
+      extraRoutes: [(app) => alerting.routes(app)],
+    });
     const { host, port } = splitHostPort(cfg.server.listen);
     await this.#http.listen({ host, port });
     for (const st of cfg.streams) if (st.tcp) await this.#startTcp(st.name, st.tcp);
@@ -120,7 +141,7 @@ export class Daemon implements DaemonView {
       await r.source.start(this.#pipeline);
       this.#sources.set(r.cfg.name, r);
     }
-    this.#log(`sluice ${VERSION} listening on http://${this.httpAddress} (data_dir ${dataDir})`);
+    this.#log(`sluice ${VERSION} listening on ${cfg.server.tls ? 'https' : 'http'}://${this.httpAddress} (data_dir ${dataDir})`);
   }
 
   #build(c: SourceConfig): RunningSource {
@@ -161,7 +182,7 @@ export class Daemon implements DaemonView {
       const prev = this.#cfg;
       const changed: string[] = [];
       const restart: string[] = [];
-      for (const k of ['data_dir', 'server.listen', 'server.tls', 'limits.memory'] as const) {
+      for (const k of ['data_dir', 'server', 'limits.memory', 'store', 'rules', 'triggers'] as const) {
         const get = (c: Config) => JSON.stringify(k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], c));
         if (get(prev) !== get(next)) restart.push(k);
       }
@@ -243,7 +264,8 @@ export class Daemon implements DaemonView {
       closeAllSse();
       for (const t of this.#tcp.values()) await t.stop();
       await this.#http?.close();
-      this.#seq.close(this.#hub.lastSeq);
+      await this.#alerting?.close();
+      this.#seq?.close(this.#hub.lastSeq);
     })();
     return this.#stopping;
   }

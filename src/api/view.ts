@@ -24,4 +24,6 @@ export interface DaemonView {
   sources(): SourceStatus[];
   tcpOutputs(): { stream: string; listen: string; clients: TcpClientInfo[] }[];
   reload(): Promise<ReloadResult>;
+  /** Status of other components (rules, webhooks), merged into /api/status. */
+  extraStatus(): Record<string, unknown>;
 }

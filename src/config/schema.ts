@@ -7,6 +7,10 @@
 import { z } from 'zod';
 import { duration, listenAddr, size } from './common.js';
 import { fileSourceSchema } from '../sources/file/config.js';
+import { dockerSourceSchema } from '../sources/docker/config.js';
+import { storeSchema } from '../store/config.js';
+import { rulesSchema } from '../rules/config.js';
+import { triggersSchema } from '../triggers/config.js';
 
 export const serverSchema = z
   .strictObject({
@@ -21,7 +25,6 @@ export const serverSchema = z
       .optional()
       .describe('Serve HTTPS instead of HTTP.'),
     heartbeat: duration('Interval of SSE `: ping` comments on quiet connections.').default(15_000),
-    metrics_auth: z.boolean().default(false).describe('Require a token on /metrics too.'),
   })
   .describe('The HTTP server.');
 
@@ -47,18 +50,22 @@ export const streamSchema = z
   })
   .describe('A named stream and its outputs.');
 
-const sourceSchemas = [fileSourceSchema] as const;
+const sourceSchemas = [fileSourceSchema, dockerSourceSchema] as const;
 export const sourceSchema = z.discriminatedUnion('type', [...sourceSchemas]);
 export const sourceTypeNames: string[] = sourceSchemas.map((s) => s.shape.type.value);
 
 /** Table sections whose keys take env overrides SLUICE_<SECTION>_<KEY>. */
-export const sectionSchemas = { server: serverSchema, limits: limitsSchema } as const;
+export const sectionSchemas = { server: serverSchema, limits: limitsSchema, store: storeSchema, rules: rulesSchema, triggers: triggersSchema } as const;
 
 export const configSchema = z
   .strictObject({
     data_dir: z.string().default('./data').describe('Where checkpoints, the seq counter, the store and the generated admin token live.'),
     server: serverSchema.default(serverSchema.parse({})),
     limits: limitsSchema.default(limitsSchema.parse({})),
+    // prefault: an absent section is parsed as {} so its own defaults apply
+    store: storeSchema.prefault({}),
+    rules: rulesSchema.prefault({}),
+    triggers: triggersSchema.prefault({}),
     sources: z.array(sourceSchema).default([]).describe('Where logs come from.'),
     streams: z.array(streamSchema).default([]).describe('Streams and their outputs (streams named by sources exist even without an entry).'),
   });

@@ -30,6 +30,7 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
         tcp: tcp.find((t) => t.stream === s.name) ?? null,
       })),
       all_streams_sse_clients: hub.allClients(),
+      ...view.extraStatus(),
       drops: view.metrics().drops(),
       memory: { rss: mem.rss, heap_used: mem.heapUsed, ring_bytes: hub.ringBytes(), budget: view.config().limits.memory },
     };

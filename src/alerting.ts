@@ -1,0 +1,74 @@
+/**
+ * Wiring of the alerting path (ARCHITECTURE.md §1): store -> rule engine (a
+ * durable pipeline stage after the hub) -> bus -> trigger dispatcher ->
+ * webhook sender, plus their HTTP routes. Opened by main.ts before sources
+ * start and closed after they stopped, in the order that loses nothing:
+ * engine flushed (its queued batches written as events), dispatcher
+ * stopped, webhook queue closed, store closed.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/schema.js';
+import type { Metrics } from './core/metrics.js';
+import { InProcessBus } from './core/bus.js';
+import type { DurableStage } from './core/pipeline-runtime.js';
+import { openStore } from './store/open.js';
+import { startRetention } from './store/retention.js';
+import type { Store } from './store/store.js';
+import type { SluiceEvent } from './store/types.js';
+import { RuleEngine } from './rules/engine.js';
+import { WebhookSender } from './triggers/webhook.js';
+import { TriggerDispatcher } from './triggers/dispatcher.js';
+import { registerRuleRoutes } from './api/routes/rules.js';
+import { registerTriggerRoutes } from './api/routes/triggers.js';
+import { registerEventRoutes } from './api/routes/events.js';
+
+export class Alerting {
+  readonly store: Store;
+  readonly engine: RuleEngine;
+  readonly stage: DurableStage;
+  #webhook: WebhookSender;
+  #dispatcher: TriggerDispatcher;
+  #stopRetention: () => void;
+  #cfg: Config;
+
+  private constructor(cfg: Config, store: Store, metrics: Metrics, log: (m: string) => void) {
+    this.#cfg = cfg;
+    this.store = store;
+    const drop = (stage: string, reason: string, n?: number) => metrics.drop(stage, reason, n);
+    const onError = (err: unknown) => log(`alerting: ${(err as Error)?.message ?? String(err)}`);
+    const bus = new InProcessBus<SluiceEvent>({ drop, onError });
+    this.engine = new RuleEngine({ store, bus, config: cfg.rules, metrics: { registry: metrics.registry }, drop, onError });
+    this.#webhook = new WebhookSender({ store, config: cfg.triggers, metrics: { registry: metrics.registry }, drop, onError });
+    this.#dispatcher = new TriggerDispatcher({ store, bus, webhook: this.#webhook, onError });
+    const engine = this.engine;
+    this.stage = { name: 'rules', push: (b) => engine.push(b), onDrain: (cb) => engine.onDrain(cb) };
+    this.#stopRetention = startRetention(store, cfg.store, onError);
+  }
+
+  static async open(cfg: Config, dataDir: string, metrics: Metrics, log: (m: string) => void): Promise<Alerting> {
+    const store = await openStore(cfg.store, dataDir);
+    const a = new Alerting(cfg, store, metrics, log);
+    await a.engine.reload(); // compiles the rule snapshot and restores cooldowns
+    await a.#dispatcher.start();
+    return a;
+  }
+
+  async routes(app: FastifyInstance): Promise<void> {
+    await registerRuleRoutes(app, { store: this.store, engine: this.engine });
+    await registerTriggerRoutes(app, { store: this.store, dispatcher: this.#dispatcher, webhook: this.#webhook, config: this.#cfg.triggers });
+    await registerEventRoutes(app, { store: this.store });
+  }
+
+  status(): Record<string, unknown> {
+    return { rules: this.engine.stats(), webhooks: this.#webhook.stats(), dispatcher: this.#dispatcher.stats() };
+  }
+
+  /** After sources stopped: write what the engine still holds, then stop delivery and the store. */
+  async close(): Promise<void> {
+    this.#stopRetention();
+    await this.engine.flush();
+    this.#dispatcher.stop();
+    await this.#webhook.close();
+    await this.store.close();
+  }
+}

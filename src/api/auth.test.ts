@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadOrCreateAdminToken, registerAuth } from './auth.js';
+
+async function app(opts: Parameters<typeof registerAuth>[1]): Promise<FastifyInstance> {
+  const a = Fastify();
+  registerAuth(a, opts);
+  a.get('/healthz', async () => ({ status: 'ok' }));
+  a.get('/metrics', async () => 'm 1\n');
+  a.get('/api/rules', async () => ({ rules: [] }));
+  a.post('/api/rules', async () => ({ ok: true }));
+  a.delete('/api/rules/:id', async () => ({ ok: true }));
+  await a.ready();
+  return a;
+}
+
+describe('registerAuth', () => {
+  let a: FastifyInstance | undefined;
+  afterEach(async () => { await a?.close(); a = undefined; });
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  it('leaves /healthz and /metrics open', async () => {
+    a = await app({ adminToken: 'adm' });
+    expect((await a.inject({ url: '/healthz' })).statusCode).toBe(200);
+    expect((await a.inject({ url: '/metrics' })).statusCode).toBe(200);
+  });
+
+  it('401 without or with a wrong token, as JSON', async () => {
+    a = await app({ adminToken: 'adm', viewerToken: 'view' });
+    const none = await a.inject({ url: '/api/rules' });
+    expect(none.statusCode).toBe(401);
+    expect(none.json()).toEqual({ error: { code: 'SLUICE_ERR_API_UNAUTHORIZED', message: 'missing bearer token' } });
+    const wrong = await a.inject({ url: '/api/rules', headers: bearer('nope') });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().error.code).toBe('SLUICE_ERR_API_UNAUTHORIZED');
+    expect((await a.inject({ url: '/api/rules', headers: { authorization: 'Basic YWRtOg==' } })).statusCode).toBe(401);
+  });
+
+  it('viewer reads, admin reads and writes, viewer writing is 403', async () => {
+    a = await app({ adminToken: 'adm', viewerToken: 'view' });
+    expect((await a.inject({ url: '/api/rules', headers: bearer('view') })).statusCode).toBe(200);
+    expect((await a.inject({ url: '/api/rules', headers: bearer('adm') })).statusCode).toBe(200);
+    const forbidden = await a.inject({ method: 'POST', url: '/api/rules', headers: bearer('view'), payload: {} });
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json().error.code).toBe('SLUICE_ERR_API_FORBIDDEN');
+    expect((await a.inject({ method: 'DELETE', url: '/api/rules/1', headers: bearer('view') })).statusCode).toBe(403);
+    expect((await a.inject({ method: 'POST', url: '/api/rules', headers: bearer('adm'), payload: {} })).statusCode).toBe(200);
+  });
+
+  it('accepts ?access_token= for GET only', async () => {
+    a = await app({ adminToken: 'adm', viewerToken: 'view' });
+    expect((await a.inject({ url: '/api/rules?access_token=view' })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'POST', url: '/api/rules?access_token=adm', payload: {} })).statusCode).toBe(401);
+  });
+
+  it('without a viewer token only the admin token works', async () => {
+    a = await app({ adminToken: 'adm' });
+    expect((await a.inject({ url: '/api/rules', headers: bearer('') })).statusCode).toBe(401);
+    expect((await a.inject({ url: '/api/rules', headers: bearer('view') })).statusCode).toBe(401);
+  });
+
+  it('slows an address after repeated failures, then lets it try again after the window', async () => {
+    let now = 0;
+    a = await app({ adminToken: 'adm', maxFailures: 3, failureWindowMs: 60_000, now: () => now });
+    for (let i = 0; i < 3; i++) expect((await a.inject({ url: '/api/rules', headers: bearer('guess' + i) })).statusCode).toBe(401);
+    const limited = await a.inject({ url: '/api/rules', headers: bearer('adm') }); // even the right token: not checked
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('60');
+    expect(limited.json().error.code).toBe('SLUICE_ERR_API_TOO_MANY');
+    // another address is unaffected
+    expect((await a.inject({ url: '/api/rules', headers: bearer('adm'), remoteAddress: '10.9.9.9' })).statusCode).toBe(200);
+    now = 60_001;
+    expect((await a.inject({ url: '/api/rules', headers: bearer('adm') })).statusCode).toBe(200);
+  });
+});
+
+describe('loadOrCreateAdminToken', () => {
+  const dirs: string[] = [];
+  afterEach(() => { for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
+  it('generates once with mode 0600, then reads the same token back', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-auth-'));
+    dirs.push(dir);
+    const data = path.join(dir, 'data');
+    const first = loadOrCreateAdminToken(data);
+    expect(first.generated).toBe(true);
+    expect(first.token.length).toBeGreaterThanOrEqual(40);
+    expect(fs.statSync(path.join(data, 'admin_token')).mode & 0o777).toBe(0o600);
+    const second = loadOrCreateAdminToken(data);
+    expect(second).toEqual({ ...first, generated: false });
+  });
+
+  it('tightens a token file readable by others', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-auth-'));
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'admin_token'), 'preset\n', { mode: 0o644 });
+    fs.chmodSync(path.join(dir, 'admin_token'), 0o644);
+    expect(loadOrCreateAdminToken(dir)).toMatchObject({ token: 'preset', generated: false });
+    expect(fs.statSync(path.join(dir, 'admin_token')).mode & 0o777).toBe(0o600);
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * The Docker source: lifecycle and wiring. Discovery reports containers, one
+ * `ContainerTailer` follows each while it runs, checkpoints (one document
+ * per source) advance after every accepted batch, and `status()` shows the
+ * counters and the active tails for /api/status and /metrics.
+ */
+import picomatch from 'picomatch';
+import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
+import type { Origin } from '../../core/record.js';
+import { DockerClient } from './client.js';
+import { DockerCheckpointStore } from './checkpoint.js';
+import type { DockerSourceConfig } from './config.js';
+import { ContainerDiscovery, type DiscoveryReason } from './discovery.js';
+import { ContainerTailer, newCounters, type ContainerMeta, type DockerCounters } from './tailer.js';
+
+export interface DockerSourceOptions {
+  dataDir: string;
+}
+
+export class DockerSource implements Source {
+  readonly name: string;
+  readonly type = 'docker';
+  readonly stream: string;
+  readonly #cfg: DockerSourceConfig;
+  readonly #client: DockerClient;
+  readonly #store: DockerCheckpointStore;
+  readonly #counters: DockerCounters = newCounters();
+  readonly #tails = new Map<string, ContainerTailer>();
+  /** Containers destroyed while their tail was still finishing: forget their checkpoint when it ends. */
+  readonly #destroyed = new Set<string>();
+  readonly #labelMatch: ((k: string) => boolean) | undefined;
+  #state: SourceState = 'stopped';
+  #pipeline: Pipeline | undefined;
+  #discovery: ContainerDiscovery | undefined;
+  #loaded = false;
+  #stopping = false;
+  #loadError: string | undefined;
+  /** Engine `since` for containers found running at the very first start (from = "end"). */
+  #firstSince: string | undefined;
+
+  constructor(cfg: DockerSourceConfig, opts: DockerSourceOptions) {
+    this.#cfg = cfg;
+    this.name = cfg.name;
+    this.stream = cfg.stream ?? cfg.name;
+    this.#client = new DockerClient(cfg.socket);
+    this.#store = new DockerCheckpointStore(opts.dataDir, cfg.name);
+    this.#labelMatch = cfg.labels.length ? picomatch(cfg.labels, { dot: true }) : undefined;
+  }
+
+  /** Load checkpoints; keep the hub's seqs monotonic across a restart. */
+  async restore(pipeline: Pipeline): Promise<void> {
+    this.#load();
+    if (this.#store.seq > 0) pipeline.replay([], this.#store.seq);
+  }
+
+  async start(pipeline: Pipeline): Promise<void> {
+    this.#load();
+    this.#pipeline = pipeline;
+    this.#stopping = false;
+    this.#state = 'starting';
+    const d = new ContainerDiscovery({
+      client: this.#client,
+      cfg: this.#cfg,
+      counters: this.#counters,
+      onContainer: (meta, reason) => this.#onContainer(meta, reason),
+      onDestroy: (id) => this.#onDestroy(id),
+      onRename: (id, name) => this.#tails.get(id)?.rename(name),
+      onConnection: (up) => {
+        if (this.#state === 'stopped' || this.#state === 'failed') return;
+        this.#state = up ? 'running' : 'waiting';
+        // The engine is back: tails waiting out a backoff reconnect now.
+        if (up) for (const t of this.#tails.values()) t.poke();
+      },
+    });
+    this.#discovery = d;
+    d.start();
+  }
+
+  /** Resolves once the first listing after start has been handled (tests, bench). */
+  async ready(): Promise<void> {
+    await this.#discovery?.listed;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#discovery?.stop();
+    await Promise.all([...this.#tails.values()].map((t) => t.stop()));
+    this.#tails.clear();
+    this.#state = 'stopped';
+  }
+
+  status(): SourceStatus {
+    const containers = [...this.#tails.values()].map((t) => t.status());
+    const st: SourceStatus = {
+      name: this.name,
+      type: this.type,
+      stream: this.stream,
+      state: this.#state,
+      counters: { ...this.#counters, containers_active: this.#tails.size },
+      containers,
+      socket: this.#cfg.socket,
+    };
+    if (this.#client.version) st.api_version = this.#client.version;
+    if (this.#loadError) st.checkpoint_error = this.#loadError;
+    return st;
+  }
+
+  #load(): void {
+    if (this.#loaded) return;
+    this.#loaded = true;
+    const r = this.#store.load();
+    if (r.kind === 'corrupt') {
+      // Start over rather than refuse to run; say so in status.
+      this.#loadError = r.error;
+      this.#counters.checkpoint_errors++;
+    }
+    if (this.#cfg.from === 'end' && r.kind === 'none') this.#firstSince = `${Math.floor(Date.now() / 1000)}.000000000`;
+  }
+
+  #origin(meta: ContainerMeta, std: 'stdout' | 'stderr'): Origin {
+    const o: Origin = { kind: 'docker', container_id: meta.id, container_name: meta.name, image: meta.image };
+    const project = meta.labels['com.docker.compose.project'];
+    const service = meta.labels['com.docker.compose.service'];
+    if (project) o.compose_project = project;
+    if (service) o.compose_service = service;
+    o.std = std;
+    if (this.#labelMatch) {
+      const labels: Record<string, string> = {};
+      let any = false;
+      for (const [k, v] of Object.entries(meta.labels)) {
+        if (this.#labelMatch(k)) {
+          labels[k] = v;
+          any = true;
+        }
+      }
+      if (any) o.labels = labels;
+    }
+    return Object.freeze(o);
+  }
+
+  #onContainer(meta: ContainerMeta, reason: DiscoveryReason): void {
+    if (this.#stopping || !this.#pipeline) return;
+    const existing = this.#tails.get(meta.id);
+    if (existing) {
+      // A start event for a container we follow: it restarted; keep its history continuous.
+      if (reason === 'event') existing.restarted();
+      return;
+    }
+    this.#destroyed.delete(meta.id);
+    const checkpoint = this.#store.get(meta.id);
+    const tail = new ContainerTailer(meta, {
+      client: this.#client,
+      cfg: this.#cfg,
+      pipeline: this.#pipeline,
+      counters: this.#counters,
+      checkpoint,
+      // from = "end" only for containers found running by the very first listing.
+      sinceStart: reason === 'list' ? this.#firstSince : undefined,
+      commit: (id, cp) => this.#store.commit(id, cp, this.#pipeline!.lastSeq()),
+      origin: (m, std) => this.#origin(m, std),
+    });
+    this.#tails.set(meta.id, tail);
+    this.#counters.containers_started++;
+    void tail.run().then(() => {
+      if (this.#tails.get(meta.id) === tail) this.#tails.delete(meta.id);
+      if (!this.#stopping) this.#counters.containers_stopped++;
+      if (this.#destroyed.delete(meta.id)) this.#forget(meta.id);
+    });
+  }
+
+  #onDestroy(id: string): void {
+    if (this.#tails.has(id)) this.#destroyed.add(id);
+    else this.#forget(id);
+  }
+
+  #forget(id: string): void {
+    try {
+      this.#store.remove(id);
+    } catch {
+      this.#counters.checkpoint_errors++;
+    }
+  }
+}

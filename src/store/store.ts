@@ -1,0 +1,56 @@
+/**
+ * The Store seam (ARCHITECTURE.md §1): one interface over rules, triggers,
+ * events, deliveries and rule state, implemented by SQLite now (./sqlite) and
+ * PostgreSQL later. Every method is async so a networked implementation fits
+ * the same shape; test/contract/store.contract.ts runs against each.
+ *
+ * Semantics every implementation keeps:
+ * - rule scope is validated here (an override names an existing global, at
+ *   most one override per (source, global)); violations throw SluiceError
+ *   RULE_SCOPE / RULE_CONFLICT;
+ * - deleting a global rule deletes its overrides and their rule state in the
+ *   same transaction;
+ * - events come back newest first with an opaque cursor;
+ * - pruning deletes the oldest rows first.
+ */
+import type {
+  Delivery, EventPage, EventQuery, NewDelivery, NewEvent, PruneLimits, Rule, RuleInput, RulePatch,
+  RuleStateRow, SluiceEvent, Trigger, TriggerInput, TriggerPatch,
+} from './types.js';
+
+export interface Store {
+  readonly kind: string;
+
+  listRules(): Promise<Rule[]>;
+  getRule(id: number): Promise<Rule | undefined>;
+  createRule(input: RuleInput): Promise<Rule>;
+  /** Partial update; throws RULE_NOT_FOUND. Scope changes are validated like a create. */
+  updateRule(id: number, patch: RulePatch): Promise<Rule>;
+  /** Deletes the rule, and its overrides when it is a global; returns the ids removed. Throws RULE_NOT_FOUND. */
+  deleteRule(id: number): Promise<number[]>;
+
+  listTriggers(): Promise<Trigger[]>;
+  getTrigger(id: number): Promise<Trigger | undefined>;
+  createTrigger(input: TriggerInput): Promise<Trigger>;
+  updateTrigger(id: number, patch: TriggerPatch): Promise<Trigger>;
+  deleteTrigger(id: number): Promise<void>;
+
+  /** Insert a batch of events in one transaction; returns them with ids, in order. */
+  insertEvents(events: NewEvent[]): Promise<SluiceEvent[]>;
+  queryEvents(q: EventQuery): Promise<EventPage>;
+  countEvents(): Promise<number>;
+  pruneEvents(limits: PruneLimits): Promise<number>;
+
+  insertDelivery(d: NewDelivery): Promise<Delivery>;
+  /** Newest first. */
+  listDeliveries(triggerId: number, limit?: number): Promise<Delivery[]>;
+  pruneDeliveries(limits: PruneLimits): Promise<number>;
+
+  loadRuleState(): Promise<RuleStateRow[]>;
+  /** Upsert rows (rule_id, instance) -> last_fired. */
+  saveRuleState(rows: RuleStateRow[]): Promise<void>;
+  /** Delete state rows last fired before `before` (epoch ms). */
+  pruneRuleState(before: number): Promise<number>;
+
+  close(): Promise<void>;
+}
