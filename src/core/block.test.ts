@@ -28,6 +28,17 @@ describe('Block', () => {
     expect(skip).toHaveLength(2); // a filtered-out entry breaks the run
   });
 
+  it('grows the block when multi-byte text does not fit the ASCII-sized allocation', () => {
+    const h = new Hub({ seqStart: 0, defaults: { replay: 100, replayBytes: 1 << 20 }, streams: {}, drop: () => {} });
+    const msgs = ['ascii', '日本語'.repeat(50), '😀'.repeat(30), 'end'];
+    h.publish(msgs.map(rec));
+    const es = h.records('a', 0, 10);
+    expect(es.map((e) => JSON.parse(entryJson(e)).message)).toEqual(msgs);
+    const out: Buffer[] = [];
+    wireRuns(es, 'nd', out);
+    expect(Buffer.concat(out).toString('utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l).message)).toEqual(msgs);
+  });
+
   it('renders SSE frames with id, event and one data line per record', () => {
     const out: Buffer[] = [];
     wireRuns(entries.slice(1, 3), 'sse', out);

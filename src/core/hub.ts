@@ -296,15 +296,15 @@ export class Hub {
   /** Serialize a batch once: per-record JSON plus the batch's shared wire block. */
   #entries(batch: LogRecord[], assignSeq: boolean): Entry[] {
     const entries = new Array<Entry>(batch.length);
-    let text = '';
+    const jsons = new Array<string>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (assignSeq) r.seq = ++this.#seq;
       const json = serializeRecord(r);
-      text += json + '\n';
+      jsons[i] = json;
       entries[i] = { seq: r.seq, source: r.source, stream: r.stream, level: r.level, message: r.message, bytes: json.length + r.message.length + ENTRY_OVERHEAD, block: undefined as unknown as Block, idx: i };
     }
-    const block = new Block(entries, text);
+    const block = new Block(entries, jsons);
     for (let i = 0; i < entries.length; i++) entries[i]!.block = block;
     return entries;
   }
