@@ -68,7 +68,7 @@ export async function startDaemon(configToml: string, opts: { dir?: string; port
 }
 
 /** (Re)start a daemon on an existing config file (e.g. after kill9). */
-export async function launch(configFile: string, port: number, env?: NodeJS.ProcessEnv): Promise<DaemonHandle> {
+export async function launch(configFile: string, port: number, env?: NodeJS.ProcessEnv, probe?: () => Promise<boolean>): Promise<DaemonHandle> {
   const proc = spawn(process.execPath, sluiceArgs('run', '-c', configFile), {
     cwd: ROOT, // tsx resolves from here; tests use absolute paths
     env: { ...process.env, ...env },
@@ -86,8 +86,7 @@ export async function launch(configFile: string, port: number, env?: NodeJS.Proc
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`sluice exited with ${proc.exitCode}: ${err}`);
     try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
+      if (probe ? await probe() : (await fetch(`${url}/healthz`)).ok) break;
     } catch {
       /* not up yet */
     }

@@ -63,11 +63,11 @@ describe('sluice CLI', () => {
     const file = path.join(dir, 'app.log');
     writeFileSync(file, '');
     d = await startDaemon(`data_dir = "${dir}/data"\n[[sources]]\nname = "app"\ntype = "file"\npaths = ["${file}"]\nfrom = "start"\npoll_interval = "100ms"\n`, { dir });
-    const p = spawn(process.execPath, sluiceArgs('tail', d.url, '--stream', 'app', '--json', '--token', authHeaders.Authorization.slice(7)), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, sluiceArgs('tail', d.url, '--stream', 'app', '--json', '--since', '0', '--token', authHeaders.Authorization.slice(7)), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout!.on('data', (c) => (out += c));
     try {
-      await new Promise((r) => setTimeout(r, 1500)); // connected (tsx start-up)
+      // --since 0: whatever the tail process's start-up time, it gets the stream from its start
       appendFileSync(file, 'first 1\nfirst 2\n');
       await waitFor(() => out.split('\n').filter(Boolean).length >= 2, 'tail output', 20_000);
       const port = d.port;
