@@ -13,6 +13,16 @@ import type { Entry } from './ring.js';
 
 const NL = 10;
 
+// Buffer#utf8Write is the native method behind Buffer#write(s, off, 'utf8')
+// without its argument juggling: ~0.2 us less per record, which was 10% of
+// the hub's CPU at 500k records/s (bench/). Present on every Node Buffer
+// since v0.x; fall back to the public API if a runtime ever drops it.
+type Utf8Writer = { utf8Write?: (s: string, off: number, len: number) => number };
+const fastWrite = typeof (Buffer.prototype as unknown as Utf8Writer).utf8Write === 'function';
+function utf8Write(buf: Buffer, s: string, off: number): number {
+  return fastWrite ? (buf as unknown as Required<Utf8Writer>).utf8Write(s, off, buf.length - off) : buf.write(s, off, 'utf8');
+}
+
 export class Block {
   readonly nd: Buffer;
   /** ndEnds[i]: end (exclusive, after its '\n') of entry i in `nd`. */
@@ -33,7 +43,7 @@ export class Block {
     let off = 0;
     for (let i = 0; i < jsons.length; i++) {
       const j = jsons[i]!;
-      let w = buf.write(j, off, 'utf8');
+      let w = utf8Write(buf, j, off);
       if (off + w >= buf.length) {
         // did not fit (or no room left for its newline): grow for the rest at its exact size, write again
         let rest = jsons.length - i;
@@ -41,7 +51,7 @@ export class Block {
         const bigger = Buffer.allocUnsafe(off + rest);
         buf.copy(bigger, 0, 0, off);
         buf = bigger;
-        w = buf.write(j, off, 'utf8');
+        w = utf8Write(buf, j, off);
       }
       off += w;
       buf[off++] = NL;
