@@ -111,7 +111,14 @@ export class Daemon implements DaemonView {
     for (const s of cfg.sources) this.#hub.ensureStream(s.stream ?? s.name);
     this.#pipeline = new PipelineRuntime(this.#hub, this.#metrics);
     this.#pipeline.afterPush = () => this.#seq.ensure(this.#hub.lastSeq);
-    this.#metrics.setSourceViews(() => this.sources().map((s) => ({ name: s.name, type: s.type, counters: s.counters })));
+    this.#metrics.setSourceViews(() =>
+      this.sources().map((s) => ({
+        name: s.name,
+        type: s.type,
+        counters: s.counters,
+        instances: Array.isArray(s.containers) ? (s.containers as { id: string; name: string; lines: number }[]) : undefined,
+      })),
+    );
     this.#alerting = await Alerting.open(cfg, dataDir, this.#metrics, this.#log);
     this.#pipeline.addStage(this.#alerting.stage);
 

@@ -142,6 +142,19 @@ describe('Hub', () => {
     expect(takeAll(older).notice?.kind).toBe('gap');
   });
 
+  it('after a crash, the unused seqs up to the reservation are not reported as missed', () => {
+    const { hub } = makeHub({ seqStart: 2_000_000 }); // restarted at the reservation
+    hub.replay([], 1500); // the sources had checkpointed up to seq 1500
+    hub.seal();
+    hub.publish([rec('a', 'new')]);
+    const upToDate = hub.subscribe({ stream: 'a', since: 1500, maxLag: 100, stage: 'sse', onWake: () => {} });
+    const r = takeAll(upToDate);
+    expect(r.notice).toBeUndefined();
+    expect(r.messages).toEqual(['new']);
+    const behind = hub.subscribe({ stream: 'a', since: 1400, maxLag: 100, stage: 'sse', onWake: () => {} });
+    expect(takeAll(behind).notice).toEqual({ kind: 'gap', missed: 100 });
+  });
+
   it('async iteration yields records as they come and ends on close', async () => {
     const { hub } = makeHub();
     const sub = hub.subscribe({ stream: 'a', maxLag: 100, stage: 'test', onWake: () => {} });

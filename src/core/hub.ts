@@ -242,6 +242,10 @@ export class Hub {
       const l = this.#limits(name);
       s = { name, ring: new ReplayRing(l.replay, l.replayBytes), subs: new Set(), records: 0 };
       s.ring.evictedUpTo = this.#all?.evictedUpTo ?? this.#opts.seqStart;
+      if (this.#all) {
+        s.ring.holeFrom = this.#all.holeFrom;
+        s.ring.holeTo = this.#all.holeTo;
+      }
       this.#streams.set(name, s);
       if (this.#all) this.#resizeAll();
     }
@@ -347,7 +351,16 @@ export class Hub {
       this.#all.push(e);
     }
     const maxSeq = recs.length ? recs[recs.length - 1]!.seq : 0;
-    this.#seq = Math.max(this.#seq, this.#replayFloor, maxSeq);
+    // after a crash the counter restarts at its reservation: the seqs between the
+    // last one the sources checkpointed and the reservation were never used
+    const lastUsed = Math.max(this.#replayFloor, maxSeq);
+    if (lastUsed > 0 && lastUsed < this.#seq) {
+      for (const ring of [this.#all, ...[...this.#streams.values()].map((x) => x.ring)]) {
+        ring.holeFrom = lastUsed + 1;
+        ring.holeTo = this.#seq;
+      }
+    }
+    this.#seq = Math.max(this.#seq, lastUsed);
   }
 
   subscribe(o: SubscribeOptions): Subscriber {

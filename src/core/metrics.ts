@@ -13,6 +13,8 @@ export interface SourceCounterView {
   name: string;
   type: string;
   counters: Record<string, number>;
+  /** Per-instance tails (a Docker source's containers): lines read by each. */
+  instances?: { id: string; name: string; lines: number }[];
 }
 
 export class Metrics {
@@ -25,6 +27,7 @@ export class Metrics {
 
   constructor() {
     registerProcessMetrics(this.registry);
+    this.#registerInstanceMetrics();
     this.dropped = new client.Counter({
       name: 'sluice_dropped_total',
       help: 'Records or inputs dropped or repaired, by stage and bounded reason.',
@@ -64,6 +67,42 @@ export class Metrics {
           }
         }
         for (const [k, v] of last) if (!next.has(k)) next.set(k, v);
+        last = next;
+      },
+    });
+  }
+
+  /** Per-container (per-instance) series: active tails and lines read by each. */
+  #registerInstanceMetrics(): void {
+    const views = () => this.#sourceViews();
+    new client.Gauge({
+      name: 'sluice_source_tails',
+      help: 'Active per-instance tails of a source (e.g. followed containers).',
+      labelNames: ['source'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const v of views()) if (v.instances) this.set({ source: v.name }, v.instances.length);
+      },
+    });
+    let last = new Map<string, number>();
+    new client.Counter({
+      name: 'sluice_source_instance_lines_total',
+      help: 'Lines read per instance (container) of a source; instances that ended keep their last value until restart.',
+      labelNames: ['source', 'instance', 'instance_name'],
+      registers: [this.registry],
+      collect() {
+        const next = new Map(last);
+        for (const v of views()) {
+          for (const i of v.instances ?? []) {
+            const key = v.name + '\u0000' + i.id + '\u0000' + i.name;
+            const prev = last.get(key) ?? 0;
+            const labels = { source: v.name, instance: i.id.slice(0, 12), instance_name: i.name };
+            if (i.lines > prev) this.inc(labels, i.lines - prev);
+            else if (!last.has(key)) this.inc(labels, 0);
+            next.set(key, Math.max(prev, i.lines));
+          }
+        }
         last = next;
       },
     });

@@ -43,6 +43,13 @@ export class ReplayRing {
   /** Highest seq ever evicted (or known to be lost before this ring existed). */
   evictedUpTo = 0;
   evicted = 0;
+  /**
+   * Seqs known never to have been handed out (inclusive range): after a
+   * crash the counter restarts at its on-disk reservation, above the last
+   * seq really used. Not counted as missed.
+   */
+  holeFrom = 0;
+  holeTo = -1;
 
   constructor(capacity: number, maxBytes: number) {
     this.#buf = new Array<Entry | undefined>(Math.max(1, capacity));
@@ -143,7 +150,11 @@ export class ReplayRing {
   missedAfter(since: number): number {
     if (since >= this.evictedUpTo) return 0;
     const first = this.first();
-    const span = (first ? first.seq : this.evictedUpTo + 1) - since - 1;
+    const upper = first ? first.seq : this.evictedUpTo + 1; // exclusive
+    let span = upper - since - 1;
+    const lo = Math.max(since + 1, this.holeFrom);
+    const hi = Math.min(upper - 1, this.holeTo);
+    if (hi >= lo) span -= hi - lo + 1;
     if (span <= 0) return 0;
     if (!first || this.#size < 2) return span;
     const last = this.last()!;

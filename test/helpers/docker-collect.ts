@@ -8,7 +8,10 @@ import type { Pipeline } from '../../src/core/pipeline.js';
 import type { LogRecord } from '../../src/core/record.js';
 
 export class CollectingPipeline implements Pipeline {
+  /** Records pushed by the source (seqs assigned here). */
   readonly records: LogRecord[] = [];
+  /** Records re-published by `restore` with their pre-crash seqs (kept apart from `records`). */
+  readonly replayed: LogRecord[] = [];
   readonly drops = new Map<string, number>();
   #seq = 0;
   #held = false;
@@ -34,7 +37,7 @@ export class CollectingPipeline implements Pipeline {
     return this.#seq;
   }
   replay(batch: LogRecord[], seqFloor: number): void {
-    for (const r of batch) this.records.push(r);
+    for (const r of batch) this.replayed.push(r);
     if (seqFloor > this.#seq) this.#seq = seqFloor;
   }
   drop(stage: string, reason: string, n = 1): void {

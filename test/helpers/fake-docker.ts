@@ -56,6 +56,8 @@ export class FakeDocker {
   readonly logRequests: string[] = [];
   readonly #server: http.Server;
   readonly #open = new Set<http.ServerResponse>();
+  /** Held (follow) log streams per container id. */
+  readonly #following = new Map<string, Map<http.ServerResponse, string | null>>();
 
   constructor() {
     this.#server = http.createServer((req, res) => this.#handle(req, res));
@@ -69,10 +71,21 @@ export class FakeDocker {
     await new Promise<void>((resolve) => this.#server.listen(this.socket, resolve));
   }
 
+  /** Add messages to a container's log, and write them to its open follow streams (as a running container would). */
+  append(id: string, ...msgs: FakeMessage[]): void {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`no fake container ${id}`);
+    c.messages = [...(c.messages ?? []), ...msgs];
+    for (const [res, since] of this.#following.get(id) ?? []) {
+      for (const m of msgs) if (sinceOk(parseTimestamp(m.ts)!.key, since)) res.write(this.#encode(c, m));
+    }
+  }
+
   /** End every held stream (as a container stop or engine restart would). */
   endStreams(): void {
     for (const r of this.#open) r.end();
     this.#open.clear();
+    this.#following.clear();
   }
 
   async close(): Promise<void> {
@@ -124,12 +137,23 @@ export class FakeDocker {
     if (c.raw) res.write(c.raw);
     for (const msg of c.messages ?? []) {
       if (!sinceOk(parseTimestamp(msg.ts)!.key, since)) continue;
-      const payload = `${msg.ts} ${msg.content}`;
-      res.write(c.tty ? Buffer.from(payload) : frame(msg.std, payload));
+      res.write(this.#encode(c, msg));
     }
-    if (c.hold) {
+    // follow=0 (what the crash replay asks for) always ends after what is there.
+    if (c.hold && url.searchParams.get('follow') !== '0') {
       this.#open.add(res);
-      res.once('close', () => this.#open.delete(res));
+      let set = this.#following.get(c.id);
+      if (!set) this.#following.set(c.id, (set = new Map()));
+      set.set(res, since);
+      res.once('close', () => {
+        this.#open.delete(res);
+        set.delete(res);
+      });
     } else res.end();
+  }
+
+  #encode(c: FakeContainer, msg: FakeMessage): Buffer {
+    const payload = `${msg.ts} ${msg.content}`;
+    return c.tty ? Buffer.from(payload) : frame(msg.std, payload);
   }
 }

@@ -177,6 +177,11 @@ describe.skipIf(!hasDockerd)('docker source on a real engine', () => {
     expect(all).toEqual(Array.from({ length: N }, (_, i) => `line ${i + 1}`));
     // Seqs continue after the checkpointed seq rather than starting again at 1.
     expect(b.pipeline.records[0]!.seq).toBeGreaterThan(seen);
+    // The last batch the first source pushed was re-read from the engine and re-published with its seqs.
+    const replayed = b.pipeline.replayed.map((r) => [r.seq, r.message]);
+    expect(replayed.length).toBeGreaterThan(0);
+    expect(replayed).toEqual(first.records.slice(-replayed.length).map((r) => [r.seq, r.message]));
+    expect(b.src.status().counters).toMatchObject({ replay_skipped: 0, replay_mismatch: 0 });
     expect(a.src.status().counters.records).toBe(seen);
     await a.src.stop();
   }, 90_000);

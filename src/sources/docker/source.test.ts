@@ -4,10 +4,11 @@
  * be counted and must not disturb the others; and exact resume at
  * timestamps shared by several lines.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DockerCheckpointStore, parseDockerCheckpoint, type DockerCheckpointDoc } from './checkpoint.js';
 import { dockerSourceSchema } from './config.js';
 import { DockerSource } from './source.js';
 import { negotiateVersion } from './client.js';
@@ -19,6 +20,12 @@ const T1 = '2026-11-23T13:46:10.509069713Z';
 const T2 = '2026-11-23T13:46:10.509069714Z';
 const T3 = '2026-11-23T13:46:11Z';
 const id = (n: number) => String(n).padStart(64, 'a');
+
+function loadDoc(dir: string): DockerCheckpointDoc {
+  const r = new DockerCheckpointStore(dir, 'fake').load();
+  if (r.kind !== 'ok') throw new Error(`no checkpoint: ${r.kind}`);
+  return r.doc;
+}
 
 let cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -156,8 +163,9 @@ describe('resume at shared timestamps (fake engine)', () => {
     const a = await make();
     await waitFor('m1, m2', () => a.pipeline.records.length === 2);
     await a.src.stop();
-    const doc = JSON.parse(readFileSync(path.join(dir, 'checkpoints', 'docker-fake.json'), 'utf8'));
-    expect(doc.containers[id(8)]).toEqual({ key: '2026-11-23T13:46:10509069713', n: 2, name: 'same' });
+    const doc = loadDoc(dir);
+    const K = '2026-11-23T13:46:10509069713';
+    expect(doc.containers[id(8)]).toEqual({ key: K, n: 2, stdout: { key: K, n: 1 }, stderr: { key: K, n: 1 }, name: 'same' });
     expect(doc.seq).toBe(2);
 
     // Phase 2: everything is there; a new source resumes since T1 and skips the 2 seen at T1.
@@ -165,6 +173,8 @@ describe('resume at shared timestamps (fake engine)', () => {
     const b = await make();
     await waitFor('m4', () => b.pipeline.messages().includes('m4'));
     expect(b.pipeline.messages()).toEqual(['m3', 'm4']);
+    // The last batch before the restart was re-published with its seqs (crash replay).
+    expect(b.pipeline.replayed.map((r) => [r.seq, r.message])).toEqual([[1, 'm1'], [2, 'm2']]);
     expect(fake.logRequests.at(-1)).toContain('since=1795441570.509069713');
     expect(b.pipeline.records[0]!.seq).toBe(3);
     // The stream breaks (engine restart) while the container runs: reconnect, nothing repeated.
@@ -174,6 +184,17 @@ describe('resume at shared timestamps (fake engine)', () => {
     expect(b.pipeline.messages()).toEqual(['m3', 'm4', 'm5', 'm6']);
     expect(b.src.status().counters.reconnects).toBeGreaterThanOrEqual(1);
     expect(b.src.status().counters.resume_skipped).toBe(2 + 1);
+  });
+
+  it('resumes from a checkpoint written before per-std positions existed (container-wide skip)', async () => {
+    const { fake, dir, make } = await setup();
+    fake.add({ id: id(10), name: 'old', running: true, hold: true, messages: [{ std: 1, ts: T1, content: 'm1\n' }, { std: 2, ts: T1, content: 'm2\n' }, { std: 1, ts: T2, content: 'm3\n' }] });
+    mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+    const K = '2026-11-23T13:46:10509069713';
+    writeFileSync(path.join(dir, 'checkpoints', 'docker-fake.json'), JSON.stringify({ version: 1, seq: 2, containers: { [id(10)]: { key: K, n: 2, name: 'old' } } }));
+    const { pipeline } = await make();
+    await waitFor('m3', () => pipeline.messages().includes('m3'));
+    expect(pipeline.records.map((r) => [r.seq, r.message])).toEqual([[3, 'm3']]);
   });
 
   it('stops reading a container while the pipeline holds, and resumes on drain', async () => {
@@ -193,5 +214,198 @@ describe('resume at shared timestamps (fake engine)', () => {
     p.release();
     await waitFor('all lines', () => p.records.length === 50_000);
     expect(p.messages().at(-1)).toBe('line 49999');
+  });
+});
+
+describe('a long line pending on one std stream while the other advances', () => {
+  it('resumes from where that line started, so a reconnect loses none of it and repeats nothing', async () => {
+    const { fake, dir, make } = await setup();
+    const piece = 'L'.repeat(16 * 1024);
+    // stdout: the first 16 KiB piece of a long line (stamped T1); stderr: a whole line at T2.
+    const c = { id: id(30), name: 'long', running: true, hold: true, messages: [{ std: 1 as const, ts: T1, content: piece }, { std: 2 as const, ts: T2, content: 'e1\n' }] };
+    fake.add(c);
+    const a = await make();
+    await waitFor('e1', () => a.pipeline.records.length === 1);
+    // The position is T2 (stderr), but the pending stdout line started at T1.
+    expect(loadDoc(dir).containers[c.id]).toMatchObject({ key: '2026-11-23T13:46:10509069714', n: 1, pending: '2026-11-23T13:46:10509069713' });
+    // The connection breaks (engine restart) while the line is still being written.
+    fake.endStreams();
+    await waitFor('the reconnect', () => a.src.status().counters.reconnects >= 1 && fake.logRequests.length >= 2);
+    expect(fake.logRequests.at(-1)).toContain('since=1795441570.509069713');
+    // The rest of the long line: the engine stamps every piece with the first piece's time.
+    fake.append(c.id, { std: 1, ts: T1, content: 'tail\n' }, { std: 2, ts: T3, content: 'e2\n' }, { std: 1, ts: T3, content: 'o2\n' });
+    await waitFor('o2', () => a.pipeline.messages().includes('o2'));
+    expect(a.pipeline.messages()).toEqual(['e1', piece + 'tail', 'e2', 'o2']);
+    expect(loadDoc(dir).containers[c.id]).toMatchObject({ key: '2026-11-23T13:46:11000000000', n: 2 });
+    expect(loadDoc(dir).containers[c.id]!.pending).toBeUndefined();
+    // A restart replays the batch that completed the long line, in full.
+    await a.src.stop();
+    const b = await make();
+    expect(b.src.status().counters).toMatchObject({ replayed: 3, replay_mismatch: 0 });
+    expect(b.pipeline.replayed.map((r) => r.message)).toEqual([piece + 'tail', 'e2', 'o2']);
+  });
+});
+
+describe('crash replay of the last batch (fake engine)', () => {
+  const T4 = '2026-11-23T13:46:12Z';
+  const T5 = '2026-11-23T13:46:13Z';
+  const msg = (content: string, ts: string, std: 1 | 2 = 1) => ({ std, ts, content: `${content}\n` });
+  const slots = (dir: string) => [path.join(dir, 'checkpoints', 'docker-fake.json'), path.join(dir, 'checkpoints', 'docker-fake.json.b')];
+  /** The checkpoint files as they are now (both slots). */
+  const snapshot = (dir: string) => slots(dir).map((f) => (existsSync(f) ? readFileSync(f) : undefined));
+  /** Put the checkpoint files back as they were: what a SIGKILL right before a checkpoint write leaves. */
+  const putBack = (dir: string, snap: Array<Buffer | undefined>) =>
+    slots(dir).forEach((f, i) => (snap[i] ? writeFileSync(f, snap[i]) : rmSync(f, { force: true })));
+
+  /** Source `a` reads m1, m2 (one batch, seqs 1-2), then m3 (stderr), m4 (a second batch, seqs 3-4). */
+  async function twoBatches() {
+    const env = await setup();
+    const c = { id: id(20), name: 'crash', running: true, hold: true, messages: [msg('m1', T1), msg('m2', T2)] };
+    env.fake.add(c);
+    const a = await env.make();
+    await waitFor('batch 1', () => a.pipeline.records.length === 2);
+    const afterFirst = snapshot(env.dir);
+    env.fake.append(c.id, msg('m3', T3, 2), msg('m4', T4));
+    await waitFor('batch 2', () => a.pipeline.records.length === 4);
+    expect(a.pipeline.pushes).toBe(2);
+    await a.src.stop();
+    const K2 = '2026-11-23T13:46:10509069714';
+    expect(loadDoc(env.dir).last).toEqual({ id: c.id, from: { key: K2, n: 1, stdout: { key: K2, n: 1 } }, count: 2, to: '2026-11-23T13:46:12000000000', seqFirst: 3, seqLast: 4 });
+    return { ...env, c, a, afterFirst };
+  }
+
+  it('a crash after the checkpoint write: the last batch comes back with its seqs, reading resumes after it', async () => {
+    const { fake, c, a, make } = await twoBatches();
+    const b = await make();
+    expect(b.pipeline.replayed.map((r) => [r.seq, r.message, r.origin.std])).toEqual([[3, 'm3', 'stderr'], [4, 'm4', 'stdout']]);
+    // Rebuilt exactly as first built (apart from the receive time).
+    const strip = (r: (typeof a.pipeline.records)[number]) => ({ ...r, received: 0 });
+    expect(b.pipeline.replayed.map(strip)).toEqual(a.pipeline.records.slice(2).map(strip));
+    // The re-read: not following, from the position before the batch.
+    expect(fake.logRequests.filter((q) => q.includes('follow=0'))).toEqual(['crash?timestamps=1&follow=0&stdout=1&stderr=1&since=1795441570.509069714']);
+    fake.append(c.id, msg('m5', T5));
+    await waitFor('m5', () => b.pipeline.records.length === 1);
+    expect(b.pipeline.records.map((r) => [r.seq, r.message])).toEqual([[5, 'm5']]);
+    expect(b.src.status().counters).toMatchObject({ replayed: 2, replay_skipped: 0, replay_mismatch: 0, lines: 1 });
+  });
+
+  it('a crash before the checkpoint write: the batch before is replayed and the lost one is read again with the same seqs', async () => {
+    const { dir, a, make, afterFirst } = await twoBatches();
+    putBack(dir, afterFirst);
+    const b = await make();
+    expect(b.pipeline.replayed.map((r) => [r.seq, r.message])).toEqual([[1, 'm1'], [2, 'm2']]);
+    await waitFor('m3, m4 again', () => b.pipeline.records.length === 2);
+    expect(b.pipeline.records.map((r) => [r.seq, r.message])).toEqual(a.pipeline.records.slice(2).map((r) => [r.seq, r.message]));
+  });
+
+  it('the engine no longer gives the same batch: counted, nothing re-published, its seqs stay used', async () => {
+    const { fake, c, make } = await twoBatches();
+    // The log lost its newest line (say, a truncated json-file): the re-read comes up short.
+    c.messages = c.messages.slice(0, 3);
+    const b = await make();
+    expect(b.pipeline.replayed).toEqual([]);
+    expect(b.src.status().counters).toMatchObject({ replayed: 0, replay_mismatch: 1, replay_skipped: 0 });
+    fake.append(c.id, msg('m5', T5));
+    await waitFor('m5', () => b.pipeline.messages().includes('m5'));
+    expect(b.pipeline.records.at(-1)!.seq).toBeGreaterThan(4);
+  });
+
+  it('the same number of lines with other timestamps (older logs rotated away) is a mismatch too', async () => {
+    const { c, make } = await twoBatches();
+    c.messages = [msg('m1', T1), msg('m2', T2), msg('x3', T3), msg('x4', T5)];
+    const b = await make();
+    expect(b.pipeline.replayed).toEqual([]);
+    expect(b.src.status().counters.replay_mismatch).toBe(1);
+  });
+
+  it('the container is gone: counted as skipped, the seqs stay used', async () => {
+    const { fake, c, make } = await twoBatches();
+    fake.containers.delete(c.id);
+    fake.add({ id: id(21), name: 'other', running: true, hold: true, messages: [msg('o1', T5)] });
+    const b = await make();
+    expect(b.pipeline.replayed).toEqual([]);
+    expect(b.src.status().counters).toMatchObject({ replay_skipped: 1, replay_mismatch: 0 });
+    await waitFor('o1', () => b.pipeline.records.length === 1);
+    expect(b.pipeline.records[0]!.seq).toBe(5);
+  });
+
+  it('replays a TTY container and a batch that started the container (no position before it)', async () => {
+    const { fake, dir, make } = await setup();
+    const c = { id: id(22), name: 'tty', tty: true, running: true, hold: true, messages: [msg('t1', T1), msg('t2', T1)] };
+    fake.add(c);
+    const a = await make();
+    await waitFor('t1, t2', () => a.pipeline.records.length === 2);
+    await a.src.stop();
+    expect(loadDoc(dir).last).toMatchObject({ from: null, count: 2, seqFirst: 1, seqLast: 2 });
+    const b = await make();
+    expect(b.pipeline.replayed.map((r) => [r.seq, r.message])).toEqual([[1, 't1'], [2, 't2']]);
+  });
+});
+
+describe('checkpoint store', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const tmp = () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'sluice-dck-'));
+    dirs.push(d);
+    return d;
+  };
+  const K1 = '2026-11-23T13:46:10509069713';
+  const K2 = '2026-11-23T13:46:11000000000';
+  const last = { id: id(1), from: { key: K1, n: 1, stderr: { key: K1, n: 1 } }, count: 3, to: K2, seqFirst: 8, seqLast: 10 };
+
+  it('writes two slots alternately in place and loads the newest', () => {
+    const dir = tmp();
+    const s = new DockerCheckpointStore(dir, 'fake');
+    expect(s.load()).toEqual({ kind: 'none' });
+    s.commit(id(1), { key: K1, n: 1, name: 'a' }, 7, null);
+    s.commit(id(1), { key: K2, n: 1, name: 'a' }, 10, last);
+    s.close();
+    expect(existsSync(s.path)).toBe(true);
+    expect(existsSync(s.path + '.b')).toBe(true);
+    const r = new DockerCheckpointStore(dir, 'fake').load();
+    expect(r).toEqual({ kind: 'ok', doc: { version: 1, seq: 10, containers: { [id(1)]: { key: K2, n: 1, name: 'a' } }, last } });
+  });
+
+  it('falls back to the older slot when the newest was torn by a crash', () => {
+    const dir = tmp();
+    const s = new DockerCheckpointStore(dir, 'fake');
+    s.commit(id(1), { key: K1, n: 1, name: 'a' }, 7, null);
+    s.commit(id(1), { key: K2, n: 1, name: 'a' }, 10, last);
+    s.close();
+    // The second write landed in slot .b; tear it.
+    const b = readFileSync(s.path + '.b');
+    writeFileSync(s.path + '.b', b.subarray(0, b.length >> 1));
+    const r = new DockerCheckpointStore(dir, 'fake').load();
+    expect(r.kind === 'ok' && r.doc.seq).toBe(7);
+    expect(r.kind === 'ok' && r.doc.last).toBe(null);
+  });
+
+  it('reads documents written before `last` existed, and refuses bad ones', () => {
+    const dir = tmp();
+    const s = new DockerCheckpointStore(dir, 'fake');
+    mkdirSync(path.dirname(s.path), { recursive: true });
+    writeFileSync(s.path, JSON.stringify({ version: 1, seq: 4, containers: { [id(1)]: { key: K1, n: 2, name: 'a' } } }));
+    const r = s.load();
+    expect(r.kind === 'ok' && r.doc).toEqual({ version: 1, seq: 4, containers: { [id(1)]: { key: K1, n: 2, name: 'a' } }, last: null });
+    expect(() => parseDockerCheckpoint({ version: 1, seq: 4, containers: {}, last: { ...last, count: 2 } })).toThrow(/last/);
+    expect(() => parseDockerCheckpoint({ version: 1, seq: 4, containers: {}, last: { ...last, from: { key: 'yesterday', n: 1 } } })).toThrow(/last/);
+    expect(() => parseDockerCheckpoint({ version: 1, seq: 4, containers: { [id(1)]: { key: K1, n: 1, name: 'a', pending: K2 } }, last: null })).toThrow(/entry/);
+    expect(() => parseDockerCheckpoint({ version: 1, seq: 4, containers: { [id(1)]: { key: K1, n: 1, name: 'a', stdout: { key: K1 } } }, last: null })).toThrow(/entry/);
+    expect(() => parseDockerCheckpoint({ version: 1, seq: 4, containers: {}, last: { ...last, since: '12; rm' } })).toThrow(/last/);
+    writeFileSync(s.path, '{"version":1,"seq":-1,"containers":{}}');
+    expect(new DockerCheckpointStore(dir, 'fake').load().kind).toBe('corrupt');
+  });
+
+  it('forgets a destroyed container and its last batch', () => {
+    const dir = tmp();
+    const s = new DockerCheckpointStore(dir, 'fake');
+    s.commit(id(1), { key: K2, n: 1, name: 'a' }, 10, last);
+    s.remove(id(1));
+    s.close();
+    const r = new DockerCheckpointStore(dir, 'fake').load();
+    expect(r.kind === 'ok' && r.doc).toEqual({ version: 1, seq: 10, containers: {}, last: null });
   });
 });

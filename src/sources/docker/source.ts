@@ -3,6 +3,15 @@
  * `ContainerTailer` follows each while it runs, checkpoints (one document
  * per source) advance after every accepted batch, and `status()` shows the
  * counters and the active tails for /api/status and /metrics.
+ *
+ * Exactly-once across a crash, as the file source: the checkpoint's `last`
+ * names the last pushed batch (container, position before it, line count,
+ * seqs); `restore` re-reads it from the engine (replay.ts) and re-publishes
+ * it with those seqs (`pipeline.replay`), then `start` resumes after it. A
+ * client resuming by Last-Event-ID sees each line once, whether the crash
+ * fell before or after the checkpoint write. When the container or its logs
+ * are gone, or they no longer give the same batch, nothing is re-published
+ * (`replay_skipped` / `replay_mismatch`) but its seqs stay reserved.
  */
 import picomatch from 'picomatch';
 import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
@@ -11,6 +20,7 @@ import { DockerClient } from './client.js';
 import { DockerCheckpointStore } from './checkpoint.js';
 import type { DockerSourceConfig } from './config.js';
 import { ContainerDiscovery, type DiscoveryReason } from './discovery.js';
+import { refetchBatch } from './replay.js';
 import { ContainerTailer, newCounters, type ContainerMeta, type DockerCounters } from './tailer.js';
 
 export interface DockerSourceOptions {
@@ -47,9 +57,22 @@ export class DockerSource implements Source {
     this.#labelMatch = cfg.labels.length ? picomatch(cfg.labels, { dot: true }) : undefined;
   }
 
-  /** Load checkpoints; keep the hub's seqs monotonic across a restart. */
+  /** Load checkpoints, re-publish the last pushed batch with its seqs, keep the hub's seqs monotonic across a restart. */
   async restore(pipeline: Pipeline): Promise<void> {
     this.#load();
+    const last = this.#store.last;
+    if (last) {
+      const r = await refetchBatch(last, { client: this.#client, cfg: this.#cfg, origin: (m, std) => this.#origin(m, std) });
+      if (r.kind === 'ok') {
+        for (let i = 0; i < r.records.length; i++) r.records[i]!.seq = last.seqFirst + i;
+        pipeline.replay(r.records, last.seqLast);
+        this.#counters.replayed += r.records.length;
+      } else {
+        if (r.kind === 'gone') this.#counters.replay_skipped++;
+        else this.#counters.replay_mismatch++;
+        pipeline.replay([], last.seqLast);
+      }
+    }
     if (this.#store.seq > 0) pipeline.replay([], this.#store.seq);
   }
 
@@ -86,6 +109,7 @@ export class DockerSource implements Source {
     await this.#discovery?.stop();
     await Promise.all([...this.#tails.values()].map((t) => t.stop()));
     this.#tails.clear();
+    this.#store.close();
     this.#state = 'stopped';
   }
 
@@ -156,7 +180,7 @@ export class DockerSource implements Source {
       checkpoint,
       // from = "end" only for containers found running by the very first listing.
       sinceStart: reason === 'list' ? this.#firstSince : undefined,
-      commit: (id, cp) => this.#store.commit(id, cp, this.#pipeline!.lastSeq()),
+      commit: (id, cp, last) => this.#store.commit(id, cp, this.#pipeline!.lastSeq(), last),
       origin: (m, std) => this.#origin(m, std),
     });
     this.#tails.set(meta.id, tail);

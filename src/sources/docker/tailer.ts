@@ -1,17 +1,9 @@
 /**
  * One container's log stream: follow with timestamps from the checkpoint,
- * demultiplex (non-TTY) or split raw messages (TTY), strip and validate each
- * message's timestamp, merge the engine's 16 KiB partial-line pieces back
- * into one line per std stream, parse each line into a record, push one
- * batch per socket read and commit the checkpoint once `push` returned.
- *
- * Reassembly choice: every engine message (including each 16 KiB piece of a
- * long line) carries its own timestamp prefix, so payload bytes cannot go to
- * a line splitter as-is. The demuxer hands over whole frames; we strip the
- * prefix and feed the rest to a per-std `LineSplitter`, which joins pieces
- * that lack a '\n' and applies the line cap. A line's time is the timestamp
- * of the message it started in (the engine stamps every piece of a line with
- * the first piece's time).
+ * decode each connection into lines (decode.ts: demux or raw TTY messages,
+ * timestamps, 16 KiB pieces merged per std stream), parse each line into a
+ * record, push one batch per socket read and commit the checkpoint (the
+ * position and the batch itself, for the crash replay) once `push` returned.
  *
  * The stream ends when the container stops (then an unterminated last line
  * is emitted and the tail finishes) or when the connection breaks (engine
@@ -22,12 +14,13 @@
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import type { Pipeline } from '../../core/pipeline.js';
 import type { LogRecord, Origin } from '../../core/record.js';
-import { LineSplitter, type LineInfo } from '../../framing/lines.js';
-import { DockerDemuxer, RawMessageSplitter, sinceParam, splitTimestamp, type StdNo, type Timestamp } from '../../framing/docker-mux.js';
-import { parseLine } from '../../parse/detect.js';
+import type { Timestamp } from '../../framing/docker-mux.js';
 import type { DockerClient } from './client.js';
-import type { ContainerCheckpoint } from './checkpoint.js';
+import type { ContainerCheckpoint, DockerCheckpointLast, Position } from './checkpoint.js';
 import type { DockerSourceConfig } from './config.js';
+import { advance, buildRecord, clonePosition, LogDecoder, ResumeSkip, resumeSince, samePosition, type DockerCounters, type Std } from './decode.js';
+
+export { newCounters, type DockerCounters } from './decode.js';
 
 /** What the source knows of a container (from inspect). */
 export interface ContainerMeta {
@@ -36,35 +29,6 @@ export interface ContainerMeta {
   image: string;
   tty: boolean;
   labels: Record<string, string>;
-}
-
-/** Counters shared by every tail of a source (status() and /metrics). */
-export interface DockerCounters {
-  lines: number;
-  bytes: number;
-  records: number;
-  frames: number;
-  oversize_frames: number;
-  truncated_lines: number;
-  bad_frames: number;
-  truncated_frames: number;
-  skipped_bytes: number;
-  bad_timestamps: number;
-  resume_skipped: number;
-  reconnects: number;
-  event_reconnects: number;
-  containers_started: number;
-  containers_stopped: number;
-  checkpoint_errors: number;
-  [k: string]: number;
-}
-
-export function newCounters(): DockerCounters {
-  return {
-    lines: 0, bytes: 0, records: 0, frames: 0, oversize_frames: 0, truncated_lines: 0, bad_frames: 0, truncated_frames: 0,
-    skipped_bytes: 0, bad_timestamps: 0, resume_skipped: 0, reconnects: 0, event_reconnects: 0, containers_started: 0,
-    containers_stopped: 0, checkpoint_errors: 0,
-  };
 }
 
 export interface TailerDeps {
@@ -76,35 +40,20 @@ export interface TailerDeps {
   checkpoint: ContainerCheckpoint | undefined;
   /** Engine `since` value used only when there is no checkpoint (the source's `from = "end"`). */
   sinceStart?: string;
-  /** Persist the position after an accepted batch (synchronous). */
-  commit(id: string, cp: ContainerCheckpoint): void;
+  /**
+   * Persist after an accepted batch (synchronous): the container's position
+   * (undefined while no line carried a timestamp) and the batch pushed
+   * (null when it cannot be re-read exactly, see `#flush`; undefined: none).
+   */
+  commit(id: string, cp: ContainerCheckpoint | undefined, last: DockerCheckpointLast | null | undefined): void;
   /** Build the origin of records (the source decides which labels go in). */
-  origin(meta: ContainerMeta, std: 'stdout' | 'stderr'): Origin;
+  origin(meta: ContainerMeta, std: Std): Origin;
 }
 
 export type TailState = 'connecting' | 'following' | 'waiting' | 'backoff' | 'stopped';
 
 const BACKOFF_MIN = 1000;
 const BACKOFF_MAX = 30_000;
-
-/** Per std stream: a splitter plus the time of the line being assembled. */
-class StdLines {
-  readonly splitter: LineSplitter;
-  /** Timestamp of the message the pending line started in. */
-  lineTs: Timestamp | undefined;
-  /** Timestamp of the message being fed (lines that start inside it get it). */
-  curTs: Timestamp | undefined;
-  offset = 0;
-  constructor(maxLineBytes: number, onLine: (s: StdLines, line: string, info: LineInfo) => void) {
-    this.splitter = new LineSplitter({ maxLineBytes, onLine: (line, _end, info) => onLine(this, line, info) });
-  }
-  message(ts: Timestamp | undefined, content: Buffer): void {
-    this.curTs = ts;
-    if (this.splitter.pendingBytes === 0) this.lineTs = ts;
-    this.splitter.push(content, this.offset);
-    this.offset += content.length;
-  }
-}
 
 export class ContainerTailer {
   readonly meta: ContainerMeta;
@@ -119,32 +68,31 @@ export class ContainerTailer {
   readonly startedAt = Date.now();
   lines = 0;
 
-  // Committed position (what the checkpoint file says).
-  #ckKey: string | undefined;
-  #ckN = 0;
-  // Position including the batch being built.
-  #key: string | undefined;
-  #n = 0;
-  // Skipping the lines already accepted, after a (re)connect.
-  #skipKey: string | undefined;
-  #skipLeft = 0;
+  /** Committed position (what the checkpoint file says); undefined before the first timestamped line. */
+  #ck: Position | undefined;
+  /** Position including the batch being built. */
+  #cur: Position | undefined;
+  /** Skipping the lines already accepted, after a (re)connect. */
+  #skip = new ResumeSkip(undefined);
+  /** `since` of the current connection when it started without a position. */
+  #since: string | undefined;
+  /** The batch being built holds a line without a timestamp: it cannot be re-read by position. */
+  #untimed = false;
 
   #batch: LogRecord[] = [];
   #received = 0;
   #origins: { stdout: Origin; stderr: Origin };
-  #out: StdLines;
-  #err: StdLines;
+  #decoder: LogDecoder | undefined;
 
   constructor(meta: ContainerMeta, deps: TailerDeps) {
     this.meta = meta;
     this.#d = deps;
-    this.#ckKey = this.#key = deps.checkpoint?.key;
-    this.#ckN = this.#n = deps.checkpoint?.n ?? 0;
+    if (deps.checkpoint) {
+      const { name: _name, ...pos } = deps.checkpoint;
+      this.#ck = pos;
+      this.#cur = clonePosition(pos);
+    }
     this.#origins = { stdout: deps.origin(meta, 'stdout'), stderr: deps.origin(meta, 'stderr') };
-    const max = deps.cfg.max_line_bytes;
-    const onLine = (s: StdLines, line: string, info: LineInfo) => this.#line(s === this.#err ? 'stderr' : 'stdout', s, line, info);
-    this.#out = new StdLines(max, onLine);
-    this.#err = new StdLines(max, onLine);
   }
 
   get state(): TailState {
@@ -153,7 +101,7 @@ export class ContainerTailer {
 
   /** Text of the newest accepted engine timestamp. */
   get checkpointKey(): string | undefined {
-    return this.#ckKey;
+    return this.#ck?.key;
   }
 
   rename(name: string): void {
@@ -198,9 +146,9 @@ export class ContainerTailer {
       let gotData = false;
       try {
         this.#state = 'connecting';
-        const since = this.#ckKey !== undefined ? sinceParam(this.#ckKey) : this.#d.sinceStart;
-        this.#skipKey = this.#ckKey;
-        this.#skipLeft = this.#ckN;
+        const since = this.#ck ? resumeSince(this.#ck) : this.#d.sinceStart;
+        this.#since = since;
+        this.#skip = new ResumeSkip(this.#ck);
         const std = this.#d.cfg.std;
         const s = await client.logs(this.meta.id, { follow: true, stdout: std !== 'stderr', stderr: std !== 'stdout', since });
         if (this.#stopped) {
@@ -257,66 +205,15 @@ export class ContainerTailer {
   /** Read one connection to its end. `clean`: ended on a frame boundary without a socket error. */
   #consume(req: ClientRequest, res: IncomingMessage): Promise<{ clean: boolean; gotData: boolean }> {
     this.#req = req;
-    const c = this.#d.counters;
     let gotData = false;
-    let feed: (chunk: Buffer) => void;
-    let end: () => boolean;
-    if (this.meta.tty) {
-      const raw = new RawMessageSplitter({ onMessage: (ts, content) => this.#out.message(ts, content) });
-      let prev = { ...raw.counters };
-      feed = (chunk) => {
-        raw.push(chunk);
-        const k = raw.counters;
-        c.frames += k.messages - prev.messages;
-        c.bytes += k.bytes - prev.bytes;
-        c.bad_timestamps += k.bad_timestamps - prev.bad_timestamps;
-        prev = { ...k };
-      };
-      end = () => {
-        raw.end();
-        return true;
-      };
-    } else {
-      const demux = new DockerDemuxer({
-        maxFrameBytes: this.#d.cfg.max_frame_bytes,
-        timestamps: true,
-        onFrame: (std: StdNo, payload: Buffer) => {
-          const { ts, start } = splitTimestamp(payload);
-          if (!ts) c.bad_timestamps++;
-          (std === 2 ? this.#err : this.#out).message(ts, start === 0 ? payload : payload.subarray(start));
-        },
-      });
-      let prev = { ...demux.counters };
-      const delta = () => {
-        const k = demux.counters;
-        const p = this.#d.pipeline;
-        c.frames += k.frames - prev.frames;
-        c.bytes += k.bytes - prev.bytes;
-        if (k.oversize_frames !== prev.oversize_frames) {
-          c.oversize_frames += k.oversize_frames - prev.oversize_frames;
-          p.drop('docker', 'oversize_frame', k.oversize_frames - prev.oversize_frames);
-        }
-        if (k.bad_frames !== prev.bad_frames) {
-          c.bad_frames += k.bad_frames - prev.bad_frames;
-          p.drop('docker', 'bad_frame', k.bad_frames - prev.bad_frames);
-        }
-        if (k.truncated_frames !== prev.truncated_frames) {
-          c.truncated_frames += k.truncated_frames - prev.truncated_frames;
-          p.drop('docker', 'truncated_frame', k.truncated_frames - prev.truncated_frames);
-        }
-        c.skipped_bytes += k.skipped_bytes - prev.skipped_bytes;
-        prev = { ...k };
-      };
-      feed = (chunk) => {
-        demux.push(chunk);
-        delta();
-      };
-      end = () => {
-        const ok = demux.end();
-        delta();
-        return ok;
-      };
-    }
+    const decoder = new LogDecoder({
+      tty: this.meta.tty,
+      cfg: this.#d.cfg,
+      counters: this.#d.counters,
+      drop: (reason, n) => this.#d.pipeline.drop('docker', reason, n),
+      onLine: (std, line, ts, truncated) => this.#line(std, line, ts, truncated),
+    });
+    this.#decoder = decoder;
 
     return new Promise((resolve) => {
       let settled = false;
@@ -352,13 +249,13 @@ export class ContainerTailer {
         if (settled) return;
         gotData = true;
         this.#received = Date.now();
-        feed(chunk);
+        decoder.push(chunk);
         if (!scheduled) {
           scheduled = true;
           queueMicrotask(flushRead);
         }
       });
-      res.once('end', () => finish(end()));
+      res.once('end', () => finish(decoder.end()));
       res.once('error', () => finish(false));
       res.once('aborted', () => finish(false));
       res.once('close', () => finish(false));
@@ -367,67 +264,57 @@ export class ContainerTailer {
   }
 
   /** A complete line from one std stream. */
-  #line(std: 'stdout' | 'stderr', s: StdLines, line: string, info: LineInfo): void {
-    const ts = s.lineTs;
-    s.lineTs = s.curTs;
+  #line(std: Std, line: string, ts: Timestamp | undefined, truncated: boolean): void {
     if (ts) {
-      const k = ts.key;
-      // Skip what an earlier connection already delivered (since= is inclusive).
-      if (this.#skipKey !== undefined) {
-        if (k < this.#skipKey) {
-          this.#d.counters.resume_skipped++;
-          return;
-        }
-        if (k === this.#skipKey && this.#skipLeft > 0) {
-          this.#skipLeft--;
-          this.#d.counters.resume_skipped++;
-          return;
-        }
+      if (this.#skip.skip(std, ts.key)) {
+        this.#d.counters.resume_skipped++;
+        return;
       }
-      if (this.#key === undefined || k > this.#key) {
-        this.#key = k;
-        this.#n = 1;
-      } else if (k === this.#key) this.#n++;
-    }
+      this.#cur = advance(this.#cur, std, ts.key);
+    } else this.#untimed = true;
     const c = this.#d.counters;
     c.lines++;
     this.lines++;
-    if (info.truncated) {
+    if (truncated) {
       c.truncated_lines++;
       this.#d.pipeline.drop('docker', 'line_truncated');
     }
-    const received = this.#received || Date.now();
-    const p = parseLine(line, this.#d.cfg.format, received);
-    const rec: LogRecord = {
-      seq: 0,
-      time: ts ? ts.ms : (p.time ?? received),
-      received,
-      source: this.#d.cfg.name,
-      stream: this.#d.cfg.stream ?? this.#d.cfg.name,
-      origin: this.#origins[std],
-      message: p.message,
-      fields: p.fields,
-    };
-    if (p.level !== undefined) rec.level = p.level;
-    if (p.host !== undefined) rec.host = p.host;
-    if (p.app !== undefined) rec.app = p.app;
-    this.#batch.push(rec);
+    this.#batch.push(buildRecord(this.#d.cfg, this.#origins[std], line, ts, this.#received || Date.now()));
   }
 
-  /** Push the batch built from one read; commit the checkpoint once accepted. Returns push()'s answer. */
+  /**
+   * Push the batch built from one read; then commit the position (with the
+   * start of a line still being reassembled, see checkpoint.ts) and the
+   * batch (where it started and its seqs) for the crash replay. Returns
+   * push()'s answer.
+   */
   #flush(): boolean {
     let more = true;
     const batch = this.#batch;
+    let last: DockerCheckpointLast | null | undefined;
     if (batch.length > 0) {
       this.#batch = [];
       this.#d.counters.records += batch.length;
       more = this.#d.pipeline.push(batch);
+      const seqLast = this.#d.pipeline.lastSeq();
+      // A line without a timestamp cannot be found again by position: no replay for that batch.
+      if (this.#untimed || this.#cur === undefined) last = null;
+      else {
+        last = { id: this.meta.id, from: this.#ck ? clonePosition(this.#ck) : null, count: batch.length, to: this.#cur.key, seqFirst: seqLast - batch.length + 1, seqLast };
+        if (!this.#ck && this.#since !== undefined) last.since = this.#since;
+      }
+      this.#untimed = false;
     }
-    if (this.#key !== this.#ckKey || this.#n !== this.#ckN) {
-      this.#ckKey = this.#key;
-      this.#ckN = this.#n;
+    const cur = this.#cur;
+    if (cur) {
+      const p = this.#decoder?.pendingStart();
+      if (p !== undefined && p < cur.key) cur.pending = p;
+      else delete cur.pending;
+    }
+    if (last !== undefined || !samePosition(cur, this.#ck)) {
+      this.#ck = cur ? clonePosition(cur) : undefined;
       try {
-        this.#d.commit(this.meta.id, { key: this.#key!, n: this.#n, name: this.meta.name });
+        this.#d.commit(this.meta.id, cur ? { ...clonePosition(cur), name: this.meta.name } : undefined, last);
       } catch {
         this.#d.counters.checkpoint_errors++;
       }
@@ -438,21 +325,16 @@ export class ContainerTailer {
   /** The container stopped and the stream ended cleanly: emit unterminated last lines. */
   #finish(): void {
     this.#received = Date.now();
-    this.#out.splitter.flushPartial();
-    this.#err.splitter.flushPartial();
+    this.#decoder?.flushPartial();
     this.#flush();
   }
 
   /** Drop partial state: the next connection re-reads from the checkpoint. */
   #reset(): void {
     this.#batch = [];
-    this.#key = this.#ckKey;
-    this.#n = this.#ckN;
-    for (const s of [this.#out, this.#err]) {
-      s.splitter.reset();
-      s.offset = 0;
-      s.lineTs = s.curTs = undefined;
-    }
+    this.#untimed = false;
+    this.#cur = this.#ck ? clonePosition(this.#ck) : undefined;
+    this.#decoder = undefined;
   }
 
   status(): { id: string; name: string; state: TailState; lines: number; since: string; last_time?: string } {
@@ -463,7 +345,8 @@ export class ContainerTailer {
       lines: this.lines,
       since: new Date(this.startedAt).toISOString(),
     };
-    if (this.#ckKey) o.last_time = `${this.#ckKey.slice(0, 19)}.${this.#ckKey.slice(19)}Z`;
+    const k = this.#ck?.key;
+    if (k) o.last_time = `${k.slice(0, 19)}.${k.slice(19)}Z`;
     return o;
   }
 }
