@@ -15,7 +15,19 @@ describe('serializeRecord', () => {
     );
   });
 
-  it('renders RFC 3339 with milliseconds, cached per second', () => {
+  it('renders RFC 3339 with milliseconds exactly as Date#toISOString for any time', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -62167219200000, max: 253402300799999 }), (t) => {
+        expect(isoTime(t)).toBe(new Date(t).toISOString());
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(isoTime(1.5)).toBe('1970-01-01T00:00:00.001Z');
+    expect(isoTime(NaN)).toBe('1970-01-01T00:00:00.000Z');
+    expect(isoTime(2e15)).toBe(new Date(2e15).toISOString());
+  });
+
+  it('renders RFC 3339 with milliseconds', () => {
     expect(isoTime(Date.UTC(2026, 10, 23, 12, 0, 0, 5))).toBe('2026-11-23T12:00:00.005Z');
     expect(isoTime(Date.UTC(2026, 10, 23, 12, 0, 0, 999))).toBe('2026-11-23T12:00:00.999Z');
     expect(isoTime(Date.UTC(2026, 10, 23, 12, 0, 1, 0))).toBe('2026-11-23T12:00:01.000Z');

@@ -56,27 +56,27 @@ function isEmpty(o: Record<string, unknown>): boolean {
 }
 
 // Sources reuse one origin object per file/container and a handful of
-// source/stream names: their JSON is rendered once (measured: re-stringifying
-// the origin per record was ~1/3 of serializeRecord's cost).
-const originJson = new WeakMap<Origin, string>();
-const nameJson = new Map<string, string>();
-
-function jsonName(s: string): string {
-  let j = nameJson.get(s);
-  if (j === undefined) {
-    j = JSON.stringify(s);
-    if (nameJson.size < 10_000) nameJson.set(s, j);
-  }
-  return j;
+// source/stream names: the `"source":..,"stream":..,"origin":{..}` segment is
+// rendered once per (origin, source, stream) and reused (re-stringifying the
+// origin per record was ~1/3 of serializeRecord's cost, bench/).
+interface Middle {
+  source: string;
+  stream: string;
+  text: string;
 }
+const middles = new WeakMap<Origin, Middle>();
 
-function jsonOrigin(o: Origin): string {
-  let j = originJson.get(o);
-  if (j === undefined) {
-    j = JSON.stringify(o);
-    if (Object.isFrozen(o)) originJson.set(o, j); // only immutable origins can be cached safely
+function middle(r: LogRecord): string {
+  const o = r.origin;
+  let m = middles.get(o);
+  if (m === undefined || m.source !== r.source || m.stream !== r.stream) {
+    const text = '","source":' + JSON.stringify(r.source) + ',"stream":' + JSON.stringify(r.stream) + ',"origin":' + JSON.stringify(o);
+    // only immutable origins can be cached safely
+    if (!Object.isFrozen(o)) return text;
+    m = { source: r.source, stream: r.stream, text };
+    middles.set(o, m);
   }
-  return j;
+  return m.text;
 }
 
 /**
@@ -85,34 +85,47 @@ function jsonOrigin(o: Origin): string {
  * the variable strings go through the (fast, native) string escaper.
  */
 export function serializeRecord(r: LogRecord): string {
-  let s = '{"seq":' + r.seq + ',"time":"' + isoTime(r.time) + '","source":' + jsonName(r.source) + ',"stream":' + jsonName(r.stream) + ',"origin":' + jsonOrigin(r.origin);
+  let s = '{"seq":' + r.seq + ',"time":"' + isoTime(r.time) + middle(r);
   if (r.host !== undefined) s += ',"host":' + JSON.stringify(r.host);
   if (r.app !== undefined) s += ',"app":' + JSON.stringify(r.app);
   if (r.level !== undefined) s += ',"level":"' + r.level + '"';
-  s += ',"message":' + JSON.stringify(r.message);
-  s += ',"fields":' + (isEmpty(r.fields) ? '{}' : JSON.stringify(r.fields));
-  return s + '}';
+  return s + ',"message":' + JSON.stringify(r.message) + ',"fields":' + (isEmpty(r.fields) ? '{}}' : JSON.stringify(r.fields) + '}');
 }
 
-// Date#toISOString allocates a Date per call; records share few distinct
-// seconds (the line's time and the read time interleave), so keep a small
-// direct-mapped cache of second prefixes.
-const SLOTS = 64;
-const cachedSec = new Float64Array(SLOTS).fill(-1);
-const cachedPrefix: string[] = new Array<string>(SLOTS).fill('');
+const P2 = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + i);
+const P3 = Array.from({ length: 1000 }, (_, i) => (i < 10 ? '00' : i < 100 ? '0' : '') + i);
+
+/**
+ * RFC 3339 UTC with milliseconds, by integer arithmetic (days -> civil date,
+ * H. Hinnant's algorithm) instead of a Date per call: log times are spread
+ * over the day, so caching by second missed and Date#toISOString was 8% of the
+ * hub's CPU (bench/). Years outside 0..9999 fall back to Date.
+ */
 export function isoTime(ms: number): string {
-  if (!Number.isFinite(ms) || ms < -8.64e15 || ms > 8.64e15) ms = 0;
-  const sec = Math.floor(ms / 1000);
-  const slot = sec & (SLOTS - 1);
-  let prefix: string;
-  if (cachedSec[slot] === sec) prefix = cachedPrefix[slot]!;
-  else {
-    prefix = new Date(sec * 1000).toISOString().slice(0, -4); // "YYYY-MM-DDTHH:MM:SS."
-    cachedSec[slot] = sec;
-    cachedPrefix[slot] = prefix;
+  if (!Number.isFinite(ms) || ms < -62167219200000 || ms >= 253402300800000) {
+    const d = new Date(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : 0);
+    return d.toISOString();
   }
-  const frac = Math.floor(ms - sec * 1000);
-  return prefix + (frac < 10 ? '00' + frac : frac < 100 ? '0' + frac : '' + frac) + 'Z';
+  const t = Math.floor(ms);
+  let days = Math.floor(t / 86_400_000);
+  let rem = t - days * 86_400_000;
+  const hh = Math.floor(rem / 3_600_000);
+  rem -= hh * 3_600_000;
+  const mi = Math.floor(rem / 60_000);
+  rem -= mi * 60_000;
+  const ss = Math.floor(rem / 1000);
+  const mss = rem - ss * 1000;
+  days += 719_468;
+  const era = Math.floor(days / 146_097);
+  const doe = days - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const ys = y >= 1000 ? '' + y : y >= 100 ? '0' + y : y >= 10 ? '00' + y : '000' + y;
+  return ys + '-' + P2[m] + '-' + P2[d] + 'T' + P2[hh] + ':' + P2[mi] + ':' + P2[ss] + '.' + P3[mss] + 'Z';
 }
 
 export function emptyFields(): Record<string, unknown> {
