@@ -155,6 +155,16 @@ describe('Hub', () => {
     expect(takeAll(behind).notice).toEqual({ kind: 'gap', missed: 100 });
   });
 
+  it('a record whose fields cannot be serialized is published without them and counted; the batch survives', () => {
+    const { hub, drops } = makeHub();
+    const bad = rec('a', 'bad');
+    bad.fields = { n: 10n } as unknown as Record<string, unknown>; // BigInt: JSON.stringify throws
+    hub.publish([rec('a', 'before'), bad, rec('a', 'after')]);
+    const e = hub.records('a', 0, 10);
+    expect(e.map((x) => JSON.parse(entryJson(x)))).toMatchObject([{ message: 'before' }, { message: 'bad', fields: {} }, { message: 'after' }]);
+    expect(drops['hub/unserializable_fields']).toBe(1);
+  });
+
   it('async iteration yields records as they come and ends on close', async () => {
     const { hub } = makeHub();
     const sub = hub.subscribe({ stream: 'a', maxLag: 100, stage: 'test', onWake: () => {} });

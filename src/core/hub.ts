@@ -297,6 +297,25 @@ export class Hub {
     this.#wake(batch);
   }
 
+  /**
+   * A record that cannot be serialized (a bug in a parser's output, say)
+   * must not take its batch down with it: it is published with its message
+   * and origin only, and counted.
+   */
+  #serialize(r: LogRecord): string {
+    try {
+      return serializeRecord(r);
+    } catch {
+      this.#opts.drop('hub', 'unserializable_fields', 1);
+      const safe: LogRecord = { ...r, time: Number.isFinite(r.time) ? r.time : r.received, fields: {}, message: String(r.message) };
+      try {
+        return serializeRecord(safe);
+      } catch {
+        return serializeRecord({ ...safe, time: Date.now(), origin: { kind: String(r.origin?.kind ?? 'unknown') }, host: undefined, app: undefined });
+      }
+    }
+  }
+
   /** Serialize a batch once: per-record JSON plus the batch's shared wire block. */
   #entries(batch: LogRecord[], assignSeq: boolean): Entry[] {
     const entries = new Array<Entry>(batch.length);
@@ -304,7 +323,7 @@ export class Hub {
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (assignSeq) r.seq = ++this.#seq;
-      const json = serializeRecord(r);
+      const json = this.#serialize(r);
       jsons[i] = json;
       entries[i] = { seq: r.seq, source: r.source, stream: r.stream, level: r.level, message: r.message, bytes: json.length + r.message.length + ENTRY_OVERHEAD, block: undefined as unknown as Block, idx: i };
     }
