@@ -9,9 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Hub } from '../../core/hub.js';
-import type { Entry } from '../../core/ring.js';
-import { wireRuns } from '../../core/block.js';
-import { writeAll } from '../write.js';
+import { makePump } from '../write.js';
 import type { RecordView } from '../../core/ring.js';
 
 export const SSE_HEADERS = {
@@ -21,7 +19,6 @@ export const SSE_HEADERS = {
   'X-Accel-Buffering': 'no',
 } as const;
 
-const TAKE = 512;
 
 
 interface Client {
@@ -72,45 +69,20 @@ export function serveSse(res: ServerResponse, o: SseOptions): void {
   // tell EventSource how long to wait before reconnecting, and open the stream at once
   res.write('retry: 2000\n: connected\n\n');
 
-  let blocked = false;
+  const pump = makePump(res, 'sse', (missed) => 'event: gap\ndata: {"missed":' + missed + '}\n\n', () => (client.lastWrite = Date.now()));
+  const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: pump.flush });
   let closed = false;
-  const buf: Entry[] = [];
-  const bufs: Buffer[] = [];
-  const flush = (): void => {
-    if (closed) return;
-    if (blocked) {
-      sub.trim(); // count a stalled client's losses as they happen
-      return;
-    }
-    for (;;) {
-      buf.length = 0;
-      const notice = sub.take(TAKE, buf);
-      if (!notice && buf.length === 0) return;
-      bufs.length = 0;
-      if (notice) bufs.push(Buffer.from('event: gap\ndata: {"missed":' + notice.missed + '}\n\n'));
-      wireRuns(buf, 'sse', bufs);
-      client.lastWrite = Date.now();
-      if (!writeAll(res, bufs)) {
-        blocked = true;
-        res.once('drain', () => {
-          blocked = false;
-          flush();
-        });
-        return;
-      }
-    }
-  };
-  const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: flush });
   const close = (): void => {
     if (closed) return;
     closed = true;
+    pump.close();
     clients.delete(client);
     sub.close();
     o.onClose?.();
   };
   res.on('close', close);
   res.on('error', close);
-  flush();
+  pump.attach(sub);
 }
 
 /** End every SSE response (shutdown). */

@@ -8,11 +8,8 @@
  */
 import net from 'node:net';
 import type { Hub } from '../../core/hub.js';
-import type { Entry } from '../../core/ring.js';
-import { wireRuns } from '../../core/block.js';
-import { writeAll } from '../write.js';
+import { makePump } from '../write.js';
 
-const TAKE = 1024;
 
 export interface TcpStreamServerOptions {
   hub: Hub;
@@ -66,38 +63,14 @@ export class TcpStreamServer {
   #serve(sock: net.Socket): void {
     sock.setNoDelay(true);
     sock.resume(); // discard input
-    let blocked = false;
+    const pump = makePump(sock, 'nd', (missed) => '{"gap":{"missed":' + missed + '}}\n');
+    const sub = this.#o.hub.subscribe({ stream: this.stream, maxLag: this.#o.maxLag, stage: 'tcp', onWake: pump.flush });
     let closed = false;
-    const buf: Entry[] = [];
-    const bufs: Buffer[] = [];
-    const flush = (): void => {
-      if (closed) return;
-      if (blocked) {
-        sub.trim(); // count a stalled client's losses as they happen
-        return;
-      }
-      for (;;) {
-        buf.length = 0;
-        const notice = sub.take(TAKE, buf);
-        if (!notice && buf.length === 0) return;
-        bufs.length = 0;
-        if (notice) bufs.push(Buffer.from('{"gap":{"missed":' + notice.missed + '}}\n'));
-        wireRuns(buf, 'nd', bufs);
-        if (!writeAll(sock, bufs)) {
-          blocked = true;
-          sock.once('drain', () => {
-            blocked = false;
-            flush();
-          });
-          return;
-        }
-      }
-    };
-    const sub = this.#o.hub.subscribe({ stream: this.stream, maxLag: this.#o.maxLag, stage: 'tcp', onWake: flush });
     const remote = `${sock.remoteAddress}:${sock.remotePort}`;
     const close = (): void => {
       if (closed) return;
       closed = true;
+      pump.close();
       sub.close();
       this.#conns.delete(sock);
     };
@@ -110,6 +83,7 @@ export class TcpStreamServer {
     });
     sock.on('close', close);
     sock.on('error', close);
+    pump.attach(sub);
   }
 
   /** Stop accepting, end every connection (after what was written), resolve when closed. */
