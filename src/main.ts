@@ -193,6 +193,11 @@ export class Daemon implements DaemonView {
         const get = (c: Config) => JSON.stringify(k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], c));
         if (get(prev) !== get(next)) restart.push(k);
       }
+      // a replay ring's size is fixed when its stream is created
+      for (const st of next.streams) {
+        const was = prev.streams.find((x) => x.name === st.name);
+        if (was && (was.replay !== st.replay || was.replay_bytes !== st.replay_bytes)) restart.push(`streams.${st.name}.replay`);
+      }
       // TCP outputs: bind new ones first; a bind failure refuses the whole reload
       const newTcp = new Map<string, TcpStreamServer>();
       for (const st of next.streams) {
