@@ -143,6 +143,9 @@ async function main(): Promise<void> {
   else if (needsSluice) log(`Sluice: ${String(results.meta.sluice)}`);
 
   try {
+    // the rule stage (issue 3) and the Docker source (issue 4) run as their own processes;
+    // the CPU-bound rule stage first, before the daemons of the other scenarios have run
+    if (selected.has('rules')) results.rules = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/rules.ts')], 'rules', log)[0];
     if (selected.has('throughput') || selected.has('rsyslog')) {
       results.dataset = ensureDataset(sizeMB, log);
       const ds = results.dataset;
@@ -210,8 +213,6 @@ async function main(): Promise<void> {
         }
       }
     }
-    // the rule stage (issue 3) and the Docker source (issue 4) run as their own processes
-    if (selected.has('rules')) results.rules = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/rules.ts')], 'rules', log)[0];
     if (selected.has('docker')) results.docker = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/docker.ts')], 'docker', log);
   } finally {
     await stopAll();

@@ -23,6 +23,14 @@ describe('postOnce phases and outcomes', () => {
     expect(r.error).toMatch(/timeout: response headers/);
   });
 
+  it('times out in the connect phase when name resolution never answers (retryable)', async () => {
+    // a DNS server that never answers cannot be had on loopback; a lookup that never calls back is the same to the client
+    const neverAnswers = (() => undefined) as unknown as NonNullable<Parameters<typeof postOnce>[3]['lookup']>;
+    const r = await postOnce('http://hangs.example.test:8080/hook', '{}', {}, { allowHosts: ['hangs.example.test:8080'], connectTimeoutMs: 150, timeoutMs: 5000, lookup: neverAnswers });
+    expect(r).toMatchObject({ ok: false, status: null, retryable: true });
+    expect(r.error).toMatch(/timeout: connect took longer than 150 ms/);
+  });
+
   it('times out reading a body that never ends (retryable)', async () => {
     const url = await serve((_req, res) => { res.writeHead(200); res.write('partial'); });
     const r = await postOnce(url, '{}', {}, opts(url));
