@@ -432,3 +432,29 @@ describe('FileSource back-pressure', () => {
     expect(s.status().state).toBe('running');
   });
 });
+
+describe('FileSource when the pipeline throws', () => {
+  it('counts the refused batch (push_errors, a drop) and keeps reading what follows', async () => {
+    const d = tempDir();
+    const f = join(d, 'a.log');
+    writeFileSync(f, '');
+    const p = new CollectingPipeline();
+    const realPush = p.push.bind(p);
+    let fail = true;
+    p.push = (batch) => {
+      if (fail && batch.some((r) => r.message === 'poison')) {
+        fail = false;
+        throw new Error('downstream bug');
+      }
+      return realPush(batch);
+    };
+    const s = source(join(d, 'data'), { paths: [f] });
+    await s.start(p);
+    appendFileSync(f, 'poison\n');
+    await waitFor(() => s.status().counters.push_errors === 1, 'the refused batch counted');
+    appendFileSync(f, 'after\n');
+    await waitFor(() => p.records.some((r) => r.message === 'after'), 'the next line');
+    expect(p.drops).toContainEqual({ stage: 'file', reason: 'push_error', n: 1 });
+    expect(s.status().counters.read_errors).toBe(0);
+  });
+});

@@ -541,7 +541,17 @@ export class FileSource implements Source {
     const from = t.committed;
     const to = b.outEnd;
     const batch = b.take();
-    const ok = this.#pipeline.push(batch);
+    let ok: boolean;
+    try {
+      ok = this.#pipeline.push(batch);
+    } catch (e) {
+      // Not expected (the hub guards serialization): the batch cannot be taken back from
+      // whatever accepted part of it, so it is passed over, counted and reported.
+      this.#counters.push_errors += batch.length;
+      this.#pipeline.drop('file', 'push_error', batch.length);
+      this.#checkpointError = `push failed: ${(e as Error).message}`;
+      ok = true;
+    }
     const seqLast = this.#pipeline.lastSeq();
     t.committed = to;
     this.#counters.records += batch.length;

@@ -41,12 +41,14 @@ export interface FileCounters {
   replayed: number;
   replay_mismatch: number;
   replay_skipped: number;
+  /** Records the pipeline refused with an exception (a bug downstream): counted, never silent. */
+  push_errors: number;
 }
 
 export function newCounters(): FileCounters {
   return {
     lines: 0, bytes: 0, records: 0, truncated: 0, repaired: 0, rotations: 0, deletions: 0, truncations: 0,
-    files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0,
+    files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0, push_errors: 0,
   };
 }
 
