@@ -19,7 +19,7 @@
 import type { Level, ParsedLine } from '../core/record.js';
 import { normalizeLevel } from './level.js';
 import { parseTimestamp } from './time.js';
-import { APP_KEYS, HOST_KEYS, LEVEL_KEYS, MESSAGE_KEYS, TIME_KEYS, makeParsed, setField } from './keys.js';
+import { LEVEL_KEYS, ROLES, ROLE_HOST, ROLE_LEVEL, ROLE_MESSAGE, ROLE_TIME, makeParsed, setField } from './keys.js';
 
 function firstNonBlank(line: string): number {
   let i = 0;
@@ -32,22 +32,7 @@ function firstNonBlank(line: string): number {
   return i;
 }
 
-// key -> role * 16 + rank; the nested ECS form of log.level is handled on the key "log".
-const ROLE_MESSAGE = 0;
-const ROLE_LEVEL = 1;
-const ROLE_TIME = 2;
-const ROLE_HOST = 3;
-const ROLE_APP = 4;
-const ROLES = new Map<string, number>();
-for (const [role, keys] of [
-  [ROLE_MESSAGE, MESSAGE_KEYS],
-  [ROLE_LEVEL, LEVEL_KEYS],
-  [ROLE_TIME, TIME_KEYS],
-  [ROLE_HOST, HOST_KEYS],
-  [ROLE_APP, APP_KEYS],
-] as const) {
-  keys.forEach((k, rank) => ROLES.set(k, role * 16 + rank));
-}
+// the nested ECS form of log.level is handled on the key "log"
 const NESTED_LOG_LEVEL_RANK = LEVEL_KEYS.indexOf('log.level');
 
 /** Parse a JSON-object line; undefined when the line is not one. */

@@ -42,3 +42,21 @@ export function makeParsed(
 ): ParsedLine {
   return { time, level, message, fields, host, app };
 }
+
+// key -> role * 16 + rank (position in its key list): one Map lookup per key tells
+// whether a key is the message, level, time, host or app and how it ranks.
+export const ROLE_MESSAGE = 0;
+export const ROLE_LEVEL = 1;
+export const ROLE_TIME = 2;
+export const ROLE_HOST = 3;
+export const ROLE_APP = 4;
+export const ROLES = new Map<string, number>();
+for (const [role, keys] of [
+  [ROLE_MESSAGE, MESSAGE_KEYS],
+  [ROLE_LEVEL, LEVEL_KEYS],
+  [ROLE_TIME, TIME_KEYS],
+  [ROLE_HOST, HOST_KEYS],
+  [ROLE_APP, APP_KEYS],
+] as const) {
+  keys.forEach((k, rank) => ROLES.set(k, role * 16 + rank));
+}

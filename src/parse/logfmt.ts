@@ -18,25 +18,8 @@
 import type { Level, ParsedLine } from '../core/record.js';
 import { normalizeLevel } from './level.js';
 import { parseTimestamp } from './time.js';
-import { APP_KEYS, HOST_KEYS, LEVEL_KEYS, MESSAGE_KEYS, TIME_KEYS, makeParsed, setField } from './keys.js';
+import { ROLES, ROLE_APP, ROLE_HOST, ROLE_LEVEL, ROLE_MESSAGE, ROLE_TIME, makeParsed, setField } from './keys.js';
 
-const ROLE_MESSAGE = 0;
-const ROLE_LEVEL = 1;
-const ROLE_TIME = 2;
-const ROLE_HOST = 3;
-const ROLE_APP = 4;
-
-/** key -> role * 16 + rank (position in its key list). */
-const ROLES = new Map<string, number>();
-for (const [role, keys] of [
-  [ROLE_MESSAGE, MESSAGE_KEYS],
-  [ROLE_LEVEL, LEVEL_KEYS],
-  [ROLE_TIME, TIME_KEYS],
-  [ROLE_HOST, HOST_KEYS],
-  [ROLE_APP, APP_KEYS],
-] as const) {
-  keys.forEach((k, rank) => ROLES.set(k, role * 16 + rank));
-}
 
 // Reused across calls (the parser is synchronous and not re-entrant).
 const KEYS: string[] = [];
