@@ -7,6 +7,5 @@ export const STORE_ERR = {
   RULE_CONFLICT: defineError('SLUICE_ERR_RULE_CONFLICT', 409, 'rule conflicts with an existing rule'),
   TRIGGER_NOT_FOUND: defineError('SLUICE_ERR_TRIGGER_NOT_FOUND', 404, 'no such trigger'),
   CURSOR_INVALID: defineError('SLUICE_ERR_STORE_CURSOR', 400, 'invalid pagination cursor'),
-  UNSUPPORTED: defineError('SLUICE_ERR_STORE_UNSUPPORTED', 500, 'store kind not available in this build'),
   OPEN_FAILED: defineError('SLUICE_ERR_STORE_OPEN', 500, 'cannot open the store'),
 } as const;

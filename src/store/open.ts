@@ -3,10 +3,13 @@ import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import type { StoreConfig } from './config.js';
 import { STORE_ERR } from './errors.js';
+import { openPostgresStore } from './postgres/store.js';
 import { openSqliteStore } from './sqlite/store.js';
 import type { Store } from './store.js';
 
 export async function openStore(cfg: StoreConfig, dataDir: string): Promise<Store> {
   if (cfg.kind === 'sqlite') return openSqliteStore(cfg.url ?? path.join(dataDir, 'sluice.db'));
-  throw new SluiceError(STORE_ERR.UNSUPPORTED, 'store kind "postgres" is not implemented yet; use kind = "sqlite"');
+  if (cfg.url === undefined) throw new SluiceError(STORE_ERR.OPEN_FAILED, 'kind = "postgres" needs url = "postgres://..."');
+  // Connection and migration failures come back as SLUICE_ERR_STORE_OPEN naming the host, never the password.
+  return openPostgresStore(cfg.url);
 }
