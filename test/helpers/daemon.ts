@@ -135,3 +135,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
 
 export const ADMIN = 'test-admin-token-0123456789';
 export const authHeaders = { Authorization: `Bearer ${ADMIN}` };
+
+/** The TOML of a file source reading `file` from its start, polling fast (tests append and wait). */
+export function fileSourceToml(name: string, file: string, extra = ''): string {
+  return `[[sources]]\nname = "${name}"\ntype = "file"\npaths = ["${file}"]\nfrom = "start"\npoll_interval = "100ms"\n${extra}`;
+}

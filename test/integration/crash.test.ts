@@ -8,7 +8,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authHeaders, launch, startDaemon, stopAll, tempDir, type DaemonHandle } from '../helpers/daemon.js';
+import { authHeaders, launch, startDaemon, stopAll, tempDir, type DaemonHandle, fileSourceToml } from '../helpers/daemon.js';
 import { SseClient } from '../helpers/sse.js';
 
 const handles: DaemonHandle[] = [];
@@ -24,13 +24,7 @@ describe('crash safety', () => {
     writeFileSync(file, '');
     const d1 = await startDaemon(
       `data_dir = "${dir}/data"
-[[sources]]
-name = "app"
-type = "file"
-paths = ["${file}"]
-from = "start"
-poll_interval = "100ms"
-[[streams]]
+${fileSourceToml('app', file)}[[streams]]
 name = "app"
 replay = 50000
 `,

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle, fileSourceToml } from '../helpers/daemon.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 const handles: DaemonHandle[] = [];
@@ -35,13 +35,7 @@ listen = "127.0.0.1:${port}"
 viewer_token = "viewer-token-0123456789"
 [triggers]
 allow_hosts = ["127.0.0.1:${rx.port}"]
-[[sources]]
-name = "app"
-type = "file"
-paths = ["${file}"]
-from = "start"
-poll_interval = "100ms"
-`,
+${fileSourceToml('app', file)}`,
     );
     const d = await launch(cfg, port);
     handles.push(d);

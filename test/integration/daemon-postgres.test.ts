@@ -7,7 +7,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { ADMIN, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle, fileSourceToml } from '../helpers/daemon.js';
 
 const URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const handles: DaemonHandle[] = [];
@@ -49,13 +49,7 @@ admin_token = "${ADMIN}"
 [store]
 kind = "postgres"
 url = "${URL}"
-[[sources]]
-name = "app"
-type = "file"
-paths = ["${file}"]
-from = "start"
-poll_interval = "100ms"
-`,
+${fileSourceToml('app', file)}`,
     );
     const A = { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' };
     const d = await launch(cfg, port);

@@ -3,7 +3,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { ADMIN, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle, fileSourceToml } from '../helpers/daemon.js';
 import { SseClient } from '../helpers/sse.js';
 
 const handles: DaemonHandle[] = [];
@@ -21,13 +21,7 @@ async function start(dir: string, file: string, port: number): Promise<DaemonHan
 listen = "127.0.0.1:${port}"
 admin_token = "${ADMIN}"
 heartbeat = "200ms"
-[[sources]]
-name = "app"
-type = "file"
-paths = ["${file}"]
-from = "start"
-poll_interval = "100ms"
-`,
+${fileSourceToml('app', file)}`,
   );
   const d = await launch(cfg, port);
   handles.push(d);

@@ -6,7 +6,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authHeaders, startDaemon, stopAll, tempDir, type DaemonHandle } from '../helpers/daemon.js';
+import { authHeaders, startDaemon, stopAll, tempDir, type DaemonHandle, fileSourceToml } from '../helpers/daemon.js';
 import { SseClient } from '../helpers/sse.js';
 
 let d: DaemonHandle;
@@ -33,20 +33,8 @@ beforeAll(async () => {
   writeFileSync(smallFile, '');
   d = await startDaemon(
     `data_dir = "${dir}/data"
-[[sources]]
-name = "app"
-type = "file"
-paths = ["${file}"]
-from = "start"
-poll_interval = "100ms"
-
-[[sources]]
-name = "small"
-type = "file"
-paths = ["${smallFile}"]
-from = "start"
-poll_interval = "100ms"
-
+${fileSourceToml('app', file)}
+${fileSourceToml('small', smallFile)}
 [[streams]]
 name = "app"
 replay = 2000
