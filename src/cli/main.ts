@@ -101,8 +101,15 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
   }
   for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
   const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: () => loadConfig({ file, overrides }) });
+  // SIGHUP's default action ends the process: take it from the start, reload once running
+  let running = false;
+  process.on('SIGHUP', () => {
+    if (running) void daemon.reload();
+    else process.stderr.write('SIGHUP during start-up: ignored (the configuration is being loaded)\n');
+  });
   try {
     await daemon.start();
+    running = true;
   } catch (err) {
     const code = err instanceof SluiceError ? err.code : (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'SLUICE_ERR_LISTEN_FAILED' : 'SLUICE_ERR_INTERNAL_ERROR';
     process.stderr.write(`${code}: ${(err as Error).message}\n`);
@@ -130,8 +137,5 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGHUP', () => {
-      void daemon.reload();
-    });
   });
 }
