@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleep, waitFor } from '../../src/sources/file/fake-pipeline.js';
+import { sleep, waitFor } from '../helpers/fake-pipeline.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TOTAL = 5000;

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileSourceSchema } from '../../src/sources/file/config.js';
-import { CollectingPipeline, sleep, waitFor } from '../../src/sources/file/fake-pipeline.js';
+import { CollectingPipeline, sleep, waitFor } from '../helpers/fake-pipeline.js';
 import { FileSource } from '../../src/sources/file/source.js';
 
 const run = promisify(execFile);

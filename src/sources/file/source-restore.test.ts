@@ -12,7 +12,7 @@ function loadDoc(data: string): CheckpointDoc {
   return r.doc;
 }
 import { fileSourceSchema, type FileSourceInput } from './config.js';
-import { CollectingPipeline, sleep, waitFor } from './fake-pipeline.js';
+import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { FileSource } from './source.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileSourceSchema, type FileSourceInput } from './config.js';
-import { CollectingPipeline, sleep, waitFor } from './fake-pipeline.js';
+import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { FileSource } from './source.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];

@@ -4,8 +4,8 @@
  * `drain()` is called (back-pressure); `replay` records what a restore
  * re-published. Not used by the daemon.
  */
-import type { LogRecord } from '../../core/record.js';
-import type { Pipeline } from '../../core/pipeline.js';
+import type { LogRecord } from '../../src/core/record.js';
+import type { Pipeline } from '../../src/core/pipeline.js';
 
 export class CollectingPipeline implements Pipeline {
   readonly batches: LogRecord[][] = [];
