@@ -179,12 +179,23 @@ describe('RuleEngine', () => {
 });
 
 describe('RuleEngine hard limit', () => {
+  it('with no rule at all, batches are counted as scanned and never queued (no back-pressure)', async () => {
+    const store = openSqliteStore(':memory:');
+    const e = new RuleEngine({ store, bus: new InProcessBus<SluiceEvent>(), config: cfg({ queue_size: 10 }) });
+    await e.reload();
+    const batch = Array.from({ length: 10 }, () => rec('x'));
+    expect([e.push(batch), e.push(batch), e.push(batch)]).toEqual([true, true, true]);
+    expect(e.stats()).toMatchObject({ records_scanned: 30, queue: { records: 0 } });
+    await store.close();
+  });
+
   it('refuses and counts batches from a source that ignores back-pressure past 4x the bound', async () => {
     const store = openSqliteStore(':memory:');
     const drops: [string, string, number][] = [];
     const e = new RuleEngine({
       store, bus: new InProcessBus<SluiceEvent>(), config: cfg({ queue_size: 10 }), drop: (s, r, n) => { drops.push([s, r, n ?? 1]); },
     });
+    await store.createRule(ruleIn({ name: 'never', pattern: 'no line has this' })); // with no rule at all nothing is queued
     await e.reload();
     const batch = Array.from({ length: 10 }, () => rec('x'));
     const results = [e.push(batch), e.push(batch), e.push(batch), e.push(batch), e.push(batch)];

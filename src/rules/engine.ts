@@ -161,6 +161,12 @@ export class RuleEngine {
   /** Enqueue a batch the hub accepted; false = ask sources to pause until onDrain. */
   push(batch: LogRecord[]): boolean {
     if (batch.length === 0) return this.#queued < this.#cfg.queue_size;
+    if (this.#snapshot.ruleCount === 0) {
+      // No rule can hit: records would finish on this (empty) snapshot anyway. Not queuing
+      // them keeps whole records from being retained (and scanned) for nothing.
+      this.#scanned += batch.length;
+      return this.#queued < this.#cfg.queue_size;
+    }
     if (this.#queued >= this.#cfg.queue_size * HARD_LIMIT_FACTOR) {
       this.#drop('rules', 'queue_overflow', batch.length);
       return false;
