@@ -16,6 +16,7 @@
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import { SluiceError } from '../../core/errors.js';
+import { patchedRule, patchedTrigger } from '../patch.js';
 import { STORE_ERR } from '../errors.js';
 import { POSTGRES_MIGRATIONS, type Migration } from '../migrations/postgres.js';
 import { decodeCursor, encodeCursor } from '../sqlite/rows.js';
@@ -219,7 +220,7 @@ export class PostgresStore implements Store {
       const cur = isId(id) ? (await c.query<Row>('SELECT * FROM rules WHERE id = $1 FOR UPDATE', [id])).rows[0] : undefined;
       if (!cur) throw new SluiceError(STORE_ERR.RULE_NOT_FOUND, `no rule ${id}`);
       const prev = rowToRule(cur);
-      const next: Rule = { ...prev, ...stripUndefined(patch), id, updated: Date.now() };
+      const next = patchedRule(prev, patch);
       await this.#checkScope(c, next, id);
       // A global that becomes scoped would orphan its overrides' meaning.
       if (prev.source === null && next.source !== null && (await c.query('SELECT 1 FROM rules WHERE overrides = $1 LIMIT 1', [id])).rowCount) {
@@ -276,13 +277,7 @@ export class PostgresStore implements Store {
       const cur = isId(id) ? (await c.query<Row>('SELECT * FROM triggers WHERE id = $1 FOR UPDATE', [id])).rows[0] : undefined;
       if (!cur) throw new SluiceError(STORE_ERR.TRIGGER_NOT_FOUND, `no trigger ${id}`);
       const prev = rowToTrigger(cur);
-      const { filter, ...rest } = patch;
-      const next: Trigger = {
-        ...prev,
-        ...stripUndefined(rest),
-        filter: { ...prev.filter, ...stripUndefined(filter ?? {}) },
-        updated: Date.now(),
-      };
+      const next = patchedTrigger(prev, patch);
       const { rows } = await c.query<Row>(
         'UPDATE triggers SET name=$2, url=$3, secret=$4, filter=$5::json, enabled=$6, updated=$7 WHERE id=$1 RETURNING *',
         [id, next.name, next.url, next.secret, JSON.stringify(next.filter), next.enabled, next.updated],
@@ -493,11 +488,6 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
-  return out;
-}
 
 /** Pool settings for `url`, with `search_path` set at connection start when a schema is given. */
 function withSearchPath(url: string, schema: string | undefined): { connectionString: string; options?: string } {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SluiceError } from '../../core/errors.js';
+import { patchedRule, patchedTrigger } from '../patch.js';
 import { STORE_ERR } from '../errors.js';
 import { SQLITE_MIGRATIONS, type Migration } from '../migrations/sqlite.js';
 import type { Store } from '../store.js';
@@ -158,7 +159,7 @@ export class SqliteStore implements Store {
       const cur = this.#s.getRule!.get(id);
       if (!cur) throw new SluiceError(STORE_ERR.RULE_NOT_FOUND, `no rule ${id}`);
       const prev = rowToRule(cur);
-      const next: Rule = { ...prev, ...stripUndefined(patch), id, updated: Date.now() };
+      const next = patchedRule(prev, patch);
       this.#checkScope(next, id);
       // A global that becomes scoped would orphan its overrides' meaning.
       if (prev.source === null && next.source !== null && this.#s.overridesOf!.all(id).length > 0) {
@@ -213,13 +214,7 @@ export class SqliteStore implements Store {
       const cur = this.#s.getTrigger!.get(id);
       if (!cur) throw new SluiceError(STORE_ERR.TRIGGER_NOT_FOUND, `no trigger ${id}`);
       const prev = rowToTrigger(cur);
-      const { filter, ...rest } = patch;
-      const next: Trigger = {
-        ...prev,
-        ...stripUndefined(rest),
-        filter: { ...prev.filter, ...stripUndefined(filter ?? {}) },
-        updated: Date.now(),
-      };
+      const next = patchedTrigger(prev, patch);
       const row = this.#s.updateTrigger!.get({
         id,
         name: next.name,
@@ -381,8 +376,3 @@ export class SqliteStore implements Store {
   }
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
-  return out;
-}
