@@ -10,6 +10,7 @@
  * glob), `exclude_names` (any glob; wins). Names are matched without the
  * engine's leading "/".
  */
+import { WakeableSleep } from './sleep.js';
 import type { ClientRequest } from 'node:http';
 import picomatch from 'picomatch';
 import type { DockerClient, ContainerInspect, DockerEvent } from './client.js';
@@ -64,7 +65,7 @@ export class ContainerDiscovery {
   #loop: Promise<void> | undefined;
   #req: ClientRequest | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #wake: (() => void) | undefined;
+  readonly #sleeper = new WakeableSleep();
   #connected = false;
   #reconciling: Promise<void> | undefined;
   /** Unix seconds of the newest event seen (events `since` on reconnect). */
@@ -103,7 +104,7 @@ export class ContainerDiscovery {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#req?.destroy();
-    this.#wake?.();
+    this.#sleeper.wake();
     await this.#loop;
     await this.#reconciling;
     this.#resolveListed();
@@ -180,23 +181,11 @@ export class ContainerDiscovery {
         this.#d.onConnection(false);
       }
       if (this.#stopped) break;
-      await this.#sleep(backoff);
+      await this.#sleeper.sleep(backoff);
       backoff = Math.min(backoff * 2, BACKOFF_MAX);
     }
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    }).then(() => {
-      this.#wake = undefined;
-    });
-  }
 
   /** Read newline-delimited JSON events until the stream ends. */
   #follow(req: ClientRequest, res: import('node:http').IncomingMessage): Promise<void> {

@@ -11,6 +11,7 @@
  * `since` = checkpoint, skipping the lines already accepted, on a backoff of
  * 1 s doubling to 30 s.
  */
+import { WakeableSleep } from './sleep.js';
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import type { Pipeline } from '../../core/pipeline.js';
 import type { LogRecord, Origin } from '../../core/record.js';
@@ -61,7 +62,7 @@ export class ContainerTailer {
   #state: TailState = 'connecting';
   #stopped = false;
   #req: ClientRequest | undefined;
-  #wake: (() => void) | undefined;
+  readonly #sleeper = new WakeableSleep();
   #done: Promise<void> | undefined;
   /** The container was (re)started while we were tailing: reconnect rather than finish when the stream ends. */
   #restarted = false;
@@ -116,7 +117,7 @@ export class ContainerTailer {
 
   /** Cut a backoff short (the engine is reachable again). */
   poke(): void {
-    this.#wake?.();
+    this.#sleeper.wake();
   }
 
   /** Run until the container stops or `stop()`; never rejects. */
@@ -129,7 +130,7 @@ export class ContainerTailer {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#req?.destroy();
-    this.#wake?.();
+    this.#sleeper.wake();
     await this.#done;
   }
 
@@ -182,25 +183,13 @@ export class ContainerTailer {
         continue;
       }
       this.#state = 'backoff';
-      await this.#sleep(backoff);
+      await this.#sleeper.sleep(backoff);
       backoff = Math.min(backoff * 2, BACKOFF_MAX);
     }
     this.#reset();
     this.#state = 'stopped';
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    }).then(() => {
-      this.#wake = undefined;
-    });
-  }
 
   /** Read one connection to its end. `clean`: ended on a frame boundary without a socket error. */
   #consume(req: ClientRequest, res: IncomingMessage): Promise<{ clean: boolean; gotData: boolean }> {
