@@ -10,6 +10,7 @@
  * the CPU of file -> TCP.
  */
 import type { Entry } from './ring.js';
+import type { WireTail } from './record.js';
 
 const NL = 10;
 
@@ -23,6 +24,11 @@ function utf8Write(buf: Buffer, s: string, off: number): number {
   return fastWrite ? (buf as unknown as Required<Utf8Writer>).utf8Write(s, off, buf.length - off) : buf.write(s, off, 'utf8');
 }
 
+/** Bytes a part needs: a string's UTF-16 length (exact for ASCII) or a tail plus `{"seq":` and up to 16 digits; and its newline. */
+function sizeGuess(p: string | WireTail): number {
+  return typeof p === 'string' ? p.length + 1 : p.end - p.start + 24;
+}
+
 export class Block {
   readonly nd: Buffer;
   /** ndEnds[i]: end (exclusive, after its '\n') of entry i in `nd`. */
@@ -31,27 +37,42 @@ export class Block {
   #sse: Buffer | undefined;
   #sseEnds: Uint32Array | undefined;
 
-  constructor(entries: readonly Entry[], jsons: readonly string[]) {
+  /**
+   * `parts[i]` is entry i's record JSON, or its tail pre-rendered by a parse
+   * worker (everything after `{"seq":N`), which is copied in after the seq.
+   */
+  constructor(entries: readonly Entry[], parts: readonly (string | WireTail)[]) {
     this.#entries = entries;
     // Written record by record into one allocation sized for ASCII (the common
     // case); grown when multi-byte text does not fit. 2x faster than encoding
     // one concatenated string (rope flattening), bench/ and block.test.ts.
-    let size = jsons.length;
-    for (let i = 0; i < jsons.length; i++) size += jsons[i]!.length;
+    let size = 0;
+    for (let i = 0; i < parts.length; i++) size += sizeGuess(parts[i]!);
     let buf = Buffer.allocUnsafe(size);
-    const ends = new Uint32Array(jsons.length);
+    const ends = new Uint32Array(parts.length);
     let off = 0;
-    for (let i = 0; i < jsons.length; i++) {
-      const j = jsons[i]!;
-      let w = utf8Write(buf, j, off);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (typeof p !== 'string') {
+        // exact size known: the guess covered it
+        off += buf.write('{"seq":' + entries[i]!.seq, off, 'latin1');
+        off += p.buf.copy(buf, off, p.start, p.end);
+        buf[off++] = NL;
+        ends[i] = off;
+        continue;
+      }
+      let w = utf8Write(buf, p, off);
       if (off + w >= buf.length) {
         // did not fit (or no room left for its newline): grow for the rest at its exact size, write again
-        let rest = jsons.length - i;
-        for (let k = i; k < jsons.length; k++) rest += Buffer.byteLength(jsons[k]!, 'utf8');
+        let rest = 0;
+        for (let k = i; k < parts.length; k++) {
+          const q = parts[k]!;
+          rest += typeof q === 'string' ? Buffer.byteLength(q, 'utf8') + 1 : sizeGuess(q);
+        }
         const bigger = Buffer.allocUnsafe(off + rest);
         buf.copy(bigger, 0, 0, off);
         buf = bigger;
-        w = utf8Write(buf, j, off);
+        w = utf8Write(buf, p, off);
       }
       off += w;
       buf[off++] = NL;

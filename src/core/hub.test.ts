@@ -38,6 +38,15 @@ describe('Hub', () => {
     expect(hub.lastSeq).toBe(43);
   });
 
+  it('an entry gives back the exact message from its wire form (escapes, non-BMP, lone surrogate)', () => {
+    const { hub } = makeHub();
+    const tricky = ['say "hi"\n\ttab \\ back', 'café ユーザー 🚀', 'lone \ud800 surrogate', '', '\u0000\u001f ctl'];
+    hub.publish(tricky.map((m) => rec('a', m)));
+    const sub = hub.subscribe({ stream: 'a', since: 0, maxLag: 100, stage: 'test', filter: (r) => r.message.includes('"') || r.message.includes('🚀'), onWake: () => {} });
+    expect(takeAll(sub).messages).toEqual([tricky[0], tricky[1]]);
+    expect(hub.records('a', undefined, 10).map((e) => e.message)).toEqual(tricky);
+  });
+
   it('a live subscriber sees only records after it subscribed, and is woken', () => {
     const { hub } = makeHub();
     hub.publish([rec('a', 'before')]);

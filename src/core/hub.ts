@@ -9,10 +9,34 @@
  * The hub never waits for a subscriber, and N clients cost N cursors, not N
  * copies of the data (measured: 1,000 SSE clients, see bench/).
  */
-import type { LogRecord } from './record.js';
+import type { Level, LogRecord, WireTail } from './record.js';
 import { serializeRecord } from './record.js';
 import { ENTRY_OVERHEAD, ReplayRing, type Entry, type RecordView } from './ring.js';
-import { Block } from './block.js';
+import { Block, entryJson } from './block.js';
+
+/**
+ * A ring entry. Its message is not kept as a string: it is decoded from the
+ * entry's wire JSON the first time a `q`/`re` filter asks for it. Holding
+ * every record's message (a slice of its whole line) for the ring's lifetime
+ * made the young-generation scavenger copy ~10k lines per stream over and
+ * over; an entry now holds nothing per record but numbers and shared strings.
+ */
+class RingEntry implements Entry {
+  block = undefined as unknown as Block;
+  #message: string | undefined;
+  constructor(
+    readonly seq: number,
+    readonly source: string,
+    readonly stream: string,
+    readonly level: Level | undefined,
+    readonly bytes: number,
+    public idx: number,
+  ) {}
+  get message(): string {
+    if (this.#message === undefined) this.#message = String((JSON.parse(entryJson(this)) as { message: unknown }).message);
+    return this.#message;
+  }
+}
 
 export interface StreamLimits {
   /** Records kept for resume. */
@@ -319,15 +343,17 @@ export class Hub {
   /** Serialize a batch once: per-record JSON plus the batch's shared wire block. */
   #entries(batch: LogRecord[], assignSeq: boolean): Entry[] {
     const entries = new Array<Entry>(batch.length);
-    const jsons = new Array<string>(batch.length);
+    const parts = new Array<string | WireTail>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (assignSeq) r.seq = ++this.#seq;
-      const json = this.#serialize(r);
-      jsons[i] = json;
-      entries[i] = { seq: r.seq, source: r.source, stream: r.stream, level: r.level, message: r.message, bytes: json.length + r.message.length + ENTRY_OVERHEAD, block: undefined as unknown as Block, idx: i };
+      // a parse worker's record is already serialized (all but its seq)
+      const w = r.wire;
+      const part = w === undefined ? this.#serialize(r) : w;
+      parts[i] = part;
+      entries[i] = new RingEntry(r.seq, r.source, r.stream, r.level, (w === undefined ? (part as string).length : w.end - w.start + 24) + ENTRY_OVERHEAD, i);
     }
-    const block = new Block(entries, jsons);
+    const block = new Block(entries, parts);
     for (let i = 0; i < entries.length; i++) entries[i]!.block = block;
     return entries;
   }

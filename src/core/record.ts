@@ -35,6 +35,19 @@ export interface LogRecord {
   fields: Record<string, unknown>;
   /** The raw line, kept only when a stage needs it. */
   raw?: string;
+  /**
+   * The record already serialized off the main thread (a parse worker):
+   * its wire JSON minus the leading `{"seq":N`. The hub copies these bytes
+   * instead of serializing the record again.
+   */
+  wire?: WireTail;
+}
+
+/** Bytes [start, end) of `buf`: a record's wire JSON from `,"time":` to the closing `}`. */
+export interface WireTail {
+  buf: Buffer;
+  start: number;
+  end: number;
 }
 
 /** What parsers return: the line-derived part of a record. */
@@ -85,11 +98,26 @@ function middle(r: LogRecord): string {
  * the variable strings go through the (fast, native) string escaper.
  */
 export function serializeRecord(r: LogRecord): string {
-  let s = '{"seq":' + r.seq + ',"time":"' + isoTime(r.time) + middle(r);
+  return '{"seq":' + r.seq + serializeTail(r);
+}
+
+/** The wire JSON after `{"seq":N` (what a parse worker renders before a seq exists). */
+export function serializeTail(r: LogRecord): string {
+  return tailHead(r) + JSON.stringify(r.message) + tailFields(r);
+}
+
+/** The tail up to and including `"message":` (its three parts let a writer note where the message is). */
+export function tailHead(r: LogRecord): string {
+  let s = ',"time":"' + isoTime(r.time) + middle(r);
   if (r.host !== undefined) s += ',"host":' + JSON.stringify(r.host);
   if (r.app !== undefined) s += ',"app":' + JSON.stringify(r.app);
   if (r.level !== undefined) s += ',"level":"' + r.level + '"';
-  return s + ',"message":' + JSON.stringify(r.message) + ',"fields":' + (isEmpty(r.fields) ? '{}}' : JSON.stringify(r.fields) + '}');
+  return s + ',"message":';
+}
+
+/** The tail after the message: `,"fields":{...}}`. */
+export function tailFields(r: LogRecord): string {
+  return ',"fields":' + (isEmpty(r.fields) ? '{}}' : JSON.stringify(r.fields) + '}');
 }
 
 const P2 = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + i);

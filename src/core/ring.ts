@@ -25,7 +25,7 @@ export interface RecordView {
  */
 export interface Entry extends RecordView {
   readonly seq: number;
-  /** Approximate memory cost in bytes (the JSON string, its share of the block, overhead). */
+  /** Approximate memory cost in bytes (its share of the block, the entry object). */
   readonly bytes: number;
   /** The batch's shared wire form (block.ts) and this entry's index in it. */
   block: Block;

@@ -1,0 +1,61 @@
+/**
+ * A record parsed and serialized off the main thread (src/parse/pool.ts).
+ * The main thread gets its wire bytes and the few fields routing needs
+ * (time, level, source, stream, origin); `message`, `fields`, `host` and
+ * `app` are decoded from those bytes the first time a stage asks (the rule
+ * engine reads `message`; with no rules and no filters nothing is decoded).
+ */
+import type { Level, LogRecord, Origin, WireTail } from './record.js';
+
+interface Rest {
+  fields: Record<string, unknown>;
+  host?: string;
+  app?: string;
+}
+
+export class WireRecord implements LogRecord {
+  seq = 0;
+  #message: string | undefined;
+  #rest: Rest | undefined;
+
+  constructor(
+    readonly time: number,
+    readonly received: number,
+    readonly source: string,
+    readonly stream: string,
+    readonly origin: Origin,
+    readonly level: Level | undefined,
+    /** The wire JSON after `{"seq":N`. */
+    readonly wire: WireTail,
+    /** Where the message's JSON string literal (with its quotes) lies in `wire.buf`. */
+    readonly msgStart: number,
+    readonly msgEnd: number,
+  ) {}
+
+  get message(): string {
+    if (this.#message === undefined) this.#message = JSON.parse(this.wire.buf.toString('utf8', this.msgStart, this.msgEnd)) as string;
+    return this.#message;
+  }
+
+  get fields(): Record<string, unknown> {
+    return this.#decode().fields;
+  }
+
+  get host(): string | undefined {
+    return this.#decode().host;
+  }
+
+  get app(): string | undefined {
+    return this.#decode().app;
+  }
+
+  #decode(): Rest {
+    if (this.#rest === undefined) {
+      const w = this.wire;
+      const r = JSON.parse('{"seq":0' + w.buf.toString('utf8', w.start, w.end)) as Rest & { message: string };
+      this.#message ??= r.message;
+      this.#rest = { fields: r.fields, host: r.host, app: r.app };
+    }
+    return this.#rest;
+  }
+}
