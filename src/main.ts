@@ -23,6 +23,7 @@ import { SeqState } from './core/seq-state.js';
 import { loadConfig } from './config/load.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import { createSource } from './sources/index.js';
+import { defaultParseThreads, ParsePool } from './parse/pool.js';
 import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
@@ -62,6 +63,7 @@ export class Daemon implements DaemonView {
   #alerting?: Alerting;
   #stopping?: Promise<void>;
   #reloading = false;
+  #parsePool?: ParsePool;
   #log: (m: string) => void;
 
   constructor(cfg: Config, opts: DaemonOptions) {
@@ -84,7 +86,7 @@ export class Daemon implements DaemonView {
     return [...this.#sources.values()].map((s) => s.source.status());
   }
   extraStatus() {
-    return this.#alerting?.status() ?? {};
+    return { ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 } };
   }
   tcpOutputs() {
     return [...this.#tcp.values()].map((t) => ({ stream: t.stream, listen: t.listen, clients: t.clients() }));
@@ -109,6 +111,8 @@ export class Daemon implements DaemonView {
       drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n),
     });
     for (const s of cfg.sources) this.#hub.ensureStream(s.stream ?? s.name);
+    const threads = parseThreads(cfg);
+    if (threads > 0) this.#parsePool = new ParsePool(threads, this.#log);
     this.#pipeline = new PipelineRuntime(this.#hub, this.#metrics);
     this.#pipeline.afterPush = () => this.#seq.ensure(this.#hub.lastSeq);
     this.#metrics.setSourceViews(() =>
@@ -152,7 +156,7 @@ export class Daemon implements DaemonView {
   }
 
   #build(c: SourceConfig): RunningSource {
-    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir) }) };
+    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir), parsePool: this.#parsePool }) };
   }
 
   #ringLimits(cfg: Config, replay: number, replayBytes: number) {
@@ -237,6 +241,11 @@ export class Daemon implements DaemonView {
         }
       }
       this.#cfg = next;
+      // a pool created at start is resized (sources built without one keep parsing inline)
+      if (this.#parsePool && parseThreads(next) !== this.#parsePool.threads) {
+        this.#parsePool.resize(parseThreads(next));
+        changed.push('limits.parse_threads');
+      } else if (!this.#parsePool && parseThreads(next) > 0) restart.push('limits.parse_threads');
       for (const r of nextSources.values()) {
         if (!this.#sources.has(r.cfg.name) || this.#sources.get(r.cfg.name) !== r) {
           this.#hub.ensureStream(r.cfg.stream ?? r.cfg.name);
@@ -277,8 +286,14 @@ export class Daemon implements DaemonView {
       for (const t of this.#tcp.values()) await t.stop();
       await this.#http?.close();
       await this.#alerting?.close();
+      await this.#parsePool?.close();
       this.#seq?.close(this.#hub.lastSeq);
     })();
     return this.#stopping;
   }
+}
+
+function parseThreads(cfg: Config): number {
+  const t = cfg.limits.parse_threads;
+  return t === 'auto' ? defaultParseThreads() : t;
 }

@@ -38,6 +38,10 @@ export const limitsSchema = z
       .optional()
       .describe('How many records a live client (SSE, TCP) may fall behind before its oldest are dropped with a `gap` notice. Default: as far as the stream\'s replay ring reaches (clients are cursors into the ring, so lag costs no memory of its own).'),
     shutdown_timeout: duration('Deadline for an ordered shutdown (stop sources, drain, flush).').default(10_000),
+    parse_threads: z
+      .union([z.literal('auto', { error: 'expected "auto" or a whole number from 0 to 64' }), z.number().int().min(0).max(64)])
+      .default('auto')
+      .describe('Worker threads that parse and serialize file lines beside the main thread. `auto`: one per core, at most 4 (none on a single core); 0: parse on the main thread. A reload resizes the pool (from 0 to more needs a restart); a worker that fails has its lines parsed on the main thread, counted as `parsed_inline`.'),
   })
   .describe('Bounds on memory and queues.');
 

@@ -5,6 +5,7 @@
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { authHeaders, freePort, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
@@ -92,11 +93,19 @@ replay_bytes = "256MiB"
       streams: { name: string; tcp: { clients: { dropped: number; sent: number }[] } }[];
       drops: Record<string, number>;
       memory: { rss: number };
+      parse: { jobs: number; failures: number };
+      sources: { counters: Record<string, number> }[];
     };
     const clients = status.streams.find((x) => x.name === 'app')!.tcp.clients;
     expect(clients.some((c) => c.dropped > 0)).toBe(true);
     expect(clients.some((c) => c.dropped === 0 && c.sent === total)).toBe(true);
     expect(status.drops['tcp/slow_client']).toBe(Number(m![1]));
+    // 6 MB appends are a backlog: they went through the parse threads (parse_threads = auto), none fell back
+    if (availableParallelism() > 1) {
+      expect(status.parse.jobs).toBeGreaterThan(0);
+      expect(status.parse.failures).toBe(0);
+      expect(status.sources[0]!.counters.parsed_inline).toBe(0);
+    }
     stalled.destroy();
     reader.destroy();
   }, 120_000);

@@ -32,7 +32,7 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
       all_streams_sse_clients: hub.allClients(),
       ...view.extraStatus(),
       drops: view.metrics().drops(),
-      memory: { rss: mem.rss, heap_used: mem.heapUsed, ring_bytes: hub.ringBytes(), budget: view.config().limits.memory },
+      memory: { rss: mem.rss, heap_used: mem.heapUsed, external: mem.external, ring_bytes: hub.ringBytes(), budget: view.config().limits.memory },
     };
   });
 

@@ -1,7 +1,7 @@
 /**
  * One tailed file: its identity (device + inode + a fingerprint of its first
  * bytes), its read position and committed (checkpointed) offset, and the
- * bytes -> lines -> records step for it (`RecordBuilder`, shared with the
+ * bytes -> lines -> records step for it (`RecordBuilder`, builder.ts, shared with the
  * crash replay in source.ts so a replayed batch is rebuilt exactly as it was
  * first built). The tailer reads through its own open descriptor, so a file
  * renamed or deleted under it is still read to its end. Scheduling (when to
@@ -11,11 +11,8 @@ import { readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { LineSplitter, type LineInfo } from '../../framing/lines.js';
-import { parseLine } from '../../parse/detect.js';
-import type { LogRecord, Origin } from '../../core/record.js';
 import type { FileSourceConfig } from './config.js';
-import { MultilineJoiner } from './multiline.js';
+import { RecordBuilder } from './builder.js';
 
 /** Bytes hashed into a file's fingerprint once it has that many. */
 export const FINGERPRINT_BYTES = 256;
@@ -43,12 +40,14 @@ export interface FileCounters {
   replay_skipped: number;
   /** Records the pipeline refused with an exception (a bug downstream): counted, never silent. */
   push_errors: number;
+  /** Batches the parse pool could not take (no threads, a worker died), parsed on the main thread instead. */
+  parsed_inline: number;
 }
 
 export function newCounters(): FileCounters {
   return {
     lines: 0, bytes: 0, records: 0, truncated: 0, repaired: 0, rotations: 0, deletions: 0, truncations: 0,
-    files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0, push_errors: 0,
+    files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0, push_errors: 0, parsed_inline: 0,
   };
 }
 
@@ -103,116 +102,6 @@ export async function alignStart(fh: FileHandle, pos: number): Promise<number> {
   return two.length === 2 && two[0] !== 0x0a && two[1] === 0x0a ? pos + 1 : pos;
 }
 
-/**
- * Bytes -> lines -> records for one file. Records collect in `out` until the
- * owner takes them as one batch; `outEnd` is the offset just past the last
- * line of the last record in it.
- */
-export class RecordBuilder {
-  out: LogRecord[] = [];
-  outEnd = 0;
-  readonly #cfg: FileSourceConfig;
-  readonly #counters: FileCounters;
-  readonly #splitter: LineSplitter;
-  readonly #joiner: MultilineJoiner | null;
-  readonly #stream: string;
-  #origin: Origin;
-  #now = 0;
-
-  constructor(cfg: FileSourceConfig, path: string, counters: FileCounters) {
-    this.#cfg = cfg;
-    this.#counters = counters;
-    this.#stream = cfg.stream ?? cfg.name;
-    this.#origin = Object.freeze({ kind: 'file', path });
-    this.#splitter = new LineSplitter({
-      maxLineBytes: cfg.max_line_bytes,
-      onLine: (line, end, info) => this.#onLine(line, end, info),
-    });
-    this.#joiner = cfg.multiline
-      ? new MultilineJoiner({
-          start: cfg.multiline.start,
-          maxLines: cfg.multiline.max_lines,
-          onRecord: (text, end) => this.#emit(text, end),
-        })
-      : null;
-  }
-
-  set path(path: string) {
-    this.#origin = Object.freeze({ kind: 'file', path });
-  }
-
-  get pendingBytes(): number {
-    return this.#splitter.pendingBytes;
-  }
-
-  get pendingLines(): number {
-    return this.#joiner?.pendingLines ?? 0;
-  }
-
-  get lastLineAt(): number {
-    return this.#joiner?.lastLineAt ?? 0;
-  }
-
-  ingest(chunk: Buffer, startOffset: number, now: number): void {
-    this.#now = now;
-    this.#splitter.push(chunk, startOffset);
-  }
-
-  /** Emit the unterminated last line (idle flush, file retired). */
-  flushPartial(now: number): boolean {
-    this.#now = now;
-    return this.#splitter.flushPartial();
-  }
-
-  /** Emit the pending multiline record. */
-  flushMultiline(now: number): boolean {
-    this.#now = now;
-    return this.#joiner?.flush() ?? false;
-  }
-
-  /** Take the records built so far (one batch). */
-  take(): LogRecord[] {
-    const b = this.out;
-    this.out = [];
-    return b;
-  }
-
-  /** Forget partial state (the file was truncated). */
-  reset(): void {
-    this.#splitter.reset();
-    this.#joiner?.reset();
-    this.out = [];
-  }
-
-  #onLine(line: string, end: number, info: LineInfo): void {
-    const c = this.#counters;
-    c.lines++;
-    if (info.truncated) c.truncated++;
-    if (info.repaired) c.repaired++;
-    if (this.#joiner) this.#joiner.push(line, end, this.#now);
-    else this.#emit(line, end);
-  }
-
-  #emit(text: string, end: number): void {
-    const now = this.#now;
-    const p = parseLine(text, this.#cfg.format, now);
-    this.out.push({
-      seq: 0,
-      time: p.time ?? now,
-      received: now,
-      source: this.#cfg.name,
-      stream: this.#stream,
-      origin: this.#origin,
-      host: p.host,
-      app: p.app,
-      level: p.level,
-      message: p.message,
-      fields: p.fields,
-    });
-    this.outEnd = end;
-  }
-}
-
 export interface RefreshResult {
   size: number;
   nlink: number;
@@ -254,6 +143,8 @@ export class FileTailer {
   checkFp = false;
   /** Poll generation of the last read error (no retry before the next poll). */
   errorGen = -1;
+  /** Batches at the parse pool, oldest first; each commits after the one before it. */
+  jobs: Promise<void>[] = [];
   #skipLf = false;
 
   private constructor(fh: FileHandle, path: string, dev: string, ino: string, size: number, fp: string, cfg: FileSourceConfig, counters: FileCounters) {

@@ -1,0 +1,116 @@
+/**
+ * A parse worker (src/parse/pool.ts): lines in, wire bytes out. For each
+ * line it runs the same parser and the same serializer as the main thread
+ * (parseLine, then the record's wire JSON minus `{"seq":N`, which only the
+ * hub can write), encodes everything into one buffer and transfers it back
+ * with the few per-record values the main thread routes on.
+ */
+import { parentPort } from 'node:worker_threads';
+import { parseCounters, parseLine } from './detect.js';
+import { LEVELS, tailFields, tailHead, type LogRecord, type Origin } from '../core/record.js';
+import type { ParseJob, ParseResult } from './pool.js';
+
+const LEVEL_CODE = new Map<string, number>(LEVELS.map((l, i) => [l, i + 1]));
+const origins = new Map<string, Origin>();
+
+function originOf(json: string): Origin {
+  let o = origins.get(json);
+  if (o === undefined) {
+    if (origins.size >= 1024) origins.clear();
+    // frozen: the serializer caches the rendered origin per object
+    o = Object.freeze(JSON.parse(json) as Origin);
+    origins.set(json, o);
+  }
+  return o;
+}
+
+type Utf8Writer = { utf8Write(s: string, off: number, len: number): number };
+
+class Out {
+  buf: Buffer;
+  off = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+  /** Write `s`, return the bytes written. */
+  write(s: string): number {
+    // worst case 3 bytes per UTF-16 unit
+    if (this.off + s.length * 3 > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.off + s.length * 3));
+      this.buf.copy(bigger, 0, 0, this.off);
+      this.buf = bigger;
+    }
+    const n = (this.buf as unknown as Utf8Writer).utf8Write(s, this.off, this.buf.length - this.off);
+    this.off += n;
+    return n;
+  }
+}
+
+function snapshotCounters(): Record<string, number> {
+  return { ...parseCounters };
+}
+
+export function runJob(job: ParseJob): ParseResult {
+  const { lines, now } = job;
+  const n = lines.length;
+  const origin = originOf(job.origin);
+  let guess = 256;
+  for (let i = 0; i < n; i++) guess += lines[i]!.length * 2 + 256;
+  const out = new Out(guess);
+  const ends = new Uint32Array(n);
+  const msg = new Uint32Array(2 * n);
+  const times = new Float64Array(n);
+  const levels = new Uint8Array(n);
+  const before = snapshotCounters();
+  let unserializable = 0;
+  const r: LogRecord = { seq: 0, time: 0, received: now, source: job.source, stream: job.stream, origin, message: '', fields: {} };
+  for (let i = 0; i < n; i++) {
+    const p = parseLine(lines[i]!, job.format, now);
+    r.time = p.time ?? now;
+    r.host = p.host;
+    r.app = p.app;
+    r.level = p.level;
+    r.message = p.message;
+    r.fields = p.fields;
+    let head: string, lit: string, rest: string;
+    try {
+      head = tailHead(r);
+      lit = JSON.stringify(r.message);
+      rest = tailFields(r);
+    } catch {
+      // as the hub does: a record that cannot be serialized keeps its message, loses its fields
+      unserializable++;
+      r.fields = {};
+      r.time = Number.isFinite(r.time) ? r.time : now;
+      head = tailHead(r);
+      lit = JSON.stringify(String(r.message));
+      rest = tailFields(r);
+    }
+    // One write for the record; when it was all ASCII (bytes = UTF-16 units, the common case)
+    // the message's place follows from the string lengths, else it is measured.
+    const at = out.off;
+    const whole = head + lit + rest;
+    if (out.write(whole) === whole.length) {
+      msg[2 * i] = at + head.length;
+      msg[2 * i + 1] = at + head.length + lit.length;
+    } else {
+      const h = Buffer.byteLength(head, 'utf8');
+      msg[2 * i] = at + h;
+      msg[2 * i + 1] = at + h + Buffer.byteLength(lit, 'utf8');
+    }
+    ends[i] = out.off;
+    times[i] = r.time;
+    levels[i] = r.level === undefined ? 0 : LEVEL_CODE.get(r.level)!;
+  }
+  const counters: Record<string, number> = {};
+  for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;
+  return { id: job.id, buf: new Uint8Array(out.buf.buffer, 0, out.off), ends, msg, times, levels, unserializable, counters };
+}
+
+if (parentPort) {
+  const port = parentPort;
+  port.on('message', (job: ParseJob) => {
+    const res = runJob(job);
+    port.postMessage(res, [res.buf.buffer, res.ends.buffer, res.msg.buffer, res.times.buffer, res.levels.buffer] as ArrayBuffer[]);
+  });
+}
