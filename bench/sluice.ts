@@ -44,7 +44,7 @@ export interface SluiceCommand {
  * =src forces one.
  */
 // The flags bin/sluice.js's shebang and `npm start` give the daemon (a plain `node bin/sluice.js` does not read the shebang).
-const NODE_FLAGS = ['--max-semi-space-size=64'];
+const NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export function sluiceCommand(): SluiceCommand | { missing: string } {
   const force = process.env.BENCH_SLUICE;

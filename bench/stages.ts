@@ -6,7 +6,7 @@
  * a chunk at a time, keeping nothing, as the daemon does; a stage's cost is
  * the difference between consecutive runs (GC included).
  *
- *   node --max-semi-space-size=64 --import tsx bench/stages.ts [MB]   (default 100)
+ *   node --max-semi-space-size=16 --import tsx bench/stages.ts [MB]   (default 100)
  */
 import { readFileSync } from 'node:fs';
 import { cpuUsage } from 'node:process';

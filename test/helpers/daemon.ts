@@ -39,7 +39,7 @@ export interface DaemonHandle {
 }
 
 export function sluiceArgs(...args: string[]): string[] {
-  return ['--max-semi-space-size=64', '--import', 'tsx', path.join(ROOT, 'src/cli/entry.ts'), ...args];
+  return ['--max-semi-space-size=16', '--import', 'tsx', path.join(ROOT, 'src/cli/entry.ts'), ...args];
 }
 
 /** Run the CLI to completion (for check, rules test, ...). */
