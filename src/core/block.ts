@@ -51,10 +51,22 @@ export class Block {
     let buf = Buffer.allocUnsafe(size);
     const ends = new Uint32Array(parts.length);
     let off = 0;
+    // room for parts[i..] at their exact sizes (tails: their bound)
+    const grow = (i: number): void => {
+      let rest = 0;
+      for (let k = i; k < parts.length; k++) {
+        const q = parts[k]!;
+        rest += typeof q === 'string' ? Buffer.byteLength(q, 'utf8') + 1 : sizeGuess(q);
+      }
+      const bigger = Buffer.allocUnsafe(off + rest);
+      buf.copy(bigger, 0, 0, off);
+      buf = bigger;
+    };
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       if (typeof p !== 'string') {
-        // exact size known: the guess covered it
+        // its size is bounded; multi-byte strings before it may have used its room
+        if (off + sizeGuess(p) > buf.length) grow(i);
         off += buf.write('{"seq":' + entries[i]!.seq, off, 'latin1');
         off += p.buf.copy(buf, off, p.start, p.end);
         buf[off++] = NL;
@@ -63,15 +75,8 @@ export class Block {
       }
       let w = utf8Write(buf, p, off);
       if (off + w >= buf.length) {
-        // did not fit (or no room left for its newline): grow for the rest at its exact size, write again
-        let rest = 0;
-        for (let k = i; k < parts.length; k++) {
-          const q = parts[k]!;
-          rest += typeof q === 'string' ? Buffer.byteLength(q, 'utf8') + 1 : sizeGuess(q);
-        }
-        const bigger = Buffer.allocUnsafe(off + rest);
-        buf.copy(bigger, 0, 0, off);
-        buf = bigger;
+        // did not fit (or no room left for its newline): grow for the rest, write again
+        grow(i);
         w = utf8Write(buf, p, off);
       }
       off += w;

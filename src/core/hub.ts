@@ -16,14 +16,14 @@ import { Block, entryJson } from './block.js';
 
 /**
  * A ring entry. Its message is not kept as a string: it is decoded from the
- * entry's wire JSON the first time a `q`/`re` filter asks for it. Holding
- * every record's message (a slice of its whole line) for the ring's lifetime
- * made the young-generation scavenger copy ~10k lines per stream over and
- * over; an entry now holds nothing per record but numbers and shared strings.
+ * entry's wire JSON each time a `q`/`re` filter asks for it (not cached, so
+ * the ring's byte accounting stays true). Holding every record's message (a
+ * slice of its whole line) for the ring's lifetime made the young-generation
+ * scavenger copy ~10k lines per stream over and over; an entry now holds
+ * nothing per record but numbers and shared strings.
  */
 class RingEntry implements Entry {
   block = undefined as unknown as Block;
-  #message: string | undefined;
   constructor(
     readonly seq: number,
     readonly source: string,
@@ -33,8 +33,7 @@ class RingEntry implements Entry {
     public idx: number,
   ) {}
   get message(): string {
-    if (this.#message === undefined) this.#message = String((JSON.parse(entryJson(this)) as { message: unknown }).message);
-    return this.#message;
+    return String((JSON.parse(entryJson(this)) as { message: unknown }).message);
   }
 }
 

@@ -70,13 +70,16 @@ describe('parse worker', () => {
     expect(res.unserializable).toBe(0);
   });
 
-  it('mixes with inline-serialized records in one block', () => {
-    const wire = wireRecords(runJob({ ...job, lines: ['a', 'b'] }));
-    const parts = [wire[0]!.wire, '{"seq":8,"x":1}', wire[1]!.wire];
-    const b = new Block([7, 8, 9].map((seq) => ({ seq }) as unknown as Entry), parts);
-    const lines = b.nd.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; message?: string });
-    expect(lines.map((l) => l.seq)).toEqual([7, 8, 9]);
-    expect([lines[0]!.message, lines[2]!.message]).toEqual(['a', 'b']);
+  it('mixes with inline-serialized records in one block, multi-byte strings taking the room tails need', () => {
+    const wire = wireRecords(runJob({ ...job, lines: ['a', 'b', 'c'] }));
+    for (const n of [1, 20, 60, 200]) {
+      const wide = JSON.stringify({ seq: 8, m: 'ユ'.repeat(n) });
+      const parts = [wire[0]!.wire, wide, wire[1]!.wire, wire[2]!.wire];
+      const b = new Block([7, 8, 9, 10].map((seq) => ({ seq }) as unknown as Entry), parts);
+      const lines = b.nd.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; message?: string; m?: string });
+      expect(lines.map((l) => l.seq)).toEqual([7, 8, 9, 10]);
+      expect([lines[0]!.message, lines[1]!.m, lines[2]!.message, lines[3]!.message]).toEqual(['a', 'ユ'.repeat(n), 'b', 'c']);
+    }
   });
 });
 
@@ -93,6 +96,30 @@ describe('ParsePool', () => {
     });
     const st = pool.status();
     expect(st).toMatchObject({ threads: 2, running: 2, jobs: 8, failures: 0 });
+  });
+
+  it('a worker that dies fails its job, is reported and replaced; three failures in a row pause restarts', async () => {
+    const logs: string[] = [];
+    const p = new ParsePool(1, (m) => logs.push(m));
+    try {
+      // a job the worker cannot handle throws inside it: the worker dies
+      const bad = { ...job, lines: null as unknown as string[] };
+      await expect(p.parse(bad)).rejects.toThrow();
+      expect(p.status()).toMatchObject({ failures: 1, running: 0 });
+      expect(logs[0]).toMatch(/parse worker failed/);
+      // the next job starts a new worker
+      const res = await p.parse(job);
+      expect(res.ends.length).toBe(LINES.length);
+      expect(p.status()).toMatchObject({ running: 1 });
+      await expect(p.parse(bad)).rejects.toThrow();
+      await expect(p.parse(bad)).rejects.toThrow();
+      await expect(p.parse(bad)).rejects.toThrow();
+      // three in a row: no new worker for a while, jobs are refused at once
+      await expect(p.parse(job)).rejects.toThrow(/retrying later/);
+      expect(logs.at(-1)).toMatch(/3 failures in a row/);
+    } finally {
+      await p.close();
+    }
   });
 
   it('with no threads, refuses at once (the caller parses inline)', async () => {

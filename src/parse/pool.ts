@@ -58,6 +58,8 @@ const here = fileURLToPath(import.meta.url);
 const isTs = here.endsWith('.ts');
 const workerFile = path.join(path.dirname(here), isTs ? 'worker.ts' : 'worker.js');
 const WORKER_YOUNG_MB = 8;
+const FAILURE_LIMIT = 3;
+const RETRY_AFTER_MS = 30_000;
 
 /** Under the test runner: a worker that registers the tsx loader, then imports worker.ts. */
 function tsBootstrap(): string {
@@ -80,6 +82,9 @@ export class ParsePool {
   #nextId = 1;
   #closed = false;
   #failures = 0;
+  /** Failures since the last job a worker answered; past FAILURE_LIMIT no worker is started before `#retryAt`. */
+  #failStreak = 0;
+  #retryAt = 0;
   #jobs = 0;
   #lastError: string | undefined;
   readonly #onError: (message: string) => void;
@@ -137,6 +142,7 @@ export class ParsePool {
       }
     }
     let slot: Slot;
+    if (this.#slots[best] === null && Date.now() < this.#retryAt) return Promise.reject(new Error('parse pool: workers failing, retrying later'));
     try {
       slot = this.#slots[best] ?? (this.#slots[best] = this.#spawn(best));
     } catch (e) {
@@ -173,6 +179,7 @@ export class ParsePool {
       const p = slot.pending.get(res.id);
       if (!p) return;
       slot.pending.delete(res.id);
+      this.#failStreak = 0;
       p.resolve(res);
     });
     const fail = (err: Error): void => {
@@ -190,7 +197,12 @@ export class ParsePool {
   #failed(err: Error): void {
     this.#failures++;
     this.#lastError = err.message;
-    this.#onError(`parse worker failed (its lines are parsed on the main thread): ${err.message}`);
+    // a worker that cannot start at all must not be retried (and logged) for every batch
+    if (++this.#failStreak >= FAILURE_LIMIT) this.#retryAt = Date.now() + RETRY_AFTER_MS;
+    this.#onError(
+      `parse worker failed (its lines are parsed on the main thread): ${err.message}` +
+        (this.#failStreak >= FAILURE_LIMIT ? `; ${this.#failStreak} failures in a row, next try in ${RETRY_AFTER_MS / 1000} s` : ''),
+    );
   }
 
   async #retire(s: Slot): Promise<void> {

@@ -104,7 +104,15 @@ export function runJob(job: ParseJob): ParseResult {
   }
   const counters: Record<string, number> = {};
   for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;
-  return { id: job.id, buf: new Uint8Array(out.buf.buffer, 0, out.off), ends, msg, times, levels, unserializable, counters };
+  // The buffer is transferred whole and records may keep it alive (a rule engine's queue): trim a
+  // generous guess to what was written.
+  let buf = out.buf;
+  if (out.off < buf.length * 0.75) {
+    const exact = Buffer.allocUnsafeSlow(out.off);
+    buf.copy(exact, 0, 0, out.off);
+    buf = exact;
+  }
+  return { id: job.id, buf: new Uint8Array(buf.buffer, 0, out.off), ends, msg, times, levels, unserializable, counters };
 }
 
 if (parentPort) {

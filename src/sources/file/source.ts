@@ -51,7 +51,7 @@ const MAX_JOBS_PER_FILE = 4;
  * p99 8 ms inline, 9 to 31 ms through the pool).
  */
 const POOL_MIN_CHARS = 64 * 1024;
-/** Chunks of the whole source at the pool (past it, each file waits for its own oldest): bounds memory with many busy files. */
+/** Chunks of the whole source at the pool (past it, lines are parsed on the main thread): bounds memory with many busy files. */
 const MAX_JOBS_PER_SOURCE = 8;
 
 function errCode(e: unknown): string {
@@ -102,6 +102,8 @@ export class FileSource implements Source {
   readonly #pool: ParsePool | undefined;
   /** Batches of all files at the parse pool. */
   #jobCount = 0;
+  /** Jobs held by a pause; a stop lets them through. */
+  #unpauseWaiters: (() => void)[] = [];
   readonly #poolMinChars: number;
 
   constructor(cfg: FileSourceConfig, opts: FileSourceOptions) {
@@ -110,7 +112,7 @@ export class FileSource implements Source {
     this.stream = cfg.stream ?? cfg.name;
     this.#store = new CheckpointStore(opts.dataDir, cfg.name);
     this.#pool = opts.parsePool;
-    this.#poolMinChars = opts.poolMinChars ?? POOL_MIN_CHARS;
+    this.#poolMinChars = opts.poolMinChars ?? Math.min(POOL_MIN_CHARS, cfg.read_buffer / 2);
     this.#watcher = new PathWatcher({
       paths: cfg.paths,
       exclude: cfg.exclude,
@@ -199,6 +201,7 @@ export class FileSource implements Source {
 
   async #doStop(): Promise<void> {
     this.#stopping = true;
+    for (const w of this.#unpauseWaiters.splice(0)) w();
     // A start in progress sees the flag and returns early; wait for it so nothing opens behind us.
     if (this.#starting) await this.#starting.catch(() => undefined);
     if (this.#timer) clearInterval(this.#timer);
@@ -534,7 +537,7 @@ export class FileSource implements Source {
       // Push even when stopping: these bytes were read, stop() waits for this.
       this.#pushFrom(t);
       // back-pressure on the parse pool: the oldest job commits before more is read
-      if (t.jobs.length >= MAX_JOBS_PER_FILE || (t.jobs.length > 0 && this.#jobCount >= MAX_JOBS_PER_SOURCE)) await t.jobs[0];
+      if (t.jobs.length >= MAX_JOBS_PER_FILE) await t.jobs[0];
     }
     return true;
   }
@@ -546,12 +549,15 @@ export class FileSource implements Source {
     if (b.pendingBytes > 0 && now - t.lastDataAt >= this.#cfg.idle_flush) b.flushPartial(now);
     const ml = this.#cfg.multiline;
     if (ml && b.pendingLines > 0 && now - b.lastLineAt >= ml.timeout) b.flushMultiline(now);
-    if (t.gone && !this.#stopping && now - Math.max(t.lastDataAt, t.goneAt) >= this.#cfg.rotate_wait) {
+    const retire = () => t.gone && !this.#stopping && Date.now() - Math.max(t.lastDataAt, t.goneAt) >= this.#cfg.rotate_wait;
+    if (retire()) {
       // Nothing will complete its partial line or its multiline record any more.
       b.flushPartial(now);
       b.flushMultiline(now);
       this.#pushFrom(t);
       await this.#settled(t);
+      // a scan may have found it back under a watched name meanwhile: then it stays
+      if (!retire()) return;
       this.#tailers.delete(t);
       if (this.#byId.get(t.id) === t) this.#byId.delete(t.id);
       if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
@@ -574,7 +580,9 @@ export class FileSource implements Source {
   #pushFrom(t: FileTailer): void {
     const b = t.builder;
     if (this.#pipeline === null) return;
-    if (b.texts.length > 0 && (b.textsChars >= this.#poolMinChars || t.jobs.length > 0)) {
+    // Jobs queue behind this file's earlier ones; a new job needs a big enough batch, a pool with
+    // threads and room at the source's cap (past it, lines are parsed here: memory stays bounded).
+    if (b.texts.length > 0 && (t.jobs.length > 0 || (b.textsChars >= this.#poolMinChars && this.#pool!.threads > 0 && this.#jobCount < MAX_JOBS_PER_SOURCE))) {
       this.#submit(t);
       return;
     }
@@ -606,16 +614,39 @@ export class FileSource implements Source {
       },
     );
     const prev = t.jobs.length > 0 ? t.jobs[t.jobs.length - 1]! : Promise.resolve();
-    const job: Promise<void> = Promise.all([parsed, prev])
-      .then(([records]) => this.#commit(t, records, to))
-      .catch(() => undefined)
+    const job: Promise<void> = prev
+      .then(() => parsed)
+      // a pause asked by an earlier batch holds this one until the pipeline drains (not when stopping: read bytes are pushed)
+      .then(async (records) => {
+        await this.#unpaused();
+        this.#commit(t, records, to);
+      })
+      .catch((e: unknown) => {
+        // not expected (parsing never throws): the lines cannot be committed, and are counted
+        this.#counters.push_errors += texts.length;
+        this.#pipeline?.drop('file', 'push_error', texts.length);
+        this.#checkpointError = `parse failed: ${(e as Error).message}`;
+      })
       .finally(() => {
-        // jobs settle in order (each waits for the one before)
-        if (t.jobs[0] === job) t.jobs.shift();
+        const i = t.jobs.indexOf(job);
+        if (i >= 0) t.jobs.splice(i, 1);
         this.#jobCount--;
       });
     t.jobs.push(job);
     this.#jobCount++;
+  }
+
+  #unpaused(): Promise<void> {
+    if (!this.#paused || this.#stopping || this.#pipeline === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        const i = this.#unpauseWaiters.indexOf(done);
+        if (i >= 0) this.#unpauseWaiters.splice(i, 1);
+        resolve();
+      };
+      this.#unpauseWaiters.push(done);
+      this.#pipeline!.onDrain(done);
+    });
   }
 
   /** Wait until every batch of `t` sent to the parse pool is committed. */

@@ -40,7 +40,7 @@ export interface FileCounters {
   replay_skipped: number;
   /** Records the pipeline refused with an exception (a bug downstream): counted, never silent. */
   push_errors: number;
-  /** Batches the parse pool could not take (no threads, a worker died), parsed on the main thread instead. */
+  /** Batches the parse pool could not take (a worker died or cannot start), parsed on the main thread instead. */
   parsed_inline: number;
 }
 
