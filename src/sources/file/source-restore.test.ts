@@ -1,7 +1,7 @@
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, beforeAll } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../core/record.js';
 import { CheckpointStore, type CheckpointDoc } from './checkpoint.js';
 
@@ -14,9 +14,7 @@ function loadDoc(data: string): CheckpointDoc {
 import { fileSourceSchema, type FileSourceInput } from './config.js';
 import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { FileSource } from './source.js';
-import { ParsePool } from '../../parse/pool.js';
-
-let pool: ParsePool | undefined;
+import { describeParseModes, parseModes } from '../../../test/helpers/parse-modes.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -33,7 +31,7 @@ function source(dataDir: string, over: Partial<FileSourceInput> & { paths: strin
   const cfg = fileSourceSchema.parse({
     name: 'app', type: 'file', format: 'plain', from: 'start', poll_interval: '50ms', idle_flush: '150ms', rotate_wait: '200ms', ...over,
   });
-  const s = new FileSource(cfg, { dataDir, parsePool: pool, poolMinChars: 0 });
+  const s = new FileSource(cfg, { dataDir, parsePool: parseModes.pool, poolMinChars: 0 });
   cleanup.push(() => s.stop());
   return s;
 }
@@ -47,18 +45,7 @@ function lines(from: number, to: number): string {
 const seqMsg = (rs: LogRecord[]) => rs.map((r) => [r.seq, r.message] as const);
 
 // Every test runs twice: lines parsed on the main thread, and by the parse pool's worker threads.
-describe.each(['inline', 'parse pool'] as const)('%s', (mode) => {
-  beforeAll(() => {
-    pool = mode === 'parse pool' ? new ParsePool(2) : undefined;
-  });
-  afterAll(async () => {
-    // the pool really parsed (a failing worker would only show as main-thread fallbacks)
-    if (pool) expect(pool.status()).toMatchObject({ failures: 0, jobs: expect.any(Number) as number });
-    if (pool) expect(pool.status().jobs).toBeGreaterThan(0);
-    await pool?.close();
-    pool = undefined;
-  });
-
+describeParseModes(() => {
   describe('FileSource checkpoints', () => {
     it('resumes after a clean stop with no loss and no duplicate; the checkpoint names each file and the last batch', async () => {
       const d = tempDir();

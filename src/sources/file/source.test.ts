@@ -1,13 +1,11 @@
 import { appendFileSync, closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, beforeAll } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fileSourceSchema, type FileSourceInput } from './config.js';
 import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { FileSource } from './source.js';
-import { ParsePool } from '../../parse/pool.js';
-
-let pool: ParsePool | undefined;
+import { describeParseModes, parseModes } from '../../../test/helpers/parse-modes.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -27,7 +25,7 @@ function source(dataDir: string, over: Over, name = 'f'): FileSource {
   const cfg = fileSourceSchema.parse({
     name, type: 'file', format: 'plain', from: 'start', poll_interval: '50ms', idle_flush: '150ms', rotate_wait: '200ms', ...over,
   });
-  const s = new FileSource(cfg, { dataDir, parsePool: pool, poolMinChars: 0 });
+  const s = new FileSource(cfg, { dataDir, parsePool: parseModes.pool, poolMinChars: 0 });
   cleanup.push(() => s.stop());
   return s;
 }
@@ -47,18 +45,7 @@ function names(prefix: string, from: number, to: number): string[] {
 const sorted = (a: string[]) => [...a].sort();
 
 // Every test runs twice: lines parsed on the main thread, and by the parse pool's worker threads.
-describe.each(['inline', 'parse pool'] as const)('%s', (mode) => {
-  beforeAll(() => {
-    pool = mode === 'parse pool' ? new ParsePool(2) : undefined;
-  });
-  afterAll(async () => {
-    // the pool really parsed (a failing worker would only show as main-thread fallbacks)
-    if (pool) expect(pool.status()).toMatchObject({ failures: 0, jobs: expect.any(Number) as number });
-    if (pool) expect(pool.status().jobs).toBeGreaterThan(0);
-    await pool?.close();
-    pool = undefined;
-  });
-
+describeParseModes(() => {
   describe('FileSource discovery', () => {
     it('reads the files a glob and a directory match, and a file created after start from 0', async () => {
       const d = tempDir();
