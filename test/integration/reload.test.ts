@@ -67,5 +67,16 @@ describe('config reload', () => {
     appendFileSync(b, 'b3\n');
     await new Promise((r) => setTimeout(r, 500));
     expect(await messages(d.url, 'b')).not.toContain('b3');
+
+    // the parse threads are resized in place (the daemon started with auto: one per core, at most 4)
+    const threads = async () => ((await (await fetch(`${d!.url}/api/status`, { headers: authHeaders })).json()) as { parse: { threads: number; running: number } }).parse;
+    if ((await threads()).threads > 0) {
+      writeFileSync(d.configFile, head.replace('[server]', '[limits]\nparse_threads = 3\n[server]') + srcA);
+      const r3 = await fetch(`${d.url}/api/config/reload`, { method: 'POST', headers: authHeaders });
+      expect(((await r3.json()) as { changed: string[] }).changed).toContain('limits.parse_threads');
+      expect(await threads()).toMatchObject({ threads: 3, running: 3 });
+      appendFileSync(a, 'a3\n');
+      await waitFor(async () => (await messages(d!.url, 'a')).includes('a3'), 'a3 after the resize');
+    }
   }, 60_000);
 });
