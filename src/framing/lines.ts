@@ -34,6 +34,25 @@ export interface LineSplitterOptions {
   maxLineBytes: number;
   /** Called synchronously for each complete line. `endOffset` is the absolute offset just past its '\n'. */
   onLine(line: string, endOffset: number, info: LineInfo): void;
+  /**
+   * Offered each run of complete lines that lie wholly in one pushed chunk
+   * (`chunk[start, end)`, ending with '\n'; `endOffset` is past it) before
+   * they are split here. Returning true takes them: they are not split nor
+   * counted here, and the taker splits them with `splitRegion`, which gives
+   * exactly the lines this splitter would have (a parse worker does).
+   */
+  onRegion?(chunk: Buffer, start: number, end: number, endOffset: number): boolean;
+}
+
+/**
+ * Split `bytes` (complete lines: it ends with '\n', or is empty) the way a
+ * LineSplitter splits a region; returns the counts.
+ */
+export function splitRegion(bytes: Buffer, maxLineBytes: number, onLine: (line: string, info: LineInfo) => void): { lines: number; truncated: number; repaired: number } {
+  const sp = new LineSplitter({ maxLineBytes, onLine: (line, _end, info) => onLine(line, info) });
+  sp.push(bytes, 0);
+  const { lines, truncated, repaired } = sp.counters;
+  return { lines, truncated, repaired };
 }
 
 export const TRUNCATED_MARKER = ' …[truncated]';
@@ -71,6 +90,7 @@ export class LineSplitter {
 
   readonly #max: number;
   readonly #onLine: (line: string, endOffset: number, info: LineInfo) => void;
+  readonly #onRegion: ((chunk: Buffer, start: number, end: number, endOffset: number) => boolean) | undefined;
   /** Held bytes of an unterminated line (capacity grows by doubling up to max). */
   #pend: Buffer | null = null;
   #pendLen = 0;
@@ -88,6 +108,7 @@ export class LineSplitter {
     if (!(max >= 1)) throw new RangeError(`maxLineBytes must be >= 1, got ${opts.maxLineBytes}`);
     this.#max = max;
     this.#onLine = opts.onLine;
+    this.#onRegion = opts.onRegion;
   }
 
   /** Bytes held in an unterminated partial line. */
@@ -119,7 +140,7 @@ export class LineSplitter {
     if (pos >= len) return;
     const last = chunk.lastIndexOf(LF);
     if (last >= pos) {
-      this.#emitRegion(chunk, pos, last + 1, startOffset);
+      if (this.#onRegion === undefined || !this.#onRegion(chunk, pos, last + 1, startOffset + last + 1)) this.#emitRegion(chunk, pos, last + 1, startOffset);
       pos = last + 1;
     }
     if (pos < len) this.#append(chunk, pos, len);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParsePool } from './pool.js';
 import { runJob } from './worker.js';
+import { LineSplitter } from '../framing/lines.js';
 import { parseLine } from './detect.js';
 import { serializeRecord, LEVELS, type LogRecord } from '../core/record.js';
 import { Block } from '../core/block.js';
@@ -37,7 +38,7 @@ function wireRecords(res: ReturnType<typeof runJob>): WireRecord[] {
   });
 }
 
-const job = { id: 1, lines: LINES, format: 'auto' as const, now: NOW, source: 'app', stream: 'main', origin: JSON.stringify(ORIGIN) };
+const job = { id: 1, items: LINES as (string | Uint8Array)[], maxLineBytes: 1 << 20, format: 'auto' as const, now: NOW, source: 'app', stream: 'main', origin: JSON.stringify(ORIGIN) };
 
 describe('parse worker', () => {
   it('renders byte for byte what the main thread would, and the records decode back to the inline parse', () => {
@@ -70,8 +71,23 @@ describe('parse worker', () => {
     expect(res.unserializable).toBe(0);
   });
 
+  it('splits byte runs exactly as the main thread would (CRLF, invalid UTF-8, over-long lines), in order with string items', () => {
+    const bytes = Buffer.concat([
+      Buffer.from(LINES.join('\n') + '\ncrlf line\r\n'),
+      Buffer.from([0x62, 0x61, 0x64, 0x20, 0xc3, 0x28, 0xff, 0x0a]), // "bad " + invalid UTF-8
+    ]);
+    const res = runJob({ ...job, maxLineBytes: 1000, items: ['before', bytes, 'after'] });
+    const expected: string[] = ['before'];
+    const ls = new LineSplitter({ maxLineBytes: 1000, onLine: (l) => expected.push(l) });
+    ls.push(bytes, 0);
+    expected.push('after');
+    expect(wireRecords(res).map((r) => r.message)).toEqual(expected.map((l) => inline(l).message));
+    expect(res.split).toEqual({ lines: LINES.length + 2, truncated: 1, repaired: 1 });
+    expect(expected).toContain('crlf line');
+  });
+
   it('mixes with inline-serialized records in one block, multi-byte strings taking the room tails need', () => {
-    const wire = wireRecords(runJob({ ...job, lines: ['a', 'b', 'c'] }));
+    const wire = wireRecords(runJob({ ...job, items: ['a', 'b', 'c'] }));
     for (const n of [1, 20, 60, 200]) {
       const wide = JSON.stringify({ seq: 8, m: 'ユ'.repeat(n) });
       const parts = [wire[0]!.wire, wide, wire[1]!.wire, wire[2]!.wire];
@@ -89,7 +105,7 @@ describe('ParsePool', () => {
 
   it('parses in worker threads, each job answered with its own lines', async () => {
     const jobs = Array.from({ length: 8 }, (_, k) => LINES.map((l) => `${k}:${l}`));
-    const results = await Promise.all(jobs.map((lines) => pool.parse({ ...job, lines })));
+    const results = await Promise.all(jobs.map((lines) => pool.parse({ ...job, items: lines })));
     results.forEach((res, k) => {
       const wire = wireRecords(res);
       expect(wire.map((r) => r.message)).toEqual(jobs[k]!.map((l) => inline(l).message));
@@ -103,7 +119,7 @@ describe('ParsePool', () => {
     const p = new ParsePool(1, (m) => logs.push(m));
     try {
       // a job the worker cannot handle throws inside it: the worker dies
-      const bad = { ...job, lines: null as unknown as string[] };
+      const bad = { ...job, items: null as unknown as string[] };
       await expect(p.parse(bad)).rejects.toThrow();
       expect(p.status()).toMatchObject({ failures: 1, running: 0 });
       expect(logs[0]).toMatch(/parse worker failed/);

@@ -17,7 +17,10 @@ import type { Format } from './detect.js';
 
 export interface ParseJob {
   id: number;
-  lines: string[];
+  /** In order: a line, or the bytes of a run of complete lines (ending with '\n') for the worker to split. */
+  items: (string | Uint8Array)[];
+  /** The source's max_line_bytes (how the worker splits byte runs). */
+  maxLineBytes: number;
   format: Format;
   /** Event-time default and `received` of every record of the job (epoch ms). */
   now: number;
@@ -40,6 +43,8 @@ export interface ParseResult {
   unserializable: number;
   /** parseCounters deltas (which parser took each line). */
   counters: Record<string, number>;
+  /** What splitting the byte runs gave: lines, and of them truncated and repaired ones. */
+  split: { lines: number; truncated: number; repaired: number };
 }
 
 /** The default number of parse threads: one per core, at most 4 (the main thread's share does not grow with them). */

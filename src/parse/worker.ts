@@ -7,6 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
+import { splitRegion } from '../framing/lines.js';
 import { LEVELS, tailFields, tailHead, type LogRecord, type Origin } from '../core/record.js';
 import type { ParseJob, ParseResult } from './pool.js';
 
@@ -50,8 +51,25 @@ function snapshotCounters(): Record<string, number> {
   return { ...parseCounters };
 }
 
+/** The job's lines in order: its strings as they are, its byte runs split here. */
+function linesOf(job: ParseJob, split: ParseResult['split']): string[] {
+  const lines: string[] = [];
+  for (const it of job.items) {
+    if (typeof it === 'string') lines.push(it);
+    else {
+      const r = splitRegion(Buffer.from(it.buffer, it.byteOffset, it.length), job.maxLineBytes, (line) => lines.push(line));
+      split.lines += r.lines;
+      split.truncated += r.truncated;
+      split.repaired += r.repaired;
+    }
+  }
+  return lines;
+}
+
 export function runJob(job: ParseJob): ParseResult {
-  const { lines, now } = job;
+  const now = job.now;
+  const split = { lines: 0, truncated: 0, repaired: 0 };
+  const lines = linesOf(job, split);
   const n = lines.length;
   const origin = originOf(job.origin);
   let guess = 256;
@@ -112,7 +130,7 @@ export function runJob(job: ParseJob): ParseResult {
     buf.copy(exact, 0, 0, out.off);
     buf = exact;
   }
-  return { id: job.id, buf: new Uint8Array(buf.buffer, 0, out.off), ends, msg, times, levels, unserializable, counters };
+  return { id: job.id, buf: new Uint8Array(buf.buffer, 0, out.off), ends, msg, times, levels, unserializable, counters, split };
 }
 
 if (parentPort) {

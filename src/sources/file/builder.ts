@@ -1,11 +1,13 @@
 /**
  * Bytes -> lines -> records for one file: the line splitter, the optional
  * multiline joiner and the parser, or, when a parse pool works for the
- * source, the lines collected for a worker and its result turned into
- * records. Shared with the crash replay (replay.ts), so a replayed batch is
- * rebuilt exactly as it was first built.
+ * source, what a worker needs collected as `items` (the bytes of runs of
+ * complete lines, which the worker splits itself, and the lines the splitter
+ * had to assemble here across reads) and its result turned into records.
+ * Shared with the crash replay (replay.ts), so a replayed batch is rebuilt
+ * exactly as it was first built.
  */
-import { LineSplitter, type LineInfo } from '../../framing/lines.js';
+import { LineSplitter, splitRegion, type LineInfo } from '../../framing/lines.js';
 import { parseLine } from '../../parse/detect.js';
 import type { ParseResult } from '../../parse/pool.js';
 import { LEVELS, type LogRecord, type Origin } from '../../core/record.js';
@@ -24,13 +26,16 @@ export class RecordBuilder {
   outEnd = 0;
   /**
    * Set by the source when a parse pool parses for it: lines then collect in
-   * `texts` (taken with `takeTexts`) instead of being parsed here.
+   * `items` (taken with `takeItems`) instead of being parsed here. Without a
+   * multiline joiner, runs of complete lines are collected as bytes (the
+   * worker splits them: no decoding here, and bytes cross threads cheaper
+   * than strings).
    */
   deferParse = false;
-  texts: string[] = [];
-  /** Total length of `texts`. */
-  textsChars = 0;
-  #textsNow = 0;
+  items: (string | Buffer)[] = [];
+  /** Text in `items`: string lengths plus byte counts. */
+  itemsSize = 0;
+  #itemsNow = 0;
   readonly #cfg: FileSourceConfig;
   readonly #counters: FileCounters;
   readonly #splitter: LineSplitter;
@@ -47,6 +52,7 @@ export class RecordBuilder {
     this.#splitter = new LineSplitter({
       maxLineBytes: cfg.max_line_bytes,
       onLine: (line, end, info) => this.#onLine(line, end, info),
+      onRegion: (chunk, start, end, endOffset) => this.#onRegion(chunk, start, end, endOffset),
     });
     this.#joiner = cfg.multiline
       ? new MultilineJoiner({
@@ -90,16 +96,20 @@ export class RecordBuilder {
     return this.#joiner?.flush() ?? false;
   }
 
-  /** Take the lines collected for a parse worker, with the time and origin their records get. */
-  takeTexts(): { texts: string[]; now: number; origin: Origin } {
-    const t = this.texts;
-    this.texts = [];
-    this.textsChars = 0;
-    return { texts: t, now: this.#textsNow, origin: this.#origin };
+  /** Take what was collected for a parse worker, with the time and origin its records get. */
+  takeItems(): { items: (string | Buffer)[]; now: number; origin: Origin } {
+    const t = this.items;
+    this.items = [];
+    this.itemsSize = 0;
+    return { items: t, now: this.#itemsNow, origin: this.#origin };
   }
 
-  /** Records of lines taken with `takeTexts`, from a parse worker's result. */
+  /** Records of items taken with `takeItems`, from a parse worker's result. */
   fromWorker(res: ParseResult, now: number, origin: Origin): LogRecord[] {
+    const c = this.#counters;
+    c.lines += res.split.lines;
+    c.truncated += res.split.truncated;
+    c.repaired += res.split.repaired;
     const n = res.ends.length;
     const out = new Array<LogRecord>(n);
     const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
@@ -116,10 +126,19 @@ export class RecordBuilder {
     return out;
   }
 
-  /** Records of lines taken with `takeTexts`, parsed here (no worker could). */
-  parseHere(texts: string[], now: number, origin: Origin): LogRecord[] {
-    const out = new Array<LogRecord>(texts.length);
-    for (let i = 0; i < texts.length; i++) out[i] = this.#record(texts[i]!, now, origin);
+  /** Records of items taken with `takeItems`, split and parsed here (a small batch, or no worker could). */
+  parseHere(items: (string | Buffer)[], now: number, origin: Origin): LogRecord[] {
+    const out: LogRecord[] = [];
+    const c = this.#counters;
+    for (const it of items) {
+      if (typeof it === 'string') out.push(this.#record(it, now, origin));
+      else {
+        const n = splitRegion(it, this.#cfg.max_line_bytes, (line) => out.push(this.#record(line, now, origin)));
+        c.lines += n.lines;
+        c.truncated += n.truncated;
+        c.repaired += n.repaired;
+      }
+    }
     return out;
   }
 
@@ -135,8 +154,20 @@ export class RecordBuilder {
     this.#splitter.reset();
     this.#joiner?.reset();
     this.out = [];
-    this.texts = [];
-    this.textsChars = 0;
+    this.items = [];
+    this.itemsSize = 0;
+  }
+
+  #onRegion(chunk: Buffer, start: number, end: number, endOffset: number): boolean {
+    if (!this.deferParse || this.#joiner !== null) return false;
+    // copied: the read buffer is reused for the next read
+    const bytes = Buffer.allocUnsafeSlow(end - start);
+    chunk.copy(bytes, 0, start, end);
+    if (this.items.length === 0) this.#itemsNow = this.#now;
+    this.items.push(bytes);
+    this.itemsSize += bytes.length;
+    this.outEnd = endOffset;
+    return true;
   }
 
   #onLine(line: string, end: number, info: LineInfo): void {
@@ -150,9 +181,9 @@ export class RecordBuilder {
 
   #emit(text: string, end: number): void {
     if (this.deferParse) {
-      if (this.texts.length === 0) this.#textsNow = this.#now;
-      this.texts.push(text);
-      this.textsChars += text.length;
+      if (this.items.length === 0) this.#itemsNow = this.#now;
+      this.items.push(text);
+      this.itemsSize += text.length;
     } else this.out.push(this.#record(text, this.#now, this.#origin));
     this.outEnd = end;
   }

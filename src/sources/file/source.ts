@@ -582,14 +582,14 @@ export class FileSource implements Source {
     if (this.#pipeline === null) return;
     // Jobs queue behind this file's earlier ones; a new job needs a big enough batch, a pool with
     // threads and room at the source's cap (past it, lines are parsed here: memory stays bounded).
-    if (b.texts.length > 0 && (t.jobs.length > 0 || (b.textsChars >= this.#poolMinChars && this.#pool!.threads > 0 && this.#jobCount < MAX_JOBS_PER_SOURCE))) {
+    if (b.items.length > 0 && (t.jobs.length > 0 || (b.itemsSize >= this.#poolMinChars && this.#pool!.threads > 0 && this.#jobCount < MAX_JOBS_PER_SOURCE))) {
       this.#submit(t);
       return;
     }
-    if (b.texts.length > 0) {
+    if (b.items.length > 0) {
       // a small batch (a live tail's trickle) is parsed here: a worker round trip would only add latency
-      const { texts, now, origin } = b.takeTexts();
-      this.#commit(t, b.parseHere(texts, now, origin), b.outEnd);
+      const { items, now, origin } = b.takeItems();
+      this.#commit(t, b.parseHere(items, now, origin), b.outEnd);
       return;
     }
     if (b.out.length === 0) return;
@@ -599,18 +599,19 @@ export class FileSource implements Source {
   #submit(t: FileTailer): void {
     const b = t.builder;
     const to = b.outEnd;
-    const { texts, now, origin } = b.takeTexts();
+    const { items, now, origin } = b.takeItems();
     const cfg = this.#cfg;
-    const parsed = this.#pool!.parse({ lines: texts, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin) }).then(
+    const request = { items, maxLineBytes: cfg.max_line_bytes, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin) };
+    const parsed = this.#pool!.parse(request).then(
       (res) => {
         for (const k in res.counters) parseCounters[k as keyof typeof parseCounters] += res.counters[k]!;
         if (res.unserializable > 0) this.#pipeline?.drop('hub', 'unserializable_fields', res.unserializable);
         return b.fromWorker(res, now, origin);
       },
       () => {
-        // no worker could (pool resized to 0, a worker died): the lines are still here
+        // no worker could (a worker died, or cannot start): the items are still here (copied, not transferred)
         this.#counters.parsed_inline++;
-        return b.parseHere(texts, now, origin);
+        return b.parseHere(items, now, origin);
       },
     );
     const prev = t.jobs.length > 0 ? t.jobs[t.jobs.length - 1]! : Promise.resolve();
@@ -623,8 +624,9 @@ export class FileSource implements Source {
       })
       .catch((e: unknown) => {
         // not expected (parsing never throws): the lines cannot be committed, and are counted
-        this.#counters.push_errors += texts.length;
-        this.#pipeline?.drop('file', 'push_error', texts.length);
+        // (a byte run's lines were never counted: count the run as one)
+        this.#counters.push_errors += items.length;
+        this.#pipeline?.drop('file', 'push_error', items.length);
         this.#checkpointError = `parse failed: ${(e as Error).message}`;
       })
       .finally(() => {
