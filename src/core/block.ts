@@ -11,18 +11,10 @@
  */
 import type { Entry } from './ring.js';
 import type { WireTail } from './record.js';
+import { utf8Write } from './utf8.js';
 
 const NL = 10;
 
-// Buffer#utf8Write is the native method behind Buffer#write(s, off, 'utf8')
-// without its argument juggling: ~0.2 us less per record, which was 10% of
-// the hub's CPU at 500k records/s (bench/). Present on every Node Buffer
-// since v0.x; fall back to the public API if a runtime ever drops it.
-type Utf8Writer = { utf8Write?: (s: string, off: number, len: number) => number };
-const fastWrite = typeof (Buffer.prototype as unknown as Utf8Writer).utf8Write === 'function';
-function utf8Write(buf: Buffer, s: string, off: number): number {
-  return fastWrite ? (buf as unknown as Required<Utf8Writer>).utf8Write(s, off, buf.length - off) : buf.write(s, off, 'utf8');
-}
 
 /** Bytes a part needs: a string's UTF-16 length (exact for ASCII) or a tail plus `{"seq":` and up to 16 digits; and its newline. */
 function sizeGuess(p: string | WireTail): number {

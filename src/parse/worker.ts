@@ -8,6 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
 import { splitRegion } from '../framing/lines.js';
+import { utf8Write } from '../core/utf8.js';
 import { LEVELS, tailFields, tailHead, type LogRecord, type Origin } from '../core/record.js';
 import type { ParseJob, ParseResult } from './pool.js';
 
@@ -25,8 +26,6 @@ function originOf(json: string): Origin {
   return o;
 }
 
-type Utf8Writer = { utf8Write(s: string, off: number, len: number): number };
-
 class Out {
   buf: Buffer;
   off = 0;
@@ -41,7 +40,7 @@ class Out {
       this.buf.copy(bigger, 0, 0, this.off);
       this.buf = bigger;
     }
-    const n = (this.buf as unknown as Utf8Writer).utf8Write(s, this.off, this.buf.length - this.off);
+    const n = utf8Write(this.buf, s, this.off);
     this.off += n;
     return n;
   }
