@@ -242,10 +242,11 @@ export class Daemon implements DaemonView {
       }
       this.#cfg = next;
       // a pool created at start is resized (sources built without one keep parsing inline)
-      if (this.#parsePool && parseThreads(next) !== this.#parsePool.threads) {
-        this.#parsePool.resize(parseThreads(next));
+      const threads = parseThreads(next);
+      if (this.#parsePool && threads !== this.#parsePool.threads) {
+        this.#parsePool.resize(threads);
         changed.push('limits.parse_threads');
-      } else if (!this.#parsePool && parseThreads(next) > 0) restart.push('limits.parse_threads');
+      } else if (!this.#parsePool && threads > 0) restart.push('limits.parse_threads');
       for (const r of nextSources.values()) {
         if (!this.#sources.has(r.cfg.name) || this.#sources.get(r.cfg.name) !== r) {
           this.#hub.ensureStream(r.cfg.stream ?? r.cfg.name);

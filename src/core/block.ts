@@ -17,7 +17,7 @@ const NL = 10;
 
 
 /** Bytes a part needs: a string's UTF-16 length (exact for ASCII) or a tail plus `{"seq":` and up to 16 digits; and its newline. */
-function sizeGuess(p: string | WireTail): number {
+export function sizeGuess(p: string | WireTail): number {
   return typeof p === 'string' ? p.length + 1 : p.end - p.start + 24;
 }
 

@@ -12,7 +12,7 @@
 import type { Level, LogRecord, WireTail } from './record.js';
 import { serializeRecord } from './record.js';
 import { ENTRY_OVERHEAD, ReplayRing, type Entry, type RecordView } from './ring.js';
-import { Block, entryJson } from './block.js';
+import { Block, entryJson, sizeGuess } from './block.js';
 
 /**
  * A ring entry. Its message is not kept as a string: it is decoded from the
@@ -350,7 +350,7 @@ export class Hub {
       const w = r.wire;
       const part = w === undefined ? this.#serialize(r) : w;
       parts[i] = part;
-      entries[i] = new RingEntry(r.seq, r.source, r.stream, r.level, (w === undefined ? (part as string).length : w.end - w.start + 24) + ENTRY_OVERHEAD, i);
+      entries[i] = new RingEntry(r.seq, r.source, r.stream, r.level, sizeGuess(part) + ENTRY_OVERHEAD, i);
     }
     const block = new Block(entries, parts);
     for (let i = 0; i < entries.length; i++) entries[i]!.block = block;

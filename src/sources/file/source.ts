@@ -23,10 +23,10 @@ import { CheckpointStore, type CheckpointEntry, type CheckpointLast, type LoadRe
 import type { FileSourceConfig } from './config.js';
 import { rebuildBatch, searchDir } from './replay.js';
 import { FileTailer, newCounters, parseKey, type FileCounters } from './tailer.js';
+import { PathWatcher, type FoundFile } from './watcher.js';
 import type { LogRecord } from '../../core/record.js';
 import { parseCounters } from '../../parse/detect.js';
 import type { ParsePool } from '../../parse/pool.js';
-import { PathWatcher, type FoundFile } from './watcher.js';
 
 export interface FileSourceOptions {
   /** The daemon's data_dir; checkpoints go to `${dataDir}/checkpoints/file-${name}.json`. */
