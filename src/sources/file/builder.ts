@@ -32,6 +32,8 @@ export class RecordBuilder {
    * than strings).
    */
   deferParse = false;
+  /** Smaller runs of lines are split here as usual (a live trickle is parsed inline anyway: no copy for it). */
+  regionMinBytes = 0;
   items: (string | Buffer)[] = [];
   /** Text in `items`: string lengths plus byte counts. */
   itemsSize = 0;
@@ -159,7 +161,7 @@ export class RecordBuilder {
   }
 
   #onRegion(chunk: Buffer, start: number, end: number, endOffset: number): boolean {
-    if (!this.deferParse || this.#joiner !== null) return false;
+    if (!this.deferParse || this.#joiner !== null || end - start < this.regionMinBytes) return false;
     // copied: the read buffer is reused for the next read
     const bytes = Buffer.allocUnsafeSlow(end - start);
     chunk.copy(bytes, 0, start, end);

@@ -375,6 +375,7 @@ export class FileSource implements Source {
 
   #register(t: FileTailer): void {
     t.builder.deferParse = this.#pool !== undefined;
+    t.builder.regionMinBytes = this.#poolMinChars;
     this.#tailers.add(t);
     this.#byId.set(t.id, t);
     this.#counters.files_opened++;
