@@ -106,13 +106,15 @@ export function serializeTail(r: LogRecord): string {
   return tailHead(r) + JSON.stringify(r.message) + tailFields(r);
 }
 
+/** `,"level":"<l>","message":` per level, and `,"message":` for none. */
+const LEVEL_MESSAGE = new Map<string | undefined, string>([[undefined, ',"message":'], ...LEVELS.map((l) => [l, ',"level":"' + l + '","message":'] as [string, string])]);
+
 /** The tail up to and including `"message":` (its three parts let a writer note where the message is). */
 export function tailHead(r: LogRecord): string {
   let s = ',"time":"' + isoTime(r.time) + middle(r);
   if (r.host !== undefined) s += ',"host":' + JSON.stringify(r.host);
   if (r.app !== undefined) s += ',"app":' + JSON.stringify(r.app);
-  if (r.level !== undefined) s += ',"level":"' + r.level + '"';
-  return s + ',"message":';
+  return s + LEVEL_MESSAGE.get(r.level)!;
 }
 
 /** The tail after the message: `,"fields":{...}}`. */
@@ -122,28 +124,16 @@ export function tailFields(r: LogRecord): string {
 
 const P2 = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + i);
 const P3 = Array.from({ length: 1000 }, (_, i) => (i < 10 ? '00' : i < 100 ? '0' : '') + i);
+/** `HH:MM:` for each minute of the day, `SS.` for each second, `mmmZ` for each millisecond. */
+const HHMM = Array.from({ length: 1440 }, (_, i) => P2[Math.floor(i / 60)] + ':' + P2[i % 60] + ':');
+const SS = P2.slice(0, 60).map((s) => s + '.');
+const MSZ = P3.map((s) => s + 'Z');
+/** `YYYY-MM-DDT` by day number (epoch days); a log's times fall on few days. */
+const DAYS = new Map<number, string>();
 
-/**
- * RFC 3339 UTC with milliseconds, by integer arithmetic (days -> civil date,
- * H. Hinnant's algorithm) instead of a Date per call: log times are spread
- * over the day, so caching by second missed and Date#toISOString was 8% of the
- * hub's CPU (bench/). Years outside 0..9999 fall back to Date.
- */
-export function isoTime(ms: number): string {
-  if (!Number.isFinite(ms) || ms < -62167219200000 || ms >= 253402300800000) {
-    const d = new Date(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : 0);
-    return d.toISOString();
-  }
-  const t = Math.floor(ms);
-  let days = Math.floor(t / 86_400_000);
-  let rem = t - days * 86_400_000;
-  const hh = Math.floor(rem / 3_600_000);
-  rem -= hh * 3_600_000;
-  const mi = Math.floor(rem / 60_000);
-  rem -= mi * 60_000;
-  const ss = Math.floor(rem / 1000);
-  const mss = rem - ss * 1000;
-  days += 719_468;
+/** `YYYY-MM-DDT` of an epoch day number (H. Hinnant's days -> civil date). */
+function civilDay(epochDays: number): string {
+  const days = epochDays + 719_468;
   const era = Math.floor(days / 146_097);
   const doe = days - era * 146_097;
   const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
@@ -153,7 +143,33 @@ export function isoTime(ms: number): string {
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   const ys = y >= 1000 ? '' + y : y >= 100 ? '0' + y : y >= 10 ? '00' + y : '000' + y;
-  return ys + '-' + P2[m] + '-' + P2[d] + 'T' + P2[hh] + ':' + P2[mi] + ':' + P2[ss] + '.' + P3[mss] + 'Z';
+  return ys + '-' + P2[m] + '-' + P2[d] + 'T';
+}
+
+/**
+ * RFC 3339 UTC with milliseconds, from tables instead of a Date per call:
+ * log times are spread over the day, so caching by second missed and
+ * Date#toISOString was 8% of the hub's CPU (bench/). The date part is cached
+ * per day; the rest is three table lookups. Years outside 0..9999 fall back
+ * to Date.
+ */
+export function isoTime(ms: number): string {
+  if (!Number.isFinite(ms) || ms < -62167219200000 || ms >= 253402300800000) {
+    const d = new Date(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : 0);
+    return d.toISOString();
+  }
+  const t = Math.floor(ms);
+  const days = Math.floor(t / 86_400_000);
+  const rem = t - days * 86_400_000;
+  let day = DAYS.get(days);
+  if (day === undefined) {
+    if (DAYS.size >= 4096) DAYS.clear();
+    day = civilDay(days);
+    DAYS.set(days, day);
+  }
+  const inMin = rem % 60_000;
+  const sec = Math.floor(inMin / 1000);
+  return day + HHMM[(rem - inMin) / 60_000]! + SS[sec]! + MSZ[inMin - sec * 1000]!;
 }
 
 export function emptyFields(): Record<string, unknown> {
