@@ -271,6 +271,23 @@ describe('LineSplitter', () => {
   );
   const content = fc.array(piece, { maxLength: 80 }).map((ps) => Buffer.concat(ps));
 
+  // Valid UTF-8 runs of a few KiB, mostly ASCII lines: the halving of mixed regions (#emitMixed) at work.
+  const longLine = fc.tuple(fc.constantFrom('a', 'hello world ', '"q"', '\t', 'é', '€', '😀'), fc.integer({ min: 1, max: 120 })).map(([t, n]) => t.repeat(n));
+  const mixedText = fc.array(fc.tuple(longLine, fc.constantFrom('\n', '\r\n')), { minLength: 1, maxLength: 120 }).map((ls) => Buffer.from(ls.map(([l, nl]) => l + nl).join('')));
+
+  it('property: valid mixed ASCII / non-ASCII regions split like the reference', () => {
+    fc.assert(
+      fc.property(mixedText, fc.integer({ min: 40, max: 2000 }), (buf, max) => {
+        const whole = collect(max);
+        whole.s.push(buf, 3);
+        const ref = reference(buf, max, 3);
+        expect(whole.out).toEqual(ref.lines);
+        expect(whole.s.counters.truncated).toBe(ref.lines.filter((l) => l.truncated).length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('property: any chunking gives the same lines, offsets and flags as the whole buffer and the reference', () => {
     fc.assert(
       fc.property(

@@ -69,6 +69,8 @@ const KEEP_PENDING_CAPACITY = 64 * 1024;
 const MIN_PENDING_CAPACITY = 256;
 /** Complete lines are decoded in pieces of about this size (see #emitRegion). */
 const REGION_BYTES = 64 * 1024;
+/** #emitMixed stops halving at about this many bytes (a line or two). */
+const MIXED_PIECE = 256;
 
 /**
  * Length of the head `buf[start, start + max)` without a trailing multi-byte
@@ -241,10 +243,33 @@ export class LineSplitter {
       }
       const region = chunk.subarray(s, pe);
       if (isAscii(region)) this.#emitAscii(chunk, s, pe, base);
-      else if (isUtf8(region)) this.#emitUtf8(chunk, s, pe, base);
+      else if (isUtf8(region)) this.#emitMixed(chunk, s, pe, base);
       else this.#emitChecked(chunk, s, pe, base);
       s = pe;
     }
+  }
+
+  /**
+   * Valid UTF-8 with some non-ASCII in it: halved at a newline until a half
+   * is ASCII or a few lines long. One non-ASCII character makes the whole
+   * decoded string two-byte, and with it every line sliced from it, which
+   * doubles the cost of every later stage (JSON.parse, escaping, encoding);
+   * in a typical log only a few lines are not ASCII.
+   */
+  #emitMixed(chunk: Buffer, s: number, e: number, base: number): void {
+    if (e - s > MIXED_PIECE) {
+      const half = s + ((e - s) >> 1);
+      let m = chunk.lastIndexOf(LF, half - 1) + 1;
+      if (m <= s) m = chunk.indexOf(LF, half) + 1;
+      if (m > s && m < e) {
+        if (isAscii(chunk.subarray(s, m))) this.#emitAscii(chunk, s, m, base);
+        else this.#emitMixed(chunk, s, m, base);
+        if (isAscii(chunk.subarray(m, e))) this.#emitAscii(chunk, m, e, base);
+        else this.#emitMixed(chunk, m, e, base);
+        return;
+      }
+    }
+    this.#emitUtf8(chunk, s, e, base);
   }
 
   /** ASCII: one latin1 decode, string index == byte index. */
