@@ -83,13 +83,18 @@ function middle(r: LogRecord): string {
   const o = r.origin;
   let m = middles.get(o);
   if (m === undefined || m.source !== r.source || m.stream !== r.stream) {
-    const text = '","source":' + JSON.stringify(r.source) + ',"stream":' + JSON.stringify(r.stream) + ',"origin":' + JSON.stringify(o);
+    const text = middleText(r.source, r.stream, o);
     // only immutable origins can be cached safely
     if (!Object.isFrozen(o)) return text;
     m = { source: r.source, stream: r.stream, text };
     middles.set(o, m);
   }
   return m.text;
+}
+
+/** The wire segment after the time's digits: `","source":..,"stream":..,"origin":{..}`. */
+export function middleText(source: string, stream: string, origin: Origin): string {
+  return '","source":' + JSON.stringify(source) + ',"stream":' + JSON.stringify(stream) + ',"origin":' + JSON.stringify(origin);
 }
 
 /**
@@ -111,15 +116,24 @@ const LEVEL_MESSAGE = new Map<string | undefined, string>([[undefined, ',"messag
 
 /** The tail up to and including `"message":` (its three parts let a writer note where the message is). */
 export function tailHead(r: LogRecord): string {
-  let s = ',"time":"' + isoTime(r.time) + middle(r);
-  if (r.host !== undefined) s += ',"host":' + JSON.stringify(r.host);
-  if (r.app !== undefined) s += ',"app":' + JSON.stringify(r.app);
-  return s + LEVEL_MESSAGE.get(r.level)!;
+  return headWith(middle(r), r.time, r.host, r.app, r.level);
+}
+
+/** tailHead with the middle segment (middleText) given: a writer of many records with one origin renders it once. */
+export function headWith(mid: string, time: number, host: string | undefined, app: string | undefined, level: Level | undefined): string {
+  let s = ',"time":"' + isoTime(time) + mid;
+  if (host !== undefined) s += ',"host":' + JSON.stringify(host);
+  if (app !== undefined) s += ',"app":' + JSON.stringify(app);
+  return s + LEVEL_MESSAGE.get(level)!;
 }
 
 /** The tail after the message: `,"fields":{...}}`. */
 export function tailFields(r: LogRecord): string {
-  return ',"fields":' + (isEmpty(r.fields) ? '{}}' : JSON.stringify(r.fields) + '}');
+  return fieldsTail(r.fields);
+}
+
+export function fieldsTail(fields: Record<string, unknown>): string {
+  return isEmpty(fields) ? ',"fields":{}}' : ',"fields":' + JSON.stringify(fields) + '}';
 }
 
 const P2 = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + i);

@@ -13,7 +13,8 @@ interface Rest {
   app?: string;
 }
 
-export class WireRecord implements LogRecord {
+/** Also its own WireTail (`wire` is the record itself): one object per record, not two. */
+export class WireRecord implements LogRecord, WireTail {
   seq = 0;
   #message: string | undefined;
   #rest: Rest | undefined;
@@ -25,15 +26,21 @@ export class WireRecord implements LogRecord {
     readonly stream: string,
     readonly origin: Origin,
     readonly level: Level | undefined,
-    /** The wire JSON after `{"seq":N`. */
-    readonly wire: WireTail,
+    /** The wire JSON after `{"seq":N` is buf[start, end). */
+    readonly buf: Buffer,
+    readonly start: number,
+    readonly end: number,
     /** Where the message's JSON string literal (with its quotes) lies in `wire.buf`. */
     readonly msgStart: number,
     readonly msgEnd: number,
   ) {}
 
+  get wire(): WireTail {
+    return this;
+  }
+
   get message(): string {
-    if (this.#message === undefined) this.#message = JSON.parse(this.wire.buf.toString('utf8', this.msgStart, this.msgEnd)) as string;
+    if (this.#message === undefined) this.#message = JSON.parse(this.buf.toString('utf8', this.msgStart, this.msgEnd)) as string;
     return this.#message;
   }
 
@@ -51,8 +58,7 @@ export class WireRecord implements LogRecord {
 
   #decode(): Rest {
     if (this.#rest === undefined) {
-      const w = this.wire;
-      const r = JSON.parse('{"seq":0' + w.buf.toString('utf8', w.start, w.end)) as Rest & { message: string };
+      const r = JSON.parse('{"seq":0' + this.buf.toString('utf8', this.start, this.end)) as Rest & { message: string };
       this.#message ??= r.message;
       this.#rest = { fields: r.fields, host: r.host, app: r.app };
     }

@@ -32,7 +32,7 @@ function wireRecords(res: ReturnType<typeof runJob>): WireRecord[] {
   let start = 0;
   return Array.from(res.ends, (end, i) => {
     const lv = res.levels[i]!;
-    const r = new WireRecord(res.times[i]!, NOW, 'app', 'main', ORIGIN, lv === 0 ? undefined : LEVELS[lv - 1], { buf, start, end }, res.msg[2 * i]!, res.msg[2 * i + 1]!);
+    const r = new WireRecord(res.times[i]!, NOW, 'app', 'main', ORIGIN, lv === 0 ? undefined : LEVELS[lv - 1], buf, start, end, res.msg[2 * i]!, res.msg[2 * i + 1]!);
     start = end;
     return r;
   });

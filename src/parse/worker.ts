@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
 import { splitRegion } from '../framing/lines.js';
 import { utf8Write } from '../core/utf8.js';
-import { LEVELS, tailFields, tailHead, type LogRecord, type Origin } from '../core/record.js';
+import { LEVELS, fieldsTail, headWith, middleText, type Origin } from '../core/record.js';
 import type { ParseJob, ParseResult } from './pool.js';
 
 const LEVEL_CODE = new Map<string, number>(LEVELS.map((l, i) => [l, i + 1]));
@@ -80,28 +80,22 @@ export function runJob(job: ParseJob): ParseResult {
   const levels = new Uint8Array(n);
   const before = snapshotCounters();
   let unserializable = 0;
-  const r: LogRecord = { seq: 0, time: 0, received: now, source: job.source, stream: job.stream, origin, message: '', fields: {} };
+  const mid = middleText(job.source, job.stream, origin);
   for (let i = 0; i < n; i++) {
     const p = parseLine(lines[i]!, job.format, now);
-    r.time = p.time ?? now;
-    r.host = p.host;
-    r.app = p.app;
-    r.level = p.level;
-    r.message = p.message;
-    r.fields = p.fields;
+    let time = p.time ?? now;
     let head: string, lit: string, rest: string;
     try {
-      head = tailHead(r);
-      lit = JSON.stringify(r.message);
-      rest = tailFields(r);
+      head = headWith(mid, time, p.host, p.app, p.level);
+      lit = JSON.stringify(p.message);
+      rest = fieldsTail(p.fields);
     } catch {
       // as the hub does: a record that cannot be serialized keeps its message, loses its fields
       unserializable++;
-      r.fields = {};
-      r.time = Number.isFinite(r.time) ? r.time : now;
-      head = tailHead(r);
-      lit = JSON.stringify(String(r.message));
-      rest = tailFields(r);
+      time = Number.isFinite(time) ? time : now;
+      head = headWith(mid, time, p.host, p.app, p.level);
+      lit = JSON.stringify(String(p.message));
+      rest = fieldsTail({});
     }
     // One write for the record; when it was all ASCII (bytes = UTF-16 units, the common case)
     // the message's place follows from the string lengths, else it is measured.
@@ -116,8 +110,8 @@ export function runJob(job: ParseJob): ParseResult {
       msg[2 * i + 1] = at + h + Buffer.byteLength(lit, 'utf8');
     }
     ends[i] = out.off;
-    times[i] = r.time;
-    levels[i] = r.level === undefined ? 0 : LEVEL_CODE.get(r.level)!;
+    times[i] = time;
+    levels[i] = p.level === undefined ? 0 : LEVEL_CODE.get(p.level)!;
   }
   const counters: Record<string, number> = {};
   for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;

@@ -122,7 +122,7 @@ export class RecordBuilder {
     for (let i = 0; i < n; i++) {
       const end = ends[i]!;
       const lv = levels[i]!;
-      out[i] = new WireRecord(times[i]!, now, source, stream, origin, lv === 0 ? undefined : LEVELS[lv - 1], { buf, start, end }, msg[2 * i]!, msg[2 * i + 1]!);
+      out[i] = new WireRecord(times[i]!, now, source, stream, origin, lv === 0 ? undefined : LEVELS[lv - 1], buf, start, end, msg[2 * i]!, msg[2 * i + 1]!);
       start = end;
     }
     return out;
