@@ -71,16 +71,18 @@ export function runJob(job: ParseJob): ParseResult {
   const lines = linesOf(job, split);
   const n = lines.length;
   const origin = originOf(job.origin);
-  let guess = 256;
-  for (let i = 0; i < n; i++) guess += lines[i]!.length * 2 + 256;
-  const out = new Out(guess);
+  const mid = middleText(job.source, job.stream, origin);
+  // A record is its line (plus escapes), the middle segment and ~100 bytes of keys, time and level:
+  // a guess close enough that the buffer rarely grows and is rarely trimmed (either is a copy).
+  let chars = 0;
+  for (let i = 0; i < n; i++) chars += lines[i]!.length;
+  const out = new Out(256 + Math.ceil(chars * 1.2) + n * (mid.length + 112));
   const ends = new Uint32Array(n);
   const msg = new Uint32Array(2 * n);
   const times = new Float64Array(n);
   const levels = new Uint8Array(n);
   const before = snapshotCounters();
   let unserializable = 0;
-  const mid = middleText(job.source, job.stream, origin);
   for (let i = 0; i < n; i++) {
     const p = parseLine(lines[i]!, job.format, now);
     let time = p.time ?? now;
@@ -115,10 +117,10 @@ export function runJob(job: ParseJob): ParseResult {
   }
   const counters: Record<string, number> = {};
   for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;
-  // The buffer is transferred whole and records may keep it alive (a rule engine's queue): trim a
-  // generous guess to what was written.
+  // The buffer is transferred whole and records may keep it alive (a rule engine's queue): trim it
+  // when the guess was far off.
   let buf = out.buf;
-  if (out.off < buf.length * 0.75) {
+  if (out.off < buf.length * 0.6) {
     const exact = Buffer.allocUnsafeSlow(out.off);
     buf.copy(exact, 0, 0, out.off);
     buf = exact;

@@ -162,8 +162,9 @@ export class RecordBuilder {
 
   #onRegion(chunk: Buffer, start: number, end: number, endOffset: number): boolean {
     if (!this.deferParse || this.#joiner !== null || end - start < this.regionMinBytes) return false;
-    // copied: the read buffer is reused for the next read
-    const bytes = Buffer.allocUnsafeSlow(end - start);
+    // copied (the read buffer is reused for the next read) into shared memory: posting it to a parse
+    // worker then copies nothing, and the bytes stay here for parsing inline if no worker can
+    const bytes = Buffer.from(new SharedArrayBuffer(end - start));
     chunk.copy(bytes, 0, start, end);
     if (this.items.length === 0) this.#itemsNow = this.#now;
     this.items.push(bytes);

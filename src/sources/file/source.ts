@@ -610,7 +610,7 @@ export class FileSource implements Source {
         return b.fromWorker(res, now, origin);
       },
       () => {
-        // no worker could (a worker died, or cannot start): the items are still here (copied, not transferred)
+        // no worker could (a worker died, or cannot start): the items are still here (shared or copied, not transferred)
         this.#counters.parsed_inline++;
         return b.parseHere(items, now, origin);
       },
