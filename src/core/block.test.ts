@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Hub } from './hub.js';
-import { entryJson, wireRuns } from './block.js';
+import { Block, entryJson, wireRuns } from './block.js';
 import type { Entry } from './ring.js';
-import type { LogRecord } from './record.js';
+import { serializeRecord, serializeTail, type LogRecord, type WireTail } from './record.js';
 
 const rec = (message: string): LogRecord => ({ seq: 0, time: 0, received: 0, source: 's', stream: 'a', origin: { kind: 't' }, message, fields: {} });
 
@@ -44,5 +44,28 @@ describe('Block', () => {
     wireRuns(entries.slice(1, 3), 'sse', out);
     const text = Buffer.concat(out).toString('utf8');
     expect(text).toBe(entries.slice(1, 3).map((e) => `id: ${e.seq}\nevent: log\ndata: ${entryJson(e)}\n\n`).join(''));
+  });
+
+  it('copies worker tails after their seq, from a shared buffer at any offset, between string parts', () => {
+    const recs = [rec('tail one'), rec('a string part'), rec('tail ünï "two"'), rec('tail three')];
+    const tails = [0, 2, 3].map((i) => serializeTail(recs[i]!));
+    // the tails live one after another in one buffer that is itself a view at an offset
+    const whole = Buffer.from('xxxxxxx' + tails.join('') + 'yy');
+    const view = whole.subarray(7);
+    const wire: WireTail[] = [];
+    let at = 0;
+    for (const t of tails) {
+      const n = Buffer.byteLength(t);
+      wire.push({ buf: view, start: at, end: at + n });
+      at += n;
+    }
+    const seqs = [9, 10, 99_999, 12_345_678_901];
+    const entries = seqs.map((seq) => ({ seq }) as unknown as Entry);
+    const parts = [wire[0]!, serializeRecord({ ...recs[1]!, seq: seqs[1]! }), wire[1]!, wire[2]!];
+    const b = new Block(entries, parts);
+    const expected = recs.map((r, i) => serializeRecord({ ...r, seq: seqs[i]! }) + '\n').join('');
+    expect(b.nd.toString('utf8')).toBe(expected);
+    expect(Array.from(b.ndEnds)).toEqual(recs.map((_, i) => Buffer.byteLength(expected.split('\n').slice(0, i + 1).join('\n') + '\n')));
+    expect(b.sse().buf.toString('utf8')).toBe(recs.map((r, i) => `id: ${seqs[i]}\nevent: log\ndata: ${serializeRecord({ ...r, seq: seqs[i]! })}\n\n`).join(''));
   });
 });
