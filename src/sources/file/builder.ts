@@ -162,10 +162,14 @@ export class RecordBuilder {
 
   #onRegion(chunk: Buffer, start: number, end: number, endOffset: number): boolean {
     if (!this.deferParse || this.#joiner !== null || end - start < this.regionMinBytes) return false;
-    // copied (the read buffer is reused for the next read) into shared memory: posting it to a parse
-    // worker then copies nothing, and the bytes stay here for parsing inline if no worker can
-    const bytes = Buffer.from(new SharedArrayBuffer(end - start));
-    chunk.copy(bytes, 0, start, end);
+    // In shared memory (the tailer reads big chunks into it, else copied there): posting it to a
+    // parse worker copies nothing, and the bytes stay here for parsing inline if no worker can.
+    let bytes: Buffer;
+    if (chunk.buffer instanceof SharedArrayBuffer) bytes = chunk.subarray(start, end);
+    else {
+      bytes = Buffer.from(new SharedArrayBuffer(end - start));
+      chunk.copy(bytes, 0, start, end);
+    }
     if (this.items.length === 0) this.#itemsNow = this.#now;
     this.items.push(bytes);
     this.itemsSize += bytes.length;

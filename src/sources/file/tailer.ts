@@ -253,7 +253,10 @@ export class FileTailer {
   /** Read one chunk at the read position into the builder; the bytes read (0 at the end). */
   async readChunk(): Promise<number> {
     const want = Math.min(this.#readBuffer, Math.max(MIN_READ, this.size - this.readPos));
-    const buf = Buffer.allocUnsafe(want);
+    // A read big enough to go to a parse worker lands in shared memory: its runs of lines are posted
+    // to the worker as views, not copied (builder.ts #onRegion).
+    const b = this.builder;
+    const buf = b.deferParse && want >= b.regionMinBytes ? Buffer.from(new SharedArrayBuffer(want)) : Buffer.allocUnsafe(want);
     // A synchronous pread: regular files are read from the page cache in
     // microseconds, and the promise round trip through the thread pool left the
     // loop idle ~8% of the time at full speed (bench/). A FIFO (opened
