@@ -68,4 +68,15 @@ describe('Block', () => {
     expect(Array.from(b.ndEnds)).toEqual(recs.map((_, i) => Buffer.byteLength(expected.split('\n').slice(0, i + 1).join('\n') + '\n')));
     expect(b.sse().buf.toString('utf8')).toBe(recs.map((r, i) => `id: ${seqs[i]}\nevent: log\ndata: ${serializeRecord({ ...r, seq: seqs[i]! })}\n\n`).join(''));
   });
+
+  it('writes every seq right across powers of ten and jumps (consecutive seqs are counted up in place)', () => {
+    const tail = serializeTail(rec('x'));
+    const view = Buffer.from(tail);
+    for (const [start, n] of [[1, 30], [95, 10], [999_990, 20], [9_999_999_999_995, 10], [42, 1]] as const) {
+      const seqs = Array.from({ length: n }, (_, i) => start + i);
+      seqs.push(start + n + 5, start + n + 6, 7); // a jump forward, the next, and back down
+      const b = new Block(seqs.map((seq) => ({ seq }) as unknown as Entry), seqs.map(() => ({ buf: view, start: 0, end: view.length })));
+      expect(b.nd.toString('utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l).seq)).toEqual(seqs);
+    }
+  });
 });

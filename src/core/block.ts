@@ -27,6 +27,42 @@ function putAscii(buf: Buffer, off: number, s: string): number {
   return off;
 }
 
+/**
+ * `{"seq":N` at `off`; returns the offset after it. A batch's seqs are
+ * consecutive, so the digits are kept and incremented in place (an odometer)
+ * rather than converted from the number per record.
+ */
+const seqDigits = new Uint8Array(24);
+let seqLen = 0;
+let seqValue = -2;
+function seqPrefix(buf: Buffer, off: number, seq: number): number {
+  if (seq === seqValue + 1 && seqLen > 0) {
+    let i = seqLen - 1;
+    while (i >= 0 && seqDigits[i] === 57) seqDigits[i--] = 48;
+    if (i >= 0) seqDigits[i]!++;
+    else {
+      // 99..9 + 1: one more digit
+      seqDigits[0] = 49;
+      seqDigits[seqLen++] = 48;
+    }
+  } else {
+    const s = String(seq);
+    seqLen = s.length;
+    for (let k = 0; k < seqLen; k++) seqDigits[k] = s.charCodeAt(k);
+  }
+  seqValue = seq;
+  buf[off] = 123; // {"seq":
+  buf[off + 1] = 34;
+  buf[off + 2] = 115;
+  buf[off + 3] = 101;
+  buf[off + 4] = 113;
+  buf[off + 5] = 34;
+  buf[off + 6] = 58;
+  off += 7;
+  for (let k = 0; k < seqLen; k++) buf[off++] = seqDigits[k]!;
+  return off;
+}
+
 /** Bytes a part needs: a string's UTF-16 length (exact for ASCII) or a tail plus `{"seq":` and up to 16 digits; and its newline. */
 export function sizeGuess(p: string | WireTail): number {
   return typeof p === 'string' ? p.length + 1 : p.end - p.start + 24;
@@ -70,7 +106,7 @@ export class Block {
       if (typeof p !== 'string') {
         // its size is bounded; multi-byte strings before it may have used its room
         if (off + sizeGuess(p) > buf.length) grow(i);
-        off = putAscii(buf, off, '{"seq":' + entries[i]!.seq);
+        off = seqPrefix(buf, off, entries[i]!.seq);
         const n = p.end - p.start;
         buf.set(new Uint8Array(p.buf.buffer, p.buf.byteOffset + p.start, n), off);
         off += n;
