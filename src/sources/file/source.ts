@@ -26,7 +26,7 @@ import { FileTailer, newCounters, parseKey, type FileCounters } from './tailer.j
 import { PathWatcher, type FoundFile } from './watcher.js';
 import type { LogRecord } from '../../core/record.js';
 import { parseCounters } from '../../parse/detect.js';
-import type { ParsePool } from '../../parse/pool.js';
+import type { ParsePool, ParseResult } from '../../parse/pool.js';
 
 export interface FileSourceOptions {
   /** The daemon's data_dir; checkpoints go to `${dataDir}/checkpoints/file-${name}.json`. */
@@ -608,11 +608,14 @@ export class FileSource implements Source {
     const { items, now, origin } = b.takeItems();
     const cfg = this.#cfg;
     const request = { items, maxLineBytes: cfg.max_line_bytes, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin) };
-    const parsed = this.#pool!.parse(request).then(
+    // A worker's result stays as it came (typed arrays, off the JS heap) until its turn to commit: records
+    // made at once would wait on the heap behind earlier chunks, and the young-generation GC would copy
+    // them over and over.
+    const parsed: Promise<ParseResult | LogRecord[]> = this.#pool!.parse(request).then(
       (res) => {
         for (const k in res.counters) parseCounters[k as keyof typeof parseCounters] += res.counters[k]!;
         if (res.unserializable > 0) this.#pipeline?.drop('hub', 'unserializable_fields', res.unserializable);
-        return b.fromWorker(res, now, origin);
+        return res;
       },
       () => {
         // no worker could (a worker died, or cannot start): the items are still here (shared or copied, not transferred)
@@ -624,9 +627,9 @@ export class FileSource implements Source {
     const job: Promise<void> = prev
       .then(() => parsed)
       // a pause asked by an earlier batch holds this one until the pipeline drains (not when stopping: read bytes are pushed)
-      .then(async (records) => {
+      .then(async (r) => {
         await this.#unpaused();
-        this.#commit(t, records, to);
+        this.#commit(t, Array.isArray(r) ? r : b.fromWorker(r, now, origin), to);
       })
       .catch((e: unknown) => {
         // not expected (parsing never throws): the lines cannot be committed, and are counted
