@@ -14,7 +14,7 @@ import type net from 'node:net';
 import { LineCounter, RawSseCounter, SseClient, connectCounter, type VerifyReport } from './clients.js';
 import { renderLine, sampleTemplates, type Dataset } from './gen.js';
 import { runDirFor, startSluice, sluiceOutputTail, TOKEN, type SluiceHandle } from './sluice.js';
-import { MiB, nowMs, percentile, sleep } from './util.js';
+import { MiB, atMeasuringPriority, nowMs, percentile, sleep } from './util.js';
 
 type Log = (s: string) => void;
 
@@ -78,11 +78,13 @@ export async function sluiceThroughput(ds: Dataset, opts: { verify: boolean; log
     await sleep(300);
     let peakRss = h.rss().total;
     const cpu0 = h.cpu();
-    const t0 = nowMs();
-    linkSync(ds.path, file);
-    opts.log(`sluice: reading ${(ds.bytes / MiB).toFixed(0)} MiB, ${ds.lines.toLocaleString('en-US')} lines`);
+    let t0 = 0;
     let warned = false;
-    const outcome = await counter.waitDone({
+    const outcome = await atMeasuringPriority(() => {
+      t0 = nowMs();
+      linkSync(ds.path, file);
+      opts.log(`sluice: reading ${(ds.bytes / MiB).toFixed(0)} MiB, ${ds.lines.toLocaleString('en-US')} lines`);
+      return counter.waitDone({
       idleMs: 10_000,
       startMs: 30_000,
       timeoutMs: 30 * 60_000,
@@ -93,6 +95,7 @@ export async function sluiceThroughput(ds: Dataset, opts: { verify: boolean; log
           opts.log(`sluice exited during the run:\n${sluiceOutputTail(h)}`);
         }
       },
+      });
     });
     const cpuS = h.cpu() - cpu0;
     const end = outcome === 'complete' ? counter.doneAt : counter.lastAt || nowMs();
