@@ -31,7 +31,7 @@ for (let pass = 1; pass <= 3; pass++) {
   const c0 = process.cpuUsage();
   let out = 0;
   for (let i = 0; i < runs.length; i++) {
-    const r = runJob({ id: i, items: [runs[i]!], maxLineBytes: 1 << 20, format: 'auto', now: Date.now(), source: 'bench', stream: 'bench', origin });
+    const r = runJob({ id: i, items: [runs[i]!], maxLineBytes: 1 << 20, format: 'auto', now: Date.now(), source: 'bench', stream: 'bench', origin, seqDigits: 7 });
     out += r.buf.length;
   }
   const c = process.cpuUsage(c0);

@@ -63,6 +63,41 @@ function seqPrefix(buf: Buffer, off: number, seq: number): number {
   return off;
 }
 
+/**
+ * When every part is a parse worker's whole record (WireTail.head) and they
+ * lie back to back in one buffer, each with exactly as many reserved digit
+ * bytes as its seq has, write the seqs in and return the records' ends
+ * relative to the first one: the buffer itself becomes the block (no copy,
+ * no allocation; ParseJob.seqDigits). Else null: the tails are copied.
+ * A part used so is marked (head = -1) so it is never stamped twice.
+ */
+function stampInPlace(entries: readonly Entry[], parts: readonly (string | WireTail)[]): { nd: Buffer; ends: Uint32Array } | null {
+  const n = parts.length;
+  const p0 = n > 0 ? parts[0]! : undefined;
+  if (p0 === undefined || typeof p0 === 'string' || p0.head === undefined || p0.head < 0) return null;
+  const buf = p0.buf;
+  const digits = p0.start - p0.head - 7;
+  if (digits < 1 || digits > 16) return null;
+  const lo = digits === 1 ? 0 : 10 ** (digits - 1);
+  const hi = 10 ** digits;
+  let next = p0.head;
+  for (let i = 0; i < n; i++) {
+    const p = parts[i]!;
+    const seq = entries[i]!.seq;
+    if (typeof p === 'string' || p.buf !== buf || p.head !== next || p.start - p.head - 7 !== digits || buf[p.end] !== NL || !(seq >= lo && seq < hi)) return null;
+    next = p.end + 1;
+  }
+  const base = p0.head;
+  const ends = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = parts[i] as WireTail;
+    seqPrefix(buf, p.head!, entries[i]!.seq);
+    p.head = -1;
+    ends[i] = p.end + 1 - base;
+  }
+  return { nd: buf.subarray(base, next), ends };
+}
+
 /** Bytes a part needs: a string's UTF-16 length (exact for ASCII) or a tail plus `{"seq":` and up to 16 digits; and its newline. */
 export function sizeGuess(p: string | WireTail): number {
   return typeof p === 'string' ? p.length + 1 : p.end - p.start + 24;
@@ -82,6 +117,13 @@ export class Block {
    */
   constructor(entries: readonly Entry[], parts: readonly (string | WireTail)[]) {
     this.#entries = entries;
+    const stamped = stampInPlace(entries, parts);
+    if (stamped !== null) {
+      // a parse worker's records, back to back in its buffer: that buffer is the block
+      this.nd = stamped.nd;
+      this.ndEnds = stamped.ends;
+      return;
+    }
     // Written record by record into one allocation sized for ASCII (the common
     // case); grown when multi-byte text does not fit. 2x faster than encoding
     // one concatenated string (rope flattening), bench/ and block.test.ts.

@@ -48,6 +48,13 @@ export interface WireTail {
   buf: Buffer;
   start: number;
   end: number;
+  /**
+   * When >= 0: the whole record is laid out in `buf` from here: `{"seq":`, then
+   * `start - head - 7` bytes reserved for the seq's digits, the tail, and a
+   * '\n' at `end` (a parse worker's records, ParseJob.seqDigits). A block of
+   * such records that lie back to back is published in place (block.ts).
+   */
+  head?: number;
 }
 
 /** What parsers return: the line-derived part of a record. */

@@ -30,6 +30,8 @@ export class WireRecord implements LogRecord, WireTail {
     readonly buf: Buffer,
     readonly start: number,
     readonly end: number,
+    /** Where the whole record starts in `buf` (WireTail.head), or -1. */
+    public head: number,
     /** Where the message's JSON string literal (with its quotes) lies in `wire.buf`. */
     readonly msgStart: number,
     readonly msgEnd: number,

@@ -27,18 +27,21 @@ function inline(line: string): LogRecord {
   return { seq: 0, time: p.time ?? NOW, received: NOW, source: 'app', stream: 'main', origin: ORIGIN, host: p.host, app: p.app, level: p.level, message: p.message, fields: p.fields };
 }
 
-function wireRecords(res: ReturnType<typeof runJob>): WireRecord[] {
+/** The records of a result, laid out as ParseResult says (as the file source's builder reads them). */
+function wireRecords(res: ReturnType<typeof runJob>, seqDigits = 0): WireRecord[] {
   const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
-  let start = 0;
+  const hold = seqDigits > 0 ? 7 + seqDigits : 0;
+  let head = 0;
   return Array.from(res.ends, (end, i) => {
     const lv = res.levels[i]!;
-    const r = new WireRecord(res.times[i]!, NOW, 'app', 'main', ORIGIN, lv === 0 ? undefined : LEVELS[lv - 1], buf, start, end, res.msg[2 * i]!, res.msg[2 * i + 1]!);
-    start = end;
+    const r = new WireRecord(res.times[i]!, NOW, 'app', 'main', ORIGIN, lv === 0 ? undefined : LEVELS[lv - 1], buf, head + hold, end, hold > 0 ? head : -1, res.msg[2 * i]!, res.msg[2 * i + 1]!);
+    head = hold > 0 ? end + 1 : end;
     return r;
   });
 }
 
-const job = { id: 1, items: LINES as (string | Uint8Array)[], maxLineBytes: 1 << 20, format: 'auto' as const, now: NOW, source: 'app', stream: 'main', origin: JSON.stringify(ORIGIN) };
+const job = { id: 1, items: LINES as (string | Uint8Array)[], maxLineBytes: 1 << 20, format: 'auto' as const, now: NOW, source: 'app', stream: 'main', origin: JSON.stringify(ORIGIN), seqDigits: 0 };
+const entriesFor = (seqs: number[]): Entry[] => seqs.map((seq) => ({ seq }) as unknown as Entry);
 
 describe('parse worker', () => {
   it('renders byte for byte what the main thread would, and the records decode back to the inline parse', () => {
@@ -96,6 +99,39 @@ describe('parse worker', () => {
       expect(lines.map((l) => l.seq)).toEqual([7, 8, 9, 10]);
       expect([lines[0]!.message, lines[1]!.m, lines[2]!.message, lines[3]!.message]).toEqual(['a', 'ユ'.repeat(n), 'b', 'c']);
     }
+  });
+});
+
+describe('parse worker: whole records with reserved seq digits', () => {
+  const inlineBlock = (seqs: number[]) => new Block(entriesFor(seqs), LINES.map((l, i) => serializeRecord({ ...inline(l), seq: seqs[i]! })));
+
+  it('are stamped in place: the worker buffer itself is the block, byte for byte the inline one', () => {
+    const res = runJob({ ...job, seqDigits: 4 });
+    const wire = wireRecords(res, 4);
+    const seqs = LINES.map((_, i) => 1000 + i);
+    const b = new Block(entriesFor(seqs), wire.map((r) => r.wire));
+    expect(b.nd.buffer).toBe(res.buf.buffer); // no copy
+    const ref = inlineBlock(seqs);
+    expect(b.nd.toString()).toBe(ref.nd.toString());
+    expect(Array.from(b.ndEnds)).toEqual(Array.from(ref.ndEnds));
+    // the records still decode from their tails (unchanged by the stamping)
+    expect(wire.map((r) => r.message)).toEqual(LINES.map((l) => inline(l).message));
+    // stamped once: publishing the same records again copies them, with the new seqs
+    const again = new Block(entriesFor(seqs.map((s) => s + 5000)), wire.map((r) => r.wire));
+    expect(again.nd.buffer).not.toBe(res.buf.buffer);
+    expect(again.nd.toString()).toBe(inlineBlock(seqs.map((s) => s + 5000)).nd.toString());
+  });
+
+  it('are copied with the right seqs when the seqs have another width (999 -> 1000), or are not back to back', () => {
+    const wire = wireRecords(runJob({ ...job, seqDigits: 3 }), 3);
+    const seqs = LINES.map((_, i) => 995 + i); // crosses into 4 digits
+    const b = new Block(entriesFor(seqs), wire.map((r) => r.wire));
+    expect(b.nd.toString()).toBe(inlineBlock(seqs).nd.toString());
+    const wire2 = wireRecords(runJob({ ...job, seqDigits: 3 }), 3);
+    const gap = wire2.filter((_, i) => i !== 2); // one left out: not contiguous
+    const seqs2 = gap.map((_, i) => 100 + i);
+    const b2 = new Block(entriesFor(seqs2), gap.map((r) => r.wire));
+    expect(b2.nd.toString()).toBe(new Block(entriesFor(seqs2), LINES.filter((_, i) => i !== 2).map((l, i) => serializeRecord({ ...inline(l), seq: seqs2[i]! }))).nd.toString());
   });
 });
 

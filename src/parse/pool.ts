@@ -28,11 +28,25 @@ export interface ParseJob {
   stream: string;
   /** JSON of the records' origin (the worker caches one frozen object per distinct origin). */
   origin: string;
+  /**
+   * When > 0: the number of digits the records' seqs will most likely have.
+   * Each record is then written whole, `{"seq":` + that many reserved digit
+   * bytes + its tail + '\n', one after the other, so that the hub can stamp
+   * the seqs in place and publish the buffer itself as the batch's wire block
+   * (no copy); when the seqs turn out to have another width it copies the
+   * tails as usual. 0: tails only, back to back.
+   */
+  seqDigits: number;
 }
 
 export interface ParseResult {
   id: number;
-  /** Record i's wire JSON after `{"seq":N` is buf[ends[i-1] (or 0), ends[i]). */
+  /**
+   * Record i's wire JSON after `{"seq":N` ends at ends[i]. With seqDigits 0 it
+   * starts at ends[i-1] (or 0); with seqDigits D it starts 7 + D bytes after
+   * ends[i-1] + 1 (or 0), past its `{"seq":` and D reserved bytes, and a '\n'
+   * follows it.
+   */
   buf: Uint8Array;
   ends: Uint32Array;
   /** msg[2i], msg[2i+1]: record i's message as a JSON string literal, in buf. */

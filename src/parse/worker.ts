@@ -72,11 +72,14 @@ export function runJob(job: ParseJob): ParseResult {
   const n = lines.length;
   const origin = originOf(job.origin);
   const mid = middleText(job.source, job.stream, origin);
+  // whole records with room for their seq (see ParseJob.seqDigits), or tails only
+  const hold = job.seqDigits > 0 ? '{"seq":' + '0'.repeat(job.seqDigits) : '';
+  const nl = hold === '' ? '' : '\n';
   // A record is its line (plus escapes), the middle segment and ~100 bytes of keys, time and level:
   // a guess close enough that the buffer rarely grows and is rarely trimmed (either is a copy).
   let chars = 0;
   for (let i = 0; i < n; i++) chars += lines[i]!.length;
-  const out = new Out(256 + Math.ceil(chars * 1.2) + n * (mid.length + 112));
+  const out = new Out(256 + Math.ceil(chars * 1.2) + n * (mid.length + 112 + hold.length + 1));
   const ends = new Uint32Array(n);
   const msg = new Uint32Array(2 * n);
   const times = new Float64Array(n);
@@ -101,8 +104,8 @@ export function runJob(job: ParseJob): ParseResult {
     }
     // One write for the record; when it was all ASCII (bytes = UTF-16 units, the common case)
     // the message's place follows from the string lengths, else it is measured.
-    const at = out.off;
-    const whole = head + lit + rest;
+    const at = out.off + hold.length;
+    const whole = hold + head + lit + rest + nl;
     if (out.write(whole) === whole.length) {
       msg[2 * i] = at + head.length;
       msg[2 * i + 1] = at + head.length + lit.length;
@@ -111,7 +114,7 @@ export function runJob(job: ParseJob): ParseResult {
       msg[2 * i] = at + h;
       msg[2 * i + 1] = at + h + Buffer.byteLength(lit, 'utf8');
     }
-    ends[i] = out.off;
+    ends[i] = out.off - nl.length;
     times[i] = time;
     levels[i] = p.level === undefined ? 0 : LEVEL_CODE.get(p.level)!;
   }

@@ -48,6 +48,9 @@ replay_bytes = "256MiB"
     const reader = net.connect({ port: tcpPort, host: '127.0.0.1' });
     await new Promise((r) => reader.once('connect', r));
     const got: number[] = [];
+    // seqs as the wire shows them: through the parse threads a batch's records are stamped with
+    // their seqs in place (block.ts), and this stream's seqs cross from 4 to 5 digits
+    const seqs: number[] = [];
     let gaps = 0;
     let buf = '';
     reader.setEncoding('utf8');
@@ -59,7 +62,10 @@ replay_bytes = "256MiB"
         buf = buf.slice(i + 1);
         // cheap on purpose: the reader must not be the slow one on a loaded machine
         if (line.startsWith('{"gap"')) gaps++;
-        else got.push(Number(/n=(\d+) /.exec(line)![1]));
+        else {
+          got.push(Number(/n=(\d+) /.exec(line)![1]));
+          seqs.push(Number(/^\{"seq":([1-9]\d*),"time":"/.exec(line)?.[1] ?? NaN));
+        }
       }
     });
     await waitFor(async () => {
@@ -84,6 +90,7 @@ replay_bytes = "256MiB"
     await waitFor(() => gaps > 0 || got.length >= total, `reader got ${total}`, 60_000);
     expect(gaps).toBe(0);
     expect(got).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(seqs.every((q, i) => q === seqs[0]! + i)).toBe(true);
 
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     const m = /sluice_dropped_total\{stage="tcp",reason="slow_client"\} (\d+)/.exec(metrics);

@@ -107,7 +107,7 @@ export class RecordBuilder {
   }
 
   /** Records of items taken with `takeItems`, from a parse worker's result. */
-  fromWorker(res: ParseResult, now: number, origin: Origin): LogRecord[] {
+  fromWorker(res: ParseResult, now: number, origin: Origin, seqDigits: number): LogRecord[] {
     const c = this.#counters;
     c.lines += res.split.lines;
     c.truncated += res.split.truncated;
@@ -118,12 +118,14 @@ export class RecordBuilder {
     const { ends, msg, times, levels } = res;
     const source = this.#cfg.name;
     const stream = this.#stream;
-    let start = 0;
+    // whole records (`{"seq":` + reserved digits + tail + '\n') or tails back to back (ParseResult.ends)
+    const hold = seqDigits > 0 ? 7 + seqDigits : 0;
+    let head = 0;
     for (let i = 0; i < n; i++) {
       const end = ends[i]!;
       const lv = levels[i]!;
-      out[i] = new WireRecord(times[i]!, now, source, stream, origin, lv === 0 ? undefined : LEVELS[lv - 1], buf, start, end, msg[2 * i]!, msg[2 * i + 1]!);
-      start = end;
+      out[i] = new WireRecord(times[i]!, now, source, stream, origin, lv === 0 ? undefined : LEVELS[lv - 1], buf, head + hold, end, hold > 0 ? head : -1, msg[2 * i]!, msg[2 * i + 1]!);
+      head = hold > 0 ? end + 1 : end;
     }
     return out;
   }

@@ -607,7 +607,9 @@ export class FileSource implements Source {
     const to = b.outEnd;
     const { items, now, origin } = b.takeItems();
     const cfg = this.#cfg;
-    const request = { items, maxLineBytes: cfg.max_line_bytes, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin) };
+    // the width the seqs will most likely have when this commits (block.ts publishes such records in place)
+    const seqDigits = String(this.#pipeline!.lastSeq() + 1).length;
+    const request = { items, maxLineBytes: cfg.max_line_bytes, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin), seqDigits };
     // A worker's result stays as it came (typed arrays, off the JS heap) until its turn to commit: records
     // made at once would wait on the heap behind earlier chunks, and the young-generation GC would copy
     // them over and over.
@@ -629,7 +631,7 @@ export class FileSource implements Source {
       // a pause asked by an earlier batch holds this one until the pipeline drains (not when stopping: read bytes are pushed)
       .then(async (r) => {
         await this.#unpaused();
-        this.#commit(t, Array.isArray(r) ? r : b.fromWorker(r, now, origin), to);
+        this.#commit(t, Array.isArray(r) ? r : b.fromWorker(r, now, origin, seqDigits), to);
       })
       .catch((e: unknown) => {
         // not expected (parsing never throws): the lines cannot be committed, and are counted
