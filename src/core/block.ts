@@ -15,7 +15,6 @@ import { utf8Write } from './utf8.js';
 
 const NL = 10;
 
-
 /**
  * Write a short ASCII string (a seq prefix, an SSE header) at `off`; returns
  * the offset after it. Per-record Buffer#write and Buffer#copy calls cost
@@ -27,30 +26,32 @@ function putAscii(buf: Buffer, off: number, s: string): number {
   return off;
 }
 
+/** The digits of the last seq written by seqPrefix (ASCII), their count, and its value. */
+const odo = new Uint8Array(24);
+let odoLen = 0;
+let odoValue = -2;
+
 /**
  * `{"seq":N` at `off`; returns the offset after it. A batch's seqs are
  * consecutive, so the digits are kept and incremented in place (an odometer)
  * rather than converted from the number per record.
  */
-const seqDigits = new Uint8Array(24);
-let seqLen = 0;
-let seqValue = -2;
 function seqPrefix(buf: Buffer, off: number, seq: number): number {
-  if (seq === seqValue + 1 && seqLen > 0) {
-    let i = seqLen - 1;
-    while (i >= 0 && seqDigits[i] === 57) seqDigits[i--] = 48;
-    if (i >= 0) seqDigits[i]!++;
+  if (seq === odoValue + 1 && odoLen > 0) {
+    let i = odoLen - 1;
+    while (i >= 0 && odo[i] === 57) odo[i--] = 48;
+    if (i >= 0) odo[i]!++;
     else {
       // 99..9 + 1: one more digit
-      seqDigits[0] = 49;
-      seqDigits[seqLen++] = 48;
+      odo[0] = 49;
+      odo[odoLen++] = 48;
     }
   } else {
     const s = String(seq);
-    seqLen = s.length;
-    for (let k = 0; k < seqLen; k++) seqDigits[k] = s.charCodeAt(k);
+    odoLen = s.length;
+    for (let k = 0; k < odoLen; k++) odo[k] = s.charCodeAt(k);
   }
-  seqValue = seq;
+  odoValue = seq;
   buf[off] = 123; // {"seq":
   buf[off + 1] = 34;
   buf[off + 2] = 115;
@@ -59,7 +60,7 @@ function seqPrefix(buf: Buffer, off: number, seq: number): number {
   buf[off + 5] = 34;
   buf[off + 6] = 58;
   off += 7;
-  for (let k = 0; k < seqLen; k++) buf[off++] = seqDigits[k]!;
+  for (let k = 0; k < odoLen; k++) buf[off++] = odo[k]!;
   return off;
 }
 

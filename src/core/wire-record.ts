@@ -32,7 +32,7 @@ export class WireRecord implements LogRecord, WireTail {
     readonly end: number,
     /** Where the whole record starts in `buf` (WireTail.head), or -1. */
     public head: number,
-    /** Where the message's JSON string literal (with its quotes) lies in `wire.buf`. */
+    /** Where the message's JSON string literal (with its quotes) lies in `buf`. */
     readonly msgStart: number,
     readonly msgEnd: number,
   ) {}
