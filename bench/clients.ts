@@ -10,7 +10,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { SEQ_DIGITS, SEQ_MARK } from './gen.js';
-import { nowMs, sleep } from './util.js';
+import { linkSync } from 'node:fs';
+import { atMeasuringPriority, nowMs, sleep } from './util.js';
 
 const NL = 10;
 const MARK = Buffer.from(SEQ_MARK);
@@ -381,4 +382,23 @@ export class RawSseCounter {
   close(): void {
     this.#sock.destroy();
   }
+}
+
+/**
+ * A throughput run's clock: hard-link the cached dataset `src` to the watched
+ * path `dst` (instant, same inode) and wait until `counter` has every line,
+ * nothing came for 10 s, or 30 min passed; the counting thread runs at the
+ * measuring priority meanwhile. `t0` is when the file appeared.
+ */
+export async function timeLinkedFile(
+  counter: LineCounter,
+  o: { src: string; dst: string; announce: () => void; onTick?: () => void },
+): Promise<{ t0: number; outcome: 'complete' | 'idle' | 'timeout' }> {
+  return atMeasuringPriority(async () => {
+    const t0 = nowMs();
+    linkSync(o.src, o.dst);
+    o.announce();
+    const outcome = await counter.waitDone({ idleMs: 10_000, startMs: 30_000, timeoutMs: 30 * 60_000, onTick: o.onTick });
+    return { t0, outcome };
+  });
 }

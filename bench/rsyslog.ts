@@ -23,12 +23,12 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LineCounter, listenCounter, type VerifyReport } from './clients.js';
+import { LineCounter, listenCounter, timeLinkedFile, type VerifyReport } from './clients.js';
 import type { Dataset } from './gen.js';
-import { BENCH_ROOT, MiB, atMeasuringPriority, nowMs, sleep, spawnManaged, treeCpuSeconds, type Managed } from './util.js';
+import { BENCH_ROOT, MiB, nowMs, sleep, spawnManaged, treeCpuSeconds, type Managed } from './util.js';
 
 export const RSYSLOGD = process.env.BENCH_RSYSLOGD ?? '/usr/sbin/rsyslogd';
 
@@ -174,19 +174,13 @@ export async function runRsyslogThroughput(ds: Dataset, opts: { verify: boolean;
     if (!proc.isRunning()) throw new Error(`rsyslogd exited at start: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
 
     const cpu0 = treeCpuSeconds(proc.pid);
-    let t0 = 0;
-    const outcome = await atMeasuringPriority(() => {
-      t0 = nowMs();
-      linkSync(ds.path, file);
-      opts.log(`rsyslog: reading ${(ds.bytes / MiB).toFixed(0)} MiB, ${ds.lines.toLocaleString('en-US')} lines`);
-      return counter.waitDone({
-        idleMs: 10_000,
-        startMs: 30_000,
-        timeoutMs: 30 * 60_000,
-        onTick: () => {
-          if (!proc!.isRunning()) opts.log('rsyslog: process exited early');
-        },
-      });
+    const { t0, outcome } = await timeLinkedFile(counter, {
+      src: ds.path,
+      dst: file,
+      announce: () => opts.log(`rsyslog: reading ${(ds.bytes / MiB).toFixed(0)} MiB, ${ds.lines.toLocaleString('en-US')} lines`),
+      onTick: () => {
+        if (!proc!.isRunning()) opts.log('rsyslog: process exited early');
+      },
     });
     const cpuS = treeCpuSeconds(proc.pid) - cpu0;
     const end = outcome === 'complete' ? counter.doneAt : counter.lastAt || nowMs();

@@ -5,16 +5,16 @@
  * what it started in `finally`; results are plain objects for results.json.
  */
 
-import { closeSync, linkSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type net from 'node:net';
-import { LineCounter, RawSseCounter, SseClient, connectCounter, type VerifyReport } from './clients.js';
+import { LineCounter, RawSseCounter, SseClient, connectCounter, timeLinkedFile, type VerifyReport } from './clients.js';
 import { renderLine, sampleTemplates, type Dataset } from './gen.js';
 import { runDirFor, startSluice, sluiceOutputTail, TOKEN, type SluiceHandle } from './sluice.js';
-import { MiB, atMeasuringPriority, nowMs, percentile, sleep } from './util.js';
+import { MiB, nowMs, percentile, sleep } from './util.js';
 
 type Log = (s: string) => void;
 
@@ -78,16 +78,11 @@ export async function sluiceThroughput(ds: Dataset, opts: { verify: boolean; log
     await sleep(300);
     let peakRss = h.rss().total;
     const cpu0 = h.cpu();
-    let t0 = 0;
     let warned = false;
-    const outcome = await atMeasuringPriority(() => {
-      t0 = nowMs();
-      linkSync(ds.path, file);
-      opts.log(`sluice: reading ${(ds.bytes / MiB).toFixed(0)} MiB, ${ds.lines.toLocaleString('en-US')} lines`);
-      return counter.waitDone({
-      idleMs: 10_000,
-      startMs: 30_000,
-      timeoutMs: 30 * 60_000,
+    const { t0, outcome } = await timeLinkedFile(counter, {
+      src: ds.path,
+      dst: file,
+      announce: () => opts.log(`sluice: reading ${(ds.bytes / MiB).toFixed(0)} MiB, ${ds.lines.toLocaleString('en-US')} lines`),
       onTick: () => {
         peakRss = Math.max(peakRss, h.rss().total);
         if (!h.isRunning() && !warned) {
@@ -95,7 +90,6 @@ export async function sluiceThroughput(ds: Dataset, opts: { verify: boolean; log
           opts.log(`sluice exited during the run:\n${sluiceOutputTail(h)}`);
         }
       },
-      });
     });
     const cpuS = h.cpu() - cpu0;
     const end = outcome === 'complete' ? counter.doneAt : counter.lastAt || nowMs();
