@@ -350,7 +350,8 @@ export class Hub {
       const w = r.wire;
       const part = w === undefined ? this.#serialize(r) : w;
       parts[i] = part;
-      entries[i] = new RingEntry(r.seq, r.source, r.stream, r.level, sizeGuess(part) + ENTRY_OVERHEAD, i);
+      const bytes = sizeGuess(part) + ENTRY_OVERHEAD;
+      entries[i] = w?.asEntry !== undefined ? w.asEntry(bytes, i) : new RingEntry(r.seq, r.source, r.stream, r.level, bytes, i);
     }
     const block = new Block(entries, parts);
     for (let i = 0; i < entries.length; i++) entries[i]!.block = block;

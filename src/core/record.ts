@@ -7,6 +7,8 @@
  * every subscriber (SSE, TCP, backfill) reuses that string.
  */
 
+import type { Entry } from './ring.js';
+
 export const LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error', 'critical', 'alert', 'emergency'] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -55,6 +57,8 @@ export interface WireTail {
    * such records that lie back to back is published in place (block.ts).
    */
   head?: number;
+  /** The record as its own ring entry (a parse worker's record): the hub then allocates none. */
+  asEntry?(bytes: number, idx: number): Entry;
 }
 
 /** What parsers return: the line-derived part of a record. */

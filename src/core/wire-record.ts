@@ -6,6 +6,8 @@
  * engine reads `message`; with no rules and no filters nothing is decoded).
  */
 import type { Level, LogRecord, Origin, WireTail } from './record.js';
+import type { Entry } from './ring.js';
+import type { Block } from './block.js';
 
 interface Rest {
   fields: Record<string, unknown>;
@@ -13,10 +15,18 @@ interface Rest {
   app?: string;
 }
 
-/** Also its own WireTail (`wire` is the record itself): one object per record, not two. */
-export class WireRecord implements LogRecord, WireTail {
+/**
+ * Also its own WireTail (`wire` is the record itself) and, once published,
+ * its own ring entry (`asEntry`): one object per record, not three. As an
+ * entry it keeps nothing per record but numbers and shared references (its
+ * bytes are the batch's block, or the parse thread's buffer behind it), and
+ * its message is decoded on each access, not cached, like any ring entry.
+ */
+export class WireRecord implements LogRecord, WireTail, Entry {
   seq = 0;
-  #message: string | undefined;
+  bytes = 0;
+  idx = 0;
+  block = undefined as unknown as Block;
   #rest: Rest | undefined;
 
   constructor(
@@ -42,8 +52,14 @@ export class WireRecord implements LogRecord, WireTail {
   }
 
   get message(): string {
-    if (this.#message === undefined) this.#message = JSON.parse(this.buf.toString('utf8', this.msgStart, this.msgEnd)) as string;
-    return this.#message;
+    return JSON.parse(this.buf.toString('utf8', this.msgStart, this.msgEnd)) as string;
+  }
+
+  /** This record as the hub's ring entry for it. */
+  asEntry(bytes: number, idx: number): Entry {
+    this.bytes = bytes;
+    this.idx = idx;
+    return this;
   }
 
   get fields(): Record<string, unknown> {
@@ -60,8 +76,7 @@ export class WireRecord implements LogRecord, WireTail {
 
   #decode(): Rest {
     if (this.#rest === undefined) {
-      const r = JSON.parse('{"seq":0' + this.buf.toString('utf8', this.start, this.end)) as Rest & { message: string };
-      this.#message ??= r.message;
+      const r = JSON.parse('{"seq":0' + this.buf.toString('utf8', this.start, this.end)) as Rest;
       this.#rest = { fields: r.fields, host: r.host, app: r.app };
     }
     return this.#rest;

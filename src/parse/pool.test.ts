@@ -4,7 +4,8 @@ import { runJob } from './worker.js';
 import { LineSplitter } from '../framing/lines.js';
 import { parseLine } from './detect.js';
 import { serializeRecord, LEVELS, type LogRecord } from '../core/record.js';
-import { Block } from '../core/block.js';
+import { Block, entryJson } from '../core/block.js';
+import { Hub } from '../core/hub.js';
 import { WireRecord } from '../core/wire-record.js';
 import type { Entry } from '../core/ring.js';
 
@@ -132,6 +133,22 @@ describe('parse worker: whole records with reserved seq digits', () => {
     const seqs2 = gap.map((_, i) => 100 + i);
     const b2 = new Block(entriesFor(seqs2), gap.map((r) => r.wire));
     expect(b2.nd.toString()).toBe(new Block(entriesFor(seqs2), LINES.filter((_, i) => i !== 2).map((l, i) => serializeRecord({ ...inline(l), seq: seqs2[i]! }))).nd.toString());
+  });
+});
+
+describe('parse worker records through the hub', () => {
+  it('are published in place and serve as their own ring entries', () => {
+    const hub = new Hub({ seqStart: 99, defaults: { replay: 100, replayBytes: 1 << 20 }, streams: {}, drop: () => {} });
+    const res = runJob({ ...job, seqDigits: 3 });
+    const wire = wireRecords(res, 3);
+    hub.publish(wire);
+    const entries = hub.records('main', 0, 100);
+    expect(entries).toHaveLength(LINES.length);
+    entries.forEach((e, i) => expect(e).toBe(wire[i])); // no separate entry object
+    expect(entries.map((e) => e.seq)).toEqual(LINES.map((_, i) => 100 + i));
+    expect(entries[0]!.block.nd.buffer).toBe(res.buf.buffer); // the worker's buffer is the block
+    expect(entries.map(entryJson)).toEqual(LINES.map((l, i) => serializeRecord({ ...inline(l), seq: 100 + i })));
+    expect(entries.map((e) => e.message)).toEqual(LINES.map((l) => inline(l).message));
   });
 });
 
