@@ -6,6 +6,7 @@ import { fileSourceSchema, type FileSourceInput } from './config.js';
 import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { FileSource } from './source.js';
 import { describeParseModes, parseModes } from '../../../test/helpers/parse-modes.js';
+import { ParsePool, type ParseJob, type ParseResult } from '../../parse/pool.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -460,5 +461,38 @@ describeParseModes(() => {
       expect(p.drops).toContainEqual({ stage: 'file', reason: 'push_error', n: 1 });
       expect(s.status().counters.read_errors).toBe(0);
     });
+  });
+});
+
+describe('FileSource with failing parse workers', () => {
+  it('a chunk whose worker fails is parsed here from the same shared bytes: every line once, in order, counted', async () => {
+    const real = new ParsePool(2);
+    cleanup.push(() => real.close());
+    // a real pool, except that every second job fails as a dying worker's job does
+    let n = 0;
+    const flaky = {
+      get threads() {
+        return real.threads;
+      },
+      parse(job: Omit<ParseJob, 'id'>): Promise<ParseResult> {
+        return ++n % 2 === 0 ? Promise.reject(new Error('parse worker exited')) : real.parse(job);
+      },
+    } as unknown as ParsePool;
+    const d = tempDir();
+    const f = join(d, 'big.log');
+    writeFileSync(f, lines('line ', 1, 20_000));
+    const cfg = fileSourceSchema.parse({ name: 'f', type: 'file', format: 'plain', from: 'start', poll_interval: '50ms', idle_flush: '150ms', paths: [f], read_buffer: '16KiB' });
+    const s = new FileSource(cfg, { dataDir: join(d, 'data'), parsePool: flaky, poolMinChars: 0 });
+    cleanup.push(() => s.stop());
+    const p = new CollectingPipeline();
+    await s.start(p);
+    await waitFor(() => p.records.length >= 20_000, '20,000 records');
+    await sleep(100);
+    expect(p.messages).toEqual(names('line ', 1, 20_000));
+    expect(p.records.map((r) => r.seq)).toEqual(names('', 1, 20_000).map(Number));
+    const c = s.status().counters;
+    expect(c.parsed_inline).toBeGreaterThan(0);
+    expect(c.lines).toBe(20_000);
+    expect(real.status().jobs).toBeGreaterThan(0);
   });
 });
