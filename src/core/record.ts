@@ -94,7 +94,7 @@ function middle(r: LogRecord): string {
   const o = r.origin;
   let m = middles.get(o);
   if (m === undefined || m.source !== r.source || m.stream !== r.stream) {
-    const text = middleText(r.source, r.stream, o);
+    const text = middleText(r.source, r.stream, JSON.stringify(o));
     // only immutable origins can be cached safely
     if (!Object.isFrozen(o)) return text;
     m = { source: r.source, stream: r.stream, text };
@@ -103,9 +103,9 @@ function middle(r: LogRecord): string {
   return m.text;
 }
 
-/** The wire segment after the time's digits: `","source":..,"stream":..,"origin":{..}`. */
-export function middleText(source: string, stream: string, origin: Origin): string {
-  return '","source":' + JSON.stringify(source) + ',"stream":' + JSON.stringify(stream) + ',"origin":' + JSON.stringify(origin);
+/** The wire segment after the time's digits: `","source":..,"stream":..,"origin":{..}` (the origin given as its JSON). */
+export function middleText(source: string, stream: string, originJson: string): string {
+  return '","source":' + JSON.stringify(source) + ',"stream":' + JSON.stringify(stream) + ',"origin":' + originJson;
 }
 
 /**

@@ -26,7 +26,7 @@ export interface ParseJob {
   now: number;
   source: string;
   stream: string;
-  /** JSON of the records' origin (the worker caches one frozen object per distinct origin). */
+  /** JSON of the records' origin, as the wire carries it (the worker writes it into every record as is). */
   origin: string;
   /**
    * When > 0: the number of digits the records' seqs will most likely have.

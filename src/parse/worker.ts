@@ -9,22 +9,10 @@ import { parentPort } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
 import { splitRegion } from '../framing/lines.js';
 import { utf8Write } from '../core/utf8.js';
-import { LEVELS, fieldsTail, headWith, middleText, type Origin } from '../core/record.js';
+import { LEVELS, fieldsTail, headWith, middleText } from '../core/record.js';
 import type { ParseJob, ParseResult } from './pool.js';
 
 const LEVEL_CODE = new Map<string, number>(LEVELS.map((l, i) => [l, i + 1]));
-const origins = new Map<string, Origin>();
-
-function originOf(json: string): Origin {
-  let o = origins.get(json);
-  if (o === undefined) {
-    if (origins.size >= 1024) origins.clear();
-    // frozen: the serializer caches the rendered origin per object
-    o = Object.freeze(JSON.parse(json) as Origin);
-    origins.set(json, o);
-  }
-  return o;
-}
 
 class Out {
   buf: Buffer;
@@ -70,8 +58,8 @@ export function runJob(job: ParseJob): ParseResult {
   const split = { lines: 0, truncated: 0, repaired: 0 };
   const lines = linesOf(job, split);
   const n = lines.length;
-  const origin = originOf(job.origin);
-  const mid = middleText(job.source, job.stream, origin);
+  // job.origin is the origin's JSON already (as the main thread's serializer writes it)
+  const mid = middleText(job.source, job.stream, job.origin);
   // whole records with room for their seq (see ParseJob.seqDigits), or tails only
   const hold = job.seqDigits > 0 ? '{"seq":' + '0'.repeat(job.seqDigits) : '';
   const nl = hold === '' ? '' : '\n';
