@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { nativeParseState } from './native.js';
 import type { Format } from './detect.js';
 
 export interface ParseJob {
@@ -59,6 +60,8 @@ export interface ParseResult {
   counters: Record<string, number>;
   /** What splitting the byte runs gave: lines, and of them truncated and repaired ones. */
   split: { lines: number; truncated: number; repaired: number };
+  /** Lines the native writer rendered, and lines it handed to the JS parsers (both 0 when it is off). */
+  native: { lines: number; bailed: number };
 }
 
 /** The default number of parse threads: one per core, at most 4 (the main thread's share does not grow with them). */
@@ -94,6 +97,8 @@ export interface ParsePoolStatus {
   /** Workers that failed to start or died; their jobs were parsed by the caller. */
   failures: number;
   last_error?: string;
+  /** The native writer: `loaded`, or why the JS parsers do all the work. */
+  native: string;
 }
 
 export class ParsePool {
@@ -120,6 +125,7 @@ export class ParsePool {
       running: this.#slots.filter((s) => s !== null).length,
       jobs: this.#jobs,
       failures: this.#failures,
+      native: nativeParseState,
       ...(this.#lastError !== undefined ? { last_error: this.#lastError } : {}),
     };
   }

@@ -11,6 +11,8 @@ import { splitRegion } from '../framing/lines.js';
 import { utf8Write } from '../core/utf8.js';
 import { LEVELS, fieldsTail, headWith, middleText } from '../core/record.js';
 import type { ParseJob, ParseResult } from './pool.js';
+import type { Format } from './detect.js';
+import { FORMAT_CODE, NATIVE_COUNTERS, ST, STEP, localZoneIsUtc, nativeParse, type NativeParse } from './native.js';
 
 const LEVEL_CODE = new Map<string, number>(LEVELS.map((l, i) => [l, i + 1]));
 
@@ -31,6 +33,13 @@ class Out {
     const n = utf8Write(this.buf, s, this.off);
     this.off += n;
     return n;
+  }
+  /** At least `n` free bytes after off. */
+  reserve(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(bigger, 0, 0, this.off);
+    this.buf = bigger;
   }
 }
 
@@ -53,29 +62,61 @@ function linesOf(job: ParseJob, split: ParseResult['split']): string[] {
   return lines;
 }
 
-export function runJob(job: ParseJob): ParseResult {
-  const now = job.now;
-  const split = { lines: 0, truncated: 0, repaired: 0 };
-  const lines = linesOf(job, split);
-  const n = lines.length;
-  // job.origin is the origin's JSON already (as the main thread's serializer writes it)
-  const mid = middleText(job.source, job.stream, job.origin);
-  // whole records with room for their seq (see ParseJob.seqDigits), or tails only
-  const hold = job.seqDigits > 0 ? '{"seq":' + '0'.repeat(job.seqDigits) : '';
-  const nl = hold === '' ? '' : '\n';
-  // A record is its line (plus escapes), the middle segment and ~100 bytes of keys, time and level:
-  // a guess close enough that the buffer rarely grows and is rarely trimmed (either is a copy).
-  let chars = 0;
-  for (let i = 0; i < n; i++) chars += lines[i]!.length;
-  const out = new Out(256 + Math.ceil(chars * 1.2) + n * (mid.length + 112 + hold.length + 1));
-  const ends = new Uint32Array(n);
-  const msg = new Uint32Array(2 * n);
-  const times = new Float64Array(n);
-  const levels = new Uint8Array(n);
-  const before = snapshotCounters();
-  let unserializable = 0;
-  for (let i = 0; i < n; i++) {
-    const p = parseLine(lines[i]!, job.format, now);
+/** One job's output: the records' bytes and the per-record values the main thread routes on. */
+class Records {
+  readonly out: Out;
+  ends: Uint32Array;
+  msg: Uint32Array;
+  times: Float64Array;
+  levels: Uint8Array;
+  /** Records written so far. */
+  i = 0;
+  unserializable = 0;
+  readonly #mid: string;
+  readonly #hold: string;
+  readonly #nl: string;
+  readonly #now: number;
+  readonly #format: Format;
+
+  constructor(job: ParseJob, mid: string, lines: number, bytes: number) {
+    this.#mid = mid;
+    // whole records with room for their seq (see ParseJob.seqDigits), or tails only
+    this.#hold = job.seqDigits > 0 ? '{"seq":' + '0'.repeat(job.seqDigits) : '';
+    this.#nl = this.#hold === '' ? '' : '\n';
+    this.#now = job.now;
+    this.#format = job.format;
+    // A record is its line (plus escapes), the middle segment and ~100 bytes of keys, time and level:
+    // a guess close enough that the buffer rarely grows and is rarely trimmed (either is a copy).
+    this.out = new Out(256 + Math.ceil(bytes * 1.2) + lines * (mid.length + 112 + this.#hold.length + 1));
+    this.ends = new Uint32Array(lines);
+    this.msg = new Uint32Array(2 * lines);
+    this.times = new Float64Array(lines);
+    this.levels = new Uint8Array(lines);
+  }
+
+  /** Room for `more` records (the native writer found the count short). */
+  growLines(more: number): void {
+    const n = this.ends.length + Math.max(more, this.ends.length);
+    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, m: T): T => {
+      m.set(a);
+      return m;
+    };
+    this.ends = grow(this.ends, new Uint32Array(n));
+    this.msg = grow(this.msg, new Uint32Array(2 * n));
+    this.times = grow(this.times, new Float64Array(n));
+    this.levels = grow(this.levels, new Uint8Array(n));
+  }
+
+  /** Parse and write one line in JS. */
+  add(line: string): void {
+    const i = this.i;
+    if (i >= this.ends.length) this.growLines(1);
+    const now = this.#now;
+    const mid = this.#mid;
+    const hold = this.#hold;
+    const nl = this.#nl;
+    const out = this.out;
+    const p = parseLine(line, this.#format, now);
     let time = p.time ?? now;
     let head: string, lit: string, rest: string;
     try {
@@ -84,7 +125,7 @@ export function runJob(job: ParseJob): ParseResult {
       rest = fieldsTail(p.fields);
     } catch {
       // as the hub does: a record that cannot be serialized keeps its message, loses its fields
-      unserializable++;
+      this.unserializable++;
       time = Number.isFinite(time) ? time : now;
       head = headWith(mid, time, p.host, p.app, p.level);
       lit = JSON.stringify(String(p.message));
@@ -94,6 +135,7 @@ export function runJob(job: ParseJob): ParseResult {
     // the message's place follows from the string lengths, else it is measured.
     const at = out.off + hold.length;
     const whole = hold + head + lit + rest + nl;
+    const msg = this.msg;
     if (out.write(whole) === whole.length) {
       msg[2 * i] = at + head.length;
       msg[2 * i + 1] = at + head.length + lit.length;
@@ -102,12 +144,93 @@ export function runJob(job: ParseJob): ParseResult {
       msg[2 * i] = at + h;
       msg[2 * i + 1] = at + h + Buffer.byteLength(lit, 'utf8');
     }
-    ends[i] = out.off - nl.length;
-    times[i] = time;
-    levels[i] = p.level === undefined ? 0 : LEVEL_CODE.get(p.level)!;
+    this.ends[i] = out.off - nl.length;
+    this.times[i] = time;
+    this.levels[i] = p.level === undefined ? 0 : LEVEL_CODE.get(p.level)!;
+    this.i = i + 1;
+  }
+}
+
+/** Add a byte run's lines through the JS splitter and parsers. */
+function addRegion(recs: Records, bytes: Uint8Array, maxLineBytes: number, split: ParseResult['split']): void {
+  const r = splitRegion(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), maxLineBytes, (line) => recs.add(line));
+  split.lines += r.lines;
+  split.truncated += r.truncated;
+  split.repaired += r.repaired;
+}
+
+// The native writer's state, one per thread (see native.ts).
+const st = new Float64Array(nativeParse?.stateSize ?? 1);
+const UTC = localZoneIsUtc();
+
+/** Add a byte run's lines through the native writer, the lines it hands back through JS. */
+function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, job: ParseJob, midBytes: Uint8Array, split: ParseResult['split']): number {
+  let bailed = 0;
+  let bound: Buffer | undefined;
+  st[ST.POS] = 0;
+  for (;;) {
+    if (bound !== recs.out.buf) {
+      native.bind(recs.out.buf, recs.ends, recs.msg, recs.times, recs.levels, midBytes, st);
+      bound = recs.out.buf;
+    }
+    st[ST.OFF] = recs.out.off;
+    st[ST.IDX] = recs.i;
+    const r = native.step(bytes);
+    recs.out.off = st[ST.OFF]!;
+    recs.i = st[ST.IDX]!;
+    if (r === STEP.DONE) return bailed;
+    if (r === STEP.BAIL) {
+      bailed++;
+      addRegion(recs, bytes.subarray(st[ST.BAIL_START], st[ST.BAIL_END]), job.maxLineBytes, split);
+    } else {
+      if (recs.i >= recs.ends.length) recs.growLines(64);
+      recs.out.reserve(st[ST.NEED]!);
+      bound = undefined;
+    }
+  }
+}
+
+/** Run a job; `native` null: JS only (the definition the native writer is tested against). */
+export function runJob(job: ParseJob, native: NativeParse | null | undefined = nativeParse): ParseResult {
+  const split = { lines: 0, truncated: 0, repaired: 0 };
+  // job.origin is the origin's JSON already (as the main thread's serializer writes it)
+  const mid = middleText(job.source, job.stream, job.origin);
+  const before = snapshotCounters();
+  const nat = { lines: 0, bailed: 0 };
+  let recs: Records;
+  if (native === undefined || native === null) {
+    const lines = linesOf(job, split);
+    let chars = 0;
+    for (const l of lines) chars += l.length;
+    recs = new Records(job, mid, lines.length, chars);
+    for (const l of lines) recs.add(l);
+  } else {
+    let n = 0;
+    let bytes = 0;
+    for (const it of job.items) {
+      n += typeof it === 'string' ? 1 : native.count(it);
+      bytes += it.length;
+    }
+    recs = new Records(job, mid, n, bytes);
+    const midBytes = Buffer.from(mid, 'utf8');
+    st.fill(0);
+    st[ST.NOW] = job.now;
+    st[ST.FORMAT] = FORMAT_CODE[job.format] ?? 0;
+    st[ST.MAXLINE] = job.maxLineBytes;
+    st[ST.UTC] = UTC ? 1 : 0;
+    st[ST.SEQDIGITS] = job.seqDigits;
+    for (const it of job.items) {
+      if (typeof it === 'string') recs.add(it);
+      else nat.bailed += addRegionNative(native, recs, it, job, midBytes, split);
+    }
+    nat.lines = st[ST.LINES]!;
+    split.lines += nat.lines;
+    for (const [k, slot] of NATIVE_COUNTERS) parseCounters[k] += st[slot]!;
   }
   const counters: Record<string, number> = {};
   for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;
+  const out = recs.out;
+  const n = recs.i;
   // The buffer is transferred whole and records may keep it alive (a rule engine's queue): trim it
   // when the guess was far off.
   let buf = out.buf;
@@ -116,7 +239,19 @@ export function runJob(job: ParseJob): ParseResult {
     buf.copy(exact, 0, 0, out.off);
     buf = exact;
   }
-  return { id: job.id, buf: new Uint8Array(buf.buffer, 0, out.off), ends, msg, times, levels, unserializable, counters, split };
+  const fit = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, len: number): T => (a.length === len ? a : (a.slice(0, len) as T));
+  return {
+    id: job.id,
+    buf: new Uint8Array(buf.buffer, 0, out.off),
+    ends: fit(recs.ends, n),
+    msg: fit(recs.msg, 2 * n),
+    times: fit(recs.times, n),
+    levels: fit(recs.levels, n),
+    unserializable: recs.unserializable,
+    counters,
+    split,
+    native: nat,
+  };
 }
 
 if (parentPort) {

@@ -112,6 +112,8 @@ export class RecordBuilder {
     c.lines += res.split.lines;
     c.truncated += res.split.truncated;
     c.repaired += res.split.repaired;
+    c.native_lines += res.native.lines;
+    c.native_bailed += res.native.bailed;
     const n = res.ends.length;
     const out = new Array<LogRecord>(n);
     const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);

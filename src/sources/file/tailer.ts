@@ -42,12 +42,17 @@ export interface FileCounters {
   push_errors: number;
   /** Batches the parse pool could not take (a worker died or cannot start), parsed on the main thread instead. */
   parsed_inline: number;
+  /** Lines the parse threads' native writer rendered (src/parse/native.ts). */
+  native_lines: number;
+  /** Lines it handed back to the JS parsers (RFC 5424, invalid UTF-8, over-long, ...). */
+  native_bailed: number;
 }
 
 export function newCounters(): FileCounters {
   return {
     lines: 0, bytes: 0, records: 0, truncated: 0, repaired: 0, rotations: 0, deletions: 0, truncations: 0,
     files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0, push_errors: 0, parsed_inline: 0,
+    native_lines: 0, native_bailed: 0,
   };
 }
 

@@ -1,0 +1,97 @@
+/**
+ * The native fast path of the parse workers (native/fastparse.c, built by
+ * node-gyp at install): it renders the common lines (ASCII JSON, logfmt,
+ * RFC 3164 and plain text) straight from the read bytes into wire records,
+ * byte for byte what parseLine + the record serializer write, and hands every
+ * other line back to them (a "bail"). JS stays the definition; the native
+ * code is only a faster way to the same bytes, and
+ * `SLUICE_NATIVE_PARSE=0` turns it off (the pipeline is then all JS).
+ *
+ * Measured (bench/parse-thread.ts): one parse thread goes from ~77 to
+ * several hundred MiB of input per CPU-second; JSON.parse, JSON.stringify
+ * and string encoding were half of its time.
+ */
+import { createRequire } from 'node:module';
+import type { Format } from './detect.js';
+
+export interface NativeParse {
+  /** Point the native writer at this job's output and per-record arrays, the origin segment and the state. */
+  bind(out: Uint8Array, ends: Uint32Array, msg: Uint32Array, times: Float64Array, levels: Uint8Array, mid: Uint8Array, st: Float64Array): void;
+  /** Render region[st[POS]..]: STEP.DONE, STEP.BAIL (st[BAIL_START..BAIL_END) is JS's) or STEP.ROOM (st[NEED] more bytes). */
+  step(region: Uint8Array): number;
+  /** The number of '\n' in the bytes. */
+  count(bytes: Uint8Array): number;
+  readonly stateSize: number;
+}
+
+/** Slots of the state array shared with the native code (its enum, same order). */
+export const ST = {
+  POS: 0,
+  OFF: 1,
+  IDX: 2,
+  BAIL_START: 3,
+  BAIL_END: 4,
+  NEED: 5,
+  NOW: 6,
+  FORMAT: 7,
+  MAXLINE: 8,
+  UTC: 9,
+  SEQDIGITS: 10,
+  C_JSON: 11,
+  C_LOGFMT: 12,
+  C_5424: 13,
+  C_3164: 14,
+  C_PLAIN: 15,
+  C_FALLBACK: 16,
+  LINES: 17,
+} as const;
+
+export const STEP = { DONE: 0, BAIL: 1, ROOM: 2 } as const;
+
+export const FORMAT_CODE: Readonly<Record<Format, number>> = { auto: 0, json: 1, logfmt: 2, syslog: 3, plain: 4 };
+
+/** The counters the native code keeps, by parseCounters key. */
+export const NATIVE_COUNTERS = [
+  ['json', ST.C_JSON],
+  ['logfmt', ST.C_LOGFMT],
+  ['syslog5424', ST.C_5424],
+  ['syslog3164', ST.C_3164],
+  ['plain', ST.C_PLAIN],
+  ['fallback', ST.C_FALLBACK],
+] as const;
+
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/UCT', 'UCT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'GMT0']);
+
+/**
+ * Whether local time is UTC: then the native code may convert wall-clock times
+ * without an offset itself; otherwise those lines go to JS (which asks Date).
+ */
+export function localZoneIsUtc(): boolean {
+  let zone: string | undefined;
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {
+    return false;
+  }
+  if (zone === undefined || !UTC_ZONES.has(zone)) return false;
+  for (const ms of [0, 1.5e12, 1.77e12, 1.79e12]) if (new Date(ms).getTimezoneOffset() !== 0) return false;
+  return true;
+}
+
+function load(): { native: NativeParse | undefined; why: string } {
+  if (process.env.SLUICE_NATIVE_PARSE === '0') return { native: undefined, why: 'SLUICE_NATIVE_PARSE=0' };
+  try {
+    const require = createRequire(import.meta.url);
+    const m = require('../../build/Release/sluice_fastparse.node') as NativeParse;
+    if (m.stateSize !== Object.keys(ST).length) return { native: undefined, why: `native state size ${m.stateSize}, expected ${Object.keys(ST).length} (rebuild: npm rebuild)` };
+    return { native: m, why: 'loaded' };
+  } catch (err) {
+    return { native: undefined, why: `not built (${(err as Error).message.split('\n')[0]})` };
+  }
+}
+
+const loaded = load();
+/** The native module, or undefined when it is off or was not built (the JS parsers then do all the work). */
+export const nativeParse: NativeParse | undefined = loaded.native;
+/** Why nativeParse is what it is (for /api/status and the startup log). */
+export const nativeParseState: string = loaded.why;
