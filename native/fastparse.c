@@ -1429,6 +1429,211 @@ static void put3164Fields(const uint8_t *s) {
   PUTS("}}");
 }
 
+/* ------------------------------------------------------------ RFC 5424 (syslog5424.ts) */
+
+#define MAX_SD 16
+#define MAX_SDP 64
+typedef struct { int a, b, p0, pn; } SdElem;   /* id [a, b), params p0 .. p0 + pn */
+typedef struct { int na, nb, va, vb; } SdParam; /* name, value (no escapes) */
+TL SdElem *g_sde;
+TL SdParam *g_sdp;
+TL int r_nsd, r_hasSd, r_procA, r_procB, r_msgidA, r_msgidB, r_pri;
+
+static int sameBytes(const uint8_t *s, int a, int b, int c, int d) { return b - a == d - c && memcmp(s + a, s + c, b - a) == 0; }
+
+/* scanSd: elements into g_sde/g_sdp; returns the end, *bad the start of a bad element (-1: none); bail on what JS would merge or unescape */
+static int scanSd(const uint8_t *s, int n, int i, int *bad) {
+  int ne = 0, np = 0;
+  *bad = -1;
+  while (i < n && s[i] == 91) {
+    int start = i;
+    i++;
+    int j = i;
+    while (j < n) {
+      int c = s[j];
+      if (c == 32 || c == 93 || c == 61 || c == 34) break;
+      j++;
+    }
+    int c = C(s, n, j);
+    if (j == i || (c != 32 && c != 93)) {
+      *bad = start;
+      break;
+    }
+    if (ne >= MAX_SD) {
+      g_bail = 1;
+      return i;
+    }
+    SdElem *e = &g_sde[ne];
+    e->a = i;
+    e->b = j;
+    e->p0 = np;
+    e->pn = 0;
+    if (awkwardKey(s, i, j)) g_bail = 1;
+    for (int k = 0; k < ne; k++)
+      if (sameBytes(s, g_sde[k].a, g_sde[k].b, i, j)) g_bail = 1; /* merged by JS */
+    i = j;
+    int ok = 0;
+    while (i < n) {
+      while (i < n && s[i] == 32) i++;
+      if (C(s, n, i) == 93) {
+        ok = 1;
+        i++;
+        break;
+      }
+      int k = i;
+      while (k < n) {
+        int d = s[k];
+        if (d == 61 || d == 32 || d == 93 || d == 34) break;
+        k++;
+      }
+      if (k == i || C(s, n, k) != 61 || C(s, n, k + 1) != 34) break;
+      /* the value: to the next '"'; a backslash before it means escapes: JS */
+      int v = k + 2, q = v;
+      while (q < n && s[q] != 34 && s[q] != 92) q++;
+      if (q < n && s[q] == 92) {
+        g_bail = 1;
+        return i;
+      }
+      if (q >= n) break; /* unterminated: the element is bad */
+      if (np >= MAX_SDP) {
+        g_bail = 1;
+        return i;
+      }
+      if (awkwardKey(s, i, k)) g_bail = 1;
+      for (int x = e->p0; x < np; x++)
+        if (sameBytes(s, g_sdp[x].na, g_sdp[x].nb, i, k)) g_bail = 1; /* repeated: an array in JS */
+      g_sdp[np++] = (SdParam){i, k, v, q};
+      e->pn++;
+      i = q + 1;
+    }
+    if (!ok) {
+      np = e->p0;
+      *bad = start;
+      break;
+    }
+    ne++;
+  }
+  r_nsd = ne;
+  return i;
+}
+
+/* 1: parsed as RFC 5424 (fields in r_*), 0: not 5424 (the caller tries 3164) */
+static int parse5424(const uint8_t *s, int n, Parsed *out) {
+  int pri = scanPri(s, n);
+  if (pri < 0) return 0;
+  int i = p_end;
+  int v0 = C(s, n, i);
+  if (v0 < 49 || v0 > 57) return 0;
+  i++;
+  while (i < p_end + 3 && isDig(C(s, n, i))) i++;
+  if (C(s, n, i) != 32) return 0;
+  i++;
+  int st[5], en[5];
+  for (int f = 0; f < 5; f++) {
+    while (i < n && s[i] == 32) i++;
+    const uint8_t *sp = i < n ? memchr(s + i, ' ', n - i) : NULL;
+    if (sp == NULL) {
+      if (f < 4 || i >= n) return 0;
+      st[f] = i;
+      en[f] = n;
+      i = n;
+      break;
+    }
+    st[f] = i;
+    en[f] = (int)(sp - s);
+    i = en[f] + 1;
+  }
+  double time = NAN;
+  if (!(en[0] - st[0] == 1 && s[st[0]] == 45)) {
+    double t = scanTimestamp(s, n, st[0]);
+    if (t == t && t_end == en[0]) time = t;
+  }
+  while (i < n && s[i] == 32) i++;
+  int msgStart = i;
+  int c = C(s, n, i);
+  r_hasSd = 0;
+  if (c == 45 && (i + 1 >= n || s[i + 1] == 32)) {
+    msgStart = i + 2;
+  } else if (c == 91) {
+    int bad;
+    int e = scanSd(s, n, i, &bad);
+    if (g_bail) return 1;
+    r_hasSd = r_nsd > 0;
+    if (bad >= 0) msgStart = bad;
+    else msgStart = C(s, n, e) == 32 ? e + 1 : e;
+  }
+  /* positions past a non-ASCII character are not the JS string's */
+  if (g_high < n && g_high < (msgStart < n ? msgStart : n)) {
+    g_bail = 1;
+    return 1;
+  }
+  int ms = msgStart >= n ? n : msgStart;
+  /* a relayed syslog line inside the message (finish -> unwrap), or a BOM: JS */
+  int m0 = C(s, n, ms);
+  if (m0 == 60 || m0 == 0xef || (m0 == 49 && C(s, n, ms + 1) == 32 && isDig(C(s, n, ms + 2)))) {
+    g_bail = 1;
+    return 1;
+  }
+  if (isDig(m0) || isLetter(m0)) {
+    double t = scanTimestamp(s, n, ms);
+    if (t == t && C(s, n, t_end) == 32) {
+      g_bail = 1;
+      return 1;
+    }
+  }
+  out->time = time;
+  out->level = SYSLOG_SEVERITY[pri & 7];
+  out->message = (Str){s, ms, n, SK_ESC};
+  int dash1 = en[1] - st[1] == 1 && s[st[1]] == 45, dash2 = en[2] - st[2] == 1 && s[st[2]] == 45;
+  out->host = dash1 ? (Str){0, 0, 0, SK_NONE} : (Str){s, st[1], en[1], SK_ESC};
+  out->app = dash2 ? (Str){0, 0, 0, SK_NONE} : (Str){s, st[2], en[2], SK_ESC};
+  r_pri = pri;
+  r_procA = en[3] - st[3] == 1 && s[st[3]] == 45 ? -1 : st[3];
+  r_procB = en[3];
+  r_msgidA = en[4] - st[4] == 1 && s[st[4]] == 45 ? -1 : st[4];
+  r_msgidB = en[4];
+  return 1;
+}
+
+static void put5424Fields(const uint8_t *s) {
+  PUTS(",\"fields\":{\"facility\":\"");
+  const char *f = FACILITIES[r_pri >> 3];
+  put(f, strlen(f));
+  *o++ = '"';
+  if (r_procA >= 0) {
+    PUTS(",\"procid\":\"");
+    putEscaped(s, r_procA, r_procB);
+    *o++ = '"';
+  }
+  if (r_msgidA >= 0) {
+    PUTS(",\"msgid\":\"");
+    putEscaped(s, r_msgidA, r_msgidB);
+    *o++ = '"';
+  }
+  if (r_hasSd) {
+    PUTS(",\"sd\":{");
+    for (int e = 0; e < r_nsd; e++) {
+      SdElem *el = &g_sde[e];
+      if (e > 0) *o++ = ',';
+      *o++ = '"';
+      putEscaped(s, el->a, el->b);
+      PUTS("\":{");
+      for (int k = 0; k < el->pn; k++) {
+        SdParam *p = &g_sdp[el->p0 + k];
+        if (k > 0) *o++ = ',';
+        *o++ = '"';
+        putEscaped(s, p->na, p->nb);
+        PUTS("\":\"");
+        putEscaped(s, p->va, p->vb);
+        *o++ = '"';
+      }
+      *o++ = '}';
+    }
+    *o++ = '}';
+  }
+  PUTS("}}");
+}
+
 /* ------------------------------------------------------------ plain (plain.ts) */
 
 enum { K_OTHER, K_UPPER, K_LOWER, K_WORDISH };
@@ -1566,7 +1771,7 @@ static void parsePlain(const uint8_t *s, int n, Parsed *out) {
 
 /* ------------------------------------------------------------ detect (detect.ts) */
 
-enum { W_PLAIN, W_JSON, W_LOGFMT, W_3164 };
+enum { W_PLAIN, W_JSON, W_LOGFMT, W_3164, W_5424 };
 
 static int looksLikeLogfmt(const uint8_t *s, int n) {
   for (int i = 0; i < n; i++) {
@@ -1602,9 +1807,9 @@ static int parseLine(const uint8_t *s, int n, int format, Parsed *p) {
     case F_SYSLOG:
       if (scanPri(s, n) >= 0) {
         int i = p_end;
-        if (isDig(C(s, n, i)) && (C(s, n, i + 1) == 32 || (isDig(C(s, n, i + 1)) && C(s, n, i + 2) == 32))) {
-          g_bail = 1; /* RFC 5424: JS */
-          return W_PLAIN;
+        if (isDig(C(s, n, i)) && (C(s, n, i + 1) == 32 || (isDig(C(s, n, i + 1)) && C(s, n, i + 2) == 32)) && parse5424(s, n, p)) {
+          g_st[ST_C_5424]++;
+          return W_5424;
         }
       }
       if (parse3164(s, n, p)) {
@@ -1634,9 +1839,9 @@ static int parseLine(const uint8_t *s, int n, int format, Parsed *p) {
   if (c == 60 && i == 0) {
     if (scanPri(s, n) >= 0) {
       int k = p_end;
-      if (isDig(C(s, n, k)) && (C(s, n, k + 1) == 32 || (isDig(C(s, n, k + 1)) && C(s, n, k + 2) == 32))) {
-        g_bail = 1;
-        return W_PLAIN;
+      if (isDig(C(s, n, k)) && (C(s, n, k + 1) == 32 || (isDig(C(s, n, k + 1)) && C(s, n, k + 2) == 32)) && parse5424(s, n, p)) {
+        g_st[ST_C_5424]++;
+        return W_5424;
       }
       if (parse3164(s, n, p)) {
         g_st[ST_C_3164]++;
@@ -1796,6 +2001,7 @@ static int step(const uint8_t *region, size_t len) {
     if (w == W_JSON) putJsonFields(s);
     else if (w == W_LOGFMT) putLogfmtFields(s);
     else if (w == W_3164) put3164Fields(s);
+    else if (w == W_5424) put5424Fields(s);
     else PUTS(",\"fields\":{}}");
     g_ends[idx] = (uint32_t)(o - g_out);
     if (digits > 0) *o++ = '\n';
@@ -1855,7 +2061,9 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
     g_mem = malloc(sizeof(Member) * MAX_MEMBERS);
     g_order = malloc(sizeof(int) * MAX_MEMBERS * 2);
     g_tok = malloc(sizeof(Token) * MAX_TOKENS);
-    if (g_mem == NULL || g_order == NULL || g_tok == NULL) return throwMsg(env, "bind: out of memory");
+    g_sde = malloc(sizeof(SdElem) * MAX_SD);
+    g_sdp = malloc(sizeof(SdParam) * MAX_SDP);
+    if (g_mem == NULL || g_order == NULL || g_tok == NULL || g_sde == NULL || g_sdp == NULL) return throwMsg(env, "bind: out of memory");
   }
   return NULL;
 }
