@@ -496,3 +496,61 @@ describe('FileSource with failing parse workers', () => {
     expect(real.status().jobs).toBeGreaterThan(0);
   });
 });
+
+describe('FileSource commits worker batches one per event-loop turn', () => {
+  it('results that arrive together are published in separate turns, so sockets drain in between', async () => {
+    const real = new ParsePool(2);
+    cleanup.push(() => real.close());
+    // a real pool whose results are held and then all handed over at once, as when they queued up
+    // while the main thread was busy
+    const held: (() => void)[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const releaseAll = (): void => {
+      clearTimeout(timer);
+      timer = undefined;
+      for (const r of held.splice(0)) r();
+    };
+    const bunching = {
+      get threads() {
+        return real.threads;
+      },
+      parse(job: Omit<ParseJob, 'id'>): Promise<ParseResult> {
+        return real.parse(job).then(
+          (res) =>
+            new Promise<ParseResult>((resolve) => {
+              held.push(() => resolve(res));
+              if (held.length >= 4) releaseAll();
+              else timer ??= setTimeout(releaseAll, 100);
+            }),
+        );
+      },
+    } as unknown as ParsePool;
+    const d = tempDir();
+    const f = join(d, 'big.log');
+    writeFileSync(f, lines('line ', 1, 40_000));
+    const cfg = fileSourceSchema.parse({ name: 'f', type: 'file', format: 'plain', from: 'start', poll_interval: '50ms', idle_flush: '150ms', paths: [f], read_buffer: '16KiB' });
+    const s = new FileSource(cfg, { dataDir: join(d, 'data'), parsePool: bunching, poolMinChars: 0 });
+    cleanup.push(() => s.stop());
+    // the turn counter: one step per pass of the loop's check phase
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    cleanup.push(() => void (ticking = false));
+    const p = new CollectingPipeline();
+    const turns: number[] = [];
+    const push = p.push.bind(p);
+    p.push = (batch) => {
+      turns.push(turn);
+      return push(batch);
+    };
+    await s.start(p);
+    await waitFor(() => p.records.length >= 40_000, '40,000 records');
+    expect(p.messages).toEqual(names('line ', 1, 40_000));
+    expect(turns.length).toBeGreaterThan(8); // several bunches of 4 were handed over at once
+    expect(new Set(turns).size).toBe(turns.length); // and still no two batches were published in one turn
+  });
+});

@@ -68,6 +68,28 @@ function isWithin(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : dir + '/');
 }
 
+/**
+ * Worker batches commit one per event-loop turn. Results that queued up while
+ * the main thread was busy (a GC, a checkpoint) would otherwise all publish in
+ * one turn: several thousand records before any socket could drain, so a live
+ * client that keeps up fine would still be pushed past its lag bound and lose
+ * records to a burst of our own making. Between two commits the loop's poll
+ * phase runs: sockets write, 'drain' fires, pumps catch up.
+ */
+let committedThisTurn = false;
+const clearTurn = (): void => {
+  committedThisTurn = false;
+};
+function markTurn(): void {
+  if (committedThisTurn) return;
+  committedThisTurn = true;
+  setImmediate(clearTurn);
+}
+function nextTurn(): Promise<void> {
+  if (!committedThisTurn) return Promise.resolve();
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export class FileSource implements Source {
   readonly name: string;
   readonly type = 'file';
@@ -631,7 +653,9 @@ export class FileSource implements Source {
       // a pause asked by an earlier batch holds this one until the pipeline drains (not when stopping: read bytes are pushed)
       .then(async (r) => {
         await this.#unpaused();
+        await nextTurn();
         this.#commit(t, Array.isArray(r) ? r : b.fromWorker(r, now, origin, seqDigits), to);
+        markTurn();
       })
       .catch((e: unknown) => {
         // not expected (parsing never throws): the lines cannot be committed, and are counted
