@@ -28,6 +28,7 @@ import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
 import { closeAllSse } from './sinks/sse/sse.js';
+import { configureClientSlack } from './sinks/write.js';
 import { VERSION } from './version.js';
 import { Alerting } from './alerting.js';
 import { loadOrCreateAdminToken, registerAuth } from './api/auth.js';
@@ -68,6 +69,7 @@ export class Daemon implements DaemonView {
 
   constructor(cfg: Config, opts: DaemonOptions) {
     this.#cfg = cfg;
+    configureClientSlack(cfg.limits.memory);
     this.#opts = opts;
     this.#log = opts.log ?? ((m) => process.stderr.write(m + '\n'));
   }
@@ -241,6 +243,7 @@ export class Daemon implements DaemonView {
         }
       }
       this.#cfg = next;
+      configureClientSlack(next.limits.memory);
       // a pool created at start is resized (sources built without one keep parsing inline)
       const threads = parseThreads(next);
       if (this.#parsePool && threads !== this.#parsePool.threads) {

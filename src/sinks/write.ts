@@ -4,6 +4,14 @@
  * the shared wire blocks, stop at back-pressure until 'drain'. While blocked,
  * wakes only apply the drop-oldest policy (so a stalled client's losses are
  * counted as they happen); the hub never waits.
+ *
+ * Past the stream's high-water mark a client may keep writing into its
+ * socket's queue up to a slack of its own (`perClient` bytes), out of one
+ * budget shared by all clients (`total`): a reader that pauses for some tens of
+ * milliseconds (a GC, a scheduler hiccup, a network round trip) then catches
+ * up instead of being pushed past its lag bound by one burst. The queued
+ * slices keep their blocks alive after the ring evicts them, which is why the
+ * budget is shared and bounded: many stalled clients cost at most `total`.
  */
 import type { Writable } from 'node:stream';
 import type { Subscriber } from '../core/hub.js';
@@ -12,19 +20,42 @@ import { wireRuns } from '../core/block.js';
 
 const TAKE = 1024;
 
+/** The clients' shared write slack. */
+export const clientSlack = { perClient: 8 * 1024 * 1024, total: 32 * 1024 * 1024, used: 0 };
+
+/** Size the slack from limits.memory: an eighth of it for all clients, at most 8 MiB each. */
+export function configureClientSlack(memory: number): void {
+  clientSlack.total = Math.floor(memory / 8);
+  clientSlack.perClient = Math.min(8 * 1024 * 1024, clientSlack.total);
+}
+
 export interface Pump {
   /** The subscriber's onWake. */
   flush(): void;
   attach(sub: Subscriber): void;
   close(): void;
+  /** Bytes queued in the stream beyond what the kernel took. */
+  buffered(): number;
 }
 
 export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: number) => string, onWrite?: () => void): Pump {
   let sub: Subscriber | undefined;
   let blocked = false;
   let closed = false;
+  let waiting = false; // a 'drain' listener is set
+  let held = 0; // bytes of this client's queue charged to the shared slack
   const buf: Entry[] = [];
   const bufs: Buffer[] = [];
+  const release = (): void => {
+    clientSlack.used -= held;
+    held = 0;
+  };
+  const onDrain = (): void => {
+    waiting = false;
+    blocked = false;
+    release();
+    flush();
+  };
   const flush = (): void => {
     if (closed || !sub) return;
     if (blocked) {
@@ -40,12 +71,17 @@ export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: num
       wireRuns(buf, kind, bufs);
       onWrite?.();
       if (!writeAll(w, bufs)) {
-        blocked = true;
-        w.once('drain', () => {
-          blocked = false;
-          flush();
-        });
-        return;
+        const q = w.writableLength;
+        clientSlack.used += q - held;
+        held = q;
+        if (!waiting) {
+          waiting = true;
+          w.once('drain', onDrain);
+        }
+        if (held >= clientSlack.perClient || clientSlack.used > clientSlack.total) {
+          blocked = true;
+          return;
+        }
       }
     }
   };
@@ -57,7 +93,9 @@ export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: num
     },
     close() {
       closed = true;
+      release();
     },
+    buffered: () => w.writableLength,
   };
 }
 

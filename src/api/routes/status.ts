@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DaemonView } from '../view.js';
 import { sseClientCount } from '../../sinks/sse/sse.js';
+import { clientSlack } from '../../sinks/write.js';
 import { E, SluiceError } from '../../core/errors.js';
 
 export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): void {
@@ -32,7 +33,7 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
       all_streams_sse_clients: hub.allClients(),
       ...view.extraStatus(),
       drops: view.metrics().drops(),
-      memory: { rss: mem.rss, heap_used: mem.heapUsed, external: mem.external, ring_bytes: hub.ringBytes(), budget: view.config().limits.memory },
+      memory: { rss: mem.rss, heap_used: mem.heapUsed, external: mem.external, ring_bytes: hub.ringBytes(), client_buffers: clientSlack.used, client_buffers_max: clientSlack.total, budget: view.config().limits.memory },
     };
   });
 

@@ -23,6 +23,8 @@ export interface TcpClientInfo {
   sent: number;
   dropped: number;
   lag: number;
+  /** Bytes queued in the socket beyond what the kernel took (the client's write slack). */
+  buffered: number;
 }
 
 export class TcpStreamServer {
@@ -75,7 +77,7 @@ export class TcpStreamServer {
       this.#conns.delete(sock);
     };
     this.#conns.set(sock, {
-      info: () => ({ remote, sent: sub.sent, dropped: sub.dropped, lag: sub.lag }),
+      info: () => ({ remote, sent: sub.sent, dropped: sub.dropped, lag: sub.lag, buffered: pump.buffered() }),
       close: () => {
         close();
         sock.end();
