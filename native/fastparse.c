@@ -22,6 +22,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <math.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1911,7 +1912,9 @@ static int step(const uint8_t *region, size_t len) {
   size_t off = (size_t)st[ST_OFF];
   size_t idx = (size_t)st[ST_IDX];
   int format = (int)st[ST_FORMAT];
-  size_t maxLine = (size_t)st[ST_MAXLINE];
+  double ml = st[ST_MAXLINE];
+  /* longer lines go to JS (n stays an int, 16 * n a size_t that cannot wrap) */
+  size_t maxLine = ml >= 0 && ml < (double)(INT_MAX / 32) ? (size_t)ml : (size_t)(INT_MAX / 32);
   int digits = (int)st[ST_SEQDIGITS];
   g_now = st[ST_NOW];
   g_utc = (int)st[ST_UTC];
@@ -1944,6 +1947,15 @@ static int step(const uint8_t *region, size_t len) {
         ascii = validUtf8(s + k2, n - k2); /* invalid: JS repairs and counts it */
       }
     }
+    if (ascii && g_scratchCap < (size_t)n + 16) {
+      free(g_scratch);
+      g_scratchCap = (size_t)n * 2 + 256;
+      g_scratch = malloc(g_scratchCap);
+      if (g_scratch == NULL) {
+        g_scratchCap = 0;
+        ascii = 0; /* out of memory here: JS takes the line */
+      }
+    }
     if (!ascii) {
       st[ST_BAIL_START] = (double)pos;
       st[ST_BAIL_END] = (double)next;
@@ -1956,11 +1968,6 @@ static int step(const uint8_t *region, size_t len) {
       st[ST_NEED] = (double)need;
       status = STEP_ROOM;
       break;
-    }
-    if (g_scratchCap < (size_t)n + 16) {
-      free(g_scratch);
-      g_scratchCap = (size_t)n * 2 + 256;
-      g_scratch = malloc(g_scratchCap);
     }
     memcpy(saved, st, sizeof(saved));
     g_bail = 0;
@@ -2020,11 +2027,11 @@ static int step(const uint8_t *region, size_t len) {
 
 /* ------------------------------------------------------------ N-API */
 
-static int typed(napi_env env, napi_value v, void **data, size_t *len) {
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   napi_typedarray_type t;
   napi_value ab;
   size_t off;
-  return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok;
+  return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok && t == want;
 }
 
 static napi_value throwMsg(napi_env env, const char *m) {
@@ -2032,39 +2039,55 @@ static napi_value throwMsg(napi_env env, const char *m) {
   return NULL;
 }
 
-/* bind(out, ends, msg, times, levels, mid, st) */
+static void freeScratchTables(void) {
+  free(g_mem);
+  free(g_order);
+  free(g_tok);
+  free(g_sde);
+  free(g_sdp);
+  g_mem = NULL;
+  g_order = NULL;
+  g_tok = NULL;
+  g_sde = NULL;
+  g_sdp = NULL;
+}
+
+/* bind(out, ends, msg, times, levels, mid, st): every argument is checked before any is kept */
 static napi_value Bind(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value a[7];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < 7) return throwMsg(env, "bind: 7 arguments");
-  void *p;
-  size_t n;
-  if (!typed(env, a[0], &p, &n)) return throwMsg(env, "bind: out");
-  g_out = p;
-  g_outCap = n;
-  if (!typed(env, a[1], &p, &n)) return throwMsg(env, "bind: ends");
-  g_ends = p;
-  g_endsLen = n;
-  if (!typed(env, a[2], &p, &n) || n < 2 * g_endsLen) return throwMsg(env, "bind: msg");
-  g_msg = p;
-  if (!typed(env, a[3], &p, &n) || n < g_endsLen) return throwMsg(env, "bind: times");
-  g_times = p;
-  if (!typed(env, a[4], &p, &n) || n < g_endsLen) return throwMsg(env, "bind: levels");
-  g_levels = p;
-  if (!typed(env, a[5], &p, &n)) return throwMsg(env, "bind: mid");
-  g_mid = p;
-  g_midLen = n;
-  if (!typed(env, a[6], &p, &n) || n < ST_SIZE) return throwMsg(env, "bind: st");
-  g_st = p;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7) return throwMsg(env, "bind: 7 arguments");
+  void *out, *ends, *msg, *times, *levels, *mid, *stp;
+  size_t outN, endsN, msgN, timesN, levelsN, midN, stN;
+  if (!typed(env, a[0], napi_uint8_array, &out, &outN) || outN > UINT32_MAX) return throwMsg(env, "bind: out (a Uint8Array under 4 GiB)");
+  if (!typed(env, a[1], napi_uint32_array, &ends, &endsN)) return throwMsg(env, "bind: ends (a Uint32Array)");
+  if (!typed(env, a[2], napi_uint32_array, &msg, &msgN) || msgN < 2 * endsN) return throwMsg(env, "bind: msg (a Uint32Array, twice ends)");
+  if (!typed(env, a[3], napi_float64_array, &times, &timesN) || timesN < endsN) return throwMsg(env, "bind: times (a Float64Array, as long as ends)");
+  if (!typed(env, a[4], napi_uint8_array, &levels, &levelsN) || levelsN < endsN) return throwMsg(env, "bind: levels (a Uint8Array, as long as ends)");
+  if (!typed(env, a[5], napi_uint8_array, &mid, &midN)) return throwMsg(env, "bind: mid (a Uint8Array)");
+  if (!typed(env, a[6], napi_float64_array, &stp, &stN) || stN < ST_SIZE) return throwMsg(env, "bind: st (a Float64Array of stateSize)");
   if (g_mem == NULL) {
     g_mem = malloc(sizeof(Member) * MAX_MEMBERS);
     g_order = malloc(sizeof(int) * MAX_MEMBERS * 2);
     g_tok = malloc(sizeof(Token) * MAX_TOKENS);
     g_sde = malloc(sizeof(SdElem) * MAX_SD);
     g_sdp = malloc(sizeof(SdParam) * MAX_SDP);
-    if (g_mem == NULL || g_order == NULL || g_tok == NULL || g_sde == NULL || g_sdp == NULL) return throwMsg(env, "bind: out of memory");
+    if (g_mem == NULL || g_order == NULL || g_tok == NULL || g_sde == NULL || g_sdp == NULL) {
+      freeScratchTables();
+      g_st = NULL;
+      return throwMsg(env, "bind: out of memory");
+    }
   }
+  g_out = out;
+  g_outCap = outN;
+  g_ends = ends;
+  g_endsLen = endsN;
+  g_msg = msg;
+  g_times = times;
+  g_levels = levels;
+  g_mid = mid;
+  g_midLen = midN;
+  g_st = stp;
   return NULL;
 }
 
@@ -2075,7 +2098,7 @@ static napi_value Step(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   void *p;
   size_t n;
-  if (argc < 1 || !typed(env, a[0], &p, &n)) return throwMsg(env, "step: region");
+  if (argc < 1 || !typed(env, a[0], napi_uint8_array, &p, &n)) return throwMsg(env, "step: region (a Uint8Array)");
   if (g_st == NULL) return throwMsg(env, "step: not bound");
   int r = step(p, n);
   napi_value out;
@@ -2090,7 +2113,7 @@ static napi_value Count(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   void *p;
   size_t n;
-  if (argc < 1 || !typed(env, a[0], &p, &n)) return throwMsg(env, "count: bytes");
+  if (argc < 1 || !typed(env, a[0], napi_uint8_array, &p, &n)) return throwMsg(env, "count: bytes (a Uint8Array)");
   const uint8_t *s = p, *e = s + n;
   uint32_t c = 0;
   while (s < e && (s = memchr(s, '\n', (size_t)(e - s))) != NULL) {

@@ -244,4 +244,22 @@ describeNative('native writer against the JS parsers', () => {
     expect(st[ST.NEED]).toBeGreaterThan(64);
     expect(st[ST.IDX]).toBe(0);
   });
+
+  it('refuses arrays of the wrong kind or size at bind, and keeps nothing of a refused bind', () => {
+    const nat = nativeParse!;
+    const st = new Float64Array(nat.stateSize);
+    const ok = [Buffer.alloc(4096), new Uint32Array(4), new Uint32Array(8), new Float64Array(4), new Uint8Array(4), Buffer.from(''), st] as const;
+    expect(() => nat.bind(ok[0], new Uint8Array(16) as unknown as Uint32Array, ok[2], ok[3], ok[4], ok[5], ok[6])).toThrow(/ends/);
+    expect(() => nat.bind(ok[0], ok[1], new Uint32Array(7), ok[3], ok[4], ok[5], ok[6])).toThrow(/msg/);
+    expect(() => nat.bind(ok[0], ok[1], ok[2], new Uint32Array(4) as unknown as Float64Array, ok[4], ok[5], ok[6])).toThrow(/times/);
+    expect(() => nat.bind(ok[0], ok[1], ok[2], ok[3], ok[4], ok[5], new Float64Array(1))).toThrow(/st/);
+    expect(() => nat.step(new Uint16Array(4) as unknown as Uint8Array)).toThrow(/region/);
+    // the last good bind is what step uses: a one-record capacity, so the second line asks for room
+    nat.bind(Buffer.alloc(4096), new Uint32Array(1), new Uint32Array(2), new Float64Array(1), new Uint8Array(1), Buffer.from(''), st);
+    expect(() => nat.bind(ok[0], new Uint32Array(64), new Uint32Array(2), ok[3], ok[4], ok[5], ok[6])).toThrow(/msg/);
+    st[ST.NOW] = NOW;
+    st[ST.MAXLINE] = 4096;
+    expect(nat.step(new Uint8Array(Buffer.from('one\ntwo\n')))).toBe(STEP.ROOM);
+    expect(st[ST.IDX]).toBe(1);
+  });
 });

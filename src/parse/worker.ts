@@ -167,11 +167,15 @@ const UTC = localZoneIsUtc();
 function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, job: ParseJob, midBytes: Uint8Array, split: ParseResult['split']): number {
   let bailed = 0;
   let bound: Buffer | undefined;
+  let boundEnds: Uint32Array | undefined;
   st[ST.POS] = 0;
   for (;;) {
-    if (bound !== recs.out.buf) {
+    // the native side keeps pointers to these arrays: bind again whenever any was replaced
+    // (the output grows on ROOM; a line handed to JS may grow the per-record arrays)
+    if (bound !== recs.out.buf || boundEnds !== recs.ends) {
       native.bind(recs.out.buf, recs.ends, recs.msg, recs.times, recs.levels, midBytes, st);
       bound = recs.out.buf;
+      boundEnds = recs.ends;
     }
     st[ST.OFF] = recs.out.off;
     st[ST.IDX] = recs.i;
