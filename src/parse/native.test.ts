@@ -47,7 +47,9 @@ function expectSame(job: ParseJob): ParseResult {
   return nat;
 }
 
-const describeNative = nativeParse === undefined && process.env.SLUICE_NATIVE_PARSE === '0' ? describe.skip : describe;
+const nativeOff = nativeParse === undefined && process.env.SLUICE_NATIVE_PARSE === '0';
+const describeNative = nativeOff ? describe.skip : describe;
+if (nativeOff) console.warn('SKIPPED native.test.ts "native writer against the JS parsers": SLUICE_NATIVE_PARSE=0 turns the native writer off for this run');
 
 describe('native parse module', () => {
   it('is built and loaded (npm ci builds it with node-gyp; SLUICE_NATIVE_PARSE=0 turns it off)', () => {
