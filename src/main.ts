@@ -12,7 +12,6 @@
  * its new/changed components built and started before the old ones are torn
  * down; a bad config is refused and the old one keeps running.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Hub } from './core/hub.js';
@@ -20,6 +19,7 @@ import { Metrics } from './core/metrics.js';
 import { PipelineRuntime } from './core/pipeline-runtime.js';
 import type { Source } from './core/pipeline.js';
 import { SeqState } from './core/seq-state.js';
+import { mkdirPrivate, tightenPrivateDir, usePrivateUmask } from './core/private-dir.js';
 import { loadConfig } from './config/load.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import { createSource } from './sources/index.js';
@@ -101,8 +101,13 @@ export class Daemon implements DaemonView {
 
   async start(): Promise<void> {
     const cfg = this.#cfg;
+    // Before anything is written: data_dir holds trigger secrets and the admin token. Sluice's own
+    // writes pass 0600/0700 explicitly; the umask also covers files libraries create (SQLite's
+    // -wal/-shm) and any writer that forgets. Worker threads cannot set it; it is per process.
+    usePrivateUmask();
     const dataDir = path.resolve(cfg.data_dir);
-    mkdirSync(dataDir, { recursive: true });
+    mkdirPrivate(dataDir);
+    tightenPrivateDir(dataDir, this.#log, cfg.data_dir);
     this.#seq = new SeqState(dataDir);
     const seqStart = this.#seq.load();
     this.#seq.ensure(seqStart);

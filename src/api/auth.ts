@@ -145,7 +145,7 @@ export function loadOrCreateAdminToken(dataDir: string): { token: string; genera
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = crypto.randomBytes(32).toString('base64url');
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, token + '\n', { mode: 0o600 });

@@ -73,7 +73,8 @@ function adaptDefault(config: Config, notes: string[]): void {
     accessSync('/var/log', constants.R_OK | constants.X_OK);
   } catch {
     const inbox = path.resolve(config.data_dir, 'inbox');
-    mkdirSync(inbox, { recursive: true });
+    // data_dir and what is under it are private (0700): see core/private-dir.ts
+    mkdirSync(inbox, { recursive: true, mode: 0o700 });
     src.paths = [path.join(inbox, '*.log')];
     notes.push(`/var/log is not readable: tailing ${inbox}/*.log instead`);
   }

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-dir.js';
 
 const BLOCK = 1_000_000;
 
@@ -15,7 +16,7 @@ export class SeqState {
   #reserved = 0;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     this.#file = path.join(dataDir, 'hub-seq.json');
   }
 
@@ -44,7 +45,7 @@ export class SeqState {
   #write(reserved: number): void {
     this.#reserved = reserved;
     const tmp = this.#file + '.tmp';
-    writeFileSync(tmp, JSON.stringify({ reserved }));
+    writeFileSync(tmp, JSON.stringify({ reserved }), { mode: PRIVATE_FILE_MODE });
     renameSync(tmp, this.#file);
   }
 }

@@ -12,6 +12,7 @@
  */
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-dir.js';
 
 interface Slot {
   file: string;
@@ -75,8 +76,8 @@ export class SlotFile {
     const text = JSON.stringify({ ...doc, gen: ++this.#gen });
     const buf = Buffer.from(text);
     if (s.fd === undefined) {
-      mkdirSync(path.dirname(s.file), { recursive: true });
-      s.fd = openSync(s.file, 'w');
+      mkdirSync(path.dirname(s.file), { recursive: true, mode: PRIVATE_DIR_MODE });
+      s.fd = openSync(s.file, 'w', PRIVATE_FILE_MODE);
       s.len = 0;
     }
     writeSync(s.fd, buf, 0, buf.length, 0);

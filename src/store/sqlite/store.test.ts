@@ -22,6 +22,22 @@ describe('sqlite specifics', () => {
     await s.close();
   });
 
+  it('creates the database, its -wal and -shm 0600 and its directory 0700, whatever the umask', async () => {
+    // SQLite gives -wal and -shm the database file's mode: the explicit 0600 at creation covers all three
+    const old = process.umask(0o022);
+    try {
+      const file = path.join(dir, 'private', 'db', 'secret.db');
+      const s = openSqliteStore(file);
+      await s.createRule(ruleInput());
+      const modes = Object.fromEntries(['', '-wal', '-shm'].map((x) => [x, fs.statSync(file + x).mode & 0o777]));
+      expect(modes).toEqual({ '': 0o600, '-wal': 0o600, '-shm': 0o600 });
+      expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+      await s.close();
+    } finally {
+      process.umask(old);
+    }
+  });
+
   it('keeps data across reopen and does not re-run migrations', async () => {
     const file = path.join(dir, 'reopen.db');
     const a = openSqliteStore(file);

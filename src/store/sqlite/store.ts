@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SluiceError } from '../../core/errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/private-dir.js';
 import { patchedRule, patchedTrigger } from '../patch.js';
 import { STORE_ERR } from '../errors.js';
 import { SQLITE_MIGRATIONS, type Migration } from '../migrations/sqlite.js';
@@ -42,7 +43,12 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
 /** Open (creating if needed) a SQLite store at `file` (":memory:" for tests). */
 export function openSqliteStore(file: string): SqliteStore {
   try {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // The store holds trigger secrets. SQLite creates a new database, and later its -wal and -shm,
+      // with the database file's mode: creating the file 0600 first makes all three private.
+      fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE_MODE));
+    }
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
