@@ -48,8 +48,13 @@ export class Alerting {
   static async open(cfg: Config, dataDir: string, metrics: Metrics, log: (m: string) => void): Promise<Alerting> {
     const store = await openStore(cfg.store, dataDir);
     const a = new Alerting(cfg, store, metrics, log);
-    await a.engine.reload(); // compiles the rule snapshot and restores cooldowns
-    await a.#dispatcher.start();
+    try {
+      await a.engine.reload(); // compiles the rule snapshot and restores cooldowns
+      await a.#dispatcher.start();
+    } catch (err) {
+      await a.close().catch(() => undefined); // a failed start must not leave the store (or its pool) open
+      throw err;
+    }
     return a;
   }
 

@@ -2,8 +2,13 @@
  * Wiring and shutdown order: the only place that starts and stops components
  * (and, through the CLI, the only place that exits).
  *
- * Start: data_dir -> seq counter -> metrics -> hub -> sources restore (crash
- * replay) -> hub sealed -> HTTP + TCP listeners -> sources start.
+ * Start: data_dir -> TLS files checked -> seq counter -> metrics -> hub ->
+ * store -> sources restore (crash replay) -> hub sealed -> TCP + HTTP
+ * listeners -> a generated admin token saved and printed -> sources start.
+ * Each step that can fail throws its own SLUICE_ERR_ code naming the config
+ * key (docs/operations.md, "Start-up failures"); a token is made in memory
+ * and written only once every listener is bound, so a start that fails
+ * before writes no admin_token file and prints no token.
  * Stop (SIGTERM/SIGINT): sources stop (each resolves once its last records
  * were accepted and its checkpoints written) -> live clients flushed and
  * ended -> listeners closed -> seq counter saved; all within
@@ -19,7 +24,10 @@ import { Metrics } from './core/metrics.js';
 import { PipelineRuntime } from './core/pipeline-runtime.js';
 import type { Source } from './core/pipeline.js';
 import { SeqState } from './core/seq-state.js';
-import { mkdirPrivate, tightenPrivateDir, usePrivateUmask } from './core/private-dir.js';
+import { openDataDir, usePrivateUmask } from './core/private-dir.js';
+import { E, reasonOf, SluiceError, type ErrorDef } from './core/errors.js';
+import { checkTlsFiles } from './core/tls-files.js';
+import { STORE_ERR } from './store/errors.js';
 import { loadConfig } from './config/load.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import { createSource } from './sources/index.js';
@@ -31,7 +39,7 @@ import { closeAllSse } from './sinks/sse/sse.js';
 import { configureClientSlack } from './sinks/write.js';
 import { VERSION } from './version.js';
 import { Alerting } from './alerting.js';
-import { loadOrCreateAdminToken, registerAuth } from './api/auth.js';
+import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken } from './api/auth.js';
 
 /** Share of limits.memory given to replay rings (the rest is for queues). */
 const RING_SHARE = 0.6;
@@ -106,11 +114,11 @@ export class Daemon implements DaemonView {
     // -wal/-shm) and any writer that forgets. Worker threads cannot set it; it is per process.
     usePrivateUmask();
     const dataDir = path.resolve(cfg.data_dir);
-    mkdirPrivate(dataDir);
-    tightenPrivateDir(dataDir, this.#log, cfg.data_dir);
+    openDataDir(dataDir, cfg.data_dir, this.#log);
+    if (cfg.server.tls) checkTlsFiles(cfg.server.tls); // before anything is opened: a typo costs nothing
     this.#seq = new SeqState(dataDir);
     const seqStart = this.#seq.load();
-    this.#seq.ensure(seqStart);
+    await step(E.DATA_DIR_NOT_WRITABLE, `data_dir: cannot write ${this.#seq.path}`, () => this.#seq.ensure(seqStart));
     this.#hub = new Hub({
       seqStart,
       defaults: this.#ringLimits(cfg, 10_000, 32 * 1024 * 1024),
@@ -130,20 +138,23 @@ export class Daemon implements DaemonView {
         instances: Array.isArray(s.containers) ? (s.containers as { id: string; name: string; lines: number }[]) : undefined,
       })),
     );
-    this.#alerting = await Alerting.open(cfg, dataDir, this.#metrics, this.#log);
+    // the store's own errors (SLUICE_ERR_STORE_OPEN) already name its kind, key and cause
+    this.#alerting = await step(STORE_ERR.OPEN_FAILED, `store: cannot open the ${cfg.store.kind} store`, () => Alerting.open(cfg, dataDir, this.#metrics, this.#log), true);
     this.#pipeline.addStage(this.#alerting.stage);
 
-    const built = cfg.sources.map((c) => this.#build(c));
-    for (const r of built) await r.source.restore?.(this.#pipeline);
+    const built: RunningSource[] = [];
+    for (const c of cfg.sources) built.push(await step(E.SOURCE_BUILD, `sources.${c.name}: cannot build the ${c.type} source`, () => this.#build(c)));
+    for (const r of built) await step(E.SOURCE_RESTORE, `sources.${r.cfg.name}: cannot restore from its checkpoint`, () => r.source.restore?.(this.#pipeline));
     this.#hub.seal();
-    this.#seq.ensure(this.#hub.lastSeq);
+    await step(E.DATA_DIR_NOT_WRITABLE, `data_dir: cannot write ${this.#seq.path}`, () => this.#seq.ensure(this.#hub.lastSeq));
 
+    // A token made here stays in memory until the start succeeded (saved and printed at the end).
+    let newToken: AdminToken | undefined;
     let adminToken = cfg.server.admin_token;
     if (!adminToken) {
-      const t = loadOrCreateAdminToken(dataDir);
+      const t = await step(E.AUTH_TOKEN_READ, `server.admin_token is not set and ${path.join(dataDir, 'admin_token')} cannot be read`, () => loadAdminToken(dataDir));
       adminToken = t.token;
-      // printed once: when it is created (afterwards it is in the file, mode 0600)
-      if (t.generated) this.#log(`admin token generated and saved to ${t.path} (mode 0600): ${t.token}`);
+      if (t.generated) newToken = t;
     }
     const alerting = this.#alerting;
     this.#http = await buildServer({
@@ -152,12 +163,24 @@ export class Daemon implements DaemonView {
       auth: (app) => registerAuth(app, { adminToken, viewerToken: cfg.server.viewer_token }),
       extraRoutes: [(app) => alerting.routes(app)],
     });
+    for (const [i, st] of cfg.streams.entries()) {
+      const tcp = st.tcp;
+      if (tcp) await step(E.LISTEN_FAILED, `streams[${i}].tcp: cannot listen on ${tcp} (stream ${st.name})`, () => this.#startTcp(st.name, tcp));
+    }
+    // HTTP last, and a new token saved in the same turn as its bind: nothing is served (not even
+    // /healthz, which scripts wait for before reading data_dir/admin_token) before the file exists.
     const { host, port } = splitHostPort(cfg.server.listen);
-    await this.#http.listen({ host, port });
-    for (const st of cfg.streams) if (st.tcp) await this.#startTcp(st.name, st.tcp);
+    const http = this.#http;
+    await step(E.LISTEN_FAILED, `server.listen: cannot listen on ${cfg.server.listen}`, () => http.listen({ host, port }));
+    if (newToken) {
+      const t = newToken;
+      await step(E.DATA_DIR_NOT_WRITABLE, `data_dir: cannot write ${t.path}`, () => saveAdminToken(t));
+      // printed once: when it is created (afterwards it is in the file, mode 0600)
+      this.#log(`admin token generated and saved to ${t.path} (mode 0600): ${t.token}`);
+    }
     for (const r of built) {
-      await r.source.start(this.#pipeline);
-      this.#sources.set(r.cfg.name, r);
+      this.#sources.set(r.cfg.name, r); // listed before start, so stop() also ends one whose start failed
+      await step(E.SOURCE_START, `sources.${r.cfg.name}: cannot start the ${r.cfg.type} source`, () => r.source.start(this.#pipeline));
     }
     this.#log(`sluice ${VERSION} listening on ${cfg.server.tls ? 'https' : 'http'}://${this.httpAddress} (data_dir ${dataDir})`);
   }
@@ -299,6 +322,21 @@ export class Daemon implements DaemonView {
       this.#seq?.close(this.#hub.lastSeq);
     })();
     return this.#stopping;
+  }
+}
+
+/**
+ * One start-up step: its failure becomes `def` with `what` and the reason in
+ * words (the inner code kept in the message when it had one).
+ * `passThrough`: a SluiceError from the step is already precise; keep it.
+ */
+async function step<T>(def: ErrorDef, what: string, fn: () => T | Promise<T>, passThrough = false): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SluiceError && (passThrough || err.code === def.code)) throw err;
+    const inner = err instanceof SluiceError ? ` (${err.code})` : '';
+    throw new SluiceError(def, `${what}: ${reasonOf(err)}${inner}`);
   }
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateAdminToken, registerAuth } from './auth.js';
+import { loadAdminToken, saveAdminToken } from './auth.js';
 
 async function app(opts: Parameters<typeof registerAuth>[1]): Promise<FastifyInstance> {
   const a = Fastify();
@@ -100,5 +101,32 @@ describe('loadOrCreateAdminToken', () => {
     fs.chmodSync(path.join(dir, 'admin_token'), 0o644);
     expect(loadOrCreateAdminToken(dir)).toMatchObject({ token: 'preset', generated: false });
     expect(fs.statSync(path.join(dir, 'admin_token')).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('loadAdminToken / saveAdminToken (the daemon saves only after a successful start)', () => {
+  const dirs: string[] = [];
+  afterEach(() => { for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
+  it('makes a new token in memory and writes nothing until saveAdminToken, which writes it 0600', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-auth-'));
+    dirs.push(dir);
+    const data = path.join(dir, 'data');
+    const t = loadAdminToken(data);
+    expect(t).toMatchObject({ generated: true, path: path.join(data, 'admin_token') });
+    expect(t.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fs.existsSync(data)).toBe(false); // not even data_dir
+    saveAdminToken(t);
+    expect(fs.readFileSync(t.path, 'utf8')).toBe(t.token + '\n');
+    expect(fs.statSync(t.path).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(data).mode & 0o777).toBe(0o700);
+    expect(loadAdminToken(data)).toEqual({ ...t, generated: false });
+  });
+
+  it('throws a read error other than a missing file (the daemon names it SLUICE_ERR_AUTH_TOKEN_READ)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-auth-'));
+    dirs.push(dir);
+    fs.mkdirSync(path.join(dir, 'admin_token'));
+    expect(() => loadAdminToken(dir)).toThrow(/EISDIR/);
   });
 });

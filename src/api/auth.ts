@@ -128,12 +128,22 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   });
 }
 
+/** The admin token used when none is configured, and the file it is kept in. */
+export interface AdminToken {
+  token: string;
+  /** Made just now, not yet saved: the caller saves it (saveAdminToken) and prints it once. */
+  generated: boolean;
+  path: string;
+}
+
 /**
- * The admin token when none is configured: read `${dataDir}/admin_token`, or
- * generate one and store it there with mode 0600. `generated` tells the
- * caller to print it (once).
+ * The admin token when none is configured: read from `${dataDir}/admin_token`
+ * (tightened to 0600 if looser), or a new one made in memory. Nothing is
+ * written here: the daemon saves a new token only once its start succeeded,
+ * so a start that fails (port in use, bad TLS files) leaves no token file
+ * and prints no token. Throws the read error other than ENOENT.
  */
-export function loadOrCreateAdminToken(dataDir: string): { token: string; generated: boolean; path: string } {
+export function loadAdminToken(dataDir: string): AdminToken {
   const file = path.join(dataDir, 'admin_token');
   try {
     const token = fs.readFileSync(file, 'utf8').trim();
@@ -145,10 +155,20 @@ export function loadOrCreateAdminToken(dataDir: string): { token: string; genera
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const token = crypto.randomBytes(32).toString('base64url');
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, token + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
-  return { token, generated: true, path: file };
+  return { token: crypto.randomBytes(32).toString('base64url'), generated: true, path: file };
+}
+
+/** Store a token from loadAdminToken at its path, mode 0600 (atomically: a crash leaves the old file or none). */
+export function saveAdminToken(t: AdminToken): void {
+  fs.mkdirSync(path.dirname(t.path), { recursive: true, mode: 0o700 });
+  const tmp = `${t.path}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, t.token + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, t.path);
+}
+
+/** loadAdminToken and, when it made a new token, saveAdminToken at once (for tools; the daemon saves only after its start). */
+export function loadOrCreateAdminToken(dataDir: string): AdminToken {
+  const t = loadAdminToken(dataDir);
+  if (t.generated) saveAdminToken(t);
+  return t;
 }

@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { Daemon } from '../main.js';
 import { VERSION } from '../version.js';
 import { runTail } from './tail.js';
-import { SluiceError } from '../core/errors.js';
+import { E, oneLine, SluiceError } from '../core/errors.js';
 
 function overridesFrom(o: { listen?: string; dataDir?: string }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -111,8 +111,9 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
     await daemon.start();
     running = true;
   } catch (err) {
-    const code = err instanceof SluiceError ? err.code : (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'SLUICE_ERR_LISTEN_FAILED' : 'SLUICE_ERR_INTERNAL_ERROR';
-    process.stderr.write(`${code}: ${(err as Error).message}\n`);
+    // Every known start-up failure is a SluiceError with its own code (main.ts); anything else is a bug.
+    const code = err instanceof SluiceError ? err.code : E.INTERNAL.code;
+    process.stderr.write(`${code}: ${oneLine((err as Error).message ?? String(err))}\n`);
     await daemon.stop().catch(() => undefined);
     return 1;
   }

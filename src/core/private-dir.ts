@@ -6,9 +6,10 @@
  * libraries (SQLite's -wal and -shm), and the start-up pass that tightens
  * what an older Sluice (or an operator) left group- or world-accessible.
  */
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
+import { E, reasonOf, SluiceError } from './errors.js';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -139,4 +140,25 @@ function chmodSame(abs: string, st: Stats, mode: number, follow: boolean): boole
 /** Create `dir` (and missing parents) private. Throws the OS error; callers name the config key. */
 export function mkdirPrivate(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+/**
+ * data_dir at start: created private (SLUICE_ERR_DATA_DIR_CREATE when it
+ * cannot be), writable (SLUICE_ERR_DATA_DIR_NOT_WRITABLE), and whatever an
+ * older Sluice left loose tightened. `label` is data_dir as configured.
+ */
+export function openDataDir(dir: string, label: string, log: (m: string) => void): void {
+  try {
+    mkdirPrivate(dir);
+  } catch (err) {
+    // mkdir says EEXIST when the path (or a symlink's target) is a file
+    const why = (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists and is not a directory (EEXIST)' : reasonOf(err);
+    throw new SluiceError(E.DATA_DIR_CREATE, `data_dir: cannot create ${dir}: ${why}`);
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new SluiceError(E.DATA_DIR_NOT_WRITABLE, `data_dir: ${dir} is not writable: ${reasonOf(err)}`);
+  }
+  tightenPrivateDir(dir, log, label);
 }

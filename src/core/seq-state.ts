@@ -13,6 +13,10 @@ const BLOCK = 1_000_000;
 
 export class SeqState {
   #file: string;
+  /** The file (`hub-seq.json`), for messages. */
+  get path(): string {
+    return this.#file;
+  }
   #reserved = 0;
 
   constructor(dataDir: string) {

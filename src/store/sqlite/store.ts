@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { SluiceError } from '../../core/errors.js';
+import { reasonOf, SluiceError } from '../../core/errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/private-dir.js';
 import { patchedRule, patchedTrigger } from '../patch.js';
 import { STORE_ERR } from '../errors.js';
@@ -58,7 +58,7 @@ export function openSqliteStore(file: string): SqliteStore {
     return new SqliteStore(db);
   } catch (err) {
     if (err instanceof SluiceError) throw err;
-    throw new SluiceError(STORE_ERR.OPEN_FAILED, `cannot open the store at ${file}: ${(err as Error).message}`);
+    throw new SluiceError(STORE_ERR.OPEN_FAILED, `cannot open the SQLite store at ${file}: ${reasonOf(err)}`);
   }
 }
 
