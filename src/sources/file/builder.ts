@@ -17,6 +17,17 @@ import { MultilineJoiner } from './multiline.js';
 import type { FileCounters } from './tailer.js';
 
 /**
+ * A file record's origin: `path` is the real path of the file read, `link`
+ * the symlink a glob matched when the file was reached through one (in
+ * Kubernetes the link's name carries pod, namespace and container). Frozen:
+ * the serializer caches the JSON of frozen origins, and a parse job carries
+ * it as that JSON (source.ts), so every writer renders the same origin.
+ */
+export function fileOrigin(path: string, link?: string): Origin {
+  return Object.freeze(link === undefined ? { kind: 'file', path } : { kind: 'file', path, link });
+}
+
+/**
  * Bytes -> lines -> records for one file. Records collect in `out` until the
  * owner takes them as one batch; `outEnd` is the offset just past the last
  * line of the last record in it.
@@ -46,11 +57,11 @@ export class RecordBuilder {
   #origin: Origin;
   #now = 0;
 
-  constructor(cfg: FileSourceConfig, path: string, counters: FileCounters) {
+  constructor(cfg: FileSourceConfig, origin: Origin, counters: FileCounters) {
     this.#cfg = cfg;
     this.#counters = counters;
     this.#stream = cfg.stream ?? cfg.name;
-    this.#origin = Object.freeze({ kind: 'file', path });
+    this.#origin = origin;
     this.#splitter = new LineSplitter({
       maxLineBytes: cfg.max_line_bytes,
       onLine: (line, end, info) => this.#onLine(line, end, info),
@@ -65,8 +76,9 @@ export class RecordBuilder {
       : null;
   }
 
-  set path(path: string) {
-    this.#origin = Object.freeze({ kind: 'file', path });
+  /** Frozen (the serializer caches the JSON of frozen origins): see `fileOrigin`. */
+  set origin(origin: Origin) {
+    this.#origin = origin;
   }
 
   get pendingBytes(): number {

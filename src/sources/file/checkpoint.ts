@@ -17,13 +17,18 @@ import { SlotFile } from '../../core/slot-file.js';
 export interface CheckpointEntry {
   /** `dev:ino:fingerprint` (see tailer.ts `fileKey`). */
   key: string;
+  /** The real path of the file. */
   path: string;
+  /** The symlink it was reached through, if any (its `origin.link`). */
+  link?: string;
   offset: number;
 }
 
 export interface CheckpointLast {
   key: string;
+  /** The real path of the file, and the link it was reached through: the batch's origin. */
   path: string;
+  link?: string;
   /** Byte range [from, to) of the file that produced the batch. */
   from: number;
   to: number;
@@ -44,18 +49,19 @@ export type LoadResult =
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isOptStr = (v: unknown): boolean => v === undefined || isStr(v);
 
 function validEntry(e: unknown): e is CheckpointEntry {
   if (typeof e !== 'object' || e === null) return false;
   const o = e as Record<string, unknown>;
-  return isStr(o.key) && isStr(o.path) && isNum(o.offset);
+  return isStr(o.key) && isStr(o.path) && isOptStr(o.link) && isNum(o.offset);
 }
 
 function validLast(e: unknown): e is CheckpointLast {
   if (typeof e !== 'object' || e === null) return false;
   const o = e as Record<string, unknown>;
   return (
-    isStr(o.key) && isStr(o.path) && isNum(o.from) && isNum(o.to) && o.to >= o.from &&
+    isStr(o.key) && isStr(o.path) && isOptStr(o.link) && isNum(o.from) && isNum(o.to) && o.to >= o.from &&
     isNum(o.seqFirst) && isNum(o.seqLast) && o.seqLast + 1 >= o.seqFirst
   );
 }

@@ -14,6 +14,8 @@ describe('fileSourceSchema', () => {
       read_buffer: 256 * 1024,
       format: 'auto',
       max_line_bytes: 1024 * 1024,
+      follow_symlinks: true,
+      allow_targets: [],
     });
     expect(c.multiline).toBeUndefined();
   });

@@ -2,7 +2,8 @@
  * The `type = "file"` source's config slice: which files to tail (globs or
  * directories), where to begin on first sight, how often the safety-net poll
  * runs, when an unterminated last line is emitted, and optional multiline
- * joining. The multiline `start` pattern is compiled with RE2 here, so a bad
+ * joining, and which symlinks may be followed (the rule itself is in
+ * links.ts). The multiline `start` pattern is compiled with RE2 here, so a bad
  * pattern is a config error with its key path (`sluice check`), never a
  * runtime surprise.
  */
@@ -38,6 +39,10 @@ const D = {
   rotate_wait:
     'After a file is rotated away or deleted, keep reading it through the open descriptor until it has been quiet this long, then close it.',
   read_buffer: 'Bytes read per chunk; one chunk becomes one batch.',
+  follow_symlinks:
+    'Follow a matched path that is a symlink (Kubernetes\' /var/log/containers is made of links). When false, every matched symlink is skipped and counted (`refused_link_off`). Either way, no file under /proc, /sys or /dev (by its real path) and nothing but a regular file (no FIFO, socket, device, directory) is ever read.',
+  allow_targets:
+    'Globs (picomatch, absolute; relative ones are resolved from the working directory) of real paths a symlink may lead to: when set, a link is followed only if its final target\'s real path matches one (`refused_not_allowed`). When empty, a link is followed only if the link itself is owned by root, by Sluice\'s own uid, or by the owner of its final target (modeled on the kernel\'s fs.protected_symlinks: a user cannot plant a link to a file they cannot read, kubelet\'s root-owned links work; `refused_link_owner`). Records read through a link have `origin.path` = the real path and `origin.link` = the link.',
   source:
     'Tail log files: globs and directories, rotation (rename+create, copytruncate), deletion, checkpoints that survive restarts and crashes.',
 } as const;
@@ -75,6 +80,8 @@ export const fileSourceSchema = z
       .refine((n) => n >= 1024 && n <= 64 * 1024 * 1024, 'must be between 1KiB and 64MiB')
       .default(256 * 1024)
       .describe(D.read_buffer),
+    follow_symlinks: z.boolean().default(true).describe(D.follow_symlinks),
+    allow_targets: z.array(z.string().min(1)).default([]).describe(D.allow_targets),
   })
   .describe(D.source);
 

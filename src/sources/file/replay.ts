@@ -12,7 +12,7 @@ import type { LogRecord } from '../../core/record.js';
 import type { CheckpointLast } from './checkpoint.js';
 import type { FileSourceConfig } from './config.js';
 import { alignStart, fingerprintMatches, newCounters, parseKey } from './tailer.js';
-import { RecordBuilder } from './builder.js';
+import { fileOrigin, RecordBuilder } from './builder.js';
 
 /** Entries looked at when searching a directory for a file by identity. */
 const MAX_DIR_SEARCH = 10_000;
@@ -27,7 +27,8 @@ export async function rebuildBatch(cfg: FileSourceConfig, last: CheckpointLast):
     const st = await fh.stat({ bigint: true });
     if (Number(st.size) < last.to || !(await fingerprintMatches(fh, k.fp))) return null;
     // Scratch counters: the replay must not count lines twice.
-    const b = new RecordBuilder(cfg, last.path, newCounters());
+    // The origin the batch had: the file's real path, and the link it was reached through.
+    const b = new RecordBuilder(cfg, fileOrigin(last.path, last.link), newCounters());
     const now = Date.now();
     let pos = await alignStart(fh, last.from);
     // Bounded: every round advances or returns.

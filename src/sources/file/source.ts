@@ -12,6 +12,11 @@
  * first bytes changed) restarts the file at 0. A file rotated while Sluice was
  * down is found again by device:inode beside its old path and read to its end.
  *
+ * Symlinks, /proc and FIFOs: links.ts decides what a matched path may lead
+ * to; the scan reports refusals (counted once per poll, reasons in the
+ * status), and a file is opened by its real path and must be the inode the
+ * scan checked.
+ *
  * Exactly-once across a crash: the checkpoint's `last` names the byte range
  * and seqs of the last pushed batch; `restore` rebuilds those records from the
  * file and re-publishes them with their seqs (`pipeline.replay`), so a client
@@ -22,6 +27,7 @@ import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pip
 import { CheckpointStore, type CheckpointEntry, type CheckpointLast, type LoadResult } from './checkpoint.js';
 import type { FileSourceConfig } from './config.js';
 import { rebuildBatch, searchDir } from './replay.js';
+import { linkPolicy, REFUSAL_COUNTER, swappedAtOpen, verifyOpened, type LinkPolicy, type Refusal, type RefusalCode } from './links.js';
 import { FileTailer, newCounters, parseKey, type FileCounters } from './tailer.js';
 import { PathWatcher, type FoundFile } from './watcher.js';
 import type { LogRecord } from '../../core/record.js';
@@ -63,6 +69,11 @@ function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
 }
 
+/** `{ link }` when `t` was reached through a symlink: the checkpoint keeps it to rebuild the origin. */
+function linkOf(t: FileTailer): { link?: string } {
+  return t.link !== undefined ? { link: t.link } : {};
+}
+
 /** Is `dir` equal to or an ancestor of `path`? */
 function isWithin(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : dir + '/');
@@ -100,6 +111,7 @@ export class FileSource implements Source {
   readonly #watcher: PathWatcher;
   readonly #counters: FileCounters = newCounters();
   readonly #tickMs: number;
+  readonly #links: LinkPolicy;
 
   #pipeline: Pipeline | null = null;
   #state: SourceState = 'stopped';
@@ -115,6 +127,8 @@ export class FileSource implements Source {
   readonly #byPath = new Map<string, FileTailer>();
   /** Paths whose open/stat failed: code and the poll generation it was counted in. */
   readonly #errors = new Map<string, { code: string; gen: number }>();
+  /** Matched paths the link policy refused: why, and the poll generation it was counted in. */
+  readonly #refused = new Map<string, { code: RefusalCode; reason: string; gen: number }>();
 
   #paused = false;
   #stopping = false;
@@ -140,10 +154,12 @@ export class FileSource implements Source {
     this.#store = new CheckpointStore(opts.dataDir, cfg.name);
     this.#pool = opts.parsePool;
     this.#poolMinChars = opts.poolMinChars ?? Math.min(POOL_MIN_CHARS, cfg.read_buffer / 2);
+    this.#links = linkPolicy(cfg, opts.cwd);
     this.#watcher = new PathWatcher({
       paths: cfg.paths,
       exclude: cfg.exclude,
       cwd: opts.cwd,
+      links: this.#links,
       ignoreDirs: [dirname(this.#store.path)],
       onEvent: (dir, type, name) => this.#onWatchEvent(dir, type, name),
     });
@@ -264,9 +280,10 @@ export class FileSource implements Source {
   status(): SourceStatus {
     const files = [];
     for (const t of this.#tailers) {
-      files.push({ path: t.path, offset: t.committed, size: t.size, dev: Number(t.dev), ino: Number(t.ino), ...(t.gone ? { rotated: true } : {}) });
+      files.push({ path: t.realPath, ...linkOf(t), offset: t.committed, size: t.size, dev: Number(t.dev), ino: Number(t.ino), ...(t.gone ? { rotated: true } : {}) });
     }
     const errors = [...this.#errors].map(([path, e]) => ({ path, code: e.code }));
+    const refused = [...this.#refused].map(([path, r]) => ({ path, code: r.code, reason: r.reason }));
     return {
       name: this.name,
       type: this.type,
@@ -275,6 +292,7 @@ export class FileSource implements Source {
       counters: { ...this.#counters },
       files,
       ...(errors.length > 0 ? { errors } : {}),
+      ...(refused.length > 0 ? { refused } : {}),
       ...(this.#checkpointError !== null ? { checkpoint_error: this.#checkpointError } : {}),
     };
   }
@@ -309,6 +327,7 @@ export class FileSource implements Source {
     const res = await this.#watcher.scan();
     if (this.#stopping) return;
     for (const e of res.errors) this.#noteError(e.path, e.code);
+    for (const r of res.refused) this.#noteRefused(r.path, r);
     const seen = new Set<string>();
     for (const f of res.files) {
       const id = f.dev + ':' + f.ino;
@@ -319,9 +338,9 @@ export class FileSource implements Source {
         if (t.path !== f.path) {
           // Renamed within the globs (e.g. dateext rotation to another *.log name): same file, keep reading.
           if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
-          t.path = f.path;
+          t.rename(f);
           this.#counters.rotations++;
-        }
+        } else if (t.realPath !== f.real) t.rename(f); // the same link, its target renamed
         if (t.gone) {
           t.gone = false; // back under a watched name
           t.goneCounted = false;
@@ -337,6 +356,7 @@ export class FileSource implements Source {
     }
     // Forget errors of paths that have not failed for a whole poll (gone or fixed).
     for (const [path, e] of this.#errors) if (e.gen < this.#pollGen - 1) this.#errors.delete(path);
+    for (const [path, r] of this.#refused) if (r.gen < this.#pollGen - 1) this.#refused.delete(path);
     if (res.truncated) return; // an incomplete listing says nothing about what is gone
     for (const t of this.#tailers) {
       if (t.gone || seen.has(t.id)) continue;
@@ -354,15 +374,32 @@ export class FileSource implements Source {
     this.#counters.read_errors++;
   }
 
+  #noteRefused(path: string, r: Refusal): void {
+    const prev = this.#refused.get(path);
+    // Like errors: counted once per poll generation, however many event-driven scans see it.
+    if (prev && prev.gen === this.#pollGen && prev.code === r.code) return;
+    this.#refused.set(path, { code: r.code, reason: r.reason, gen: this.#pollGen });
+    this.#counters[REFUSAL_COUNTER[r.code]]++;
+  }
+
   async #openNew(f: FoundFile, initial: boolean): Promise<FileTailer | null> {
     const err = this.#errors.get(f.path);
     if (err && err.gen === this.#pollGen) return null; // retried on the next poll
     let t: FileTailer;
     try {
-      t = await FileTailer.open(f.path, this.#cfg, this.#counters);
+      t = await FileTailer.open(f, this.#cfg, this.#counters);
     } catch (e) {
       const code = errCode(e);
-      if (code !== 'ENOENT' && code !== 'ENOTREG') this.#noteError(f.path, code);
+      // a link or a non-file where the scan saw a regular file: swapped since
+      if (code === 'ELOOP' || code === 'ENOTREG') this.#noteRefused(f.path, swappedAtOpen(f, code));
+      else if (code !== 'ENOENT') this.#noteError(f.path, code);
+      return null;
+    }
+    // Not the file the scan checked (swapped between check and open): not found this round.
+    const swapped = verifyOpened(f, t, await t.openedPath(), this.#links);
+    if (swapped !== null) {
+      await t.close();
+      this.#noteRefused(f.path, swapped);
       return null;
     }
     if (this.#stopping || this.#byId.has(t.id)) {
@@ -394,6 +431,7 @@ export class FileSource implements Source {
       return null;
     }
     this.#errors.delete(f.path);
+    this.#refused.delete(f.path);
     this.#register(t);
     this.#byPath.set(t.path, t);
     this.#pump(t);
@@ -425,7 +463,8 @@ export class FileSource implements Source {
         if (this.#byId.has(id)) continue;
         let t: FileTailer;
         try {
-          t = await FileTailer.open(path, this.#cfg, this.#counters);
+          // admitted when it was first opened (same dev:ino and fingerprint, checked below)
+          t = await FileTailer.open({ path: e.link ?? path, real: path, viaLink: e.link !== undefined }, this.#cfg, this.#counters);
         } catch {
           continue;
         }
@@ -708,14 +747,14 @@ export class FileSource implements Source {
     const seqLast = this.#pipeline.lastSeq();
     t.committed = to;
     this.#counters.records += batch.length;
-    this.#last = { key: t.key, path: t.path, from, to, seqFirst: seqLast - batch.length + 1, seqLast };
+    this.#last = { key: t.key, path: t.realPath, ...linkOf(t), from, to, seqFirst: seqLast - batch.length + 1, seqLast };
     this.#saveCheckpoint();
     if (!ok) this.#pause();
   }
 
   #saveCheckpoint(): void {
     const files: CheckpointEntry[] = [];
-    for (const t of this.#tailers) files.push({ key: t.key, path: t.path, offset: t.committed });
+    for (const t of this.#tailers) files.push({ key: t.key, path: t.realPath, ...linkOf(t), offset: t.committed });
     try {
       this.#store.save({ version: 1, files, last: this.#last });
     } catch (e) {

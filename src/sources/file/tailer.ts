@@ -8,11 +8,12 @@
  * read, push, flush, retire) belongs to source.ts.
  */
 import { readSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { FileSourceConfig } from './config.js';
-import { RecordBuilder } from './builder.js';
+import { fileOrigin, RecordBuilder } from './builder.js';
 
 /** Bytes hashed into a file's fingerprint once it has that many. */
 export const FINGERPRINT_BYTES = 256;
@@ -46,6 +47,13 @@ export interface FileCounters {
   native_lines: number;
   /** Lines it handed back to the JS parsers (RFC 5424, invalid UTF-8, over-long, ...). */
   native_bailed: number;
+  /** Matched paths refused, by reason (links.ts REFUSAL_COUNTER; the reasons are in the status's `refused`). */
+  refused_link_off: number;
+  refused_link_owner: number;
+  refused_not_allowed: number;
+  refused_special: number;
+  refused_not_regular: number;
+  refused_swapped: number;
 }
 
 export function newCounters(): FileCounters {
@@ -53,6 +61,7 @@ export function newCounters(): FileCounters {
     lines: 0, bytes: 0, records: 0, truncated: 0, repaired: 0, rotations: 0, deletions: 0, truncations: 0,
     files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0, push_errors: 0, parsed_inline: 0,
     native_lines: 0, native_bailed: 0,
+    refused_link_off: 0, refused_link_owner: 0, refused_not_allowed: 0, refused_special: 0, refused_not_regular: 0, refused_swapped: 0,
   };
 }
 
@@ -107,6 +116,14 @@ export async function alignStart(fh: FileHandle, pos: number): Promise<number> {
   return two.length === 2 && two[0] !== 0x0a && two[1] === 0x0a ? pos + 1 : pos;
 }
 
+/** A file's names: the path a glob matched, and the real path of the file read (see links.ts FoundFile). */
+export interface FileName {
+  path: string;
+  real: string;
+  /** `path` is a symlink to `real`. */
+  viaLink: boolean;
+}
+
 export interface RefreshResult {
   size: number;
   nlink: number;
@@ -119,7 +136,7 @@ export class FileTailer {
   readonly ino: string;
   /** dev:ino: the identity of the open file (unique while it is open). */
   readonly id: string;
-  #path: string;
+  #name: FileName;
   #fp: string;
   #fpLen: number;
   readonly #fh: FileHandle;
@@ -152,9 +169,9 @@ export class FileTailer {
   jobs: Promise<void>[] = [];
   #skipLf = false;
 
-  private constructor(fh: FileHandle, path: string, dev: string, ino: string, size: number, fp: string, cfg: FileSourceConfig, counters: FileCounters) {
+  private constructor(fh: FileHandle, name: FileName, dev: string, ino: string, size: number, fp: string, cfg: FileSourceConfig, counters: FileCounters) {
     this.#fh = fh;
-    this.#path = path;
+    this.#name = { ...name };
     this.dev = dev;
     this.ino = ino;
     this.id = dev + ':' + ino;
@@ -163,33 +180,55 @@ export class FileTailer {
     this.#fpLen = Number(fp.slice(0, fp.indexOf('-')));
     this.#readBuffer = cfg.read_buffer;
     this.#counters = counters;
-    this.builder = new RecordBuilder(cfg, path, counters);
+    this.builder = new RecordBuilder(cfg, fileOrigin(name.real, name.viaLink ? name.path : undefined), counters);
     this.lastDataAt = Date.now();
   }
 
-  /** Open a regular file and fingerprint it. Throws the fs error (ENOENT, EACCES, ...) or `ENOTREG`. */
-  static async open(path: string, cfg: FileSourceConfig, counters: FileCounters): Promise<FileTailer> {
+  /**
+   * Open the regular file at `name.real` and fingerprint it. Throws the fs error (ENOENT, EACCES, ...),
+   * `ELOOP` when the real path is now a symlink, or `ENOTREG`. The caller checks that it is the file it
+   * meant (links.ts verifyOpened).
+   */
+  static async open(name: FileName, cfg: FileSourceConfig, counters: FileCounters): Promise<FileTailer> {
     // O_NONBLOCK: a FIFO swapped in after the scan's stat must not block a threadpool thread (no effect on regular files).
-    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // O_NOFOLLOW: a real path has no link in it; one that is a link now was swapped in after the check.
+    const fh = await open(name.real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     try {
       const st = await fh.stat({ bigint: true });
-      if (!st.isFile()) throw Object.assign(new Error(`${path}: not a regular file`), { code: 'ENOTREG' });
+      if (!st.isFile()) throw Object.assign(new Error(`${name.real}: not a regular file`), { code: 'ENOTREG' });
       const size = Number(st.size);
       const head = await readAt(fh, 0, Math.min(size, FINGERPRINT_BYTES));
-      return new FileTailer(fh, path, String(st.dev), String(st.ino), size, fingerprintOf(head), cfg, counters);
+      return new FileTailer(fh, name, String(st.dev), String(st.ino), size, fingerprintOf(head), cfg, counters);
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw e;
     }
   }
 
+  /** The path the glob matched (the link's path when reached through one): rotation is detected by it. */
   get path(): string {
-    return this.#path;
+    return this.#name.path;
   }
 
-  set path(p: string) {
-    this.#path = p;
-    this.builder.path = p;
+  /** The real path of the file read: `origin.path`, the status and the checkpoint. */
+  get realPath(): string {
+    return this.#name.real;
+  }
+
+  /** The link's path when the file was reached through one: `origin.link`. */
+  get link(): string | undefined {
+    return this.#name.viaLink ? this.#name.path : undefined;
+  }
+
+  /** The file is known by other names now (renamed within the globs, another link to it). */
+  rename(name: FileName): void {
+    this.#name = { ...name };
+    this.builder.origin = fileOrigin(name.real, this.link);
+  }
+
+  /** The path the kernel has for the open descriptor now (Linux /proc/self/fd); null where it cannot tell. */
+  openedPath(): Promise<string | null> {
+    return readlink(`/proc/self/fd/${this.#fh.fd}`).catch(() => null);
   }
 
   /** `dev:ino:fingerprint`, as stored in checkpoints. */

@@ -33,6 +33,8 @@ describe('PathWatcher', () => {
     const { files, r } = await scan([join(d, '*.log')]);
     expect(files).toEqual([join(d, 'a.log'), join(d, 'c.log')]);
     expect(r.errors).toEqual([]);
+    // the FIFO is refused, and said so (links.ts)
+    expect(r.refused).toEqual([{ path: join(d, 'pipe.log'), code: 'ENOTREG', reason: `${join(d, 'pipe.log')} is a FIFO, not a regular file` }]);
   });
 
   it('recurses for ** and walks exactly the glob depth otherwise', async () => {

@@ -9,25 +9,24 @@
  * A glob is matched against the listing of its static base directory
  * (picomatch), walking only as many levels as the glob has segments, or
  * recursively (bounded) when it has `**`. A configured path that is a
- * directory means every regular file directly in it.
+ * directory means every regular file directly in it. What a matched path may
+ * lead to (symlinks, /proc, FIFOs, ...) is decided by links.ts; refusals are
+ * reported, not silently dropped.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import { DEFAULT_LINK_POLICY, inspect, type FoundFile, type LinkPolicy, type RefusalCode } from './links.js';
 
-/** A regular file found by a scan (stat follows symlinks). */
-export interface FoundFile {
-  path: string;
-  dev: string;
-  ino: string;
-  size: number;
-}
+export type { FoundFile } from './links.js';
 
 export interface ScanResult {
   files: FoundFile[];
   /** Paths that matched but could not be stat'ed or listed (EACCES, ELOOP, ...). */
   errors: Array<{ path: string; code: string }>;
+  /** Paths that matched but the link policy refused (links.ts). */
+  refused: Array<{ path: string; code: RefusalCode; reason: string }>;
   /** The entry budget ran out; some files may be missing from `files`. */
   truncated: boolean;
 }
@@ -39,6 +38,8 @@ export interface WatcherOptions {
   cwd?: string;
   /** Directories never matched (the source's own checkpoint directory: tailing it would feed itself). */
   ignoreDirs?: string[];
+  /** What a matched path may lead to; default: follow links under the ownership rule (links.ts). */
+  links?: LinkPolicy;
   /** fs.watch event in `dir` (filename may be null). */
   onEvent(dir: string, eventType: string, filename: string | null): void;
 }
@@ -72,12 +73,14 @@ export class PathWatcher {
   readonly #specs: Spec[];
   readonly #excluded: (path: string) => boolean;
   readonly #onEvent: WatcherOptions['onEvent'];
+  readonly #links: LinkPolicy;
   readonly #watches = new Map<string, FSWatcher>();
   #closed = false;
 
   constructor(opts: WatcherOptions) {
     const cwd = opts.cwd ?? process.cwd();
     this.#onEvent = opts.onEvent;
+    this.#links = opts.links ?? DEFAULT_LINK_POLICY;
     this.#specs = opts.paths.map((p): Spec => {
       const abs = resolve(cwd, p);
       const s = picomatch.scan(abs);
@@ -119,7 +122,7 @@ export class PathWatcher {
 
   /** Expand every spec to the regular files it matches now, and (re)arm the directory watches. */
   async scan(): Promise<ScanResult> {
-    const res: ScanResult = { files: [], errors: [], truncated: false };
+    const res: ScanResult = { files: [], errors: [], refused: [], truncated: false };
     const budget = { left: MAX_ENTRIES };
     const candidates: string[] = [];
     const dirs = new Set<string>();
@@ -128,19 +131,23 @@ export class PathWatcher {
       else await this.#walk(s, s.base, 0, candidates, dirs, res, budget);
     }
     if (budget.left <= 0) res.truncated = true;
-    // stat (following symlinks) with bounded concurrency; dedupe paths.
+    // Look at each path (links.ts) with bounded concurrency; dedupe paths. A directory's real
+    // path is resolved once per scan, not once per file in it.
+    const realDirs = new Map<string, Promise<string>>();
+    const realDir = (d: string): Promise<string> => {
+      let p = realDirs.get(d);
+      if (p === undefined) realDirs.set(d, (p = realpath(d)));
+      return p;
+    };
     const unique = [...new Set(candidates)];
     for (let i = 0; i < unique.length; i += STAT_CONCURRENCY) {
       const slice = unique.slice(i, i + STAT_CONCURRENCY);
-      const stats = await Promise.allSettled(slice.map((p) => stat(p, { bigint: true })));
-      stats.forEach((r, j) => {
+      const verdicts = await Promise.all(slice.map((p) => inspect(p, this.#links, realDir)));
+      verdicts.forEach((v, j) => {
         const path = slice[j]!;
-        if (r.status === 'rejected') {
-          const code = errCode(r.reason);
-          if (code !== 'ENOENT') res.errors.push({ path, code });
-        } else if (r.value.isFile()) {
-          res.files.push({ path, dev: String(r.value.dev), ino: String(r.value.ino), size: Number(r.value.size) });
-        }
+        if (v.kind === 'file') res.files.push(v.file);
+        else if (v.kind === 'refused') res.refused.push({ path, ...v.refusal });
+        else if (v.kind === 'error') res.errors.push({ path, code: v.code });
       });
     }
     if (!this.#closed) this.#rearm(dirs);
