@@ -201,7 +201,7 @@ describeParseModes(() => {
       await waitFor(() => refusedOf(s).length === 0, 'the refusal forgotten');
     });
 
-    it('refusals are counted once per poll generation, not on every event-driven scan', async () => {
+    it('a refusal is counted once while it lasts, not on every scan', async () => {
       const d = tempDir();
       const fifo = join(d, 'logs/pipe.log');
       mkdirSync(join(d, 'logs'));

@@ -13,7 +13,7 @@
  * down is found again by device:inode beside its old path and read to its end.
  *
  * Symlinks, /proc and FIFOs: links.ts decides what a matched path may lead
- * to; the scan reports refusals (counted once per poll, reasons in the
+ * to; the scan reports refusals (counted once while they last, reasons in the
  * status), and a file is opened by its real path and must be the inode the
  * scan checked.
  *
@@ -376,8 +376,13 @@ export class FileSource implements Source {
 
   #noteRefused(path: string, r: Refusal): void {
     const prev = this.#refused.get(path);
-    // Like errors: counted once per poll generation, however many event-driven scans see it.
-    if (prev && prev.gen === this.#pollGen && prev.code === r.code) return;
+    // Counted once while it stays refused for the same reason (a FIFO in a watched directory is
+    // one refusal, not one a poll); forgotten after a whole poll without it, then counted anew.
+    if (prev && prev.code === r.code) {
+      prev.gen = this.#pollGen;
+      prev.reason = r.reason;
+      return;
+    }
     this.#refused.set(path, { code: r.code, reason: r.reason, gen: this.#pollGen });
     this.#counters[REFUSAL_COUNTER[r.code]]++;
   }
