@@ -39,7 +39,8 @@ import { closeAllSse } from './sinks/sse/sse.js';
 import { configureClientSlack } from './sinks/write.js';
 import { VERSION } from './version.js';
 import { Alerting } from './alerting.js';
-import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken } from './api/auth.js';
+import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken, type AuthStats } from './api/auth.js';
+import { routeTable, type RouteEntry } from './api/access.js';
 
 /** Share of limits.memory given to replay rings (the rest is for queues). */
 const RING_SHARE = 0.6;
@@ -74,6 +75,7 @@ export class Daemon implements DaemonView {
   #reloading = false;
   #parsePool?: ParsePool;
   #log: (m: string) => void;
+  #authStats?: () => AuthStats;
 
   constructor(cfg: Config, opts: DaemonOptions) {
     this.#cfg = cfg;
@@ -96,10 +98,16 @@ export class Daemon implements DaemonView {
     return [...this.#sources.values()].map((s) => s.source.status());
   }
   extraStatus() {
-    return { ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 } };
+    return {
+      auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 } };
   }
   tcpOutputs() {
     return [...this.#tcp.values()].map((t) => ({ stream: t.stream, listen: t.listen, clients: t.clients() }));
+  }
+
+  /** The HTTP routes and their declared access levels (api/access.ts). */
+  routeTable(): readonly RouteEntry[] {
+    return this.#http ? routeTable(this.#http) : [];
   }
 
   get httpAddress(): string {
@@ -160,8 +168,14 @@ export class Daemon implements DaemonView {
     this.#http = await buildServer({
       view: this,
       tls: cfg.server.tls,
-      auth: (app) => registerAuth(app, { adminToken, viewerToken: cfg.server.viewer_token }),
+      auth: (app) => {
+        const stats = registerAuth(app, { adminToken, viewerToken: cfg.server.viewer_token });
+        this.#authStats = stats;
+        this.#metrics.setAuthView(() => ({ ...stats() }));
+      },
       extraRoutes: [(app) => alerting.routes(app)],
+      trustProxy: cfg.server.trust_proxy,
+      corsOrigins: cfg.server.cors_origins,
     });
     for (const [i, st] of cfg.streams.entries()) {
       const tcp = st.tcp;
@@ -219,6 +233,7 @@ export class Daemon implements DaemonView {
         this.#log(`reload refused: ${r.problems.join('; ')}`);
         return { ok: false, problems: r.problems };
       }
+      for (const w of r.warnings) this.#log(`warning: ${w}`);
       const next = r.config;
       const prev = this.#cfg;
       const changed: string[] = [];

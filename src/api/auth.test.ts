@@ -3,17 +3,22 @@ import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadOrCreateAdminToken, registerAuth } from './auth.js';
+import { ADMIN, PUBLIC, requireAccessDeclarations, VIEWER } from './access.js';
+import { loadOrCreateAdminToken, registerAuth, type AuthStats } from './auth.js';
 import { loadAdminToken, saveAdminToken } from './auth.js';
+
+let stats: () => AuthStats;
 
 async function app(opts: Parameters<typeof registerAuth>[1]): Promise<FastifyInstance> {
   const a = Fastify();
-  registerAuth(a, opts);
-  a.get('/healthz', async () => ({ status: 'ok' }));
-  a.get('/metrics', async () => 'm 1\n');
-  a.get('/api/rules', async () => ({ rules: [] }));
-  a.post('/api/rules', async () => ({ ok: true }));
-  a.delete('/api/rules/:id', async () => ({ ok: true }));
+  requireAccessDeclarations(a);
+  stats = registerAuth(a, opts);
+  a.get('/healthz', PUBLIC, async () => ({ status: 'ok' }));
+  a.get('/metrics', PUBLIC, async () => 'm 1\n');
+  a.get('/api/rules', VIEWER, async () => ({ rules: [] }));
+  a.post('/api/rules', ADMIN, async () => ({ ok: true }));
+  a.post('/api/rules/test', VIEWER, async () => ({ matched: false }));
+  a.delete('/api/rules/:id', ADMIN, async () => ({ ok: true }));
   await a.ready();
   return a;
 }
@@ -23,10 +28,10 @@ describe('registerAuth', () => {
   afterEach(async () => { await a?.close(); a = undefined; });
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
-  it('leaves /healthz and /metrics open', async () => {
+  it('leaves public routes open, and ignores a wrong token there', async () => {
     a = await app({ adminToken: 'adm' });
     expect((await a.inject({ url: '/healthz' })).statusCode).toBe(200);
-    expect((await a.inject({ url: '/metrics' })).statusCode).toBe(200);
+    expect((await a.inject({ url: '/metrics', headers: bearer('wrong') })).statusCode).toBe(200);
   });
 
   it('401 without or with a wrong token, as JSON', async () => {
@@ -51,6 +56,28 @@ describe('registerAuth', () => {
     expect((await a.inject({ method: 'POST', url: '/api/rules', headers: bearer('adm'), payload: {} })).statusCode).toBe(200);
   });
 
+  it('decides by the route\'s declared level, not by the method: a POST declared viewer takes the viewer token', async () => {
+    a = await app({ adminToken: 'adm', viewerToken: 'view' });
+    expect((await a.inject({ method: 'POST', url: '/api/rules/test', headers: bearer('view'), payload: {} })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'POST', url: '/api/rules/test', payload: {} })).statusCode).toBe(401);
+  });
+
+  it('an unmatched path needs a token before it is told 404; a change of one needs the admin token', async () => {
+    a = await app({ adminToken: 'adm', viewerToken: 'view' });
+    expect((await a.inject({ url: '/api/nothing' })).statusCode).toBe(401);
+    expect((await a.inject({ url: '/elsewhere' })).statusCode).toBe(401);
+    expect((await a.inject({ url: '/api/nothing', headers: bearer('view') })).statusCode).toBe(404);
+    expect((await a.inject({ method: 'PUT', url: '/api/rules', headers: bearer('view') })).statusCode).toBe(403);
+    expect((await a.inject({ method: 'PUT', url: '/api/rules', headers: bearer('adm') })).statusCode).toBe(404);
+  });
+
+  it('a route registered without an access level stops the server from starting', async () => {
+    const b = Fastify();
+    requireAccessDeclarations(b);
+    expect(() => b.get('/api/undeclared', async () => ({}))).toThrow(/declares no access level/);
+    await b.close();
+  });
+
   it('accepts ?access_token= for GET only', async () => {
     a = await app({ adminToken: 'adm', viewerToken: 'view' });
     expect((await a.inject({ url: '/api/rules?access_token=view' })).statusCode).toBe(200);
@@ -63,18 +90,30 @@ describe('registerAuth', () => {
     expect((await a.inject({ url: '/api/rules', headers: bearer('view') })).statusCode).toBe(401);
   });
 
-  it('slows an address after repeated failures, then lets it try again after the window', async () => {
+  it('slows an address after repeated failures, never refusing the correct token', async () => {
     let now = 0;
-    a = await app({ adminToken: 'adm', maxFailures: 3, failureWindowMs: 60_000, now: () => now });
+    a = await app({ adminToken: 'adm', limiter: { max: 3, windowMs: 60_000, now: () => now } });
     for (let i = 0; i < 3; i++) expect((await a.inject({ url: '/api/rules', headers: bearer('guess' + i) })).statusCode).toBe(401);
-    const limited = await a.inject({ url: '/api/rules', headers: bearer('adm') }); // even the right token: not checked
+    const limited = await a.inject({ url: '/api/rules', headers: bearer('guess-more') });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBe('60');
     expect(limited.json().error.code).toBe('SLUICE_ERR_API_TOO_MANY');
-    // another address is unaffected
-    expect((await a.inject({ url: '/api/rules', headers: bearer('adm'), remoteAddress: '10.9.9.9' })).statusCode).toBe(200);
-    now = 60_001;
+    // the correct token from the same address works at once
     expect((await a.inject({ url: '/api/rules', headers: bearer('adm') })).statusCode).toBe(200);
+    // another address is unaffected
+    expect((await a.inject({ url: '/api/rules', headers: bearer('other'), remoteAddress: '10.9.9.9' })).statusCode).toBe(401);
+    now = 60_001;
+    expect((await a.inject({ url: '/api/rules', headers: bearer('guess-again') })).statusCode).toBe(401);
+    expect(stats()).toMatchObject({ invalid: 5, limited: 1, missing: 0, forbidden: 0, tracked: 2 });
+  });
+
+  it('after 100 wrong tokens from one address, the admin token works at once', async () => {
+    a = await app({ adminToken: 'adm', viewerToken: 'view' });
+    const codes = new Set<number>();
+    for (let i = 0; i < 100; i++) codes.add((await a.inject({ url: '/api/rules', headers: bearer('wrong' + i) })).statusCode);
+    expect(codes).toEqual(new Set([401, 429])); // slowed down...
+    expect((await a.inject({ method: 'POST', url: '/api/rules', headers: bearer('adm'), payload: {} })).statusCode).toBe(200); // ...never locked out
+    expect((await a.inject({ url: '/api/rules', headers: bearer('view') })).statusCode).toBe(200);
   });
 });
 

@@ -1,31 +1,40 @@
 /**
- * API authentication: bearer tokens with two roles. Everything under /api/
- * needs a token; GET/HEAD accept the viewer or the admin token, every other
- * method needs the admin token (401 = no or unknown token, 403 = a viewer
- * attempting a change). Browsers' EventSource cannot send headers, so GET and
- * HEAD also accept `?access_token=`. Tokens are compared in constant time (on
- * SHA-256 digests, so lengths leak nothing either). An address that presents
- * too many wrong tokens in a minute gets 429 with Retry-After, without its
- * tokens being checked, until the minute is over. /healthz and /metrics stay
- * open.
+ * API authentication: bearer tokens with two roles, checked against the access
+ * level the matched route declares (api/access.ts): `public` routes are open,
+ * `viewer` routes take the viewer or the admin token, `admin` routes only the
+ * admin token (401 = no or unknown token, 403 = a viewer attempting a
+ * change). Browsers' EventSource cannot send headers, so GET and HEAD also
+ * accept `?access_token=`. Tokens are compared in constant time (on SHA-256
+ * digests, so lengths leak nothing either). Wrong tokens are slowed down per
+ * address (api/failure-limiter.ts): past the allowance they get 429 with
+ * Retry-After, while a correct token is never refused.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { E } from '../core/errors.js';
+import { accessOf } from './access.js';
+import { FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
 
 export interface AuthOptions {
   adminToken: string;
   viewerToken?: string;
-  /** Wrong tokens per address per window before 429 (default 10). */
-  maxFailures?: number;
-  /** Window in ms (default 60 s). */
-  failureWindowMs?: number;
-  now?: () => number;
+  limiter?: FailureLimiterOptions;
 }
 
 export type Role = 'admin' | 'viewer';
+
+/** Refusals by reason (shown in /api/status and as sluice_auth_denied_total). */
+export interface AuthStats {
+  missing: number;
+  invalid: number;
+  limited: number;
+  forbidden: number;
+  /** Addresses in the failure table now, and forgotten to keep it bounded. */
+  tracked: number;
+  evicted: number;
+}
 
 const digest = (s: string) => crypto.createHash('sha256').update(s).digest();
 
@@ -44,7 +53,7 @@ function tokenOf(req: FastifyRequest): string | undefined {
     const q = req.url.indexOf('?');
     if (q >= 0) {
       const t = new URLSearchParams(req.url.slice(q + 1)).get('access_token');
-      if (t !== null) return t;
+      if (t) return t; // an empty ?access_token= presents nothing
     }
   }
   return undefined;
@@ -54,78 +63,44 @@ function deny(reply: FastifyReply, status: number, code: string, message: string
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code, message } });
 }
 
-/** Per-address failure counts in fixed windows; bounded so a flood of addresses cannot grow it without limit. */
-class FailureLimiter {
-  #m = new Map<string, { count: number; start: number }>();
-  constructor(readonly max: number, readonly windowMs: number, readonly now: () => number) {}
-
-  /** ms until the address may try again, or 0. */
-  blockedFor(addr: string): number {
-    const e = this.#m.get(addr);
-    if (!e) return 0;
-    const age = this.now() - e.start;
-    if (age >= this.windowMs) {
-      this.#m.delete(addr);
-      return 0;
-    }
-    return e.count >= this.max ? this.windowMs - age : 0;
-  }
-
-  fail(addr: string): void {
-    const now = this.now();
-    let e = this.#m.get(addr);
-    if (!e || now - e.start >= this.windowMs) {
-      if (this.#m.size >= 10_000) this.#sweep(now);
-      e = { count: 0, start: now };
-      this.#m.set(addr, e);
-    }
-    e.count++;
-  }
-
-  #sweep(now: number): void {
-    for (const [k, e] of this.#m) if (now - e.start >= this.windowMs) this.#m.delete(k);
-    // Still full: forget the oldest entries rather than grow.
-    for (const k of this.#m.keys()) {
-      if (this.#m.size < 10_000) break;
-      this.#m.delete(k);
-    }
-  }
-}
-
-export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
+/** Installs the check as an onRequest hook; returns its counters. */
+export function registerAuth(app: FastifyInstance, opts: AuthOptions): () => AuthStats {
   if (!opts.adminToken) throw new Error('registerAuth: adminToken is required');
   const admin = digest(opts.adminToken);
   const viewer = opts.viewerToken ? digest(opts.viewerToken) : undefined;
-  const limiter = new FailureLimiter(opts.maxFailures ?? 10, opts.failureWindowMs ?? 60_000, opts.now ?? Date.now);
+  const limiter = new FailureLimiter(opts.limiter);
+  const n = { missing: 0, invalid: 0, limited: 0, forbidden: 0 };
 
   app.addHook('onRequest', async (req, reply) => {
-    const url = req.url;
-    if (!(url === '/api' || url.startsWith('/api/') || url.startsWith('/api?'))) return;
+    const access = accessOf(req);
+    if (access === 'public') return;
     const token = tokenOf(req);
     if (token === undefined) {
+      n.missing++;
       reply.header('www-authenticate', 'Bearer');
       return deny(reply, 401, E.API_UNAUTHORIZED.code, 'missing bearer token');
-    }
-    const addr = req.ip;
-    const wait = limiter.blockedFor(addr);
-    if (wait > 0) {
-      reply.header('retry-after', String(Math.ceil(wait / 1000)));
-      return deny(reply, 429, E.API_TOO_MANY.code, 'too many failed authentication attempts; retry later');
     }
     const presented = digest(token);
     // Check both tokens unconditionally so timing does not tell which one matched.
     const isAdmin = matches(presented, admin);
     const isViewer = matches(presented, viewer);
     if (!isAdmin && !isViewer) {
-      limiter.fail(addr);
+      const wait = limiter.fail(req.ip);
+      if (wait > 0) {
+        n.limited++;
+        reply.header('retry-after', String(Math.ceil(wait / 1000)));
+        return deny(reply, 429, E.API_TOO_MANY.code, 'too many failed authentication attempts from this address; retry later');
+      }
+      n.invalid++;
       reply.header('www-authenticate', 'Bearer error="invalid_token"');
       return deny(reply, 401, E.API_UNAUTHORIZED.code, 'invalid token');
     }
-    const role: Role = isAdmin ? 'admin' : 'viewer';
-    if (role !== 'admin' && req.method !== 'GET' && req.method !== 'HEAD') {
+    if (access === 'admin' && !isAdmin) {
+      n.forbidden++;
       return deny(reply, 403, E.API_FORBIDDEN.code, 'the viewer token is read-only; this needs the admin token');
     }
   });
+  return () => ({ ...n, tracked: limiter.tracked, evicted: limiter.evicted });
 }
 
 /** The admin token used when none is configured, and the file it is kept in. */

@@ -2,11 +2,19 @@
  * The HTTP server (fastify): health, metrics, status, streams, live SSE,
  * backfill and config reload. Issue-specific route groups (rules, triggers,
  * events, ingest) register through `extraRoutes`. Errors are mapped in one
- * place (api/errors.ts).
+ * place (api/errors.ts); every route declares its access level
+ * (api/access.ts) and a route without one stops the server from starting.
+ *
+ * Hooks run in this order on every request: security headers and CORS
+ * preflight (api/headers.ts), then authentication on the matched route's
+ * access level (api/auth.ts), then body parsing (api/json-body.ts).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
-import { installErrorHandler } from './errors.js';
+import { requireAccessDeclarations } from './access.js';
+import { frameworkError, installErrorHandler } from './errors.js';
+import { registerHeaders } from './headers.js';
+import { registerJsonBody } from './json-body.js';
 import type { DaemonView } from './view.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { registerStreamRoutes } from './routes/streams.js';
@@ -17,7 +25,19 @@ export interface ServerOptions {
   /** Installs auth hooks (api/auth.ts) before routes; absent = open (tests of the core only). */
   auth?: (app: FastifyInstance) => void;
   extraRoutes?: ((app: FastifyInstance) => void | Promise<void>)[];
+  /** Whose address `req.ip` is: false (the peer's, default), true (X-Forwarded-For's client) or the proxies trusted. */
+  trustProxy?: boolean | string[];
+  /** Browser origins allowed to call the API (CORS); empty = off. */
+  corsOrigins?: readonly string[];
   logger?: boolean;
+}
+
+/** What every Sluice HTTP app has before its auth hook and routes: the access-level check, errors, JSON bodies, headers. */
+export function prepareApp(app: FastifyInstance, o: Pick<ServerOptions, 'corsOrigins'> = {}): void {
+  requireAccessDeclarations(app);
+  installErrorHandler(app);
+  registerJsonBody(app);
+  registerHeaders(app, { corsOrigins: o.corsOrigins });
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -27,8 +47,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     ...(o.tls ? { https: { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) } } : {}),
     // SSE responses live long; the default request timeout does not apply to hijacked replies
     forceCloseConnections: true,
+    trustProxy: o.trustProxy ?? false,
+    frameworkErrors: frameworkError,
   });
-  installErrorHandler(app);
+  prepareApp(app, o);
   o.auth?.(app);
   registerStatusRoutes(app, o.view);
   registerStreamRoutes(app, o.view);

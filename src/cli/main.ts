@@ -40,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       const r = loadConfig({ file: o.config });
       if (r.ok) {
         process.stdout.write(`ok: ${r.file ?? '(embedded default)'} (${r.config.sources.length} sources, ${r.config.streams.length} streams)\n`);
+        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
         exitCode = 0;
       } else {
         for (const p of r.problems) process.stdout.write(`${p}\n`);
@@ -100,6 +101,7 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
     return 1;
   }
   for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: () => loadConfig({ file, overrides }) });
   // SIGHUP's default action ends the process: take it from the start, reload once running
   let running = false;

@@ -56,12 +56,27 @@ export const size = (desc: string) =>
     })
     .describe(desc);
 
-/** "host:port" for a listener. */
+const LISTEN_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/;
+
+/** "host:port" for a listener; the port 1-65535 (0 would bind a random port nobody could find). */
 export const listenAddr = (desc: string) =>
   z
     .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected "host:port", e.g. "127.0.0.1:8080"')
+    .regex(LISTEN_RE, 'expected "host:port", e.g. "127.0.0.1:8080"')
+    .refine((v) => {
+      const port = Number(LISTEN_RE.exec(v)?.[2] ?? 1);
+      return port >= 1 && port <= 65535;
+    }, 'the port must be between 1 and 65535')
     .describe(desc);
+
+/**
+ * Is the host of a "host:port" listener a loopback address (127.0.0.0/8,
+ * ::1, localhost)? An empty host, 0.0.0.0 and :: listen on every interface.
+ */
+export function isLoopbackListen(addr: string): boolean {
+  const host = addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./.test(host);
+}
 
 export const FORMATS = ['auto', 'json', 'logfmt', 'syslog', 'plain'] as const;
 

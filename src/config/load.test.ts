@@ -75,6 +75,57 @@ tcp = "127.0.0.1:8080"
     expect(!r.ok && r.problems.join()).toContain('streams[0].tcp: address 127.0.0.1:8080 is already used by server.listen');
   });
 
+  it('refuses unsafe or unusable values, each by its key path, all at once', () => {
+    const r = loadConfig({
+      file: write(`
+[server]
+listen = "127.0.0.1:99999"
+admin_token = "the-same-token-for-both-roles"
+viewer_token = "the-same-token-for-both-roles"
+[limits]
+memory = 1
+shutdown_timeout = 0
+[[streams]]
+name = "s"
+tcp = "127.0.0.1:0"
+`),
+      env: {},
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual(
+      expect.arrayContaining([
+        'server.listen: the port must be between 1 and 65535',
+        'server.viewer_token: must differ from server.admin_token (the viewer token would otherwise carry admin rights)',
+        'limits.memory: must be at least 16MiB (replay rings and queues are carved from it)',
+        'limits.shutdown_timeout: must be at least 1s (an ordered stop flushes checkpoints and the store)',
+        'streams[0].tcp: the port must be between 1 and 65535',
+      ]),
+    );
+    // the same token given through the environment is refused too
+    const env = loadConfig({ file: write(''), env: { SLUICE_ADMIN_TOKEN: 'env-token-0123456789', SLUICE_VIEWER_TOKEN: 'env-token-0123456789' } });
+    expect(!env.ok && env.problems.join()).toContain('server.viewer_token: must differ');
+  });
+
+  it('warns, without refusing, about listeners other hosts can reach', () => {
+    const plain = loadConfig({ file: write('[server]\nlisten = "0.0.0.0:8080"\n[[streams]]\nname = "s"\ntcp = ":9090"\n'), env: {} });
+    expect(plain.ok && plain.warnings).toEqual([
+      'server.listen: 0.0.0.0:8080 is reachable from other hosts and server.tls is not set: tokens and logs cross the network in clear text',
+      'streams[0].tcp: :9090 is reachable from other hosts; the TCP stream has no authentication, anyone who connects reads stream "s"',
+    ]);
+    const tls = loadConfig({ file: write('[server]\nlisten = "[::]:8443"\ntls = { cert = "c.pem", key = "k.pem" }\n'), env: {} });
+    expect(tls.ok && tls.warnings).toEqual([]);
+    for (const loop of ['127.0.0.1:8080', '127.1.2.3:8080', '[::1]:8080', 'localhost:8080']) {
+      const r = loadConfig({ file: write(`[server]\nlisten = "${loop}"\n`), env: {} });
+      expect(r.ok && r.warnings, loop).toEqual([]);
+    }
+    const proxy = loadConfig({ file: write('[server]\ntrust_proxy = true\n'), env: {} });
+    expect(proxy.ok && proxy.warnings.join()).toContain('server.trust_proxy');
+    const list = loadConfig({ file: write('[server]\ntrust_proxy = ["10.0.0.0/8"]\n'), env: {} });
+    expect(list.ok && list.config.server.trust_proxy).toEqual(['10.0.0.0/8']);
+    expect(list.ok && list.warnings).toEqual([]);
+  });
+
   it('reports TOML syntax errors with line and column', () => {
     const r = loadConfig({ file: write('[server]\nlisten = \n'), env: {} });
     expect(!r.ok && r.problems[0]).toMatch(/line 2/);

@@ -8,11 +8,11 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
-import { configSchema, crossChecks, sectionSchemas, type Config } from './schema.js';
+import { configSchema, crossChecks, exposureWarnings, sectionSchemas, type Config } from './schema.js';
 import { DEFAULT_CONFIG_TOML } from './default.js';
 
 export type LoadResult =
-  | { ok: true; config: Config; file: string | null; notes: string[] }
+  | { ok: true; config: Config; file: string | null; notes: string[]; warnings: string[] }
   | { ok: false; problems: string[]; file: string | null };
 
 export interface LoadOptions {
@@ -62,7 +62,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const config = parsed.data;
   const notes: string[] = [];
   if (!file) adaptDefault(config, notes);
-  return { ok: true, config: deepFreeze(config), file, notes };
+  return { ok: true, config: deepFreeze(config), file, notes, warnings: exposureWarnings(config) };
 }
 
 /** The embedded default tails /var/log/*.log; fall back to an inbox under data_dir when unreadable. */

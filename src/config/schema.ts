@@ -5,7 +5,7 @@
  * and adds the cross-field checks (unique names, port clashes).
  */
 import { z } from 'zod';
-import { duration, listenAddr, size } from './common.js';
+import { duration, isLoopbackListen, listenAddr, size } from './common.js';
 import { fileSourceSchema } from '../sources/file/config.js';
 import { dockerSourceSchema } from '../sources/docker/config.js';
 import { storeSchema } from '../store/config.js';
@@ -25,19 +25,40 @@ export const serverSchema = z
       .optional()
       .describe('Serve HTTPS instead of HTTP.'),
     heartbeat: duration('Interval of SSE `: ping` comments on quiet connections.').default(15_000),
+    trust_proxy: z
+      .union([z.boolean(), z.array(z.string().min(1)).min(1)])
+      .default(false)
+      .describe('Whose address a request comes from (the per-address slow-down of wrong tokens): false = the connecting peer (default); a list of proxy addresses or CIDRs = the client X-Forwarded-For names when the peer is one of them (recommended behind a reverse proxy); true = trust X-Forwarded-For from anyone (only when nothing but the proxy can reach Sluice).'),
+    cors_origins: z
+      .array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin like "https://ui.example.com" (scheme://host[:port], no path)'))
+      .default([])
+      .describe('Browser origins allowed to call the API across origins (CORS). Empty (default): CORS is off and browsers allow only same-origin calls.'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.admin_token !== undefined && s.admin_token === s.viewer_token) {
+      ctx.addIssue({ code: 'custom', path: ['viewer_token'], message: 'must differ from server.admin_token (the viewer token would otherwise carry admin rights)' });
+    }
   })
   .describe('The HTTP server.');
 
+/** Floors: below them Sluice cannot do its job (a ring holds a few records; every stop times out). */
+const MIN_MEMORY = 16 * 1024 * 1024;
+const MIN_SHUTDOWN_MS = 1000;
+
 export const limitsSchema = z
   .strictObject({
-    memory: size('One memory budget for replay rings and queues; rings get the larger share.').default(256 * 1024 * 1024),
+    memory: size('One memory budget for replay rings and queues; rings get the larger share. At least 16MiB.')
+      .refine((n) => n >= MIN_MEMORY, 'must be at least 16MiB (replay rings and queues are carved from it)')
+      .default(256 * 1024 * 1024),
     client_lag: z
       .number()
       .int()
       .positive()
       .optional()
       .describe('How many records a live client (SSE, TCP) may fall behind before its oldest are dropped with a `gap` notice. Default: as far as the stream\'s replay ring reaches (clients are cursors into the ring, so lag costs no memory of its own).'),
-    shutdown_timeout: duration('Deadline for an ordered shutdown (stop sources, drain, flush).').default(10_000),
+    shutdown_timeout: duration('Deadline for an ordered shutdown (stop sources, drain, flush); past it the process exits 1. At least 1s.')
+      .refine((ms) => ms >= MIN_SHUTDOWN_MS, 'must be at least 1s (an ordered stop flushes checkpoints and the store)')
+      .default(10_000),
     parse_threads: z
       .union([z.literal('auto', { error: 'expected "auto" or a whole number from 0 to 64' }), z.number().int().min(0).max(64)])
       .default('auto')
@@ -105,6 +126,24 @@ export function crossChecks(raw: Record<string, unknown>): string[] {
       else ports.set(key, `streams[${i}].tcp`);
     }
   });
+  return out;
+}
+
+/**
+ * Valid but risky: listeners reachable from other hosts. The HTTP API without
+ * TLS sends tokens and logs in clear text; a TCP stream output has no
+ * authentication at all. Said by `sluice check` and at start, not refused
+ * (a private network or a TLS-terminating proxy may make them fine).
+ */
+export function exposureWarnings(cfg: Config): string[] {
+  const out: string[] = [];
+  if (!isLoopbackListen(cfg.server.listen) && !cfg.server.tls) {
+    out.push(`server.listen: ${cfg.server.listen} is reachable from other hosts and server.tls is not set: tokens and logs cross the network in clear text`);
+  }
+  cfg.streams.forEach((s, i) => {
+    if (s.tcp && !isLoopbackListen(s.tcp)) out.push(`streams[${i}].tcp: ${s.tcp} is reachable from other hosts; the TCP stream has no authentication, anyone who connects reads stream "${s.name}"`);
+  });
+  if (cfg.server.trust_proxy === true) out.push('server.trust_proxy: true trusts X-Forwarded-For from any peer; list the proxy addresses instead unless only the proxy can reach Sluice');
   return out;
 }
 

@@ -17,6 +17,8 @@ export interface SourceCounterView {
   instances?: { id: string; name: string; lines: number }[];
 }
 
+const AUTH_REASONS = ['missing', 'invalid', 'limited', 'forbidden'] as const;
+
 export class Metrics {
   readonly registry = new client.Registry();
   readonly dropped: client.Counter<'stage' | 'reason'>;
@@ -24,6 +26,7 @@ export class Metrics {
   readonly clients: client.Gauge<'kind'>;
   #drops = new Map<string, number>();
   #sourceViews: () => SourceCounterView[] = () => [];
+  #authView: () => Record<string, number> = () => ({});
 
   constructor() {
     registerProcessMetrics(this.registry);
@@ -45,6 +48,18 @@ export class Metrics {
       help: 'Connected live subscribers, by kind (sse, tcp).',
       labelNames: ['kind'],
       registers: [this.registry],
+    });
+    const auth = () => this.#authView();
+    new client.Counter({
+      name: 'sluice_auth_denied_total',
+      help: 'API requests refused by authentication, by reason (missing, invalid, limited, forbidden).',
+      labelNames: ['reason'],
+      registers: [this.registry],
+      collect() {
+        // the auth hook counts in plain numbers (monotonic); publish them as they are
+        this.reset();
+        for (const reason of AUTH_REASONS) this.inc({ reason }, auth()[reason] ?? 0);
+      },
     });
     const views = () => this.#sourceViews();
     let last = new Map<string, number>();
@@ -119,6 +134,11 @@ export class Metrics {
   /** Drops as `{ "stage/reason": n }` for /api/status. */
   drops(): Record<string, number> {
     return Object.fromEntries(this.#drops);
+  }
+
+  /** The API's refusal counters (api/auth.ts). */
+  setAuthView(fn: () => Record<string, number>): void {
+    this.#authView = fn;
   }
 
   setSourceViews(fn: () => SourceCounterView[]): void {

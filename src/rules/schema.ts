@@ -2,8 +2,9 @@
 import { z } from 'zod';
 import { SEVERITIES, STD_SELECTORS } from '../store/types.js';
 import { MAX_PATTERN_LENGTH } from './compile.js';
+import { displayName } from '../core/text.js';
 
-const name = z.string().trim().min(1).max(200);
+const name = displayName();
 const sourceName = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
 
 export const ruleCreateSchema = z.strictObject({

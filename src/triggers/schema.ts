@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { MAX_PATTERN_LENGTH } from '../rules/compile.js';
 import { SEVERITIES } from '../store/types.js';
+import { displayName } from '../core/text.js';
 
 /** What reads show instead of a secret, and what a PATCH may echo to keep it. */
 export const SECRET_PLACEHOLDER = '********';
@@ -13,7 +14,7 @@ const filterSchema = z.strictObject({
 });
 
 export const triggerCreateSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: displayName(),
   url: z.string().min(1).max(2048),
   secret: z.string().max(1024).default('').describe('HMAC key for X-Sluice-Signature-256; empty = unsigned.'),
   filter: filterSchema.default({ severity: [], source: [], message_re: null }),
@@ -21,7 +22,7 @@ export const triggerCreateSchema = z.strictObject({
 });
 
 export const triggerPatchSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
+  name: displayName().optional(),
   url: z.string().min(1).max(2048).optional(),
   secret: z.string().max(1024).optional(),
   filter: z

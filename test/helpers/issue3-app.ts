@@ -7,7 +7,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { registerAuth } from '../../src/api/auth.js';
-import { installErrorHandler } from '../../src/api/errors.js';
+import { PUBLIC } from '../../src/api/access.js';
+import { prepareApp } from '../../src/api/server.js';
 import { registerEventRoutes } from '../../src/api/routes/events.js';
 import { registerRuleRoutes } from '../../src/api/routes/rules.js';
 import { registerTriggerRoutes } from '../../src/api/routes/triggers.js';
@@ -54,12 +55,12 @@ export async function startIssue3App(opts: { rules?: Partial<RulesConfig>; trigg
   await dispatcher.start();
 
   const app = Fastify();
-  installErrorHandler(app);
+  prepareApp(app);
   registerAuth(app, { adminToken: ADMIN, viewerToken: VIEWER });
   await registerRuleRoutes(app, { store, engine });
   await registerTriggerRoutes(app, { store, dispatcher, webhook, config: trigCfg });
   await registerEventRoutes(app, { store });
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', PUBLIC, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   let base = '';
   if (opts.listen !== false) {
     await app.listen({ host: '127.0.0.1', port: 0 });

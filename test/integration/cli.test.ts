@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authHeaders, runCli, sluiceArgs, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { authHeaders, freePort, launch, runCli, sluiceArgs, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 
 let d: DaemonHandle | undefined;
 afterAll(async () => {
@@ -35,6 +35,23 @@ describe('sluice CLI', () => {
     expect(r.stdout).toContain('sources[0].paths:');
     const usage = await runCli(['check', '--bogus']);
     expect(usage.code).toBe(2);
+  });
+
+  it('check and run warn about a listener other hosts reach without TLS, and still accept it', async () => {
+    const dir = tempDir();
+    const exposed = path.join(dir, 'exposed.toml');
+    const port = await freePort();
+    writeFileSync(exposed, `data_dir = "${dir}/data"\n[server]\nlisten = "0.0.0.0:${port}"\nadmin_token = "cli-warning-test-token-0123"\n`);
+    const c = await runCli(['check', '-c', exposed]);
+    expect(c.code).toBe(0);
+    expect(c.stderr).toContain(`warning: server.listen: 0.0.0.0:${port} is reachable from other hosts and server.tls is not set`);
+    const run = await launch(exposed, port);
+    try {
+      await waitFor(() => run.stderr().includes('listening on'), 'the start line');
+      expect(run.stderr()).toContain('warning: server.listen: 0.0.0.0');
+    } finally {
+      expect(await run.stop()).toBe(0);
+    }
   });
 
   it('run refuses a bad config with exit 1 and SLUICE_ERR_CONFIG_INVALID', async () => {

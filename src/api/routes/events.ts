@@ -1,6 +1,7 @@
 /** `GET /api/events`: stored events, newest first, filtered, with a cursor. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { VIEWER } from '../access.js';
 import type { Store } from '../../store/store.js';
 import { SEVERITIES } from '../../store/types.js';
 import { wireEvent } from '../../store/wire.js';
@@ -37,7 +38,7 @@ export const eventQuerySchema = z.strictObject({
 });
 
 export async function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps): Promise<void> {
-  app.get('/api/events', async (req) => {
+  app.get('/api/events', VIEWER, async (req) => {
     const { access_token: _t, ...q } = eventQuerySchema.parse(req.query);
     const page = await deps.store.queryEvents(q);
     return { events: page.events.map(wireEvent), next: page.next };

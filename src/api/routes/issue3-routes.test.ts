@@ -25,6 +25,22 @@ describe('rule, trigger and event routes (inject)', () => {
       expect(JSON.stringify(r.json.error.details)).toMatch(/severity/);
     });
 
+    it('refuses names with control or bidi characters or lone surrogates, on create and patch, for rules and triggers', async () => {
+      for (const name of ['nul\u0000byte', 'esc\u001b[31mred', 'rtl\u202eevil', 'iso\u2066x', 'half\ud83d']) {
+        const r = await t.api('POST', '/api/rules', { name, pattern: 'x' });
+        expect(r.status, JSON.stringify(name)).toBe(400);
+        expect(r.json.error.details[0].path).toBe('name');
+        const tr = await t.api('POST', '/api/triggers', { name, url: 'https://hooks.example.com/x' });
+        expect(tr.status, JSON.stringify(name)).toBe(400);
+        expect(tr.json.error.details[0].path).toBe('name');
+      }
+      const ok = await t.api('POST', '/api/rules', { name: 'Zahlung – fehlgeschlagen 🚨', pattern: 'x' });
+      expect(ok.status).toBe(201);
+      const p = await t.api('PATCH', `/api/rules/${ok.json.id}`, { name: 'x\u0007bell' });
+      expect(p.status).toBe(400);
+      expect((await t.api('GET', `/api/rules/${ok.json.id}`)).json.name).toBe('Zahlung – fehlgeschlagen 🚨');
+    });
+
     it('CRUD, effective rules per source and cascade delete of overrides', async () => {
       const g = (await t.api('POST', '/api/rules', { name: 'oom', pattern: 'OutOfMemory', severity: 'critical', cooldown_s: 60 })).json;
       expect(g).toMatchObject({ name: 'oom', source: null, overrides: null, std: 'both', enabled: true, cooldown_s: 60 });

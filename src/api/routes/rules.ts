@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SluiceError } from '../../core/errors.js';
+import { ADMIN, VIEWER } from '../access.js';
 import { compilePattern, RULE_ERR, testPattern } from '../../rules/compile.js';
 import { effectiveRules } from '../../rules/effective.js';
 import type { RuleEngine } from '../../rules/engine.js';
@@ -37,9 +38,9 @@ function checkPattern(pattern: string): void {
 export async function registerRuleRoutes(app: FastifyInstance, deps: RuleRoutesDeps): Promise<void> {
   const { store, engine } = deps;
 
-  app.get('/api/rules', async () => ({ rules: (await store.listRules()).map(ruleView) }));
+  app.get('/api/rules', VIEWER, async () => ({ rules: (await store.listRules()).map(ruleView) }));
 
-  app.post('/api/rules', async (req, reply) => {
+  app.post('/api/rules', ADMIN, async (req, reply) => {
     const body = ruleCreateSchema.parse(req.body);
     let base: Rule | undefined;
     if (body.overrides !== null) {
@@ -68,7 +69,7 @@ export async function registerRuleRoutes(app: FastifyInstance, deps: RuleRoutesD
   });
 
   // Static paths before /:id so "test" and "stats" are never taken for ids.
-  app.post('/api/rules/test', async (req) => {
+  app.post('/api/rules/test', ADMIN, async (req) => {
     const body = ruleTestSchema.parse(req.body);
     try {
       return testPattern(body.pattern, body.sample_line);
@@ -78,16 +79,16 @@ export async function registerRuleRoutes(app: FastifyInstance, deps: RuleRoutesD
     }
   });
 
-  app.get('/api/rules/stats', async () => engine.stats());
+  app.get('/api/rules/stats', VIEWER, async () => engine.stats());
 
-  app.get('/api/rules/:id', async (req) => {
+  app.get('/api/rules/:id', VIEWER, async (req) => {
     const { id } = idParam.parse(req.params);
     const r = await store.getRule(id);
     if (!r) throw new SluiceError(STORE_ERR.RULE_NOT_FOUND, `no rule ${id}`);
     return ruleView(r);
   });
 
-  app.patch('/api/rules/:id', async (req) => {
+  app.patch('/api/rules/:id', ADMIN, async (req) => {
     const { id } = idParam.parse(req.params);
     const patch = rulePatchSchema.parse(req.body ?? {});
     if (patch.pattern !== undefined) checkPattern(patch.pattern);
@@ -96,14 +97,14 @@ export async function registerRuleRoutes(app: FastifyInstance, deps: RuleRoutesD
     return ruleView(r);
   });
 
-  app.delete('/api/rules/:id', async (req) => {
+  app.delete('/api/rules/:id', ADMIN, async (req) => {
     const { id } = idParam.parse(req.params);
     const deleted = await store.deleteRule(id);
     await engine.reload();
     return { deleted };
   });
 
-  app.get('/api/sources/:name/effective-rules', async (req) => {
+  app.get('/api/sources/:name/effective-rules', VIEWER, async (req) => {
     const { name } = z.strictObject({ name: z.string().min(1).max(200) }).parse(req.params);
     const all = await store.listRules();
     const errors = new Map(engine.stats().compile_errors.map((e) => [e.rule_id, e.error]));

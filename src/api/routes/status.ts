@@ -1,14 +1,15 @@
 /** /healthz, /metrics, /api/status, /api/streams and POST /api/config/reload. */
 import type { FastifyInstance } from 'fastify';
 import type { DaemonView } from '../view.js';
+import { ADMIN, PUBLIC, VIEWER } from '../access.js';
 import { sseClientCount } from '../../sinks/sse/sse.js';
 import { clientSlack } from '../../sinks/write.js';
 import { E, SluiceError } from '../../core/errors.js';
 
 export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', PUBLIC, async () => ({ status: 'ok' }));
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', PUBLIC, async (_req, reply) => {
     const m = view.metrics();
     m.clients.set({ kind: 'sse' }, sseClientCount());
     m.clients.set({ kind: 'tcp' }, view.tcpOutputs().reduce((n, t) => n + t.clients.length, 0));
@@ -16,7 +17,7 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
     return m.text();
   });
 
-  app.get('/api/status', async () => {
+  app.get('/api/status', VIEWER, async () => {
     const hub = view.hub();
     const tcp = view.tcpOutputs();
     const mem = process.memoryUsage();
@@ -37,7 +38,7 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
     };
   });
 
-  app.get('/api/streams', async () => {
+  app.get('/api/streams', VIEWER, async () => {
     const cfg = view.config();
     const hub = view.hub();
     return {
@@ -53,7 +54,7 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
     };
   });
 
-  app.post('/api/config/reload', async (_req, reply) => {
+  app.post('/api/config/reload', ADMIN, async (_req, reply) => {
     const r = await view.reload();
     if (!r.ok) throw new SluiceError(E.CONFIG_RELOAD, 'new configuration refused; the old one keeps running', r.problems);
     return reply.send(r);

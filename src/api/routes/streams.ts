@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DaemonView } from '../view.js';
+import { VIEWER } from '../access.js';
 import { serveSse } from '../../sinks/sse/sse.js';
 import { buildFilter } from '../../sinks/filter.js';
 import { entryJson } from '../../core/block.js';
@@ -41,12 +42,12 @@ export function registerStreamRoutes(app: FastifyInstance, view: DaemonView): vo
     });
   };
 
-  app.get<{ Params: { name: string } }>('/api/streams/:name/sse', async (req, reply) => {
+  app.get<{ Params: { name: string } }>('/api/streams/:name/sse', VIEWER, async (req, reply) => {
     if (!view.hub().hasStream(req.params.name)) throw new SluiceError(E.STREAM_UNKNOWN, `no stream "${req.params.name}"`);
     live(req, req.params.name, reply);
   });
 
-  app.get('/api/tail/sse', async (req, reply) => {
+  app.get('/api/tail/sse', VIEWER, async (req, reply) => {
     live(req, null, reply);
   });
 
@@ -54,7 +55,7 @@ export function registerStreamRoutes(app: FastifyInstance, view: DaemonView): vo
     stream: z.string().optional(),
     limit: z.coerce.number().int().positive().max(10_000).default(100),
   });
-  app.get('/api/records', async (req, reply) => {
+  app.get('/api/records', VIEWER, async (req, reply) => {
     const q = recordsQuery.parse(req.query);
     const hub = view.hub();
     if (q.stream !== undefined && !hub.hasStream(q.stream)) throw new SluiceError(E.STREAM_UNKNOWN, `no stream "${q.stream}"`);

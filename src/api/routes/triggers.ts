@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineError, SluiceError } from '../../core/errors.js';
+import { ADMIN, VIEWER } from '../access.js';
 import { compilePattern } from '../../rules/compile.js';
 import { STORE_ERR } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
@@ -63,9 +64,9 @@ export async function registerTriggerRoutes(app: FastifyInstance, deps: TriggerR
     return t;
   };
 
-  app.get('/api/triggers', async () => ({ triggers: (await store.listTriggers()).map(triggerView), stats: { ...dispatcher.stats(), delivery: webhook.stats() } }));
+  app.get('/api/triggers', VIEWER, async () => ({ triggers: (await store.listTriggers()).map(triggerView), stats: { ...dispatcher.stats(), delivery: webhook.stats() } }));
 
-  app.post('/api/triggers', async (req, reply) => {
+  app.post('/api/triggers', ADMIN, async (req, reply) => {
     const body = triggerCreateSchema.parse(req.body);
     checkWebhookUrl(body.url, config.allow_hosts);
     checkFilterRe(body.filter.message_re);
@@ -77,9 +78,9 @@ export async function registerTriggerRoutes(app: FastifyInstance, deps: TriggerR
     return reply.code(201).send(triggerView(t));
   });
 
-  app.get('/api/triggers/:id', async (req) => triggerView(await get(idParam.parse(req.params).id)));
+  app.get('/api/triggers/:id', VIEWER, async (req) => triggerView(await get(idParam.parse(req.params).id)));
 
-  app.patch('/api/triggers/:id', async (req) => {
+  app.patch('/api/triggers/:id', ADMIN, async (req) => {
     const { id } = idParam.parse(req.params);
     const body = triggerPatchSchema.parse(req.body ?? {});
     if (body.url !== undefined) checkWebhookUrl(body.url, config.allow_hosts);
@@ -91,7 +92,7 @@ export async function registerTriggerRoutes(app: FastifyInstance, deps: TriggerR
     return triggerView(t);
   });
 
-  app.delete('/api/triggers/:id', async (req, reply) => {
+  app.delete('/api/triggers/:id', ADMIN, async (req, reply) => {
     const { id } = idParam.parse(req.params);
     await store.deleteTrigger(id);
     await dispatcher.reload();
@@ -99,12 +100,12 @@ export async function registerTriggerRoutes(app: FastifyInstance, deps: TriggerR
     return reply.code(204).send();
   });
 
-  app.post('/api/triggers/:id/test', async (req) => {
+  app.post('/api/triggers/:id/test', ADMIN, async (req) => {
     const t = await get(idParam.parse(req.params).id);
     return webhook.test(t, sampleEvent(t));
   });
 
-  app.get('/api/triggers/:id/deliveries', async (req) => {
+  app.get('/api/triggers/:id/deliveries', VIEWER, async (req) => {
     const { id } = idParam.parse(req.params);
     const { limit } = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).parse(req.query);
     await get(id);
