@@ -285,8 +285,9 @@ export class Daemon implements DaemonView {
           if (!nextSources.has(name)) changed.push(`sources.${name} (removed)`);
         }
       }
-      this.#cfg = next;
-      configureClientSlack(next.limits.memory);
+      // what needs a restart keeps running as it started (heartbeat, rings, slack, ...) until one
+      this.#cfg = keepRunning(prev, next);
+      configureClientSlack(this.#cfg.limits.memory);
       // a pool created at start is resized (sources built without one keep parsing inline)
       const threads = parseThreads(next);
       if (this.#parsePool && threads !== this.#parsePool.threads) {
@@ -353,6 +354,29 @@ async function step<T>(def: ErrorDef, what: string, fn: () => T | Promise<T>, pa
     const inner = err instanceof SluiceError ? ` (${err.code})` : '';
     throw new SluiceError(def, `${what}: ${reasonOf(err)}${inner}`);
   }
+}
+
+/**
+ * `next` with the parts a reload does not apply (those it reports in
+ * restart_required) as they run now: the rest of the daemon reads its config
+ * through config() (SSE heartbeat, status), and must not see a value that is
+ * not in force.
+ */
+function keepRunning(prev: Config, next: Config): Config {
+  const streams = next.streams.map((st) => {
+    const was = prev.streams.find((x) => x.name === st.name);
+    return was ? Object.freeze({ ...st, replay: was.replay, replay_bytes: was.replay_bytes }) : st;
+  });
+  return Object.freeze({
+    ...next,
+    data_dir: prev.data_dir,
+    server: prev.server,
+    store: prev.store,
+    rules: prev.rules,
+    triggers: prev.triggers,
+    limits: Object.freeze({ ...next.limits, memory: prev.limits.memory }),
+    streams: Object.freeze(streams),
+  }) as Config;
 }
 
 function parseThreads(cfg: Config): number {
