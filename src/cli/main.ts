@@ -122,10 +122,12 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
   return new Promise<number>((resolve) => {
     const shutdown = (sig: string) => {
       process.stderr.write(`${sig}: shutting down\n`);
+      // the running config: a reload may have changed the deadline
+      const ms = daemon.config().limits.shutdown_timeout;
       const deadline = setTimeout(() => {
-        process.stderr.write(`SLUICE_ERR_INTERNAL_ERROR: shutdown did not finish within ${r.config.limits.shutdown_timeout} ms\n`);
+        process.stderr.write(`SLUICE_ERR_INTERNAL_ERROR: shutdown did not finish within ${ms} ms\n`);
         resolve(1);
-      }, r.config.limits.shutdown_timeout);
+      }, ms);
       deadline.unref();
       daemon.stop().then(
         () => {
