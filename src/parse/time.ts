@@ -87,15 +87,15 @@ function inRange(ms: number): number {
   return ms >= 0 && ms <= MAX_MS ? ms : NaN;
 }
 
+/** Month names (1-12) and weekday names, lowercase; matched in any case. native/fastparse.c copies them (MONTHS, WEEKDAYS); native.test.ts holds the copies to these. */
+export const MONTH_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] as const;
+export const WEEKDAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
 // Month from three letters, any case: key = lowercase char codes packed.
 const MONTHS = new Map<number, number>();
-['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].forEach((m, i) =>
-  MONTHS.set((m.charCodeAt(0) << 16) | (m.charCodeAt(1) << 8) | m.charCodeAt(2), i + 1),
-);
+MONTH_NAMES.forEach((m, i) => MONTHS.set((m.charCodeAt(0) << 16) | (m.charCodeAt(1) << 8) | m.charCodeAt(2), i + 1));
 const WEEKDAYS = new Set<number>();
-['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].forEach((w) =>
-  WEEKDAYS.add((w.charCodeAt(0) << 16) | (w.charCodeAt(1) << 8) | w.charCodeAt(2)),
-);
+WEEKDAY_NAMES.forEach((w) => WEEKDAYS.add((w.charCodeAt(0) << 16) | (w.charCodeAt(1) << 8) | w.charCodeAt(2)));
 
 /** Packed lowercase key of the three ASCII letters at s[p], or -1. */
 function word3(s: string, p: number): number {
