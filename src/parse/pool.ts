@@ -84,6 +84,9 @@ const FAILURE_LIMIT = 3;
 const RETRY_AFTER_MS = 30_000;
 
 /** Under the test runner: a worker that registers the tsx loader, then imports worker.ts. */
+/** workerData key that tells worker.ts it runs in a thread this pool started. */
+export const PARSE_WORKER_MARK = 'sluiceParseWorker';
+
 function tsBootstrap(): string {
   const api = import.meta.resolve('tsx/esm/api');
   return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(workerFile).href)}); });`;
@@ -193,6 +196,7 @@ export class ParsePool {
     const worker = new Worker(isTs ? tsBootstrap() : workerFile, {
       eval: isTs,
       name: `sluice-parse-${index}`,
+      workerData: { [PARSE_WORKER_MARK]: true },
       // A worker keeps nothing between jobs: a small young generation keeps its heap (and the RSS) small
       // at no measurable cost (bench: 8 MB vs 48 MB, the same throughput, ~70 MB less RSS per worker).
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },

@@ -5,12 +5,12 @@
  * hub can write), encodes everything into one buffer and transfers it back
  * with the few per-record values the main thread routes on.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
 import { splitRegion } from '../framing/lines.js';
 import { utf8Write } from '../core/utf8.js';
 import { LEVELS, fieldsTail, headWith, middleText } from '../core/record.js';
-import type { ParseJob, ParseResult } from './pool.js';
+import { PARSE_WORKER_MARK, type ParseJob, type ParseResult } from './pool.js';
 import type { Format } from './detect.js';
 import { FORMAT_CODE, NATIVE_COUNTERS, ST, STEP, localZoneIsUtc, nativeParse, type NativeParse } from './native.js';
 
@@ -258,7 +258,9 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
   };
 }
 
-if (parentPort) {
+// Only in a thread the pool started: imported in any other worker thread (a test runner's), this
+// module must not answer that thread's messages.
+if (parentPort && (workerData as Record<string, unknown> | null)?.[PARSE_WORKER_MARK] === true) {
   const port = parentPort;
   port.on('message', (job: ParseJob) => {
     const res = runJob(job);
