@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,7 +25,8 @@ describe('sqlite specifics', () => {
 
   it('creates the database, its -wal and -shm 0600 and its directory 0700, whatever the umask', async () => {
     // SQLite gives -wal and -shm the database file's mode: the explicit 0600 at creation covers all three
-    const old = process.umask(0o022);
+    // a worker thread (StrykerJS) cannot set the umask: there the process's own applies (022 from a shell)
+    const old = isMainThread ? process.umask(0o022) : process.umask();
     try {
       const file = path.join(dir, 'private', 'db', 'secret.db');
       const s = openSqliteStore(file);
@@ -34,7 +36,7 @@ describe('sqlite specifics', () => {
       expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
       await s.close();
     } finally {
-      process.umask(old);
+      if (isMainThread) process.umask(old);
     }
   });
 
