@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface Received {
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body's bytes as they came off the wire (what a receiver signs and verifies). */
+  raw: Buffer;
 }
 
 export interface Receiver {
@@ -23,7 +25,8 @@ export async function startReceiver(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const raw = Buffer.concat(chunks);
+      const r = { headers: req.headers, body: raw.toString('utf8'), raw };
       received.push(r);
       reply(received.length - 1, r, res);
     });

@@ -4,10 +4,11 @@
  * record -> rule engine -> store -> bus -> dispatcher -> webhook.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
 import type { LogRecord } from '../../src/core/record.js';
 import { verify } from '../../src/triggers/sign.js';
 import { startIssue3App, type Issue3App } from '../helpers/issue3-app.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -22,6 +23,31 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, limit
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * One delivery attempt as the contract states it (CONTRACT.md "Wire formats"), checked
+ * independently of src/triggers/sign.ts: the signature is HMAC-SHA256(secret, timestamp + "." +
+ * body) over the bytes the receiver got, the timestamp Unix seconds from this clock, the delivery
+ * id a UUID that the body repeats. Returns the parsed body.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the payload is arbitrary JSON
+function expectDelivery(r: Received, secret: string, event: string, sentFromS: number): any {
+  expect(r.headers['content-type']).toBe('application/json');
+  expect(r.headers['x-sluice-event']).toBe(event);
+  const ts = String(r.headers['x-sluice-timestamp']);
+  expect(ts).toMatch(/^[0-9]+$/);
+  expect(Number(ts)).toBeGreaterThanOrEqual(sentFromS);
+  expect(Number(ts)).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+  const expected = 'sha256=' + crypto.createHmac('sha256', secret).update(Buffer.concat([Buffer.from(`${ts}.`), r.raw])).digest('hex');
+  expect(r.headers['x-sluice-signature-256'], 'X-Sluice-Signature-256 = sha256=HMAC-SHA256(secret, timestamp + "." + raw body)').toBe(expected);
+  const deliveryId = r.headers['x-sluice-delivery'];
+  expect(deliveryId).toMatch(UUID);
+  const payload = JSON.parse(r.raw.toString('utf8'));
+  expect(payload.delivery_id, 'the body\'s delivery_id is the X-Sluice-Delivery header').toBe(deliveryId);
+  return payload;
 }
 
 describe('webhook triggers over real HTTP', () => {
@@ -48,24 +74,29 @@ describe('webhook triggers over real HTTP', () => {
     });
     expect(trig.status).toBe(201);
 
-    t.engine.push([rec('all good'), rec('payment gateway stripe unreachable'), rec('payment gateway stripe unreachable', 'other')]);
+    const sentFromS = Math.floor(Date.now() / 1000);
+    // non-ASCII in the message: the signature covers the body's UTF-8 bytes
+    t.engine.push([rec('all good'), rec('payment gateway stripe unreachable (zürich ☁)'), rec('payment gateway stripe unreachable', 'other')]);
     await t.engine.flush();
     await until(async () => (await t!.api('GET', `/api/triggers/${trig.json.id}/deliveries`)).json.deliveries.length > 0, 'delivery log');
 
-    // three attempts reached the receiver, all one delivery
+    // three attempts reached the receiver, all one delivery: the same id and the same body bytes,
+    // each attempt signed as the contract says (checked here, not by the project's own verify)
     expect(rx.received).toHaveLength(3);
+    const payloads = rx.received.map((r) => expectDelivery(r, 'whsec-123', 'rule.hit', sentFromS));
     const ids = new Set(rx.received.map((r) => r.headers['x-sluice-delivery']));
     expect(ids.size).toBe(1);
+    expect(new Set(rx.received.map((r) => r.raw.toString('hex'))).size).toBe(1);
     const last = rx.received[2]!;
-    expect(last.headers['content-type']).toBe('application/json');
-    expect(last.headers['x-sluice-event']).toBe('rule.hit');
+    expect(last.raw.includes(Buffer.from('zürich ☁'))).toBe(true);
+    // and the project's verify agrees with the independent check
     expect(verify('whsec-123', String(last.headers['x-sluice-timestamp']), last.body, String(last.headers['x-sluice-signature-256']))).toBe(true);
     expect(verify('wrong', String(last.headers['x-sluice-timestamp']), last.body, String(last.headers['x-sluice-signature-256']))).toBe(false);
-    const payload = JSON.parse(last.body);
+    const payload = payloads[2];
     expect(payload).toMatchObject({
       trigger: { id: trig.json.id, name: 'ops' },
       delivery_id: [...ids][0],
-      event: { severity: 'critical', source: 'app', rule_id: rule.json.id, rule_name: 'payments down', message: 'payment gateway stripe unreachable', captures: { gw: 'stripe' } },
+      event: { severity: 'critical', source: 'app', rule_id: rule.json.id, rule_name: 'payments down', message: 'payment gateway stripe unreachable (zürich ☁)', captures: { gw: 'stripe' } },
     });
     expect(typeof payload.event.id).toBe('number');
 
@@ -89,11 +120,12 @@ describe('webhook triggers over real HTTP', () => {
     t = await startIssue3App({ triggers: { allow_hosts: [`127.0.0.1:${rx.port}`], backoff_base: 10 } });
     await t.api('POST', '/api/rules', { name: 'e', pattern: 'ERROR' });
     const trig = (await t.api('POST', '/api/triggers', { name: 'x', url: rx.url, secret: 's' })).json;
+    const sentFromS = Math.floor(Date.now() / 1000);
     const test = await t.api('POST', `/api/triggers/${trig.id}/test`);
     expect(test.status).toBe(200);
     expect(test.json).toMatchObject({ ok: true, status: 202, response_snippet: 'hello from receiver', error: null });
     expect(test.json.latency_ms).toBeGreaterThan(0);
-    const testBody = JSON.parse(rx.received[0]!.body);
+    const testBody = expectDelivery(rx.received[0]!, 's', 'test', sentFromS);
     expect(Object.keys(testBody).sort()).toEqual(['delivery_id', 'event', 'trigger']);
     expect(Object.keys(testBody.event).sort()).toEqual(['captures', 'id', 'message', 'origin', 'record_seq', 'rule_id', 'rule_name', 'severity', 'source', 'time']);
 
@@ -101,6 +133,7 @@ describe('webhook triggers over real HTTP', () => {
     await t.engine.flush();
     await until(() => t!.webhook.stats().failed === 1, 'failed delivery');
     expect(rx.received).toHaveLength(2);
+    expect(expectDelivery(rx.received[1]!, 's', 'rule.hit', sentFromS)).toMatchObject({ trigger: { id: trig.id, name: 'x' }, event: { message: 'ERROR x' } });
     const log = (await t.api('GET', `/api/triggers/${trig.id}/deliveries`)).json.deliveries;
     expect(log.map((d: { result: string; test: boolean; attempts: number; status: number }) => [d.result, d.test, d.attempts, d.status])).toEqual([
       ['failed', false, 1, 400],
