@@ -13,11 +13,17 @@
  * latter is the one-core figure when the machine is shared); `pass` uses it.
  * The whole raw line is used as the message (longer than a parsed message:
  * the conservative case).
+ *
+ * Also the ReDoS case, in ms (moved here from test/integration/rules-api.test.ts,
+ * which checks only that the answer comes and is right): `^(a+)+$` against
+ * 100 kB of "a" + "!" through testPattern (what POST /api/rules/test runs) and
+ * as a live rule on the engine's record path (that line and 50 kB of "a");
+ * target under a second each, where a backtracking engine runs for minutes.
  */
 import fs from 'node:fs';
 import { InProcessBus } from '../src/core/bus.js';
 import type { LogRecord } from '../src/core/record.js';
-import { captures, Utf8Scratch } from '../src/rules/compile.js';
+import { captures, testPattern, Utf8Scratch } from '../src/rules/compile.js';
 import { rulesSchema } from '../src/rules/config.js';
 import { RuleEngine } from '../src/rules/engine.js';
 import { RuleSnapshot, setPass } from '../src/rules/snapshot.js';
@@ -168,6 +174,32 @@ async function benchEngine(rules: Rule[], recs: LogRecord[]): Promise<{ rate: nu
   return { rate: recs.length / s, cpuRate: recs.length / cpu, events: st.events_written, suppressed: st.suppressed_by_bucket + st.suppressed_by_cooldown };
 }
 
+/** The ReDoS case: ms for testPattern and for the engine's record path (best of 3 each). */
+async function benchRedos(): Promise<{ testMs: number; engineMs: number; ok: boolean }> {
+  const line = 'a'.repeat(100_000) + '!';
+  let testMs = Infinity;
+  let engineMs = Infinity;
+  let ok = true;
+  for (let run = 0; run < 3; run++) {
+    const t0 = performance.now();
+    const r = testPattern('^(a+)+$', line);
+    testMs = Math.min(testMs, performance.now() - t0);
+    ok &&= !r.matched;
+    const store = openSqliteStore(':memory:');
+    await store.createRule({ name: 'redos', pattern: '^(a+)+$', severity: 'error', source: null, overrides: null, std: 'both', cooldown_s: 0, enabled: true });
+    const engine = new RuleEngine({ store, bus: new InProcessBus<SluiceEvent>(), config: rulesSchema.parse({}) });
+    await engine.reload();
+    const recs: LogRecord[] = [line, 'a'.repeat(50_000)].map((message, i) => ({ seq: i + 1, time: 0, received: 0, source: 'app', stream: 'app', origin: { kind: 'file' }, message, fields: {} }));
+    const t1 = performance.now();
+    engine.push(recs);
+    await engine.flush();
+    engineMs = Math.min(engineMs, performance.now() - t1);
+    ok &&= engine.stats().hits === 1;
+    await store.close();
+  }
+  return { testMs, engineMs, ok };
+}
+
 async function main(): Promise<void> {
   const rules = buildRules();
   const snap = RuleSnapshot.build(rules, 1);
@@ -179,6 +211,7 @@ async function main(): Promise<void> {
   const runs = [benchMatch(snap, recs), benchMatch(snap, recs), benchMatch(snap, recs)];
   const best = runs.reduce((a, b) => (b.cpuRate > a.cpuRate ? b : a));
   const eng = await benchEngine(rules, recs);
+  const redos = await benchRedos();
   const out = {
     bench: 'rules',
     rules: rules.length,
@@ -193,6 +226,11 @@ async function main(): Promise<void> {
     engine_events: eng.events,
     engine_suppressed: eng.suppressed,
     target_match_lines_per_s: 500_000,
+    redos_test_ms: Math.round(redos.testMs * 100) / 100,
+    redos_engine_ms: Math.round(redos.engineMs * 100) / 100,
+    redos_correct: redos.ok,
+    target_redos_ms: 1000,
+    redos_pass: redos.ok && redos.testMs < 1000 && redos.engineMs < 1000,
     pass: best.cpuRate >= 500_000,
   };
   console.log(JSON.stringify(out));

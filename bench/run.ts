@@ -381,6 +381,12 @@ function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string,
       const cpu = Number(r.rules.match_lines_per_cpu_s);
       rows.push({ figure: 'Rule matching, 100 rules (per CPU-s)', value: `${fmt(cpu / 1000, 0)}k lines/s`, target: '>= 500k lines/s', result: passFail(cpu >= 500_000) });
       rows.push({ figure: 'Rule engine incl. store (per CPU-s)', value: `${fmt(Number(r.rules.engine_lines_per_cpu_s) / 1000, 0)}k lines/s`, target: '', result: '' });
+      rows.push({
+        figure: 'ReDoS ^(a+)+$ on 100 kB: test / engine',
+        value: `${fmt(Number(r.rules.redos_test_ms), 2)} / ${fmt(Number(r.rules.redos_engine_ms), 2)} ms${r.rules.redos_correct === false ? ' (wrong answer)' : ''}`,
+        target: '< 1000 ms each',
+        result: passFail(r.rules.redos_pass === true),
+      });
     }
   }
   for (const d of r.docker ?? []) {

@@ -16,6 +16,8 @@ export class SseClient {
   lastId: string | undefined;
   status = 0;
   headers: http.IncomingHttpHeaders = {};
+  /** The response ended or its connection closed (e.g. the server died): every byte it sent has been read. */
+  closed = false;
   #req?: http.ClientRequest;
   #waiters: (() => void)[] = [];
 
@@ -38,6 +40,10 @@ export class SseClient {
           }),
         );
         res.on('error', () => undefined);
+        res.on('close', () => {
+          this.closed = true;
+          for (const w of this.#waiters.splice(0)) w();
+        });
         resolve();
       });
       req.on('error', (err) => {

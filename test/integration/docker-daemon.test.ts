@@ -75,7 +75,8 @@ replay = 50000
 
     await c1.waitFor(() => c1.logs().length >= 400, '400 records before the kill', 30_000);
     await d1.kill9();
-    await new Promise((r) => setTimeout(r, 100)); // let the socket's last bytes arrive
+    // every byte the killed daemon sent has been read once its connection is closed (no waiting a while)
+    await c1.waitFor(() => c1.closed, "the killed daemon's SSE connection closed");
     c1.disconnect();
     const before = c1.logs() as unknown as Rec[];
     const lastId = c1.lastId!;
@@ -87,8 +88,13 @@ replay = 50000
     const c2 = new SseClient(`${d2.url}/api/streams/c/sse`, authHeaders);
     clients.push(c2);
     await c2.connect(lastId);
-    await c2.waitFor(() => before.length + c2.logs().length >= 2 * PER, 'every line after the restart', 60_000);
-    await new Promise((r) => setTimeout(r, 300)); // any duplicate would arrive now
+    // Instead of waiting a while for duplicates: each container's lines come in order on its own tail, so
+    // a duplicate (say from the crash replay) arrives before that container's last line; wait for both last lines.
+    const lastLine = (name: string) => (r: Rec) => r.origin.container_name === name && r.message.endsWith(`n=${PER}`);
+    await c2.waitFor(() => {
+      const got = [...before, ...(c2.logs() as unknown as Rec[])];
+      return got.some(lastLine('kill-out')) && got.some(lastLine('kill-err'));
+    }, 'the last line of both containers after the restart', 60_000);
     expect(c2.gaps()).toEqual([]);
     const all = [...before, ...(c2.logs() as unknown as Rec[])];
 

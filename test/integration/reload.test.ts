@@ -17,6 +17,14 @@ async function messages(url: string, stream: string): Promise<string[]> {
   return ((await r.json()) as { records: { message: string }[] }).records.map((x) => x.message);
 }
 
+interface Status {
+  sources: { name: string }[];
+  streams: { name: string; tcp: { clients: unknown[] } | null }[];
+}
+async function status(url: string): Promise<Status> {
+  return (await (await fetch(`${url}/api/status`, { headers: authHeaders })).json()) as Status;
+}
+
 describe('config reload', () => {
   it('SIGHUP adds a source and a TCP output; a bad config is refused and the old one keeps running', async () => {
     const dir = tempDir();
@@ -40,7 +48,8 @@ describe('config reload', () => {
     await new Promise((r) => sock.once('connect', r));
     let tcpOut = '';
     sock.on('data', (c) => (tcpOut += c));
-    await new Promise((r) => setTimeout(r, 100));
+    // the TCP output serves records from the moment its client is registered: wait until it is
+    await waitFor(async () => (await status(d!.url)).streams.find((s) => s.name === 'b')?.tcp?.clients.length === 1, 'the TCP client registered on stream b');
     appendFileSync(b, 'b1\n');
     appendFileSync(a, 'a2\n');
     await waitFor(async () => (await messages(d!.url, 'b')).includes('b1'), 'b1 after reload');
@@ -64,9 +73,14 @@ describe('config reload', () => {
     const ok = await fetch(`${d.url}/api/config/reload`, { method: 'POST', headers: authHeaders });
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { changed: string[] }).changed.join()).toContain('sources.b (removed)');
+    // the reload answered after the removed source stopped reading (main.ts awaits its stop): the status no longer lists it
+    expect((await status(d.url)).sources.map((s) => s.name)).toEqual(['a']);
     appendFileSync(b, 'b3\n');
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await messages(d.url, 'b')).not.toContain('b3');
+    // instead of waiting a while for b3 not to come: a marker written after b3 to the source that still runs;
+    // once it is in, the daemon has read and published what was written after b3
+    appendFileSync(a, 'a-after-b3\n');
+    await waitFor(async () => (await messages(d!.url, 'a')).includes('a-after-b3'), 'the marker after b3');
+    expect(await messages(d.url, 'b')).toEqual(['b1', 'b2']);
 
     // the parse threads are resized in place (the daemon started with auto: one per core, at most 4)
     const threads = async () => ((await (await fetch(`${d!.url}/api/status`, { headers: authHeaders })).json()) as { parse: { threads: number; running: number } }).parse;

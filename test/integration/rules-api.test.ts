@@ -1,6 +1,7 @@
 /**
- * Rules over real HTTP: auth, create/refuse, the ReDoS pattern answered fast
- * both by /api/rules/test and by the engine on the record path.
+ * Rules over real HTTP: auth, create/refuse, the ReDoS pattern answered (on RE2)
+ * both by /api/rules/test and by the engine on the record path; how fast is
+ * measured in bench/rules.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../src/core/record.js';
@@ -11,15 +12,20 @@ describe('rules over real HTTP', () => {
   beforeEach(async () => { t = await startIssue3App(); });
   afterEach(async () => { await t.close(); });
 
-  it('`^(a+)+$` against 100 kB of "a" + "!" is answered in well under a second', async () => {
+  it('`^(a+)+$` against 100 kB of "a" + "!" is answered by /api/rules/test and on the record path; patterns only a backtracking engine can run are refused', async () => {
+    // How fast is a figure of bench/rules.ts (`redos_*_ms`, target under a second; a backtracking engine
+    // runs for minutes here): no clock in this test. What it holds is that user patterns run on RE2, whose
+    // matching is linear in the line by construction, so the answer comes at all and is right.
     const line = 'a'.repeat(100_000) + '!';
-    await t.api('GET', '/api/rules'); // warm the HTTP client so the bound measures matching, not first-connection setup
-    const started = performance.now();
     const r = await t.api('POST', '/api/rules/test', { pattern: '^(a+)+$', sample_line: line });
-    const ms = performance.now() - started;
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ matched: false, captures: {} });
-    expect(ms).toBeLessThan(1000); // a backtracking engine runs for minutes here
+    expect((await t.api('POST', '/api/rules/test', { pattern: '^(a+)+$', sample_line: 'a'.repeat(100_000) })).json.matched).toBe(true);
+    // backreferences, lookaround, possessive and atomic groups need backtracking: RE2 refuses them, so does the API
+    for (const pattern of ['(a)\\1', '(?=a)a', '(?!a)b', '(?<=a)b', 'a++', '(?>a+)']) {
+      const bad = await t.api('POST', '/api/rules/test', { pattern, sample_line: 'aa' });
+      expect([pattern, bad.status, bad.json.error.code]).toEqual([pattern, 400, 'SLUICE_ERR_RULE_PATTERN']);
+    }
 
     // the same pattern as a live rule on the record path
     const rule = await t.api('POST', '/api/rules', { name: 'redos', pattern: '^(a+)+$' });
@@ -27,10 +33,8 @@ describe('rules over real HTTP', () => {
     const recs: LogRecord[] = [line, 'a'.repeat(50_000)].map((message, i) => ({
       seq: i + 1, time: 0, received: 0, source: 'app', stream: 'app', origin: { kind: 'file' }, message, fields: {},
     }));
-    const t0 = performance.now();
     t.engine.push(recs);
     await t.engine.flush();
-    expect(performance.now() - t0).toBeLessThan(1000);
     expect(t.engine.stats()).toMatchObject({ records_scanned: 2, hits: 1 });
   });
 
