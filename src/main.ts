@@ -252,7 +252,7 @@ export class Daemon implements DaemonView {
       for (const st of next.streams) {
         const cur = this.#tcp.get(st.name);
         if (st.tcp && (!cur || cur.listen !== st.tcp)) {
-          this.#hub.ensureStream(st.name);
+          this.#hub.ensureStream(st.name, this.#ringLimits(next, st.replay, st.replay_bytes));
           const t = new TcpStreamServer({ hub: this.#hub, stream: st.name, listen: st.tcp, maxLag: next.limits.client_lag });
           try {
             await t.start();
@@ -294,6 +294,8 @@ export class Daemon implements DaemonView {
         this.#parsePool.resize(threads);
         changed.push('limits.parse_threads');
       } else if (!this.#parsePool && threads > 0) restart.push('limits.parse_threads');
+      // a stream the reload adds gets its configured ring (an existing ring keeps its size: restart_required)
+      for (const st of next.streams) this.#hub.ensureStream(st.name, this.#ringLimits(next, st.replay, st.replay_bytes));
       for (const r of nextSources.values()) {
         if (!this.#sources.has(r.cfg.name) || this.#sources.get(r.cfg.name) !== r) {
           this.#hub.ensureStream(r.cfg.stream ?? r.cfg.name);

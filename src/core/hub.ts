@@ -255,9 +255,12 @@ export class Hub {
   }
 
   #limits(name: string): StreamLimits {
-    const o = this.#opts.streams[name] ?? {};
+    const o = this.#later.get(name) ?? this.#opts.streams[name] ?? {};
     return { replay: o.replay ?? this.#opts.defaults.replay, replayBytes: o.replayBytes ?? this.#opts.defaults.replayBytes };
   }
+
+  /** Ring limits of streams declared after construction (ensureStream). */
+  #later = new Map<string, Partial<StreamLimits>>();
 
   #stream(name: string): StreamState {
     let s = this.#streams.get(name);
@@ -291,8 +294,13 @@ export class Hub {
     this.#all.evictedUpTo = Math.max(upTo, this.#all.evictedUpTo);
   }
 
-  /** Declare a stream up front (so it is listed before its first record). */
-  ensureStream(name: string): void {
+  /**
+   * Declare a stream up front (so it is listed before its first record).
+   * `limits` size its ring when the stream is new (a stream a reload adds);
+   * an existing ring keeps its size.
+   */
+  ensureStream(name: string, limits?: Partial<StreamLimits>): void {
+    if (limits !== undefined && !this.#streams.has(name)) this.#later.set(name, limits);
     this.#stream(name);
   }
 

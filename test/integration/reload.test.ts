@@ -94,3 +94,24 @@ describe('config reload', () => {
     }
   }, 60_000);
 });
+
+describe('config reload of streams', () => {
+  it('a stream the reload adds gets its configured replay ring, with and without a TCP output', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const tcpPort = await freePort();
+    const head = `data_dir = "${dir}/data"\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "test-admin-token-0123456789"\n`;
+    const src = (n: string) => `[[sources]]\nname = "${n}"\ntype = "file"\npaths = ["${dir}/${n}.log"]\n`;
+    const r = await startDaemon(head + src('a'), { dir, port });
+    try {
+      writeFileSync(r.configFile, head + src('a') + src('b') + src('c') + `[[streams]]\nname = "b"\nreplay = 7\n[[streams]]\nname = "c"\nreplay = 9\ntcp = "127.0.0.1:${tcpPort}"\n`);
+      const res = await fetch(`${r.url}/api/config/reload`, { method: 'POST', headers: authHeaders });
+      expect(res.status).toBe(200);
+      const st = (await (await fetch(`${r.url}/api/status`, { headers: authHeaders })).json()) as { streams: { name: string; ring: { capacity: number } }[] };
+      const cap = Object.fromEntries(st.streams.map((s) => [s.name, s.ring.capacity]));
+      expect(cap).toMatchObject({ a: 10_000, b: 7, c: 9 });
+    } finally {
+      await r.stop();
+    }
+  });
+});
