@@ -30,8 +30,18 @@ export function configureClientSlack(memory: number): void {
 }
 
 export interface Pump {
-  /** The subscriber's onWake. */
+  /** Write what the cursor holds now, until the stream asks to wait (attach and 'drain' call it). */
   flush(): void;
+  /**
+   * The subscriber's onWake: flush at the end of the current synchronous step (a microtask).
+   * The hub wakes subscribers inside a source's `push`, and the source writes the checkpoint
+   * past that batch right after `push` returns. Written at once, the batch would be in the
+   * kernel before that checkpoint is on disk, and a crash between the two would have the
+   * restart read it again under new seqs: a client that got it would get it twice. Written
+   * after, a crash before the write leaves the batch as the checkpoint's `last`, which the
+   * restart re-publishes with the same seqs (the crash replay).
+   */
+  wake(): void;
   attach(sub: Subscriber): void;
   close(): void;
   /** Bytes queued in the stream beyond what the kernel took. */
@@ -85,8 +95,18 @@ export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: num
       }
     }
   };
+  let wakeQueued = false;
+  const onWake = (): void => {
+    wakeQueued = false;
+    flush();
+  };
   return {
     flush,
+    wake() {
+      if (wakeQueued || closed) return;
+      wakeQueued = true;
+      queueMicrotask(onWake);
+    },
     attach(s) {
       sub = s;
       flush();

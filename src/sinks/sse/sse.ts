@@ -70,7 +70,7 @@ export function serveSse(res: ServerResponse, o: SseOptions): void {
   res.write('retry: 2000\n: connected\n\n');
 
   const pump = makePump(res, 'sse', (missed) => 'event: gap\ndata: {"missed":' + missed + '}\n\n', () => (client.lastWrite = Date.now()));
-  const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: pump.flush });
+  const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: pump.wake });
   let closed = false;
   const close = (): void => {
     if (closed) return;

@@ -66,7 +66,7 @@ export class TcpStreamServer {
     sock.setNoDelay(true);
     sock.resume(); // discard input
     const pump = makePump(sock, 'nd', (missed) => '{"gap":{"missed":' + missed + '}}\n');
-    const sub = this.#o.hub.subscribe({ stream: this.stream, maxLag: this.#o.maxLag, stage: 'tcp', onWake: pump.flush });
+    const sub = this.#o.hub.subscribe({ stream: this.stream, maxLag: this.#o.maxLag, stage: 'tcp', onWake: pump.wake });
     let closed = false;
     const remote = `${sock.remoteAddress}:${sock.remotePort}`;
     const close = (): void => {

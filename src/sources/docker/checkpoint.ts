@@ -31,11 +31,12 @@
  * `last` describes the last pushed batch: the container, the position before
  * it (`from`, or `since` when the container had no position yet), its line
  * count, the newest timestamp in it (`to`, to check a re-read) and its seqs.
- * The hub fans a batch out to live clients inside `push()`, before this
- * document is written; after a crash between the two, `restore` re-reads
- * exactly that batch from the engine and re-publishes it with the same seqs
- * (source.ts, replay.ts), so a client resuming by Last-Event-ID sees each
- * line once, whichever side of the write the crash fell on.
+ * `push()` gives the batch its seqs and this document is written right after,
+ * in the same synchronous step; live clients are written to only after that
+ * step (sinks/write.ts `wake`), so no client holds a line this document does
+ * not cover. After a crash, `restore` re-reads exactly the `last` batch from
+ * the engine and re-publishes it with the same seqs (source.ts, replay.ts),
+ * so a client resuming by Last-Event-ID sees each line once.
  */
 import { join } from 'node:path';
 import { SlotFile } from '../../core/slot-file.js';
