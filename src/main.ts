@@ -174,6 +174,7 @@ export class Daemon implements DaemonView {
         this.#metrics.setAuthView(() => ({ ...stats() }));
       },
       extraRoutes: [(app) => alerting.routes(app)],
+      ui: {},
       trustProxy: cfg.server.trust_proxy,
       corsOrigins: cfg.server.cors_origins,
     });

@@ -36,6 +36,14 @@ export interface AuthStats {
   evicted: number;
 }
 
+/** The role each authenticated request presented (for `GET /api/whoami`); absent on public routes. */
+const roles = new WeakMap<FastifyRequest, Role>();
+
+/** The role of the token this request presented, once the auth hook has let it through. */
+export function requestRole(req: FastifyRequest): Role | undefined {
+  return roles.get(req);
+}
+
 const digest = (s: string) => crypto.createHash('sha256').update(s).digest();
 
 /** Constant-time check of `presented` against a known token digest. */
@@ -99,6 +107,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): () => Aut
       n.forbidden++;
       return deny(reply, 403, E.API_FORBIDDEN.code, 'the viewer token is read-only; this needs the admin token');
     }
+    roles.set(req, isAdmin ? 'admin' : 'viewer');
   });
   return () => ({ ...n, tracked: limiter.tracked, evicted: limiter.evicted });
 }

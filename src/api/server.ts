@@ -1,6 +1,7 @@
 /**
  * The HTTP server (fastify): health, metrics, status, streams, live SSE,
- * backfill and config reload. Issue-specific route groups (rules, triggers,
+ * backfill, rule backtests over the replay rings, config reload, and the web
+ * UI's files (api/ui.ts). Issue-specific route groups (rules, triggers,
  * events, ingest) register through `extraRoutes`. Errors are mapped in one
  * place (api/errors.ts); every route declares its access level
  * (api/access.ts) and a route without one stops the server from starting.
@@ -18,6 +19,8 @@ import { registerJsonBody } from './json-body.js';
 import type { DaemonView } from './view.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { registerStreamRoutes } from './routes/streams.js';
+import { registerBacktestRoute } from './routes/backtest.js';
+import { registerUiRoutes, type UiRouteOptions } from './ui.js';
 
 export interface ServerOptions {
   view: DaemonView;
@@ -30,6 +33,8 @@ export interface ServerOptions {
   /** Browser origins allowed to call the API (CORS); empty = off. */
   corsOrigins?: readonly string[];
   logger?: boolean;
+  /** Serve the web UI's built files at `/` (api/ui.ts); absent = API only. */
+  ui?: UiRouteOptions;
 }
 
 /** What every Sluice HTTP app has before its auth hook and routes: the access-level check, errors, JSON bodies, headers. */
@@ -54,6 +59,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   o.auth?.(app);
   registerStatusRoutes(app, o.view);
   registerStreamRoutes(app, o.view);
+  registerBacktestRoute(app, o.view);
+  if (o.ui) registerUiRoutes(app, o.ui);
   for (const r of o.extraRoutes ?? []) await r(app);
   return app;
 }

@@ -112,7 +112,9 @@ describe('access on the matched route, for every spelling of every route', () =>
     expect(routes.length).toBeGreaterThan(20);
     const urls = new Set(routes.map((r) => `${r.method} ${r.url}`));
     for (const must of ['POST /api/rules', 'DELETE /api/triggers/:id', 'POST /api/config/reload', 'GET /api/tail/sse', 'GET /healthz']) expect(urls).toContain(must);
-    expect(routes.filter((r) => r.access === 'public').map((r) => r.url).sort()).toEqual(['/healthz', '/healthz', '/metrics', '/metrics']); // GET and HEAD
+    // GET and HEAD each: health, metrics, and the web UI's static shell (api/ui.ts: the page-path
+    // fallback `/*` matches browser navigations only, so an API path never reaches it)
+    expect(routes.filter((r) => r.access === 'public').map((r) => r.url).sort()).toEqual(['/', '/', '/*', '/*', '/assets/*', '/assets/*', '/healthz', '/healthz', '/metrics', '/metrics']);
     for (const r of routes) if (r.method !== 'GET' && r.method !== 'HEAD') expect(r.access, `${r.method} ${r.url}`).toBe('admin');
   });
 

@@ -1,10 +1,11 @@
-/** /healthz, /metrics, /api/status, /api/streams and POST /api/config/reload. */
+/** /healthz, /metrics, /api/status, /api/whoami, /api/streams and POST /api/config/reload. */
 import type { FastifyInstance } from 'fastify';
 import type { DaemonView } from '../view.js';
 import { ADMIN, PUBLIC, VIEWER } from '../access.js';
 import { sseClientCount } from '../../sinks/sse/sse.js';
 import { clientSlack } from '../../sinks/write.js';
 import { E, SluiceError } from '../../core/errors.js';
+import { requestRole } from '../auth.js';
 
 export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): void {
   app.get('/healthz', PUBLIC, async () => ({ status: 'ok' }));
@@ -37,6 +38,10 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
       memory: { rss: mem.rss, heap_used: mem.heapUsed, external: mem.external, ring_bytes: hub.ringBytes(), client_buffers: clientSlack.used, client_buffers_max: clientSlack.total, budget: view.config().limits.memory },
     };
   });
+
+  // What the presented token may do, so a client (the web UI) can hide what it could not use.
+  // Without auth installed (core tests) every call is open: admin.
+  app.get('/api/whoami', VIEWER, async (req) => ({ role: requestRole(req) ?? 'admin' }));
 
   app.get('/api/streams', VIEWER, async () => {
     const cfg = view.config();
