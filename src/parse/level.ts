@@ -18,7 +18,8 @@
  */
 import type { Level } from '../core/record.js';
 
-const WORDS: ReadonlyArray<readonly [string, Level]> = [
+/** Level words, lowercase (matched in any case). native/gen-tables.ts generates the C writer's copy from this. */
+export const WORDS: ReadonlyArray<readonly [string, Level]> = [
   ['trace', 'trace'],
   ['trc', 'trace'],
   ['verbose', 'trace'],
@@ -50,7 +51,8 @@ const WORDS: ReadonlyArray<readonly [string, Level]> = [
   ['pnc', 'emergency'],
 ];
 
-const LETTERS: ReadonlyArray<readonly [string, Level]> = [
+/** Single-letter levels, lowercase (both cases match). */
+export const LETTERS: ReadonlyArray<readonly [string, Level]> = [
   ['t', 'trace'],
   ['v', 'trace'],
   ['d', 'debug'],
@@ -64,7 +66,7 @@ const LETTERS: ReadonlyArray<readonly [string, Level]> = [
 export const SYSLOG_SEVERITY: readonly Level[] = ['emergency', 'alert', 'critical', 'error', 'warn', 'notice', 'info', 'debug'];
 
 /** pino/bunyan decades 1..6 to level. */
-const DECADES: readonly Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'critical'];
+export const DECADES: readonly Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'critical'];
 
 function addForms(map: Map<string, Level>, word: string, level: Level): void {
   map.set(word, level);

@@ -1,17 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { assert, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { runJob } from './worker.js';
-import { ST, STEP, localZoneIsUtc, nativeParse, nativeParseState } from './native.js';
+import { ST, STEP, localZoneIsUtc, nativeParse, nativeParseState, type NativeParse } from './native.js';
 import type { Format } from './detect.js';
 import type { ParseJob, ParseResult } from './pool.js';
 import { buildTemplates, renderLine } from '../../bench/gen.js';
+import { NATIVE_EDGE_LINES } from '../../test/helpers/native-edge-lines.js';
 import { LEVELS, middleText, type Level } from '../core/record.js';
 import { LEVEL_LETTERS, LEVEL_WORDS, SYSLOG_SEVERITY, levelFromNumber } from './level.js';
 import { LEVEL_KEYS, ROLES, ROLE_APP, ROLE_HOST, ROLE_LEVEL, ROLE_MESSAGE, ROLE_TIME } from './keys.js';
 import { FACILITIES } from './syslog-common.js';
 import { MONTH_NAMES, WEEKDAY_NAMES } from './time.js';
-import { parsePlain } from './plain.js';
+import { LEVEL_ASSIGN_KEYS, parsePlain } from './plain.js';
+import { renderTables } from '../../native/gen-tables.js';
 
 // The native writer must give exactly what the JS parsers and serializer give, for every
 // line: the records' bytes, where their messages are, their times, levels, the parse
@@ -20,9 +22,9 @@ import { parsePlain } from './plain.js';
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0, 123);
 const ORIGIN = JSON.stringify({ kind: 'file', path: '/var/log/app "ü".log' });
 
-function jobOf(lines: (string | Buffer)[], format: Format = 'auto', seqDigits = 0, now = NOW): ParseJob {
+function jobOf(lines: (string | Buffer)[], format: Format = 'auto', seqDigits = 0, now = NOW, maxLineBytes = 4096): ParseJob {
   const bytes = Buffer.concat(lines.map((l) => (typeof l === 'string' ? Buffer.from(l + '\n') : Buffer.concat([l, Buffer.from('\n')]))));
-  return { id: 1, items: [new Uint8Array(bytes)], maxLineBytes: 4096, format, now, source: 'app', stream: 'main', origin: ORIGIN, seqDigits };
+  return { id: 1, items: [new Uint8Array(bytes)], maxLineBytes, format, now, source: 'app', stream: 'main', origin: ORIGIN, seqDigits };
 }
 
 /** Everything a result carries, as comparable plain values. */
@@ -54,6 +56,11 @@ function expectSame(job: ParseJob): ParseResult {
   return nat;
 }
 
+/** Pieces of lines the parsers look for: random lines made of them reach deep into every parser. */
+const PIECES = ['{', '}', '[', ']', '"', ':', ',', '=', ' ', '\t', '\\', '\\"', '\\u0041', '\\/', 'msg', 'level', 'time', 'ts', 'host', 'app', 'log',
+  'INFO', 'error', 'warn', '30', '1764500000', '1.5', '-0', 'true', 'null', '<13>', '<34>1 ', 'Nov 30 10:00:03 ', '2026-11-30T10:00:00Z ',
+  '2026-11-30 10:00:00 ', '[30/Nov/2026:10:00:04 +0000]', 'é', 'ユ', '🚀', '\u0001', '\r', 'x', 'y1', 'k=v ', 'a="b c" ', 'tag[12]: '];
+
 const nativeOff = nativeParse === undefined && process.env.SLUICE_NATIVE_PARSE === '0';
 const describeNative = nativeOff ? describe.skip : describe;
 if (nativeOff) console.warn('SKIPPED native.test.ts "native writer against the JS parsers": SLUICE_NATIVE_PARSE=0 turns the native writer off for this run');
@@ -83,115 +90,14 @@ describeNative('native writer against the JS parsers', () => {
   });
 
   it('agrees on hand-picked edge cases', () => {
-    const lines: (string | Buffer)[] = [
-      '',
-      '   ',
-      '{}',
-      '  {"msg":"leading blanks"}  ',
-      '{"msg":"a\\/b \\"q\\" \\\\ \\t\\n","n":1.5,"z":0,"neg":-0.25,"kv":"v\\/w","small":0.000001}',
-      '{"msg":"big","n":12345678901234567890}',
-      '{"msg":"exponent","n":1e5}',
-      '{"msg":"trailing zero","n":1.50}',
-      '{"msg":"minus zero","n":-0}',
-      '{"msg":"tiny","n":0.0000001}',
-      '{"msg":"sixteen digits","n":1234567890.123456}',
-      '{"msg":"unicode \\u00e9 escape"}',
-      '{"message":"second","msg":"first","text":"third"}',
-      '{"msg":{"not":"a message"},"message":"this one"}',
-      '{"msg":42,"level":30,"time":1764500000123}',
-      '{"msg":true,"level":"WARNING","ts":"2026-11-30T10:00:00+02:00"}',
-      '{"level":"bogus","lvl":"ERROR","severity":"info"}',
-      '{"host":"","hostname":"h1","app":"a","service":"s"}',
-      '{"1":"integer key","b":2}',
-      '{"__proto__":{"x":1},"msg":"proto"}',
-      '{"a":1,"a":2}',
-      '{"nested":{"a":[1,{"b":null}],"c":"d"},"arr":[],"obj":{}}',
-      '{"log":"docker line\\n","stream":"stdout"}',
-      '{"log":{"level":"warn","origin":"x"},"message":"ecs"}',
-      '{"time":"not a time","ts":1764500000.5,"t":"x"}',
-      '{"msg":"bad json",}',
-      '{"msg":"ctl \u0001 raw"}',
-      '{"msg":"tail"} trailing',
-      '{"msg":"café ☕","level":"info"}',
-      '{"level":" warn ","msg":"padded level"}',
-      'a=1 b=2',
-      'msg=hello',
-      'level=info msg="quoted \\"inner\\" \\\\ \\n \\t \\u0041 \\q" x=',
-      'key= other="unterminated value',
-      'dup=1 dup=2 msg=x',
-      '1=one 2=two',
-      '=x "quoted" bare msg=ok',
-      'time="2026-11-30 10:00:00.5 +0100" level=W msg=t',
-      'time=30/Nov/2026:10:00:00 level=debug msg=clf',
-      'ts=1764500000 lvl=50 msg=epoch host=h app=a',
-      'msg="ünïcode ✓" k=v',
-      'msg="\\u00ff high escape" k=v',
-      '<13>Nov 30 10:00:03 web-2 CRON[99]: (root) CMD (run-parts)',
-      '<13>Nov  3 10:00:03 host tag: msg',
-      '<0>Nov 30 10:00:03 kernel: panic',
-      '<191>Dec 31 23:59:59 2025 host app[1]: with a year',
-      '<13>no header at all',
-      '<13>',
-      '<999>Nov 30 10:00:03 x y: not a pri',
-      '<34>1 2026-11-30T10:00:02.000Z web-1 sshd 4123 ID47 [exampleSDID@32473 iut="3" eventSource="App"][b@1] Accepted',
-      '<34>1 2026-11-30T10:00:02Z - - - - - no header values',
-      '<34>1 - host app - - [x@1 a="1"]msg glued to the sd',
-      '<34>12 2026-11-30T10:00:02Z h a p m - two digit version',
-      '<34>1 2026-11-30T10:00:02Z h a p m',
-      '<34>1 2026-11-30T10:00:02Z h a p',
-      '<34>1 2026-11-30T10:00:02Z h a p m [bad sd here',
-      '<34>1 2026-11-30T10:00:02Z h a p m [ok@1 k="v"][bad',
-      '<34>1 2026-11-30T10:00:02Z h a p m [e@1 k="a \\"q\\" \\] b"] escaped sd',
-      '<34>1 2026-11-30T10:00:02Z h a p m [e@1 k="1" k="2"] repeated param',
-      '<34>1 2026-11-30T10:00:02Z h a p m [e@1 k="1"][e@1 j="2"] repeated id',
-      '<34>1 2026-11-30T10:00:02Z h a p m [e@1 k="é"] ünïcode sd',
-      '<34>1 2026-11-30T10:00:02Z hé a p m - non-ASCII host',
-      '<34>1 2026-11-30T10:00:02Z relay app - - - <13>Nov 30 10:00:03 inner tag: relayed',
-      '<34>1 2026-11-30T10:00:02Z relay app - - - 1 2026-11-30T10:00:03Z h a - - - stripped pri',
-      '<34>1 2026-11-30T10:00:02Z relay app - - - Nov 30 10:00:03 inner tag: bsd relayed',
-      '<34>1 2026-11-30T10:00:02Z h a - - - \ufeffBOM is written as text here',
-      Buffer.concat([Buffer.from('<34>1 2026-11-30T10:00:02Z h a - - - '), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('real BOM')]),
-      '<34>1 not-a-time h a - - - bad time',
-      'Nov 30 10:00:03 web-2 sshd[1]: Accepted',
-      'Nov 30 10:00:03 ERROR main: not syslog',
-      '2026-11-30T10:00:00.123456+00:00 host app[5]: rsyslog file format',
-      '2026-11-30T10:00:00Z INFO main: not syslog either',
-      '2026-11-30 10:00:00,123 ERROR [main] c.e.App - failed',
-      '[2026-11-30 10:00:00] [warn] bracketed',
-      'I1130 10:00:00.123456 1 main.go:1] glog info',
-      'E1130 10:00:00.123456 1 main.go:1] glog error',
-      'Mon Nov 30 10:00:00.123 2026 [core:error] ctime',
-      '10.0.0.1 - - [30/Nov/2026:10:00:04 +0000] "GET /ERROR HTTP/1.1" 200 2',
-      '::1 - - [30/Nov/2026:10:00:04 -0700] "GET / HTTP/1.1" 200 2',
-      'the stack trace shows an error occurred',
-      'x [E] y <W> z (info) fatal: level=crit',
-      'terror error_code ERROR_X WARN2 _INFO',
-      'tab\there and \u0007 bell and "quotes" and \\ backslash',
-      'ユーザー ERROR after non-ASCII',
-      'é'.repeat(50) + ' ERROR late',
-      'ERROR ' + 'é'.repeat(50),
-      'crlf line\r',
-      'x'.repeat(5000),
-      Buffer.from([0x61, 0xff, 0x62]),
-      Buffer.from([0x7b, 0x22, 0x6d, 0x73, 0x67, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
-      Buffer.from('ed a0 80 surrogate bytes', 'latin1'),
-      Buffer.from([0xed, 0xa0, 0x80]),
-      Buffer.from([0xf4, 0x90, 0x80, 0x80]),
-      Buffer.from([0xe0, 0x80, 0x80]),
-      '\u{1F680} rocket first',
-      '9999-12-31T23:59:59.999Z INFO last ms',
-      '1969-12-31T23:59:59Z INFO before epoch',
-    ];
+    const lines = [...NATIVE_EDGE_LINES];
     for (const f of ['auto', 'json', 'logfmt', 'syslog', 'plain'] as const) {
       for (const seqDigits of [0, 2]) expectSame(jobOf(lines, f, seqDigits));
     }
   });
 
   it('agrees on random lines (property)', () => {
-    const pieces = ['{', '}', '[', ']', '"', ':', ',', '=', ' ', '\t', '\\', '\\"', '\\u0041', '\\/', 'msg', 'level', 'time', 'ts', 'host', 'app', 'log',
-      'INFO', 'error', 'warn', '30', '1764500000', '1.5', '-0', 'true', 'null', '<13>', '<34>1 ', 'Nov 30 10:00:03 ', '2026-11-30T10:00:00Z ',
-      '2026-11-30 10:00:00 ', '[30/Nov/2026:10:00:04 +0000]', 'é', 'ユ', '🚀', '\u0001', '\r', 'x', 'y1', 'k=v ', 'a="b c" ', 'tag[12]: '];
-    const line = fc.array(fc.constantFrom(...pieces), { maxLength: 24 }).map((a) => a.join(''));
+    const line = fc.array(fc.constantFrom(...PIECES), { maxLength: 24 }).map((a) => a.join(''));
     const format = fc.constantFrom<Format>('auto', 'json', 'logfmt', 'syslog', 'plain');
     fc.assert(
       fc.property(fc.array(line, { minLength: 1, maxLength: 20 }), format, fc.integer({ min: 0, max: 3 }), (lines, f, d) => {
@@ -229,13 +135,12 @@ describeNative('native writer against the JS parsers', () => {
     const out = Buffer.alloc(4096);
     const ends = new Uint32Array(2);
     const st = new Float64Array(nat.stateSize);
-    nat.bind(out, ends, new Uint32Array(4), new Float64Array(2), new Uint8Array(2), Buffer.from('","source":"s"'), st);
     const run = (utc: number): { status: number; idx: number; bail: number } => {
       st.fill(0);
       st[ST.NOW] = NOW;
       st[ST.MAXLINE] = 4096;
       st[ST.UTC] = utc;
-      const status = nat.step(bytes);
+      const status = nat.step(bytes, out, ends, new Uint32Array(4), new Float64Array(2), new Uint8Array(2), Buffer.from('","source":"s"'), st);
       return { status, idx: st[ST.IDX]!, bail: st[ST.BAIL_START]! };
     };
     expect(run(0)).toEqual({ status: STEP.BAIL, idx: 0, bail: 0 });
@@ -246,104 +151,127 @@ describeNative('native writer against the JS parsers', () => {
     const nat = nativeParse!;
     const bytes = new Uint8Array(Buffer.from('a plain line\n'));
     const st = new Float64Array(nat.stateSize);
-    nat.bind(Buffer.alloc(64), new Uint32Array(1), new Uint32Array(2), new Float64Array(1), new Uint8Array(1), Buffer.from(''), st);
     st[ST.NOW] = NOW;
     st[ST.MAXLINE] = 4096;
-    expect(nat.step(bytes)).toBe(STEP.ROOM);
+    const out = Buffer.alloc(64);
+    expect(nat.step(bytes, out, new Uint32Array(1), new Uint32Array(2), new Float64Array(1), new Uint8Array(1), Buffer.from(''), st)).toBe(STEP.ROOM);
     expect(st[ST.NEED]).toBeGreaterThan(64);
     expect(st[ST.IDX]).toBe(0);
+    expect(out.every((b) => b === 0)).toBe(true);
+    // with the room it asked for, the line is written
+    const bigger = Buffer.alloc(st[ST.NEED]!);
+    expect(nat.step(bytes, bigger, new Uint32Array(1), new Uint32Array(2), new Float64Array(1), new Uint8Array(1), Buffer.from(''), st)).toBe(STEP.DONE);
+    expect(st[ST.IDX]).toBe(1);
   });
 
-  it('refuses arrays of the wrong kind or size at bind, and keeps nothing of a refused bind', () => {
+  it('refuses arrays of the wrong kind or size and state out of range, before it writes anything', () => {
     const nat = nativeParse!;
     const st = new Float64Array(nat.stateSize);
-    const ok = [Buffer.alloc(4096), new Uint32Array(4), new Uint32Array(8), new Float64Array(4), new Uint8Array(4), Buffer.from(''), st] as const;
-    expect(() => nat.bind(ok[0], new Uint8Array(16) as unknown as Uint32Array, ok[2], ok[3], ok[4], ok[5], ok[6])).toThrow(/ends/);
-    expect(() => nat.bind(ok[0], ok[1], new Uint32Array(7), ok[3], ok[4], ok[5], ok[6])).toThrow(/msg/);
-    expect(() => nat.bind(ok[0], ok[1], ok[2], new Uint32Array(4) as unknown as Float64Array, ok[4], ok[5], ok[6])).toThrow(/times/);
-    expect(() => nat.bind(ok[0], ok[1], ok[2], ok[3], ok[4], ok[5], new Float64Array(1))).toThrow(/st/);
-    expect(() => nat.step(new Uint16Array(4) as unknown as Uint8Array)).toThrow(/region/);
-    // the last good bind is what step uses: a one-record capacity, so the second line asks for room
-    nat.bind(Buffer.alloc(4096), new Uint32Array(1), new Uint32Array(2), new Float64Array(1), new Uint8Array(1), Buffer.from(''), st);
-    expect(() => nat.bind(ok[0], new Uint32Array(64), new Uint32Array(2), ok[3], ok[4], ok[5], ok[6])).toThrow(/msg/);
     st[ST.NOW] = NOW;
     st[ST.MAXLINE] = 4096;
-    expect(nat.step(new Uint8Array(Buffer.from('one\ntwo\n')))).toBe(STEP.ROOM);
+    const region = new Uint8Array(Buffer.from('one\ntwo\n'));
+    const out = Buffer.alloc(4096);
+    type Args = Parameters<NativeParse['step']>;
+    const ok: Args = [region, out, new Uint32Array(4), new Uint32Array(8), new Float64Array(4), new Uint8Array(4), Buffer.from(''), st];
+    const withArg = (i: number, v: unknown): Args => ok.map((x, k) => (k === i ? v : x)) as Args;
+    expect(() => nat.step(...withArg(0, new Uint16Array(4)))).toThrow(/region/);
+    expect(() => nat.step(...withArg(1, new Uint32Array(4)))).toThrow(/out/);
+    expect(() => nat.step(...withArg(2, new Uint8Array(16)))).toThrow(/ends/);
+    expect(() => nat.step(...withArg(3, new Uint32Array(7)))).toThrow(/msg/);
+    expect(() => nat.step(...withArg(4, new Uint32Array(4)))).toThrow(/times/);
+    expect(() => nat.step(...withArg(5, new Uint8Array(3)))).toThrow(/levels/);
+    expect(() => nat.step(...withArg(6, 'mid'))).toThrow(/mid/);
+    expect(() => nat.step(...withArg(7, new Float64Array(1)))).toThrow(/st/);
+    expect(() => (nat.step as (...a: unknown[]) => number)(region)).toThrow(/8 arguments/);
+    for (const [slot, v] of [[ST.POS, 99], [ST.POS, -1], [ST.POS, 0.5], [ST.OFF, 5000], [ST.IDX, 5], [ST.FORMAT, 9], [ST.SEQDIGITS, 33], [ST.OFF, NaN]] as const) {
+      const bad = Float64Array.from(st);
+      bad[slot] = v;
+      expect(() => nat.step(...withArg(7, bad)), `st[${slot}] = ${v}`).toThrow(/st\[/);
+    }
+    expect(out.every((b) => b === 0)).toBe(true);
+    // room for one record here, so the second line asks for room
+    expect(nat.step(region, out, new Uint32Array(1), new Uint32Array(2), new Float64Array(1), new Uint8Array(1), Buffer.from(''), st)).toBe(STEP.ROOM);
     expect(st[ST.IDX]).toBe(1);
   });
 });
 
 // ------------------------------------------------------------ the C tables against their TypeScript twins
 //
-// native/fastparse.c carries hand copies of TypeScript tables: level names, level words and
-// letters, syslog severities and facilities, pino decades, glog letters, role keys, month and
-// weekday names, the `level=` keys of the plain scan. Two checks hold each copy to its twin:
-// the copy is read out of the C source and compared entry by entry (a missing, extra or
-// different entry is named), and lines generated from the union of both tables put every entry
-// in every place a parser looks it up, each rendered by the native writer and by JS and compared
-// byte for byte (a line that differs is named). The lines must be the native writer's own: a
-// line it hands to JS proves nothing about its tables, so that fails too.
+// The C writer's lookup tables (level names, level words and letters, syslog severities and
+// facilities, pino decades, glog letters, role keys, month and weekday names, the `level=` keys
+// and character classes of the plain scan, JSON.stringify's escapes) are generated into
+// native/tables.h by native/gen-tables.ts from the TypeScript tables; the C code has no hand
+// copy. Three checks hold them together: the committed header (and the tables.gen.h an install
+// wrote, which the build prefers) must be exactly what the generator writes now, and the built
+// addon must carry that header's tables id; the header is read back and compared entry by entry
+// with its TypeScript twin (a missing, extra or different entry is named); and lines generated
+// from the union of both tables put every entry in every place a parser looks it up, each
+// rendered by the native writer and by JS and compared byte for byte (a line that differs is
+// named). The lines must be the native writer's own: a line it hands to JS proves nothing about
+// its tables, so that fails too.
 
-const C_FILE = 'native/fastparse.c';
-const C_SOURCE = readFileSync(new URL('../../native/fastparse.c', import.meta.url), 'utf8');
-const PLAIN_SOURCE = readFileSync(new URL('./plain.ts', import.meta.url), 'utf8');
+const C_FILE = 'native/tables.h';
+const TABLES_URL = new URL('../../native/tables.h', import.meta.url);
+const GEN_TABLES_URL = new URL('../../native/tables.gen.h', import.meta.url);
+const C_SOURCE = readFileSync(TABLES_URL, 'utf8');
 
 /** The first capture of `re` in `text`; a reshaped source fails here, by name, instead of comparing nothing. */
 function part(text: string, file: string, re: RegExp, what: string): string {
   const m = re.exec(text);
-  if (m === null) throw new Error(`${file}: cannot find ${what} by ${String(re)} (native.test.ts reads the table there; update the pattern with the source)`);
+  if (m === null) throw new Error(`${file}: cannot find ${what} by ${String(re)} (native.test.ts reads the table there; update the pattern with native/gen-tables.ts)`);
   return m[1]!;
 }
 const cPart = (re: RegExp, what: string): string => part(C_SOURCE, C_FILE, re, what);
 const captures = (text: string, re: RegExp): string[][] => [...text.matchAll(re)].map((m) => m.slice(1));
 const quoted = (text: string): string[] => captures(text, /"((?:[^"\\]|\\.)*)"/g).map(([s]) => s!);
 
-/** The C level enum: identifier -> Level (L_NONE: none), by its position as the JS LEVEL_CODE counts (index + 1). */
-const C_LEVEL_IDS = cPart(/enum \{ (L_NONE,[^}]*)\}/, 'the level enum').split(',').map((x) => x.trim()).filter((x) => x !== '');
+/** The C level enum: identifier -> Level (L_NONE: none), by its value as the JS LEVEL_CODE counts (index + 1). */
+const C_LEVEL_IDS = new Map(captures(cPart(/enum \{ (L_NONE = 0,[^}]*)\}/, 'the level enum'), /(L_\w+) = (\d+)/g).map(([id, v]) => [id!, Number(v)]));
 function cLevel(id: string): Level | 'none' | string {
-  const i = C_LEVEL_IDS.indexOf(id);
+  const i = C_LEVEL_IDS.get(id) ?? -1;
   return i === 0 ? 'none' : i > 0 && i <= LEVELS.length ? LEVELS[i - 1]! : `${id} (not in the enum)`;
 }
 const cLevels = (body: string): (Level | string)[] => body.split(',').map((x) => x.trim()).filter((x) => x !== '').map(cLevel);
+/** A 128-entry table by character code, as [character, level] for the entries that are levels. */
+const byCodeLevels = (body: string): [string, Level | string][] =>
+  cLevels(body).flatMap((l, c) => (l === 'none' ? [] : [[String.fromCharCode(c), l] as [string, Level | string]]));
+/** `{"text", length, value}` entries; a length that is not the text's is named. */
+function entries(body: string, what: string): [string, string][] {
+  return captures(body, /\{"([^"]*)", (\d+), (\w+)\}/g).map(([t, len, v]) => [Number(len) === t!.length ? t! : `${t} (${what} length ${len})`, v!]);
+}
+const unpack3 = (body: string): string[] => captures(body, /0x([0-9a-f]+)/g).map(([h]) => { const k = parseInt(h!, 16); return String.fromCharCode(k >> 16, (k >> 8) & 255, k & 255); });
 
 const C_TABLES = (() => {
   const roleIds = new Map(captures(cPart(/enum \{ R_NONE = -1, ([^}]*)\}/, 'the role enum'), /(R_\w+) = (\d+)/g).map(([id, v]) => [id!, Number(v)]));
-  const roleKeys = captures(cPart(/static const RoleKey ROLE_KEYS\[\] = \{([\s\S]*?)\n\};/, 'ROLE_KEYS'), /\{"([^"]*)", (R_\w+), (\d+)\}/g).map(
-    ([k, id, rank]) => [k!, roleIds.has(id!) ? roleIds.get(id!)! * 16 + Number(rank) : `${id} (not in the role enum)`] as const,
-  );
-  const letters: [string, Level | string][] = [];
-  for (const [cases, id] of captures(cPart(/static int letterLevel\(int c\) \{([\s\S]*?)\n\}/, 'letterLevel'), /((?:case '.':\s*)+)return (L_\w+);/g))
-    for (const [c] of captures(cases!, /case '(.)'/g)) letters.push([c!, cLevel(id!)]);
-  const threes = (s: string): string[] => s.match(/.../g) ?? [];
   return {
-    levelIds: C_LEVEL_IDS.slice(1).map((id) => id.slice(2).toLowerCase()),
-    levelText: captures(cPart(/LEVEL_MESSAGE\[\] = \{([\s\S]*?)\};/, 'LEVEL_MESSAGE'), /\\"level\\":\\"(\w+)\\"/g).map(([l]) => l!),
-    words: captures(cPart(/static const Word WORDS\[\] = \{([\s\S]*?)\n\};/, 'WORDS'), /\{"([^"]*)", (L_\w+)\}/g).map(([w, id]) => [w!, cLevel(id!)] as const),
-    letters,
+    levelIds: [...C_LEVEL_IDS].filter(([, v]) => v > 0).sort((x, y) => x[1] - y[1]).map(([id]) => id.slice(2).toLowerCase()),
+    levelText: captures(cPart(/LEVEL_MESSAGE\[FP_NLEVELS\] = \{([\s\S]*?)\};/, 'LEVEL_MESSAGE'), /\\"level\\":\\"(\w+)\\"/g).map(([l]) => l!),
+    words: entries(cPart(/LEVEL_WORD_TABLE\[FP_NWORDS\] = \{([\s\S]*?)\n\};/, 'LEVEL_WORD_TABLE'), 'word').map(([w, id]) => [w, cLevel(id)] as const),
+    letters: byCodeLevels(cPart(/LETTER_LEVEL\[128\] = \{([\s\S]*?)\};/, 'LETTER_LEVEL')),
     severity: cLevels(cPart(/SYSLOG_SEVERITY\[8\] = \{([^}]*)\}/, 'SYSLOG_SEVERITY')),
     decades: cLevels(cPart(/DECADES\[6\] = \{([^}]*)\}/, 'DECADES')),
-    glog: captures(cPart(/static int glogLevel\(int c\) \{(.*)\}/, 'glogLevel'), /c == (\d+) \? (L_\w+)/g).map(([c, id]) => [String.fromCharCode(Number(c)), cLevel(id!)] as const),
+    glog: byCodeLevels(cPart(/GLOG_LEVEL\[128\] = \{([\s\S]*?)\};/, 'GLOG_LEVEL')),
     roleIds,
-    roleKeys,
+    roleKeys: entries(cPart(/ROLE_KEYS\[FP_NROLEKEYS\] = \{([\s\S]*?)\n\};/, 'ROLE_KEYS'), 'key').map(([k, r]) => [k, Number(r)] as const),
     facilities: quoted(cPart(/FACILITIES\[24\] = \{([\s\S]*?)\};/, 'FACILITIES')),
-    months: threes(cPart(/MONTHS = "([a-z]*)"/, 'MONTHS')),
-    weekdays: threes(cPart(/WEEKDAYS = "([a-z]*)"/, 'WEEKDAYS')),
-    plainKeys: captures(C_SOURCE, /endsWithCi\(s, ws - 1, "(\w+)"\)/g).map(([k]) => k!),
+    months: unpack3(cPart(/MONTH_KEYS\[12\] = \{([^}]*)\}/, 'MONTH_KEYS')),
+    weekdays: unpack3(cPart(/WEEKDAY_KEYS\[7\] = \{([^}]*)\}/, 'WEEKDAY_KEYS')),
+    plainKeys: entries(cPart(/LEVEL_ASSIGN_KEY_TABLE\[FP_NASSIGNKEYS\] = \{([\s\S]*?)\n\};/, 'LEVEL_ASSIGN_KEY_TABLE'), 'key').map(([k]) => k),
   };
 })();
 
-/** The TS side of the same tables, from the modules that define them. */
+/** The TS side of the same tables, from the modules that define them (the glog letters as parsePlain applies them). */
 const GLOG_LINE = (c: string): string => `${c}1130 10:00:00.123456 1 main.go:1] x`;
 const TS_TABLES = {
   words: [...LEVEL_WORDS].filter(([w]) => w === w.toLowerCase()),
-  letters: [...LEVEL_LETTERS].filter(([c]) => c === c.toLowerCase()),
+  letters: [...LEVEL_LETTERS],
   decades: [1, 2, 3, 4, 5, 6].map((d) => levelFromNumber(d * 10) ?? 'none'),
   // plain.ts's glogLevel, as parsePlain applies it: every letter tried
   glog: [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].flatMap((c) => {
     const l = parsePlain(GLOG_LINE(c), NOW).level;
     return l === undefined ? [] : [[c, l] as const];
   }),
-  plainKeys: captures(part(PLAIN_SOURCE, 'src/parse/plain.ts', /\(prev === 61 && \(([^\n]*)\)\)\)/, 'the level= keys of scanLevel'), /endsWithCi\(line, ws - 1, '(\w+)'\)/g).map(([k]) => k!),
+  plainKeys: [...LEVEL_ASSIGN_KEYS] as string[],
 };
 
 /** Entry-by-entry differences of a C table and its TS twin, each named. */
@@ -433,22 +361,36 @@ const MONTHS = uniq([...MONTH_NAMES, ...C_TABLES.months]);
 const WEEKDAYS = uniq([...WEEKDAY_NAMES, ...C_TABLES.weekdays]);
 const LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0_!'];
 
-describe('the tables native/fastparse.c copies from TypeScript', () => {
+describe('the tables native/gen-tables.ts generates from TypeScript', () => {
+  it('native/tables.h is what the generator writes (run `node --import tsx native/gen-tables.ts` and commit it)', () => {
+    const want = renderTables();
+    expect(C_SOURCE === want, `${C_FILE} is not what native/gen-tables.ts writes now: run \`node --import tsx native/gen-tables.ts\` and commit native/tables.h`).toBe(true);
+    // an install with tsx generated tables.gen.h, which the build prefers: it must be current too
+    if (existsSync(GEN_TABLES_URL)) {
+      expect(readFileSync(GEN_TABLES_URL, 'utf8') === want, 'native/tables.gen.h is stale: npm rebuild (or delete it to build from native/tables.h)').toBe(true);
+    }
+  });
+
+  it('the built addon has these tables (rebuild after the tables change)', () => {
+    if (nativeParse === undefined) return;
+    expect(nativeParse.tables, 'the addon was built from other tables: npm rebuild').toBe(part(renderTables(), 'gen-tables.ts', /#define FP_TABLES_ID "([0-9a-f]+)"/, 'FP_TABLES_ID'));
+  });
+
   it('hold the same entries as their TypeScript twins, no more, no fewer, each the same', () => {
     const problems = [
       ...tableDiff('level names (the C enum)', 'src/core/record.ts LEVELS', indexed(LEVELS), indexed(C_TABLES.levelIds)),
       ...tableDiff('LEVEL_MESSAGE', 'src/core/record.ts LEVELS', indexed(LEVELS), indexed(C_TABLES.levelText)),
-      ...tableDiff('WORDS', 'src/parse/level.ts', TS_TABLES.words, C_TABLES.words),
-      ...tableDiff('letterLevel', 'src/parse/level.ts LETTERS', TS_TABLES.letters, C_TABLES.letters),
+      ...tableDiff('LEVEL_WORD_TABLE', 'src/parse/level.ts', TS_TABLES.words, C_TABLES.words),
+      ...tableDiff('LETTER_LEVEL', 'src/parse/level.ts LETTERS', TS_TABLES.letters, C_TABLES.letters),
       ...tableDiff('SYSLOG_SEVERITY', 'src/parse/level.ts', indexed(SYSLOG_SEVERITY), indexed(C_TABLES.severity)),
       ...tableDiff('DECADES', 'src/parse/level.ts', indexed(TS_TABLES.decades), indexed(C_TABLES.decades)),
-      ...tableDiff('glogLevel', 'src/parse/plain.ts', TS_TABLES.glog, C_TABLES.glog),
+      ...tableDiff('GLOG_LEVEL', 'src/parse/plain.ts', TS_TABLES.glog, C_TABLES.glog),
       ...tableDiff('the role enum', 'src/parse/keys.ts', [['R_MESSAGE', ROLE_MESSAGE], ['R_LEVEL', ROLE_LEVEL], ['R_TIME', ROLE_TIME], ['R_HOST', ROLE_HOST], ['R_APP', ROLE_APP]], C_TABLES.roleIds),
       ...tableDiff('ROLE_KEYS (role * 16 + rank)', 'src/parse/keys.ts', ROLES, C_TABLES.roleKeys),
       ...tableDiff('FACILITIES', 'src/parse/syslog-common.ts', indexed(FACILITIES), indexed(C_TABLES.facilities)),
-      ...tableDiff('MONTHS', 'src/parse/time.ts', indexed(MONTH_NAMES), indexed(C_TABLES.months)),
-      ...tableDiff('WEEKDAYS', 'src/parse/time.ts', indexed(WEEKDAY_NAMES), indexed(C_TABLES.weekdays)),
-      ...tableDiff('the level= keys of scanLevel', 'src/parse/plain.ts', indexed(TS_TABLES.plainKeys), indexed(C_TABLES.plainKeys)),
+      ...tableDiff('MONTH_KEYS', 'src/parse/time.ts', indexed(MONTH_NAMES), indexed(C_TABLES.months)),
+      ...tableDiff('WEEKDAY_KEYS', 'src/parse/time.ts', indexed(WEEKDAY_NAMES), indexed(C_TABLES.weekdays)),
+      ...tableDiff('LEVEL_ASSIGN_KEY_TABLE', 'src/parse/plain.ts', indexed(TS_TABLES.plainKeys), indexed(C_TABLES.plainKeys)),
     ];
     expect(problems).toEqual([]);
     // the readers found the tables (an empty read on both sides would compare nothing)
@@ -458,6 +400,15 @@ describe('the tables native/fastparse.c copies from TypeScript', () => {
     expect(TS_TABLES.words.length).toBeGreaterThan(20);
     expect(TS_TABLES.glog.length).toBeGreaterThan(0);
     expect(TS_TABLES.plainKeys.length).toBeGreaterThan(0);
+  });
+
+  it('no C source has a hand copy: the tables appear only in the generated header', () => {
+    const sources = ['fastparse_core.c', 'fastparse_core.h', 'binding.c'].map((f) => [f, readFileSync(new URL(`../../native/${f}`, import.meta.url), 'utf8')] as const);
+    const copies: string[] = [];
+    for (const [f, text] of sources) {
+      for (const w of ['"informational"', '"solaris-cron"', '"__REALTIME_TIMESTAMP"', '"janfeb', '"montue', '"severity"']) if (text.includes(w)) copies.push(`${f}: ${w}`);
+    }
+    expect(copies).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * The native fast path of the parse workers (native/fastparse.c, built by
+ * The native fast path of the parse workers (native/fastparse_core.c, a C
+ * core with no N-API in it, and native/binding.c, its N-API binding; built by
  * node-gyp at install): it renders the common lines (JSON, logfmt, RFC 5424,
  * RFC 3164 and plain text) straight from the read bytes into wire records,
  * byte for byte what parseLine + the record serializer write, and hands every
@@ -15,16 +16,27 @@ import { createRequire } from 'node:module';
 import type { Format } from './detect.js';
 
 export interface NativeParse {
-  /** Point the native writer at this job's output and per-record arrays, the origin segment and the state. */
-  bind(out: Uint8Array, ends: Uint32Array, msg: Uint32Array, times: Float64Array, levels: Uint8Array, mid: Uint8Array, st: Float64Array): void;
-  /** Render region[st[POS]..]: STEP.DONE, STEP.BAIL (st[BAIL_START..BAIL_END) is JS's) or STEP.ROOM (st[NEED] more bytes). */
-  step(region: Uint8Array): number;
+  /**
+   * Render region[st[POS]..] into out at st[OFF] and the per-record arrays at st[IDX]: STEP.DONE,
+   * STEP.BAIL (st[BAIL_START..BAIL_END) is JS's) or STEP.ROOM (st[NEED] more bytes). Every array is
+   * passed per call and used during that call only: the native code keeps no pointer into them.
+   */
+  step(region: Uint8Array, out: Uint8Array, ends: Uint32Array, msg: Uint32Array, times: Float64Array, levels: Uint8Array, mid: Uint8Array, st: Float64Array): number;
   /** The number of '\n' in the bytes. */
   count(bytes: Uint8Array): number;
   readonly stateSize: number;
+  readonly abi: number;
+  /** The id of the generated tables it was built from (native/tables.h FP_TABLES_ID). */
+  readonly tables: string;
 }
 
-/** Slots of the state array shared with the native code (its enum, same order). */
+/**
+ * The version of the interface above and of the tables below: native/gen-tables.ts writes it into
+ * native/tables.h and the addon exports it; a build from another version is not loaded.
+ */
+export const NATIVE_ABI = 2;
+
+/** Slots of the state array shared with the native code (native/gen-tables.ts generates its enum from this). */
 export const ST = {
   POS: 0,
   OFF: 1,
@@ -83,6 +95,7 @@ function load(): { native: NativeParse | undefined; why: string } {
   try {
     const require = createRequire(import.meta.url);
     const m = require('../../build/Release/sluice_fastparse.node') as NativeParse;
+    if (m.abi !== NATIVE_ABI) return { native: undefined, why: `native ABI ${String(m.abi)}, expected ${NATIVE_ABI} (rebuild: npm rebuild)` };
     if (m.stateSize !== Object.keys(ST).length) return { native: undefined, why: `native state size ${m.stateSize}, expected ${Object.keys(ST).length} (rebuild: npm rebuild)` };
     return { native: m, why: 'loaded' };
   } catch (err) {

@@ -25,15 +25,15 @@ import { LEVEL_LETTERS, LEVEL_WORDS } from './level.js';
 import { scanMonthDayClock, scanTimestamp, timeScan } from './time.js';
 import { makeParsed } from './keys.js';
 
-const LEVEL_WINDOW = 80;
-const LONGEST_WORD = 13; // "informational"
+// The tables and limits below are exported for native/gen-tables.ts, which generates the
+// C writer's copies of them (native/tables.h).
+export const LEVEL_WINDOW = 80;
+export const LONGEST_WORD = 13; // "informational"
 
-// Character classes for the level scan (ASCII; everything else is a separator).
-const OTHER = 0;
-const UPPER = 1;
-const LOWER = 2;
-const WORDISH = 3; // digit or '_': part of a word, but a word with one is never a level
-const CLASS = new Uint8Array(128);
+/** Character classes for the level scan (ASCII; everything else is a separator). */
+export const CHAR_CLASSES = { OTHER: 0, UPPER: 1, LOWER: 2, WORDISH: 3 } as const;
+const { OTHER, UPPER, LOWER, WORDISH } = CHAR_CLASSES; // WORDISH: digit or '_': part of a word, but a word with one is never a level
+export const CLASS = new Uint8Array(128);
 for (let c = 65; c <= 90; c++) CLASS[c] = UPPER;
 for (let c = 97; c <= 122; c++) CLASS[c] = LOWER;
 for (let c = 48; c <= 57; c++) CLASS[c] = WORDISH;
@@ -79,6 +79,15 @@ function endsWithCi(line: string, e: number, key: string): boolean {
   return e >= n && sameWordCi(line, e - n, key);
 }
 
+/** The keys of `key=WORD` that make WORD a level (`level=warn`, `severity=err`), lowercase, matched in any case. */
+export const LEVEL_ASSIGN_KEYS = ['level', 'lvl', 'severity'] as const;
+
+/** Does line[.., e) end with one of LEVEL_ASSIGN_KEYS? */
+function levelKeyBefore(line: string, e: number): boolean {
+  for (const k of LEVEL_ASSIGN_KEYS) if (endsWithCi(line, e, k)) return true;
+  return false;
+}
+
 /** The first level word in line[from, from + 80). */
 export function scanLevel(line: string, from: number): Level | undefined {
   const len = line.length;
@@ -119,7 +128,7 @@ export function scanLevel(line: string, from: number): Level | undefined {
       }
       continue;
     }
-    if (upper || openDeco || closeDeco || next === 58 || (prev === 61 && (endsWithCi(line, ws - 1, 'level') || endsWithCi(line, ws - 1, 'lvl') || endsWithCi(line, ws - 1, 'severity')))) {
+    if (upper || openDeco || closeDeco || next === 58 || (prev === 61 && levelKeyBefore(line, ws - 1))) {
       const e = BY_HASH.get(h);
       if (e !== undefined && e.word.length === wl && sameWordCi(line, ws, e.word)) return e.level;
     }
@@ -127,9 +136,19 @@ export function scanLevel(line: string, from: number): Level | undefined {
   return undefined;
 }
 
-/** glog/klog: `Lmmdd hh:mm:ss.uuuuuu` with L in I W E F. */
+/** glog/klog header letters: `Lmmdd hh:mm:ss.uuuuuu` with L in I W E F (upper case only). */
+export const GLOG_LETTERS: ReadonlyArray<readonly [string, Level]> = [
+  ['I', 'info'],
+  ['W', 'warn'],
+  ['E', 'error'],
+  ['F', 'critical'],
+];
+const GLOG_BY_CODE: (Level | undefined)[] = new Array<Level | undefined>(128).fill(undefined);
+for (const [c, l] of GLOG_LETTERS) GLOG_BY_CODE[c.charCodeAt(0)] = l;
+
+/** The glog level of a header's first character (an ASCII letter here). */
 function glogLevel(c: number): Level | undefined {
-  return c === 73 ? 'info' : c === 87 ? 'warn' : c === 69 ? 'error' : c === 70 ? 'critical' : undefined;
+  return GLOG_BY_CODE[c];
 }
 
 /** The bracketed CLF time of an access log within the first 100 chars (`host ident user [time]`). */

@@ -87,7 +87,7 @@ function inRange(ms: number): number {
   return ms >= 0 && ms <= MAX_MS ? ms : NaN;
 }
 
-/** Month names (1-12) and weekday names, lowercase; matched in any case. native/fastparse.c copies them (MONTHS, WEEKDAYS); native.test.ts holds the copies to these. */
+/** Month names (1-12) and weekday names, lowercase; matched in any case. native/gen-tables.ts generates the C writer's MONTH_KEYS and WEEKDAY_KEYS from them. */
 export const MONTH_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] as const;
 export const WEEKDAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 

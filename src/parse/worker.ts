@@ -166,20 +166,13 @@ const UTC = localZoneIsUtc();
 /** Add a byte run's lines through the native writer, the lines it hands back through JS. */
 function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, job: ParseJob, midBytes: Uint8Array, split: ParseResult['split']): number {
   let bailed = 0;
-  let bound: Buffer | undefined;
-  let boundEnds: Uint32Array | undefined;
   st[ST.POS] = 0;
   for (;;) {
-    // the native side keeps pointers to these arrays: bind again whenever any was replaced
-    // (the output grows on ROOM; a line handed to JS may grow the per-record arrays)
-    if (bound !== recs.out.buf || boundEnds !== recs.ends) {
-      native.bind(recs.out.buf, recs.ends, recs.msg, recs.times, recs.levels, midBytes, st);
-      bound = recs.out.buf;
-      boundEnds = recs.ends;
-    }
+    // every array goes with each call (the output grows on ROOM; a line handed to JS may grow the
+    // per-record arrays): the native side keeps no pointer into them between calls
     st[ST.OFF] = recs.out.off;
     st[ST.IDX] = recs.i;
-    const r = native.step(bytes);
+    const r = native.step(bytes, recs.out.buf, recs.ends, recs.msg, recs.times, recs.levels, midBytes, st);
     recs.out.off = st[ST.OFF]!;
     recs.i = st[ST.IDX]!;
     if (r === STEP.DONE) return bailed;
@@ -189,7 +182,6 @@ function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, 
     } else {
       if (recs.i >= recs.ends.length) recs.growLines(64);
       recs.out.reserve(st[ST.NEED]!);
-      bound = undefined;
     }
   }
 }

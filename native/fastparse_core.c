@@ -1,32 +1,47 @@
 /*
- * The parse workers' native fast path (src/parse/native.ts): runs of complete
- * lines in, finished wire records out, for the lines it can render exactly as
- * the TypeScript parsers and serializer do (src/parse/, core/record.ts).
- * Any line it is not sure of is handed back ("bail") and the worker parses it
- * in JS, so the JS code stays the definition and this is only a faster way to
- * the same bytes (test/native-parse.test.ts compares the two on every kind of
- * line the bench and the property tests produce).
+ * The native writer's core: runs of complete lines in, finished wire records out,
+ * for the lines it can render exactly as the TypeScript parsers and serializer do
+ * (src/parse/, core/record.ts). Any line it is not sure of is handed back ("bail")
+ * and the parse worker parses it in JS, so the JS code stays the definition and
+ * this is only a faster way to the same bytes (src/parse/native.test.ts compares
+ * the two; native/fuzz/fuzz_core.c runs this file under ASan and UBSan).
  *
- * Handled: ASCII lines (string index == byte index, as the JS windows count)
- * in the formats auto, json, logfmt, plain and syslog, parsed as JSON, logfmt,
- * RFC 3164 and plain text. Bailed: non-ASCII or over-long lines, RFC 5424,
- * JSON the JS round trip would change (\u escapes, numbers that do not print
- * as written, duplicate or integer-like keys, "__proto__", the ECS `log`
- * object, docker's `log` with its '\n'), logfmt with repeated or
- * integer-like keys or a \u escape above ASCII, and local wall-clock times
- * when the process time zone is not UTC.
+ * Handled: lines of valid UTF-8 whose decisions fall before their first non-ASCII
+ * character (byte index == JS string index there), in the formats auto, json,
+ * logfmt, plain and syslog, parsed as JSON, logfmt, RFC 5424, RFC 3164 and plain
+ * text. Bailed: invalid UTF-8, over-long lines, JSON the JS round trip would change
+ * (\u escapes, numbers that do not print as written, duplicate or integer-like
+ * keys, "__proto__", the ECS `log` object, docker's `log` with its '\n'), logfmt
+ * with repeated or integer-like keys or a \u escape past ASCII, RFC 5424
+ * structured-data escapes and repeats, relayed syslog lines, a BOM, and local
+ * wall-clock times when the process time zone is not UTC.
  *
- * Each parse thread has its own state (thread-local): the module is loaded
- * once per worker.
+ * Pure C: no N-API here (native/binding.c converts the JS arguments). Every table
+ * that mirrors a TypeScript one comes from native/tables.h, which
+ * native/gen-tables.ts generates from the TypeScript tables.
+ *
+ * Memory safety, as the fuzz driver checks it:
+ * - output: every write goes through the checked writer W (a line that meets the
+ *   end of the output is bailed); the per-line budget (fp_line_budget, reasoned in
+ *   fastparse_core.h) is asked for before a line is rendered, so a full writer is
+ *   a bug the fuzz driver reports (overflows), not a crash;
+ * - per-record arrays: written at idx < recCap only;
+ * - internal scratch (members, tokens, SD elements, decoded logfmt values): each
+ *   bound is checked where an entry is added, or proven in a comment and asserted
+ *   (assert is on unless NDEBUG: the addon is built with NDEBUG, the fuzz build not);
+ * - reads of the line: through C() (bounds-checked) or after an explicit bound.
+ *
+ * Each thread has its own scratch (thread-local): the parse workers call this from
+ * several threads. No pointer the caller passed is kept once fp_step returns.
  */
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <math.h>
+#define FP_CORE_TABLES 1
+#include "fastparse_core.h"
+
+#include <assert.h>
 #include <limits.h>
-#include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 
 /* Initial-exec TLS: a plain fs-relative load per access (the default model for a shared
    object calls __tls_get_addr on every access, which made the writer 3x slower). Only
@@ -34,22 +49,6 @@
 #define TL static __thread __attribute__((tls_model("initial-exec")))
 
 /* ------------------------------------------------------------ state */
-
-enum { ST_POS, ST_OFF, ST_IDX, ST_BAIL_START, ST_BAIL_END, ST_NEED, ST_NOW, ST_FORMAT, ST_MAXLINE, ST_UTC, ST_SEQDIGITS,
-       ST_C_JSON, ST_C_LOGFMT, ST_C_5424, ST_C_3164, ST_C_PLAIN, ST_C_FALLBACK, ST_LINES, ST_SIZE };
-enum { F_AUTO, F_JSON, F_LOGFMT, F_SYSLOG, F_PLAIN };
-enum { STEP_DONE = 0, STEP_BAIL = 1, STEP_ROOM = 2 };
-
-TL uint8_t *g_out;
-TL size_t g_outCap;
-TL uint32_t *g_ends;
-TL size_t g_endsLen;
-TL uint32_t *g_msg;
-TL double *g_times;
-TL uint8_t *g_levels;
-TL const uint8_t *g_mid;
-TL size_t g_midLen;
-TL double *g_st;
 
 /* per line */
 TL double g_now;
@@ -59,8 +58,6 @@ TL int g_bail; /* set by any helper that meets what it must not decide */
    the JS string index; past it, UTF-16 and UTF-8 positions differ, so any decision the
    JS code makes by position or length there goes back to JS. */
 TL int g_high;
-TL uint8_t *g_scratch; /* logfmt decoded values */
-TL size_t g_scratchCap;
 
 /* ------------------------------------------------------------ chars */
 
@@ -73,52 +70,18 @@ static inline int hasHigh(const uint8_t *s, int a, int b) {
   return 0;
 }
 
-/* ------------------------------------------------------------ levels */
+/* ------------------------------------------------------------ levels (level.ts) */
 
-/* LEVELS order of core/record.ts; code = index + 1 */
-enum { L_NONE, L_TRACE, L_DEBUG, L_INFO, L_NOTICE, L_WARN, L_ERROR, L_CRITICAL, L_ALERT, L_EMERGENCY };
-static const char *LEVEL_MESSAGE[] = {
-  ",\"message\":", ",\"level\":\"trace\",\"message\":", ",\"level\":\"debug\",\"message\":", ",\"level\":\"info\",\"message\":",
-  ",\"level\":\"notice\",\"message\":", ",\"level\":\"warn\",\"message\":", ",\"level\":\"error\",\"message\":",
-  ",\"level\":\"critical\",\"message\":", ",\"level\":\"alert\",\"message\":", ",\"level\":\"emergency\",\"message\":",
-};
-static size_t LEVEL_MESSAGE_LEN[10];
-
-typedef struct { const char *w; int l; } Word;
-static int WORD_LEN[64];
-static const Word WORDS[] = {
-  {"trace", L_TRACE}, {"trc", L_TRACE}, {"verbose", L_TRACE}, {"finest", L_TRACE}, {"finer", L_TRACE},
-  {"debug", L_DEBUG}, {"dbg", L_DEBUG}, {"fine", L_DEBUG},
-  {"info", L_INFO}, {"inf", L_INFO}, {"information", L_INFO}, {"informational", L_INFO},
-  {"notice", L_NOTICE}, {"warn", L_WARN}, {"warning", L_WARN}, {"wrn", L_WARN},
-  {"err", L_ERROR}, {"error", L_ERROR}, {"severe", L_ERROR},
-  {"crit", L_CRITICAL}, {"critical", L_CRITICAL}, {"fatal", L_CRITICAL}, {"ftl", L_CRITICAL}, {"dpanic", L_CRITICAL},
-  {"alert", L_ALERT}, {"emerg", L_EMERGENCY}, {"emergency", L_EMERGENCY}, {"panic", L_EMERGENCY}, {"pnc", L_EMERGENCY},
-};
-#define NWORDS ((int)(sizeof(WORDS) / sizeof(WORDS[0])))
-static const int SYSLOG_SEVERITY[8] = {L_EMERGENCY, L_ALERT, L_CRITICAL, L_ERROR, L_WARN, L_NOTICE, L_INFO, L_DEBUG};
-static const int DECADES[6] = {L_TRACE, L_DEBUG, L_INFO, L_WARN, L_ERROR, L_CRITICAL};
-
-static int letterLevel(int c) {
-  switch (c | 0x20) {
-    case 't': case 'v': return L_TRACE;
-    case 'd': return L_DEBUG;
-    case 'i': return L_INFO;
-    case 'w': return L_WARN;
-    case 'e': return L_ERROR;
-    case 'f': return L_CRITICAL;
-  }
-  return L_NONE;
-}
+static inline int letterLevel(int c) { return c >= 0 && c < 128 ? LETTER_LEVEL[c] : L_NONE; }
 
 /* the level word equal to s[a, a+n) ignoring ASCII case, or L_NONE */
 static int wordLevelCi(const uint8_t *s, int a, int n) {
-  for (int k = 0; k < NWORDS; k++) {
-    if (WORD_LEN[k] != n) continue;
-    const char *w = WORDS[k].w;
+  for (int k = 0; k < FP_NWORDS; k++) {
+    const FpWord *w = &LEVEL_WORD_TABLE[k];
+    if (w->len != n) continue;
     int i = 0;
-    while (i < n && (s[a + i] | 0x20) == (uint8_t)w[i]) i++;
-    if (i == n) return WORDS[k].l;
+    while (i < n && (s[a + i] | 0x20) == (uint8_t)w->w[i]) i++;
+    if (i == n) return w->level;
   }
   return L_NONE;
 }
@@ -179,7 +142,7 @@ static int levelOfString(const uint8_t *s, int a, int b) {
 #define MAX_MS 253402300799999.0
 #define DAY_MS 86400000.0
 
-TL int t_end;      /* timeScan.end */
+TL int t_end; /* timeScan.end */
 TL int t_fracMs;
 TL int t_offMin;
 TL int t_clockH, t_clockM, t_clockS;
@@ -219,6 +182,7 @@ static double localMs(int y, int mo, int d, int h, int mi, int sec, int ms) {
 }
 static double inRange(double ms) { return ms >= 0 && ms <= MAX_MS ? ms : NAN; }
 
+/* three ASCII letters at s[p], lowercased and packed as MONTH_KEYS / WEEKDAY_KEYS are; -1 when not letters */
 static int word3(const uint8_t *s, int n, int p) {
   int k = 0;
   for (int i = 0; i < 3; i++) {
@@ -229,23 +193,17 @@ static int word3(const uint8_t *s, int n, int p) {
   }
   return k;
 }
-static const char *MONTHS = "janfebmaraprmayjunjulaugsepoctnovdec";
-static const char *WEEKDAYS = "montuewedthufrisatsun";
 static int month3(const uint8_t *s, int n, int p) {
   int k = word3(s, n, p);
   if (k < 0) return 0;
-  for (int i = 0; i < 12; i++) {
-    int m = ((uint8_t)MONTHS[3 * i] << 16) | ((uint8_t)MONTHS[3 * i + 1] << 8) | (uint8_t)MONTHS[3 * i + 2];
-    if (m == k) return i + 1;
-  }
+  for (int i = 0; i < 12; i++)
+    if (MONTH_KEYS[i] == k) return i + 1;
   return 0;
 }
 static int isWeekday(int k) {
   if (k < 0) return 0;
-  for (int i = 0; i < 7; i++) {
-    int w = ((uint8_t)WEEKDAYS[3 * i] << 16) | ((uint8_t)WEEKDAYS[3 * i + 1] << 8) | (uint8_t)WEEKDAYS[3 * i + 2];
-    if (w == k) return 1;
-  }
+  for (int i = 0; i < 7; i++)
+    if (WEEKDAY_KEYS[i] == k) return 1;
   return 0;
 }
 
@@ -362,6 +320,11 @@ static int scanClock(const uint8_t *s, int n, int p) {
 static double withInferredYear(int mo, int d, int ms) {
   double ref = g_now;
   if (!g_utc) g_bail = 1;
+  /* a `now` outside what an int year can hold goes to JS (the caller bails any time past 9999) */
+  if (!(ref >= -8.64e15 && ref <= 8.64e15)) {
+    g_bail = 1;
+    return NAN;
+  }
   int y = yearOfDays(floor(ref / DAY_MS));
   double out = validDateTime(y, mo, d, t_clockH, t_clockM, t_clockS) ? localMs(y, mo, d, t_clockH, t_clockM, t_clockS, ms) : NAN;
   if (!(out <= ref + DAY_MS)) {
@@ -519,74 +482,84 @@ static double timeOfString(const uint8_t *s0, int a, int b) {
   return ms;
 }
 
-/* ------------------------------------------------------------ output */
+/* ------------------------------------------------------------ output: the checked writer */
 
-TL uint8_t *o; /* write position in g_out */
+/* Writes go to [p, end); a write that does not fit sets full, writes nothing and closes
+   the writer (end = p: every later write fails too). The line is then bailed. */
+typedef struct {
+  uint8_t *p, *end;
+  int full;
+} W;
 
-static inline void put(const void *p, size_t n) {
-  memcpy(o, p, n);
-  o += n;
+static inline int wroom(W *w, size_t n) {
+  if ((size_t)(w->end - w->p) >= n) return 1;
+  w->full = 1;
+  w->end = w->p;
+  return 0;
 }
-static inline void putc1(uint8_t c) { *o++ = c; }
-#define PUTS(lit) put(lit, sizeof(lit) - 1)
+static inline void put(W *w, const void *src, size_t n) {
+  if (!wroom(w, n)) return;
+  memcpy(w->p, src, n);
+  w->p += n;
+}
+static inline void put1(W *w, uint8_t c) {
+  if (!wroom(w, 1)) return;
+  *w->p++ = c;
+}
+#define PUTS(w, lit) put(w, lit, sizeof(lit) - 1)
 
-static const char HEX[] = "0123456789abcdef";
-/* 0: as is; 1: needs an escape (JSON.stringify of an ASCII string) */
-static uint8_t NEEDS_ESC[256];
-
-/* JSON string content of ASCII bytes s[a, b), as JSON.stringify escapes it (no quotes) */
-static void putEscaped(const uint8_t *s, int a, int b) {
+/* JSON string content of bytes s[a, b) (ASCII or valid UTF-8), as JSON.stringify escapes it (no quotes) */
+static void putEscaped(W *w, const uint8_t *s, int a, int b) {
   int run = a;
   for (int i = a; i < b; i++) {
     uint8_t c = s[i];
-    if (!NEEDS_ESC[c]) continue;
-    if (i > run) put(s + run, i - run);
+    int el = ESC_LEN[c];
+    if (el == 0) continue;
+    if (i > run) put(w, s + run, i - run);
     run = i + 1;
-    *o++ = '\\';
-    switch (c) {
-      case '"': *o++ = '"'; break;
-      case '\\': *o++ = '\\'; break;
-      case 8: *o++ = 'b'; break;
-      case 9: *o++ = 't'; break;
-      case 10: *o++ = 'n'; break;
-      case 12: *o++ = 'f'; break;
-      case 13: *o++ = 'r'; break;
-      default: *o++ = 'u'; *o++ = '0'; *o++ = '0'; *o++ = HEX[c >> 4]; *o++ = HEX[c & 15];
-    }
+    put(w, ESC_TEXT[c], el); /* ESC_LEN[c] != 0 only for c < 128 */
   }
-  if (b > run) put(s + run, b - run);
+  if (b > run) put(w, s + run, b - run);
 }
 
-/* JSON string content from a JSON source (validated, no \u): as is, but "\/" is written "/" (the JS round trip drops that escape) */
-static void putJsonContent(const uint8_t *s, int a, int b) {
+/* JSON string content from a JSON source (validated: only escapes JSON_ESCAPE knows, no \u):
+   as is, but an escape the JS round trip writes bare ("\/") is written bare */
+static void putJsonContent(W *w, const uint8_t *s, int a, int b) {
   int run = a;
   for (int i = a; i < b; i++) {
     if (s[i] != '\\') continue;
-    if (s[i + 1] == '/') {
-      if (i > run) put(s + run, i - run);
-      *o++ = '/';
+    /* validated: a backslash is followed by its escape character inside [a, b) */
+    assert(i + 1 < b && s[i + 1] < 128 && JSON_ESCAPE[s[i + 1]] != 0);
+    if (JSON_ESCAPE[s[i + 1]] == 2) {
+      if (i > run) put(w, s + run, i - run);
+      put1(w, s[i + 1]);
       run = i + 2;
     }
     i++;
   }
-  if (b > run) put(s + run, b - run);
+  if (b > run) put(w, s + run, b - run);
 }
 
 static const char P2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
-static inline void put2(int v) {
-  *o++ = P2[2 * v];
-  *o++ = P2[2 * v + 1];
+static inline uint8_t *put2(uint8_t *q, int v) {
+  q[0] = P2[2 * v];
+  q[1] = P2[2 * v + 1];
+  return q + 2;
 }
 
 /* `YYYY-MM-DDT` of the last day written (a log's times fall on few days) */
 TL int64_t iso_day = INT64_MIN;
-TL char iso_date[11];
+TL uint8_t iso_date[11];
+
+#define ISO_LEN 24 /* YYYY-MM-DDTHH:MM:SS.mmmZ */
 
 /* isoTime (core/record.ts) for ms in 1970..9999 */
-static void putIso(double ms) {
+static void putIso(W *w, double ms) {
+  assert(ms >= 0 && ms < 253402300800000.0); /* step bails any other time */
+  if (!wroom(w, ISO_LEN)) return;
   int64_t t = (int64_t)floor(ms);
-  int64_t days = t / 86400000; /* t >= 0 */
+  int64_t days = t / 86400000;
   int rem = (int)(t - days * 86400000);
   if (days != iso_day) {
     /* H. Hinnant's civil_from_days, integer form */
@@ -599,30 +572,101 @@ static void putIso(double ms) {
     int d = (int)(doy - (153 * mp + 2) / 5 + 1);
     int m = (int)(mp < 10 ? mp + 3 : mp - 9);
     int y = (int)(yoe + era * 400 + (m <= 2 ? 1 : 0));
-    uint8_t *keep = o;
-    o = (uint8_t *)iso_date;
-    put2(y / 100);
-    put2(y % 100);
-    *o++ = '-';
-    put2(m);
-    *o++ = '-';
-    put2(d);
-    *o++ = 'T';
-    o = keep;
+    uint8_t *q = iso_date;
+    q = put2(q, y / 100);
+    q = put2(q, y % 100);
+    *q++ = '-';
+    q = put2(q, m);
+    *q++ = '-';
+    q = put2(q, d);
+    *q++ = 'T';
+    assert(q == iso_date + sizeof(iso_date));
     iso_day = days;
   }
-  memcpy(o, iso_date, 11);
-  o += 11;
+  /* 24 bytes, room checked above */
+  uint8_t *q = w->p;
+  memcpy(q, iso_date, 11);
+  q += 11;
   int hh = rem / 3600000, mi = rem / 60000 % 60, ss = rem / 1000 % 60, mss = rem % 1000;
-  put2(hh);
-  *o++ = ':';
-  put2(mi);
-  *o++ = ':';
-  put2(ss);
-  *o++ = '.';
-  *o++ = '0' + mss / 100;
-  put2(mss % 100);
-  *o++ = 'Z';
+  q = put2(q, hh);
+  *q++ = ':';
+  q = put2(q, mi);
+  *q++ = ':';
+  q = put2(q, ss);
+  *q++ = '.';
+  *q++ = (uint8_t)('0' + mss / 100);
+  q = put2(q, mss % 100);
+  *q++ = 'Z';
+  assert(q == w->p + ISO_LEN);
+  w->p = q;
+}
+
+/* ------------------------------------------------------------ scratch (per thread, C-owned) */
+
+enum { J_STR, J_NUM, J_TRUE, J_FALSE, J_NULL, J_OBJ, J_ARR };
+typedef struct { int ks, ke, vs, ve, type, esc, canon; uint32_t h; } Member;
+#define MAX_MEMBERS 128
+
+/* a logfmt token; its value is vals[va, vb) of the line, or of the scratch buffer when scr */
+typedef struct { int ks, ke; int bare; int scr; int va, vb; uint32_t h; } Token;
+#define MAX_TOKENS 256
+
+#define MAX_SD 16
+#define MAX_SDP 64
+typedef struct { int a, b, p0, pn; } SdElem;   /* id [a, b), params p0 .. p0 + pn */
+typedef struct { int na, nb, va, vb; } SdParam; /* name, value (no escapes) */
+
+/* Each array is its own allocation, so ASan sees an overflow of any of them (in one struct,
+   an overflow into the next array would pass unseen). */
+typedef struct {
+  Member *mem;  /* MAX_MEMBERS */
+  int *order;   /* MAX_MEMBERS: fields to write, as member indices */
+  Token *tok;   /* MAX_TOKENS */
+  SdElem *sde;  /* MAX_SD */
+  SdParam *sdp; /* MAX_SDP */
+  uint8_t *buf; /* logfmt's decoded values: at least n + 16 bytes for a line of n */
+  size_t cap;
+} Scratch;
+
+TL Scratch *g_s;
+
+void fp_thread_release(void) {
+  if (g_s == NULL) return;
+  free(g_s->mem);
+  free(g_s->order);
+  free(g_s->tok);
+  free(g_s->sde);
+  free(g_s->sdp);
+  free(g_s->buf);
+  free(g_s);
+  g_s = NULL;
+}
+
+/* This thread's scratch with a buffer for a line of n bytes, or NULL (out of memory: the line goes to JS). */
+static Scratch *scratchFor(size_t n) {
+  if (g_s == NULL) {
+    Scratch *sc = calloc(1, sizeof(Scratch));
+    if (sc == NULL) return NULL;
+    sc->mem = malloc(sizeof(Member) * MAX_MEMBERS);
+    sc->order = malloc(sizeof(int) * MAX_MEMBERS);
+    sc->tok = malloc(sizeof(Token) * MAX_TOKENS);
+    sc->sde = malloc(sizeof(SdElem) * MAX_SD);
+    sc->sdp = malloc(sizeof(SdParam) * MAX_SDP);
+    g_s = sc;
+    if (sc->mem == NULL || sc->order == NULL || sc->tok == NULL || sc->sde == NULL || sc->sdp == NULL) {
+      fp_thread_release();
+      return NULL;
+    }
+  }
+  if (g_s->cap < n + 16) {
+    size_t cap = n * 2 + 256;
+    uint8_t *b = malloc(cap);
+    if (b == NULL) return NULL;
+    free(g_s->buf);
+    g_s->buf = b;
+    g_s->cap = cap;
+  }
+  return g_s;
 }
 
 /* ------------------------------------------------------------ parsed line */
@@ -635,40 +679,25 @@ typedef struct {
   int level;
   Str message;
   Str host, app;
-  int fmt; /* which fields writer */
 } Parsed;
 
-static void putStr(const Str *s) {
-  *o++ = '"';
-  if (s->kind == SK_ESC) putEscaped(s->p, s->a, s->b);
-  else if (s->kind == SK_JSON) putJsonContent(s->p, s->a, s->b);
-  else put(s->p + s->a, s->b - s->a);
-  *o++ = '"';
+static void putStr(W *w, const Str *s) {
+  put1(w, '"');
+  if (s->kind == SK_ESC) putEscaped(w, s->p, s->a, s->b);
+  else if (s->kind == SK_JSON) putJsonContent(w, s->p, s->a, s->b);
+  else put(w, s->p + s->a, s->b - s->a);
+  put1(w, '"');
 }
 
 /* ------------------------------------------------------------ keys (keys.ts) */
 
-enum { R_NONE = -1, R_MESSAGE = 0, R_LEVEL = 1, R_TIME = 2, R_HOST = 3, R_APP = 4 };
-typedef struct { const char *k; int role, rank; } RoleKey;
-static int ROLE_KEY_LEN[64];
-static const RoleKey ROLE_KEYS[] = {
-  {"msg", R_MESSAGE, 0}, {"message", R_MESSAGE, 1}, {"log", R_MESSAGE, 2}, {"text", R_MESSAGE, 3}, {"MESSAGE", R_MESSAGE, 4},
-  {"level", R_LEVEL, 0}, {"lvl", R_LEVEL, 1}, {"severity", R_LEVEL, 2}, {"log.level", R_LEVEL, 3}, {"loglevel", R_LEVEL, 4},
-  {"levelname", R_LEVEL, 5}, {"PRIORITY", R_LEVEL, 6},
-  {"time", R_TIME, 0}, {"ts", R_TIME, 1}, {"timestamp", R_TIME, 2}, {"@timestamp", R_TIME, 3}, {"t", R_TIME, 4},
-  {"__REALTIME_TIMESTAMP", R_TIME, 5},
-  {"host", R_HOST, 0}, {"hostname", R_HOST, 1}, {"_HOSTNAME", R_HOST, 2},
-  {"app", R_APP, 0}, {"service", R_APP, 1}, {"SYSLOG_IDENTIFIER", R_APP, 2},
-};
-#define NROLEKEYS ((int)(sizeof(ROLE_KEYS) / sizeof(ROLE_KEYS[0])))
-
 /* role * 16 + rank of the key s[a, b), or -1 */
 static int roleOf(const uint8_t *s, int a, int b) {
   int n = b - a;
-  if (n == 0 || n > 20) return -1;
-  for (int k = 0; k < NROLEKEYS; k++) {
-    const char *w = ROLE_KEYS[k].k;
-    if (ROLE_KEY_LEN[k] == n && (uint8_t)w[0] == s[a] && memcmp(w, s + a, n) == 0) return ROLE_KEYS[k].role * 16 + ROLE_KEYS[k].rank;
+  if (n == 0 || n > FP_LONGEST_ROLE_KEY) return -1;
+  for (int k = 0; k < FP_NROLEKEYS; k++) {
+    const FpRoleKey *r = &ROLE_KEYS[k];
+    if (r->len == n && (uint8_t)r->k[0] == s[a] && memcmp(r->k, s + a, n) == 0) return r->roleRank;
   }
   return -1;
 }
@@ -696,12 +725,6 @@ static int awkwardKey(const uint8_t *s, int a, int b) {
 
 /* ------------------------------------------------------------ JSON (json.ts) */
 
-enum { J_STR, J_NUM, J_TRUE, J_FALSE, J_NULL, J_OBJ, J_ARR };
-typedef struct { int ks, ke, vs, ve, type, esc, canon; uint32_t h; } Member;
-#define MAX_MEMBERS 128
-TL Member *g_mem;  /* MAX_MEMBERS */
-TL int *g_order;   /* MAX_MEMBERS * 2 */
-
 static int skipWs(const uint8_t *s, int n, int p) {
   while (p < n && (s[p] == 32 || s[p] == 9 || s[p] == 10 || s[p] == 13)) p++;
   return p;
@@ -717,7 +740,7 @@ static int jString(const uint8_t *s, int n, int p, int *esc) {
     if (c < 0x20) return -1;
     if (c == '\\') {
       int e = C(s, n, i + 1);
-      if (!(e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't')) return -1; /* \u: bail */
+      if (!(e >= 0 && e < 128 && JSON_ESCAPE[e] != 0)) return -1; /* \u (or invalid): bail */
       *esc = 1;
       i += 2;
       continue;
@@ -763,8 +786,8 @@ static int jNumber(const uint8_t *s, int n, int p, int *canon) {
   int sig = intZero ? fracDigits - lead : intDigits + fracDigits;
   int c = 1;
   if (expo || trailingZero || sig > 15) c = 0;
-  else if (intZero && !hasFrac && neg) c = 0;              /* -0 prints 0 */
-  else if (intZero && hasFrac && lead >= 6) c = 0;         /* below 1e-6 prints with an exponent */
+  else if (intZero && !hasFrac && neg) c = 0;      /* -0 prints 0 */
+  else if (intZero && hasFrac && lead >= 6) c = 0; /* below 1e-6 prints with an exponent */
   *canon = c;
   return i;
 }
@@ -785,7 +808,7 @@ static int jObject(const uint8_t *s, int n, int p, int depth) {
     if (ke < 0 || kesc || awkwardKey(s, i + 1, ke - 1)) return -1;
     for (int k = 0; k < kn; k += 2)
       if (keys[k + 1] - keys[k] == ke - 1 - (i + 1) && memcmp(s + keys[k], s + i + 1, ke - 1 - (i + 1)) == 0) return -1;
-    if (kn >= 64) return -1;
+    if (kn + 2 > 64) return -1; /* more than 32 keys in a nested object: JS */
     keys[kn++] = i + 1;
     keys[kn++] = ke - 1;
     i = skipWs(s, n, ke);
@@ -825,6 +848,7 @@ static int jValue(const uint8_t *s, int n, int p, int depth, int *type, int *esc
   int c = C(s, n, p);
   *esc = 0;
   *canon = 1;
+  *type = J_NULL;
   if (depth > 48) return -1;
   switch (c) {
     case '"': *type = J_STR; return jString(s, n, p, esc);
@@ -840,39 +864,47 @@ static int jValue(const uint8_t *s, int n, int p, int depth, int *type, int *esc
   }
 }
 
-/* a validated JSON value, minified as JSON.stringify(JSON.parse(...)) writes it */
-static void putJsonMin(const uint8_t *s, int a, int b) {
-  int i = a;
+/* a validated JSON value s[a, b), minified as JSON.stringify(JSON.parse(...)) writes it */
+static void putJsonMin(W *w, const uint8_t *s, int a, int b) {
+  int i = a, run = a;
   while (i < b) {
     int c = s[i];
     if (c == '"') {
+      if (i > run) put(w, s + run, i - run);
       int j = i + 1;
-      while (s[j] != '"') j += s[j] == '\\' ? 2 : 1;
-      *o++ = '"';
-      putJsonContent(s, i + 1, j);
-      *o++ = '"';
+      /* validated: the closing quote is inside [a, b) */
+      while (j < b && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+      assert(j < b);
+      put1(w, '"');
+      putJsonContent(w, s, i + 1, j);
+      put1(w, '"');
       i = j + 1;
+      run = i;
     } else if (c == 32 || c == 9 || c == 10 || c == 13) {
+      if (i > run) put(w, s + run, i - run);
       i++;
+      run = i;
     } else {
-      *o++ = (uint8_t)c;
       i++;
     }
   }
+  if (b > run) put(w, s + run, b - run);
 }
 
-TL int g_nfields;   /* fields to write, as member indices in g_order */
+TL int g_nfields; /* fields to write, as member indices in g_s->order */
 
-/* parseJson: 1 parsed, 0 not JSON for the JS parser either is unknown -> bail, set g_bail */
+/* parseJson: 1 parsed (or g_bail set), 0 not an object (the caller decides) */
 static int parseJson(const uint8_t *s, int n, Parsed *out) {
+  Member *mem = g_s->mem;
+  int *order = g_s->order;
   int i = skipWs(s, n, 0);
-  if (C(s, n, i) != '{') return 0; /* caller handles: not JSON */
+  if (C(s, n, i) != '{') return 0;
   int nm = 0;
   i = skipWs(s, n, i + 1);
   if (C(s, n, i) != '}') {
     for (;;) {
       if (C(s, n, i) != '"' || nm >= MAX_MEMBERS) goto bail;
-      Member *m = &g_mem[nm];
+      Member *m = &mem[nm];
       int kesc;
       int ke = jString(s, n, i, &kesc);
       if (ke < 0 || kesc || awkwardKey(s, i + 1, ke - 1)) goto bail;
@@ -880,7 +912,7 @@ static int parseJson(const uint8_t *s, int n, Parsed *out) {
       m->ke = ke - 1;
       m->h = keyHash(s, m->ks, m->ke);
       for (int k = 0; k < nm; k++)
-        if (g_mem[k].h == m->h && g_mem[k].ke - g_mem[k].ks == m->ke - m->ks && memcmp(s + g_mem[k].ks, s + m->ks, m->ke - m->ks) == 0) goto bail;
+        if (mem[k].h == m->h && mem[k].ke - mem[k].ks == m->ke - m->ks && memcmp(s + mem[k].ks, s + m->ks, m->ke - m->ks) == 0) goto bail;
       i = skipWs(s, n, ke);
       if (C(s, n, i) != ':') goto bail;
       i = skipWs(s, n, i + 1);
@@ -900,17 +932,20 @@ static int parseJson(const uint8_t *s, int n, Parsed *out) {
   }
   if (skipWs(s, n, i + 1) != n) goto bail;
 
+  /* Each member is added to order at most once: right away, or when a better key of its
+     role displaces it (the member it displaces was never added). So nf <= nm <= MAX_MEMBERS. */
   int nf = 0;
+#define PUSH(k) (assert(nf < MAX_MEMBERS), order[nf++] = (k))
   int mKey = -1, mRank = 99, lKey = -1, lRank = 99, tKey = -1, tRank = 99, hKey = -1, hRank = 99, aKey = -1, aRank = 99;
   out->time = NAN;
   out->level = L_NONE;
   out->host.kind = SK_NONE;
   out->app.kind = SK_NONE;
   for (int k = 0; k < nm; k++) {
-    Member *m = &g_mem[k];
+    Member *m = &mem[k];
     int r = roleOf(s, m->ks, m->ke);
     if (r < 0) {
-      g_order[nf++] = k;
+      PUSH(k);
       continue;
     }
     int rank = r & 15;
@@ -929,10 +964,10 @@ static int parseJson(const uint8_t *s, int n, Parsed *out) {
           goto bail; /* ECS log object */
         }
         if (isMsg && rank < mRank) {
-          if (mKey >= 0) g_order[nf++] = mKey;
+          if (mKey >= 0) PUSH(mKey);
           mKey = k;
           mRank = rank;
-        } else g_order[nf++] = k;
+        } else PUSH(k);
         break;
       }
       case R_LEVEL: {
@@ -946,11 +981,11 @@ static int parseJson(const uint8_t *s, int n, Parsed *out) {
           }
         }
         if (l != L_NONE) {
-          if (lKey >= 0) g_order[nf++] = lKey;
+          if (lKey >= 0) PUSH(lKey);
           out->level = l;
           lKey = k;
           lRank = rank;
-        } else g_order[nf++] = k;
+        } else PUSH(k);
         break;
       }
       case R_TIME: {
@@ -964,89 +999,94 @@ static int parseJson(const uint8_t *s, int n, Parsed *out) {
           }
         }
         if (t == t) {
-          if (tKey >= 0) g_order[nf++] = tKey;
+          if (tKey >= 0) PUSH(tKey);
           out->time = t;
           tKey = k;
           tRank = rank;
-        } else g_order[nf++] = k;
+        } else PUSH(k);
         break;
       }
       case R_HOST:
         if (m->type == J_STR && m->ve - m->vs > 2 && rank < hRank) {
-          if (hKey >= 0) g_order[nf++] = hKey;
+          if (hKey >= 0) PUSH(hKey);
           hKey = k;
           hRank = rank;
-        } else g_order[nf++] = k;
+        } else PUSH(k);
         break;
       default:
         if (m->type == J_STR && m->ve - m->vs > 2 && rank < aRank) {
-          if (aKey >= 0) g_order[nf++] = aKey;
+          if (aKey >= 0) PUSH(aKey);
           aKey = k;
           aRank = rank;
-        } else g_order[nf++] = k;
+        } else PUSH(k);
         break;
     }
   }
+#undef PUSH
   /* every number that is written must print as written */
   for (int k = 0; k < nf; k++)
-    if (g_mem[g_order[k]].type == J_NUM && !g_mem[g_order[k]].canon) goto bail;
+    if (mem[order[k]].type == J_NUM && !mem[order[k]].canon) goto bail;
   g_nfields = nf;
   if (mKey >= 0) {
-    Member *m = &g_mem[mKey];
+    Member *m = &mem[mKey];
     if (m->type == J_STR) out->message = (Str){s, m->vs + 1, m->ve - 1, SK_JSON};
     else out->message = (Str){s, m->vs, m->ve, SK_LIT};
   } else {
     out->message = (Str){s, 0, n, SK_ESC};
   }
-  if (hKey >= 0) out->host = (Str){s, g_mem[hKey].vs + 1, g_mem[hKey].ve - 1, SK_JSON};
-  if (aKey >= 0) out->app = (Str){s, g_mem[aKey].vs + 1, g_mem[aKey].ve - 1, SK_JSON};
+  if (hKey >= 0) out->host = (Str){s, mem[hKey].vs + 1, mem[hKey].ve - 1, SK_JSON};
+  if (aKey >= 0) out->app = (Str){s, mem[aKey].vs + 1, mem[aKey].ve - 1, SK_JSON};
   return 1;
 bail:
   g_bail = 1;
   return 1;
 }
 
-static void putJsonFields(const uint8_t *s) {
+static void putJsonFields(W *w, const uint8_t *s) {
   if (g_nfields == 0) {
-    PUTS(",\"fields\":{}}");
+    PUTS(w, ",\"fields\":{}}");
     return;
   }
-  PUTS(",\"fields\":{");
+  PUTS(w, ",\"fields\":{");
   for (int k = 0; k < g_nfields; k++) {
-    Member *m = &g_mem[g_order[k]];
-    if (k > 0) *o++ = ',';
-    *o++ = '"';
-    put(s + m->ks, m->ke - m->ks); /* keys have no escapes here */
-    *o++ = '"';
-    *o++ = ':';
-    putJsonMin(s, m->vs, m->ve);
+    const Member *m = &g_s->mem[g_s->order[k]];
+    if (k > 0) put1(w, ',');
+    put1(w, '"');
+    put(w, s + m->ks, m->ke - m->ks); /* keys have no escapes here */
+    put1(w, '"');
+    put1(w, ':');
+    putJsonMin(w, s, m->vs, m->ve);
   }
-  PUTS("}}");
+  PUTS(w, "}}");
 }
 
 /* ------------------------------------------------------------ logfmt (logfmt.ts) */
 
-#define MAX_TOKENS 256
-typedef struct { int ks, ke; int bare; const uint8_t *vp; int va, vb; uint32_t h; } Token;
-TL Token *g_tok; /* MAX_TOKENS */
 TL int g_ntok;
 TL int g_skip[5];
 
 TL int q_end;
-/* scanQuoted: the value as a pointer range (into the line, or decoded into scratch) */
-static void scanQuoted(const uint8_t *s, int n, int q, const uint8_t **vp, int *va, int *vb, uint8_t **scr) {
+/*
+ * scanQuoted: the quoted value at s[q] == '"' as [*va, *vb) of the line (*scr 0), or
+ * decoded into the scratch buffer at *wpos (*scr 1; *wpos advanced when keep).
+ * Bound of the scratch: a value decodes to at most as many bytes as it spans in the
+ * line (each escape decodes to one byte), the values kept lie in disjoint parts of
+ * the line and one thrown away (keep 0) is written past the kept ones and then
+ * overwritten, so *wpos + what is written <= n <= cap - 16 (scratchFor).
+ */
+static void scanQuoted(const uint8_t *s, int n, int q, int *va, int *vb, int *scr, size_t *wpos, int keep) {
   int start = q + 1;
   const uint8_t *close = start < n ? memchr(s + start, '"', n - start) : NULL;
-  const uint8_t *bs = close != NULL ? memchr(s + start, '\\', close - (s + start)) : (uint8_t *)1;
+  const uint8_t *bs = close != NULL ? memchr(s + start, '\\', close - (s + start)) : (const uint8_t *)1;
   if (close != NULL && bs == NULL) {
     q_end = (int)(close - s) + 1;
-    *vp = s;
     *va = start;
     *vb = (int)(close - s);
+    *scr = 0;
     return;
   }
-  uint8_t *w = *scr;
-  uint8_t *w0 = w;
+  uint8_t *buf = g_s->buf;
+  size_t w = *wpos, w0 = w;
   int run = start, i = start;
   while (i < n) {
     int c = s[i];
@@ -1083,26 +1123,31 @@ static void scanQuoted(const uint8_t *s, int n, int q, const uint8_t **vp, int *
       i += 2;
       continue;
     }
-    memcpy(w, s + run, i - run);
+    assert(w + (size_t)(i - run) + 1 <= g_s->cap);
+    memcpy(buf + w, s + run, i - run);
     w += i - run;
-    *w++ = (uint8_t)rep;
+    buf[w++] = (uint8_t)rep;
     i += skip;
     run = i;
   }
   q_end = n;
 done:
-  memcpy(w, s + run, i - run);
+  assert(w + (size_t)(i - run) <= (size_t)n && (size_t)n + 16 <= g_s->cap);
+  memcpy(buf + w, s + run, i - run);
   w += i - run;
-  *vp = w0;
-  *va = 0;
-  *vb = (int)(w - w0);
-  *scr = w;
+  *va = (int)w0;
+  *vb = (int)w;
+  *scr = 1;
+  if (keep) *wpos = w;
 }
 
-/* 1: logfmt (tokens in g_tok), 0: not logfmt */
+static inline const uint8_t *tokVals(const Token *t, const uint8_t *s) { return t->scr ? g_s->buf : s; }
+
+/* 1: logfmt (tokens in g_s->tok), 0: not logfmt */
 static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
+  Token *tok = g_s->tok;
   int nt = 0, pairs = 0, hasMsg = 0, i = 0;
-  uint8_t *scr = g_scratch;
+  size_t wpos = 0;
   while (i < n) {
     int c = s[i];
     if (c <= 32) {
@@ -1117,10 +1162,8 @@ static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
     if (i == ks || (i < n && c == 34)) {
       while (i < n && (c = s[i]) > 32) {
         if (c == 34) {
-          const uint8_t *vp;
-          int va, vb;
-          uint8_t *tmp = scr; /* decoded and thrown away */
-          scanQuoted(s, n, i, &vp, &va, &vb, &tmp);
+          int va, vb, scr;
+          scanQuoted(s, n, i, &va, &vb, &scr, &wpos, 0); /* decoded and thrown away */
           i = q_end;
         } else i++;
       }
@@ -1130,19 +1173,19 @@ static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
       g_bail = 1;
       return 1;
     }
-    Token *t = &g_tok[nt];
+    Token *t = &tok[nt];
     t->ks = ks;
     t->ke = i;
     if (i < n && c == 61) {
       i++;
       t->bare = 0;
       if (i < n && s[i] == 34) {
-        scanQuoted(s, n, i, &t->vp, &t->va, &t->vb, &scr);
+        scanQuoted(s, n, i, &t->va, &t->vb, &t->scr, &wpos, 1);
         i = q_end;
       } else {
         int vs = i;
         while (i < n && s[i] > 32) i++;
-        t->vp = s;
+        t->scr = 0;
         t->va = vs;
         t->vb = i;
       }
@@ -1151,19 +1194,21 @@ static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
       if ((kl == 3 && memcmp(s + ks, "msg", 3) == 0) || (kl == 7 && memcmp(s + ks, "message", 7) == 0)) hasMsg = 1;
     } else {
       t->bare = 1;
+      t->scr = 0;
+      t->va = t->vb = 0;
     }
     nt++;
   }
   if (pairs < 2 && !hasMsg) return 0;
   /* keys the fields object would reorder or merge: to JS */
   for (int j = 0; j < nt; j++) {
-    if (awkwardKey(s, g_tok[j].ks, g_tok[j].ke)) {
+    if (awkwardKey(s, tok[j].ks, tok[j].ke)) {
       g_bail = 1;
       return 1;
     }
-    g_tok[j].h = keyHash(s, g_tok[j].ks, g_tok[j].ke);
+    tok[j].h = keyHash(s, tok[j].ks, tok[j].ke);
     for (int k = 0; k < j; k++)
-      if (g_tok[k].h == g_tok[j].h && g_tok[k].ke - g_tok[k].ks == g_tok[j].ke - g_tok[j].ks && memcmp(s + g_tok[k].ks, s + g_tok[j].ks, g_tok[j].ke - g_tok[j].ks) == 0) {
+      if (tok[k].h == tok[j].h && tok[k].ke - tok[k].ks == tok[j].ke - tok[j].ks && memcmp(s + tok[k].ks, s + tok[j].ks, tok[j].ke - tok[j].ks) == 0) {
         g_bail = 1;
         return 1;
       }
@@ -1175,9 +1220,10 @@ static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
   out->host.kind = SK_NONE;
   out->app.kind = SK_NONE;
   for (int j = 0; j < nt; j++) {
-    Token *t = &g_tok[j];
+    Token *t = &tok[j];
     int r = roleOf(s, t->ks, t->ke);
     if (r < 0 || t->bare) continue;
+    const uint8_t *vp = tokVals(t, s);
     int rank = r & 15;
     switch (r >> 4) {
       case R_MESSAGE:
@@ -1188,11 +1234,11 @@ static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
         break;
       case R_LEVEL:
         if (rank < lr) {
-          if (hasHigh(t->vp, t->va, t->vb)) {
+          if (hasHigh(vp, t->va, t->vb)) {
             g_bail = 1;
             return 1;
           }
-          int l = levelOfString(t->vp, t->va, t->vb);
+          int l = levelOfString(vp, t->va, t->vb);
           if (l != L_NONE) {
             lr = rank;
             li = j;
@@ -1202,11 +1248,11 @@ static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
         break;
       case R_TIME:
         if (rank < tr) {
-          if (hasHigh(t->vp, t->va, t->vb)) {
+          if (hasHigh(vp, t->va, t->vb)) {
             g_bail = 1;
             return 1;
           }
-          double tm = timeOfString(t->vp, t->va, t->vb);
+          double tm = timeOfString(vp, t->va, t->vb);
           if (tm == tm) {
             tr = rank;
             ti = j;
@@ -1234,41 +1280,36 @@ static int parseLogfmt(const uint8_t *s, int n, Parsed *out) {
   g_skip[2] = ti;
   g_skip[3] = hi;
   g_skip[4] = ai;
-  out->message = mi >= 0 ? (Str){g_tok[mi].vp, g_tok[mi].va, g_tok[mi].vb, SK_ESC} : (Str){s, 0, n, SK_ESC};
-  if (hi >= 0) out->host = (Str){g_tok[hi].vp, g_tok[hi].va, g_tok[hi].vb, SK_ESC};
-  if (ai >= 0) out->app = (Str){g_tok[ai].vp, g_tok[ai].va, g_tok[ai].vb, SK_ESC};
+  out->message = mi >= 0 ? (Str){tokVals(&tok[mi], s), tok[mi].va, tok[mi].vb, SK_ESC} : (Str){s, 0, n, SK_ESC};
+  if (hi >= 0) out->host = (Str){tokVals(&tok[hi], s), tok[hi].va, tok[hi].vb, SK_ESC};
+  if (ai >= 0) out->app = (Str){tokVals(&tok[ai], s), tok[ai].va, tok[ai].vb, SK_ESC};
   return 1;
 }
 
-static void putLogfmtFields(const uint8_t *s) {
+static void putLogfmtFields(W *w, const uint8_t *s) {
   int first = 1;
   for (int j = 0; j < g_ntok; j++) {
     if (j == g_skip[0] || j == g_skip[1] || j == g_skip[2] || j == g_skip[3] || j == g_skip[4]) continue;
-    Token *t = &g_tok[j];
-    if (first) PUTS(",\"fields\":{");
-    else *o++ = ',';
+    const Token *t = &g_s->tok[j];
+    if (first) PUTS(w, ",\"fields\":{");
+    else put1(w, ',');
     first = 0;
-    *o++ = '"';
-    putEscaped(s, t->ks, t->ke);
-    *o++ = '"';
-    *o++ = ':';
-    if (t->bare) PUTS("true");
+    put1(w, '"');
+    putEscaped(w, s, t->ks, t->ke);
+    put1(w, '"');
+    put1(w, ':');
+    if (t->bare) PUTS(w, "true");
     else {
-      *o++ = '"';
-      putEscaped(t->vp, t->va, t->vb);
-      *o++ = '"';
+      put1(w, '"');
+      putEscaped(w, tokVals(t, s), t->va, t->vb);
+      put1(w, '"');
     }
   }
-  if (first) PUTS(",\"fields\":{}}");
-  else PUTS("}}");
+  if (first) PUTS(w, ",\"fields\":{}}");
+  else PUTS(w, "}}");
 }
 
 /* ------------------------------------------------------------ syslog (syslog-common.ts, syslog3164.ts) */
-
-static const char *FACILITIES[24] = {
-  "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
-  "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
-};
 
 TL int p_end;
 static int scanPri(const uint8_t *s, int n) {
@@ -1287,15 +1328,14 @@ static int scanPri(const uint8_t *s, int n) {
 }
 
 TL int tag_a, tag_b, tag_pa, tag_pb; /* name and pid (pa < 0: none) */
-static int scanTag(const uint8_t *s, int n, int a, int e) {
-  (void)n;
+static int scanTag(const uint8_t *s, int a, int e) {
   if (e - a < 2 || e - a > 128) return 0;
   int end = e;
   int colon = s[end - 1] == 58;
   if (colon) end--;
   if (end - 1 >= a && s[end - 1] == 93) {
     int open = -1;
-    for (int k = end - 1; k >= 0; k--)
+    for (int k = end - 1; k >= 0; k--) /* line.lastIndexOf('[', end - 1): the whole line back */
       if (s[k] == '[') {
         open = k;
         break;
@@ -1361,7 +1401,7 @@ static int parse3164Ascii(const uint8_t *s, int n, Parsed *out) {
   int hostA = -1, hostB = -1, appA = -1, appB = -1, pidA = -1, pidB = -1;
   int t1s = i, t1e = tokenEnd(s, n, i);
   if (t1e + 1 > s_seen) s_seen = t1e + 1;
-  if (t1e > t1s && scanTag(s, n, t1s, t1e)) {
+  if (t1e > t1s && scanTag(s, t1s, t1e)) {
     appA = tag_a;
     appB = tag_b;
     pidA = tag_pa;
@@ -1372,7 +1412,7 @@ static int parse3164Ascii(const uint8_t *s, int n, Parsed *out) {
     if (pri < 0 && iso && !hostLike(s, t1s, t1e)) return 0;
     int t2s = skipSpaces(s, n, t1e), t2e = tokenEnd(s, n, t2s);
     if (t2e + 1 > s_seen) s_seen = t2e + 1;
-    if (t2e > t2s && scanTag(s, n, t2s, t2e)) {
+    if (t2e > t2s && scanTag(s, t2s, t2e)) {
       hostA = t1s;
       hostB = t1e;
       appA = tag_a;
@@ -1409,41 +1449,41 @@ static int parse3164(const uint8_t *s, int n, Parsed *out) {
   return r;
 }
 
-static void put3164Fields(const uint8_t *s) {
+static void putFacility(W *w, int pri) {
+  assert(pri >= 0 && pri <= 191); /* scanPri */
+  put(w, FACILITIES[pri >> 3], FACILITY_LEN[pri >> 3]);
+}
+
+static void put3164Fields(W *w, const uint8_t *s) {
   if (s_pri < 0 && s_pidA < 0) {
-    PUTS(",\"fields\":{}}");
+    PUTS(w, ",\"fields\":{}}");
     return;
   }
-  PUTS(",\"fields\":{");
+  PUTS(w, ",\"fields\":{");
   if (s_pri >= 0) {
-    PUTS("\"facility\":\"");
-    const char *f = FACILITIES[s_pri >> 3];
-    put(f, strlen(f));
-    *o++ = '"';
+    PUTS(w, "\"facility\":\"");
+    putFacility(w, s_pri);
+    put1(w, '"');
   }
   if (s_pidA >= 0) {
-    if (s_pri >= 0) *o++ = ',';
-    PUTS("\"pid\":\"");
-    put(s + s_pidA, s_pidB - s_pidA);
-    *o++ = '"';
+    if (s_pri >= 0) put1(w, ',');
+    PUTS(w, "\"pid\":\"");
+    put(w, s + s_pidA, s_pidB - s_pidA); /* digits */
+    put1(w, '"');
   }
-  PUTS("}}");
+  PUTS(w, "}}");
 }
 
 /* ------------------------------------------------------------ RFC 5424 (syslog5424.ts) */
 
-#define MAX_SD 16
-#define MAX_SDP 64
-typedef struct { int a, b, p0, pn; } SdElem;   /* id [a, b), params p0 .. p0 + pn */
-typedef struct { int na, nb, va, vb; } SdParam; /* name, value (no escapes) */
-TL SdElem *g_sde;
-TL SdParam *g_sdp;
 TL int r_nsd, r_hasSd, r_procA, r_procB, r_msgidA, r_msgidB, r_pri;
 
 static int sameBytes(const uint8_t *s, int a, int b, int c, int d) { return b - a == d - c && memcmp(s + a, s + c, b - a) == 0; }
 
-/* scanSd: elements into g_sde/g_sdp; returns the end, *bad the start of a bad element (-1: none); bail on what JS would merge or unescape */
+/* scanSd: elements into g_s->sde/sdp; returns the end, *bad the start of a bad element (-1: none); bail on what JS would merge or unescape */
 static int scanSd(const uint8_t *s, int n, int i, int *bad) {
+  SdElem *sde = g_s->sde;
+  SdParam *sdp = g_s->sdp;
   int ne = 0, np = 0;
   *bad = -1;
   while (i < n && s[i] == 91) {
@@ -1464,14 +1504,14 @@ static int scanSd(const uint8_t *s, int n, int i, int *bad) {
       g_bail = 1;
       return i;
     }
-    SdElem *e = &g_sde[ne];
+    SdElem *e = &sde[ne];
     e->a = i;
     e->b = j;
     e->p0 = np;
     e->pn = 0;
     if (awkwardKey(s, i, j)) g_bail = 1;
     for (int k = 0; k < ne; k++)
-      if (sameBytes(s, g_sde[k].a, g_sde[k].b, i, j)) g_bail = 1; /* merged by JS */
+      if (sameBytes(s, sde[k].a, sde[k].b, i, j)) g_bail = 1; /* merged by JS */
     i = j;
     int ok = 0;
     while (i < n) {
@@ -1502,8 +1542,8 @@ static int scanSd(const uint8_t *s, int n, int i, int *bad) {
       }
       if (awkwardKey(s, i, k)) g_bail = 1;
       for (int x = e->p0; x < np; x++)
-        if (sameBytes(s, g_sdp[x].na, g_sdp[x].nb, i, k)) g_bail = 1; /* repeated: an array in JS */
-      g_sdp[np++] = (SdParam){i, k, v, q};
+        if (sameBytes(s, sdp[x].na, sdp[x].nb, i, k)) g_bail = 1; /* repeated: an array in JS */
+      sdp[np++] = (SdParam){i, k, v, q};
       e->pn++;
       i = q + 1;
     }
@@ -1596,61 +1636,64 @@ static int parse5424(const uint8_t *s, int n, Parsed *out) {
   return 1;
 }
 
-static void put5424Fields(const uint8_t *s) {
-  PUTS(",\"fields\":{\"facility\":\"");
-  const char *f = FACILITIES[r_pri >> 3];
-  put(f, strlen(f));
-  *o++ = '"';
+static void put5424Fields(W *w, const uint8_t *s) {
+  PUTS(w, ",\"fields\":{\"facility\":\"");
+  putFacility(w, r_pri);
+  put1(w, '"');
   if (r_procA >= 0) {
-    PUTS(",\"procid\":\"");
-    putEscaped(s, r_procA, r_procB);
-    *o++ = '"';
+    PUTS(w, ",\"procid\":\"");
+    putEscaped(w, s, r_procA, r_procB);
+    put1(w, '"');
   }
   if (r_msgidA >= 0) {
-    PUTS(",\"msgid\":\"");
-    putEscaped(s, r_msgidA, r_msgidB);
-    *o++ = '"';
+    PUTS(w, ",\"msgid\":\"");
+    putEscaped(w, s, r_msgidA, r_msgidB);
+    put1(w, '"');
   }
   if (r_hasSd) {
-    PUTS(",\"sd\":{");
+    PUTS(w, ",\"sd\":{");
     for (int e = 0; e < r_nsd; e++) {
-      SdElem *el = &g_sde[e];
-      if (e > 0) *o++ = ',';
-      *o++ = '"';
-      putEscaped(s, el->a, el->b);
-      PUTS("\":{");
+      const SdElem *el = &g_s->sde[e];
+      if (e > 0) put1(w, ',');
+      put1(w, '"');
+      putEscaped(w, s, el->a, el->b);
+      PUTS(w, "\":{");
       for (int k = 0; k < el->pn; k++) {
-        SdParam *p = &g_sdp[el->p0 + k];
-        if (k > 0) *o++ = ',';
-        *o++ = '"';
-        putEscaped(s, p->na, p->nb);
-        PUTS("\":\"");
-        putEscaped(s, p->va, p->vb);
-        *o++ = '"';
+        const SdParam *p = &g_s->sdp[el->p0 + k];
+        if (k > 0) put1(w, ',');
+        put1(w, '"');
+        putEscaped(w, s, p->na, p->nb);
+        PUTS(w, "\":\"");
+        putEscaped(w, s, p->va, p->vb);
+        put1(w, '"');
       }
-      *o++ = '}';
+      put1(w, '}');
     }
-    *o++ = '}';
+    put1(w, '}');
   }
-  PUTS("}}");
+  PUTS(w, "}}");
 }
 
 /* ------------------------------------------------------------ plain (plain.ts) */
 
-enum { K_OTHER, K_UPPER, K_LOWER, K_WORDISH };
-static uint8_t CLASS[128];
 static inline int cls(int c) { return c >= 0 && c < 128 ? CLASS[c] : K_OTHER; }
 
-static int endsWithCi(const uint8_t *s, int e, const char *key) {
-  int n = (int)strlen(key);
+/* Does s[.., e) end with the ASCII key (lowercase), in any case? */
+static int endsWithCi(const uint8_t *s, int e, const FpWord *key) {
+  int n = key->len;
   if (e < n) return 0;
   for (int i = 0; i < n; i++)
-    if ((s[e - n + i] | 0x20) != (uint8_t)key[i]) return 0;
+    if ((s[e - n + i] | 0x20) != (uint8_t)key->w[i]) return 0;
   return 1;
+}
+static int levelKeyBefore(const uint8_t *s, int e) {
+  for (int k = 0; k < FP_NASSIGNKEYS; k++)
+    if (endsWithCi(s, e, &LEVEL_ASSIGN_KEY_TABLE[k])) return 1;
+  return 0;
 }
 
 static int scanLevel(const uint8_t *s, int len, int from) {
-  int stop = len < from + 80 ? len : from + 80;
+  int stop = len < from + FP_LEVEL_WINDOW ? len : from + FP_LEVEL_WINDOW;
   int i = from;
   while (i < stop) {
     int k = cls(s[i]);
@@ -1670,7 +1713,7 @@ static int scanLevel(const uint8_t *s, int len, int from) {
       i++;
     } while (i < len && (k = cls(s[i])) != K_OTHER);
     int wl = i - ws;
-    if (!alpha || wl > 13) continue;
+    if (!alpha || wl > FP_LONGEST_WORD) continue;
     int prev = ws > 0 ? s[ws - 1] : 32;
     int next = i < len ? s[i] : 32;
     int openDeco = prev == 91 || prev == 60 || prev == 40;
@@ -1682,8 +1725,7 @@ static int scanLevel(const uint8_t *s, int len, int from) {
       }
       continue;
     }
-    if (upper || openDeco || closeDeco || next == 58 ||
-        (prev == 61 && (endsWithCi(s, ws - 1, "level") || endsWithCi(s, ws - 1, "lvl") || endsWithCi(s, ws - 1, "severity")))) {
+    if (upper || openDeco || closeDeco || next == 58 || (prev == 61 && levelKeyBefore(s, ws - 1))) {
       int l = wordLevelCi(s, ws, wl);
       if (l != L_NONE) return l;
     }
@@ -1691,7 +1733,7 @@ static int scanLevel(const uint8_t *s, int len, int from) {
   return L_NONE;
 }
 
-static int glogLevel(int c) { return c == 73 ? L_INFO : c == 87 ? L_WARN : c == 69 ? L_ERROR : c == 70 ? L_CRITICAL : L_NONE; }
+static inline int glogLevel(int c) { return c >= 0 && c < 128 ? GLOG_LEVEL[c] : L_NONE; }
 
 static double clfTime(const uint8_t *s, int n) {
   int stop = n - 12 < 100 ? n - 12 : 100;
@@ -1783,45 +1825,45 @@ static int looksLikeLogfmt(const uint8_t *s, int n) {
   return 0;
 }
 
-/* which fields writer; counters in g_st; g_bail when JS must take the line */
-static int parseLine(const uint8_t *s, int n, int format, Parsed *p) {
+/* which fields writer; *counter: the parse counter the line counts in; g_bail when JS must take the line */
+static int parseLine(const uint8_t *s, int n, int format, Parsed *p, int *counter) {
+  *counter = FP_C_PLAIN;
   if (g_high < n && g_high < 16) {
     g_bail = 1; /* the format is picked by the first characters' positions */
     return W_PLAIN;
   }
   switch (format) {
-    case F_JSON:
+    case FP_FORMAT_JSON:
       if (parseJson(s, n, p)) {
-        g_st[ST_C_JSON]++;
+        *counter = FP_C_JSON;
         return W_JSON;
       }
       g_bail = 1; /* invalid JSON: JS decides what JSON.parse says */
       return W_PLAIN;
-    case F_LOGFMT:
+    case FP_FORMAT_LOGFMT:
       if (parseLogfmt(s, n, p)) {
-        g_st[ST_C_LOGFMT]++;
+        *counter = FP_C_LOGFMT;
         return W_LOGFMT;
       }
-      g_st[ST_C_FALLBACK]++;
+      *counter = FP_C_FALLBACK;
       parsePlain(s, n, p);
       return W_PLAIN;
-    case F_SYSLOG:
+    case FP_FORMAT_SYSLOG:
       if (scanPri(s, n) >= 0) {
         int i = p_end;
         if (isDig(C(s, n, i)) && (C(s, n, i + 1) == 32 || (isDig(C(s, n, i + 1)) && C(s, n, i + 2) == 32)) && parse5424(s, n, p)) {
-          g_st[ST_C_5424]++;
+          *counter = FP_C_SYSLOG5424;
           return W_5424;
         }
       }
       if (parse3164(s, n, p)) {
-        g_st[ST_C_3164]++;
+        *counter = FP_C_SYSLOG3164;
         return W_3164;
       }
-      g_st[ST_C_FALLBACK]++;
+      *counter = FP_C_FALLBACK;
       parsePlain(s, n, p);
       return W_PLAIN;
-    case F_PLAIN:
-      g_st[ST_C_PLAIN]++;
+    case FP_FORMAT_PLAIN:
       parsePlain(s, n, p);
       return W_PLAIN;
     default: break;
@@ -1831,7 +1873,7 @@ static int parseLine(const uint8_t *s, int n, int format, Parsed *p) {
   int c = C(s, n, i);
   if (c == 123) {
     if (parseJson(s, n, p)) {
-      g_st[ST_C_JSON]++;
+      *counter = FP_C_JSON;
       return W_JSON;
     }
     g_bail = 1;
@@ -1841,35 +1883,33 @@ static int parseLine(const uint8_t *s, int n, int format, Parsed *p) {
     if (scanPri(s, n) >= 0) {
       int k = p_end;
       if (isDig(C(s, n, k)) && (C(s, n, k + 1) == 32 || (isDig(C(s, n, k + 1)) && C(s, n, k + 2) == 32)) && parse5424(s, n, p)) {
-        g_st[ST_C_5424]++;
+        *counter = FP_C_SYSLOG5424;
         return W_5424;
       }
       if (parse3164(s, n, p)) {
-        g_st[ST_C_3164]++;
+        *counter = FP_C_SYSLOG3164;
         return W_3164;
       }
       g_bail = 1; /* cannot happen with a PRI; JS decides */
       return W_PLAIN;
     }
-    g_st[ST_C_PLAIN]++;
     parsePlain(s, n, p);
     return W_PLAIN;
   }
   if (i == 0 && (isDig(c) || isLetter(c))) {
     if (isDig(c) ? (C(s, n, 4) == 45 && isDig(C(s, n, 3))) : C(s, n, 3) == 32) {
       if (parse3164(s, n, p)) {
-        g_st[ST_C_3164]++;
+        *counter = FP_C_SYSLOG3164;
         return W_3164;
       }
     }
   }
   if (looksLikeLogfmt(s, n)) {
     if (parseLogfmt(s, n, p)) {
-      g_st[ST_C_LOGFMT]++;
+      *counter = FP_C_LOGFMT;
       return W_LOGFMT;
     }
   }
-  g_st[ST_C_PLAIN]++;
   parsePlain(s, n, p);
   return W_PLAIN;
 }
@@ -1905,21 +1945,62 @@ static int validUtf8(const uint8_t *s, int n) {
   return 1;
 }
 
-/* Render the lines of region[pos, len) until a line must go to JS or the output is full. */
-static int step(const uint8_t *region, size_t len) {
-  double *st = g_st;
-  size_t pos = (size_t)st[ST_POS];
-  size_t off = (size_t)st[ST_OFF];
-  size_t idx = (size_t)st[ST_IDX];
-  int format = (int)st[ST_FORMAT];
-  double ml = st[ST_MAXLINE];
-  /* longer lines go to JS (n stays an int, 16 * n a size_t that cannot wrap) */
-  size_t maxLine = ml >= 0 && ml < (double)(INT_MAX / 32) ? (size_t)ml : (size_t)(INT_MAX / 32);
-  int digits = (int)st[ST_SEQDIGITS];
-  g_now = st[ST_NOW];
-  g_utc = (int)st[ST_UTC];
-  int status = STEP_DONE;
-  double saved[ST_SIZE];
+/* Render one parsed line as a record at w (the caller bails the line if w fills). */
+static void putRecord(W *w, FpCall *c, const uint8_t *s, const Parsed *p, int kind, double time, size_t idx) {
+  if (c->seqDigits > 0) {
+    PUTS(w, "{\"seq\":");
+    if (wroom(w, (size_t)c->seqDigits)) {
+      memset(w->p, '0', (size_t)c->seqDigits);
+      w->p += c->seqDigits;
+    }
+  }
+  PUTS(w, ",\"time\":\"");
+  putIso(w, time);
+  if (c->midLen > 0) put(w, c->mid, c->midLen);
+  if (p->host.kind != SK_NONE) {
+    PUTS(w, ",\"host\":");
+    putStr(w, &p->host);
+  }
+  if (p->app.kind != SK_NONE) {
+    PUTS(w, ",\"app\":");
+    putStr(w, &p->app);
+  }
+  assert(p->level >= 0 && p->level < FP_NLEVELS);
+  put(w, LEVEL_MESSAGE[p->level], LEVEL_MESSAGE_LEN[p->level]);
+  uint32_t m0 = (uint32_t)(w->p - c->out);
+  putStr(w, &p->message);
+  uint32_t m1 = (uint32_t)(w->p - c->out);
+  if (kind == W_JSON) putJsonFields(w, s);
+  else if (kind == W_LOGFMT) putLogfmtFields(w, s);
+  else if (kind == W_3164) put3164Fields(w, s);
+  else if (kind == W_5424) put5424Fields(w, s);
+  else PUTS(w, ",\"fields\":{}}");
+  if (w->full) return;
+  assert(idx < c->recCap);
+  c->msg[2 * idx] = m0;
+  c->msg[2 * idx + 1] = m1;
+  c->ends[idx] = (uint32_t)(w->p - c->out);
+  if (c->seqDigits > 0) put1(w, '\n');
+}
+
+int fp_step(FpCall *c) {
+  const uint8_t *region = c->region;
+  size_t len = c->regionLen;
+  size_t pos = c->pos, off = c->off, idx = c->idx;
+  /* offsets are written as uint32 */
+  size_t outCap = c->outCap > UINT32_MAX ? UINT32_MAX : c->outCap;
+  c->lines = 0;
+  c->overflows = 0;
+  c->need = 0;
+  memset(c->counted, 0, sizeof(c->counted));
+  if (pos > len || off > outCap || idx > c->recCap || c->seqDigits < 0 || c->seqDigits > 32 || (region == NULL && len > 0) ||
+      (c->mid == NULL && c->midLen > 0))
+    return FP_STEP_EINVAL;
+  int format = c->format;
+  size_t maxLine = c->maxLine < FP_MAX_LINE ? c->maxLine : FP_MAX_LINE;
+  g_now = c->now;
+  g_utc = c->utc;
+  int status = FP_STEP_DONE;
   while (pos < len) {
     const uint8_t *s = region + pos;
     const uint8_t *nl = memchr(s, '\n', len - pos);
@@ -1927,229 +2008,85 @@ static int step(const uint8_t *region, size_t len) {
     size_t next = nl == NULL ? len : lineEnd + 1;
     size_t le = lineEnd;
     if (le > pos && region[le - 1] == '\r') le--;
-    int n = (int)(le - pos);
-    /* ASCII only, and not truncated */
-    int ascii = nl != NULL && le - pos <= maxLine;
-    if (ascii) {
+    /* complete (JS splits a last line without '\n' itself), not truncated, valid UTF-8 */
+    int ok = nl != NULL && le - pos <= maxLine;
+    int n = ok ? (int)(le - pos) : 0;
+    if (ok) {
       uint64_t acc = 0;
       int k = 0;
       for (; k + 8 <= n; k += 8) {
-        uint64_t w;
-        memcpy(&w, s + k, 8);
-        acc |= w;
+        uint64_t w8;
+        memcpy(&w8, s + k, 8);
+        acc |= w8;
       }
       for (; k < n; k++) acc |= s[k];
       if ((acc & 0x8080808080808080ull) == 0) g_high = n;
       else {
         int k2 = 0;
-        while (s[k2] < 0x80) k2++;
+        while (k2 < n && s[k2] < 0x80) k2++;
         g_high = k2;
-        ascii = validUtf8(s + k2, n - k2); /* invalid: JS repairs and counts it */
+        ok = validUtf8(s + k2, n - k2); /* invalid: JS repairs and counts it */
       }
     }
-    if (ascii && g_scratchCap < (size_t)n + 16) {
-      free(g_scratch);
-      g_scratchCap = (size_t)n * 2 + 256;
-      g_scratch = malloc(g_scratchCap);
-      if (g_scratch == NULL) {
-        g_scratchCap = 0;
-        ascii = 0; /* out of memory here: JS takes the line */
-      }
-    }
-    if (!ascii) {
-      st[ST_BAIL_START] = (double)pos;
-      st[ST_BAIL_END] = (double)next;
+    if (ok && scratchFor((size_t)n) == NULL) ok = 0; /* out of memory here: JS takes the line */
+    if (!ok) {
+      c->bailStart = pos;
+      c->bailEnd = next;
       pos = next;
-      status = STEP_BAIL;
+      status = FP_STEP_BAIL;
       break;
     }
-    size_t need = (size_t)digits + 8 + 256 + g_midLen + 16 * (size_t)n;
-    if (off + need > g_outCap || idx >= g_endsLen) {
-      st[ST_NEED] = (double)need;
-      status = STEP_ROOM;
+    size_t need = fp_line_budget((size_t)n, c->midLen, c->seqDigits);
+    if ((!c->trustWriter && need > outCap - off) || idx >= c->recCap || c->out == NULL) {
+      c->need = need;
+      status = FP_STEP_ROOM;
       break;
     }
-    memcpy(saved, st, sizeof(saved));
     g_bail = 0;
     Parsed p;
-    int w = parseLine(s, n, format, &p);
+    int counter;
+    int kind = parseLine(s, n, format, &p, &counter);
     double time = p.time == p.time ? p.time : g_now;
     /* before 1970 (only ever from `now`) or past 9999: JS */
     if (!(time >= 0 && time < 253402300800000.0)) g_bail = 1;
+    if (!g_bail) {
+      W w = {c->out + off, c->out + outCap, 0};
+      putRecord(&w, c, s, &p, kind, time, idx);
+      if (w.full) {
+        c->overflows++;
+        g_bail = 1;
+      } else {
+        assert((size_t)(w.p - (c->out + off)) <= need || c->trustWriter);
+        off = (size_t)(w.p - c->out);
+      }
+    }
     if (g_bail) {
-      memcpy(st, saved, sizeof(saved)); /* the counters of a bailed line are JS's to count */
-      st[ST_BAIL_START] = (double)pos;
-      st[ST_BAIL_END] = (double)next;
+      /* the counters of a bailed line are JS's to count */
+      c->bailStart = pos;
+      c->bailEnd = next;
       pos = next;
-      status = STEP_BAIL;
+      status = FP_STEP_BAIL;
       break;
     }
-    o = g_out + off;
-    if (digits > 0) {
-      PUTS("{\"seq\":");
-      memset(o, '0', digits);
-      o += digits;
-    }
-    PUTS(",\"time\":\"");
-    putIso(time);
-    put(g_mid, g_midLen);
-    if (p.host.kind != SK_NONE) {
-      PUTS(",\"host\":");
-      putStr(&p.host);
-    }
-    if (p.app.kind != SK_NONE) {
-      PUTS(",\"app\":");
-      putStr(&p.app);
-    }
-    put(LEVEL_MESSAGE[p.level], LEVEL_MESSAGE_LEN[p.level]);
-    g_msg[2 * idx] = (uint32_t)(o - g_out);
-    putStr(&p.message);
-    g_msg[2 * idx + 1] = (uint32_t)(o - g_out);
-    if (w == W_JSON) putJsonFields(s);
-    else if (w == W_LOGFMT) putLogfmtFields(s);
-    else if (w == W_3164) put3164Fields(s);
-    else if (w == W_5424) put5424Fields(s);
-    else PUTS(",\"fields\":{}}");
-    g_ends[idx] = (uint32_t)(o - g_out);
-    if (digits > 0) *o++ = '\n';
-    g_times[idx] = time;
-    g_levels[idx] = (uint8_t)p.level;
-    off = (size_t)(o - g_out);
+    c->times[idx] = time;
+    c->levels[idx] = (uint8_t)p.level;
+    c->counted[counter]++;
+    c->lines++;
     idx++;
-    st[ST_LINES]++;
     pos = next;
   }
-  st[ST_POS] = (double)pos;
-  st[ST_OFF] = (double)off;
-  st[ST_IDX] = (double)idx;
+  c->pos = pos;
+  c->off = off;
+  c->idx = idx;
   return status;
 }
 
-/* ------------------------------------------------------------ N-API */
-
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok && t == want;
-}
-
-static napi_value throwMsg(napi_env env, const char *m) {
-  napi_throw_error(env, "SLUICE_ERR_NATIVE_ARGS", m);
-  return NULL;
-}
-
-static void freeScratchTables(void) {
-  free(g_mem);
-  free(g_order);
-  free(g_tok);
-  free(g_sde);
-  free(g_sdp);
-  g_mem = NULL;
-  g_order = NULL;
-  g_tok = NULL;
-  g_sde = NULL;
-  g_sdp = NULL;
-}
-
-/* bind(out, ends, msg, times, levels, mid, st): every argument is checked before any is kept */
-static napi_value Bind(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value a[7];
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7) return throwMsg(env, "bind: 7 arguments");
-  void *out, *ends, *msg, *times, *levels, *mid, *stp;
-  size_t outN, endsN, msgN, timesN, levelsN, midN, stN;
-  if (!typed(env, a[0], napi_uint8_array, &out, &outN) || outN > UINT32_MAX) return throwMsg(env, "bind: out (a Uint8Array under 4 GiB)");
-  if (!typed(env, a[1], napi_uint32_array, &ends, &endsN)) return throwMsg(env, "bind: ends (a Uint32Array)");
-  if (!typed(env, a[2], napi_uint32_array, &msg, &msgN) || msgN < 2 * endsN) return throwMsg(env, "bind: msg (a Uint32Array, twice ends)");
-  if (!typed(env, a[3], napi_float64_array, &times, &timesN) || timesN < endsN) return throwMsg(env, "bind: times (a Float64Array, as long as ends)");
-  if (!typed(env, a[4], napi_uint8_array, &levels, &levelsN) || levelsN < endsN) return throwMsg(env, "bind: levels (a Uint8Array, as long as ends)");
-  if (!typed(env, a[5], napi_uint8_array, &mid, &midN)) return throwMsg(env, "bind: mid (a Uint8Array)");
-  if (!typed(env, a[6], napi_float64_array, &stp, &stN) || stN < ST_SIZE) return throwMsg(env, "bind: st (a Float64Array of stateSize)");
-  if (g_mem == NULL) {
-    g_mem = malloc(sizeof(Member) * MAX_MEMBERS);
-    g_order = malloc(sizeof(int) * MAX_MEMBERS * 2);
-    g_tok = malloc(sizeof(Token) * MAX_TOKENS);
-    g_sde = malloc(sizeof(SdElem) * MAX_SD);
-    g_sdp = malloc(sizeof(SdParam) * MAX_SDP);
-    if (g_mem == NULL || g_order == NULL || g_tok == NULL || g_sde == NULL || g_sdp == NULL) {
-      freeScratchTables();
-      g_st = NULL;
-      return throwMsg(env, "bind: out of memory");
-    }
-  }
-  g_out = out;
-  g_outCap = outN;
-  g_ends = ends;
-  g_endsLen = endsN;
-  g_msg = msg;
-  g_times = times;
-  g_levels = levels;
-  g_mid = mid;
-  g_midLen = midN;
-  g_st = stp;
-  return NULL;
-}
-
-/* step(region): 0 done, 1 a line for JS, 2 more room needed */
-static napi_value Step(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  void *p;
-  size_t n;
-  if (argc < 1 || !typed(env, a[0], napi_uint8_array, &p, &n)) return throwMsg(env, "step: region (a Uint8Array)");
-  if (g_st == NULL) return throwMsg(env, "step: not bound");
-  int r = step(p, n);
-  napi_value out;
-  napi_create_int32(env, r, &out);
-  return out;
-}
-
-/* count(bytes): the number of '\n' */
-static napi_value Count(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  void *p;
-  size_t n;
-  if (argc < 1 || !typed(env, a[0], napi_uint8_array, &p, &n)) return throwMsg(env, "count: bytes (a Uint8Array)");
-  const uint8_t *s = p, *e = s + n;
-  uint32_t c = 0;
+size_t fp_count_newlines(const uint8_t *s, size_t n) {
+  const uint8_t *e = s + n;
+  size_t count = 0;
   while (s < e && (s = memchr(s, '\n', (size_t)(e - s))) != NULL) {
-    c++;
+    count++;
     s++;
   }
-  napi_value out;
-  napi_create_uint32(env, c, &out);
-  return out;
-}
-
-static void initTables(void) {
-  for (int k = 0; k < NWORDS; k++) WORD_LEN[k] = (int)strlen(WORDS[k].w);
-  for (int k = 0; k < NROLEKEYS; k++) ROLE_KEY_LEN[k] = (int)strlen(ROLE_KEYS[k].k);
-  for (int i = 0; i < 10; i++) LEVEL_MESSAGE_LEN[i] = strlen(LEVEL_MESSAGE[i]);
-  for (int c = 0; c < 0x20; c++) NEEDS_ESC[c] = 1;
-  NEEDS_ESC['"'] = 1;
-  NEEDS_ESC['\\'] = 1;
-  for (int c = 65; c <= 90; c++) CLASS[c] = K_UPPER;
-  for (int c = 97; c <= 122; c++) CLASS[c] = K_LOWER;
-  for (int c = 48; c <= 57; c++) CLASS[c] = K_WORDISH;
-  CLASS[95] = K_WORDISH;
-}
-
-static pthread_once_t tablesOnce = PTHREAD_ONCE_INIT;
-
-NAPI_MODULE_INIT() {
-  pthread_once(&tablesOnce, initTables);
-  napi_property_descriptor d[] = {
-    {"bind", NULL, Bind, NULL, NULL, NULL, napi_default, NULL},
-    {"step", NULL, Step, NULL, NULL, NULL, napi_default, NULL},
-    {"count", NULL, Count, NULL, NULL, NULL, napi_default, NULL},
-  };
-  napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
-  napi_value v;
-  napi_create_int32(env, ST_SIZE, &v);
-  napi_set_named_property(env, exports, "stateSize", v);
-  return exports;
+  return count;
 }
