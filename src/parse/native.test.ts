@@ -195,6 +195,110 @@ describeNative('native writer against the JS parsers', () => {
   });
 });
 
+// ------------------------------------------------------------ every byte value, lines up to 64 KiB
+
+const FORMATS = ['auto', 'json', 'logfmt', 'syslog', 'plain'] as const;
+
+/** A job over raw bytes: lines and separators as they come, cut at maxLineBytes by the splitter. */
+function bytesJob(bytes: Uint8Array, format: Format, seqDigits: number, maxLineBytes: number): ParseJob {
+  return { id: 1, items: [bytes], maxLineBytes, format, now: NOW, source: 'app', stream: 'main', origin: ORIGIN, seqDigits };
+}
+
+const anyFormat = fc.constantFrom<Format>(...FORMATS);
+const PIECE_BYTES = PIECES.map((p) => Buffer.from(p));
+/** Valid text: a parser's token, any ASCII byte (controls too), or any character as UTF-8. */
+const textChunk = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom(...PIECE_BYTES) },
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 127 }).map((b) => Buffer.of(b)) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 2 }).map((t) => Buffer.from(t)) },
+);
+/** Mostly valid text, sometimes a byte from 0x80 to 0xff alone (a broken sequence, mostly) or a run of any bytes. */
+const chunk = fc.oneof(
+  { weight: 40, arbitrary: textChunk },
+  { weight: 1, arbitrary: fc.integer({ min: 128, max: 255 }).map((b) => Buffer.of(b)) },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 6 }).map((a) => Buffer.from(a)) },
+);
+const bodyOf = (c: fc.Arbitrary<Buffer>, max: number): fc.Arbitrary<Buffer> => fc.array(c, { maxLength: max }).map((a) => Buffer.concat(a));
+/** A body inside the frame of a format; `clean` JSON frames get no quote, backslash or control byte (so they stay JSON). */
+const FRAMES: [string, string, boolean][] = [
+  ['', '', false], ['', '', false], ['{"msg":"', '","level":"warn"}', true], ['{"a":"', '","n":1}', true], ['{"msg":"', '"}', false],
+  ['msg="', '" level=info a=1', false], ['k="', '" a=1 b=2', false], ['level=error ', ' a=1', false],
+  ['<13>Nov 30 10:00:03 web-2 app[1]: ', '', false], ['<34>1 2026-11-30T10:00:02Z h a p m [x@1 a="1"] ', '', false], ['2026-11-30T10:00:00Z ERROR ', '', false],
+];
+const cleanJson = (b: Buffer): Buffer => Buffer.from(b.filter((x) => x >= 0x20 && x !== 0x22 && x !== 0x5c));
+const framed = (body: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> =>
+  fc.tuple(body, fc.constantFrom(...FRAMES)).map(([b, [pre, post, clean]]) => Buffer.concat([Buffer.from(pre), clean ? cleanJson(b) : b, Buffer.from(post)]));
+const separator = fc.constantFrom('\n', '\n', '\n', '\r\n', '\r');
+const noLf = (b: Buffer): Buffer => Buffer.from(b.filter((x) => x !== 10));
+
+/** Run the property; then the share of its lines the native writer rendered itself must be at least `min` (else it tested JS against JS). */
+function expectNativeShare<T>(prop: fc.IPropertyWithHooks<T>, numRuns: number, min: number, share: { native: number; bailed: number }): void {
+  fc.assert(prop, { numRuns });
+  const total = share.native + share.bailed;
+  expect(total, 'lines').toBeGreaterThan(0);
+  expect(share.native / total, `native share of ${total} lines`).toBeGreaterThanOrEqual(min);
+}
+
+describeNative('native writer against the JS parsers: every byte value, lines up to 64 KiB (properties)', () => {
+  it('agrees on uniformly random bytes, all 256 values, in every format, with lines past max_line_bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1500 }), anyFormat, fc.integer({ min: 0, max: 3 }), fc.constantFrom(8, 64, 4096), (bytes, f, d, max) => {
+        expectSame(bytesJob(bytes, f, d, max));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('agrees on lines of tokens, every byte value and any character (valid and invalid UTF-8, controls, CR), framed in every format', () => {
+    const share = { native: 0, bailed: 0 };
+    const region = fc.array(fc.tuple(framed(bodyOf(chunk, 30)), separator), { minLength: 1, maxLength: 16 }).map((ls) => Buffer.concat(ls.flatMap(([l, sep]) => [l, Buffer.from(sep)])));
+    const prop = fc.property(region, anyFormat, fc.integer({ min: 0, max: 3 }), fc.constantFrom(16, 100, 4096), (bytes, f, d, max) => {
+      const r = expectSame(bytesJob(bytes, f, d, max));
+      share.native += r.native.lines;
+      share.bailed += r.native.bailed;
+    });
+    expectNativeShare(prop, 500, 0.2, share);
+  });
+
+  it('renders lines near 64 KiB itself (the worst case of the output budget among them) and hands longer ones to JS', () => {
+    const ctl = (n: number): string => Array.from({ length: n }, (_, i) => String.fromCharCode(1 + (i % 8))).join('');
+    const lines = [
+      'x'.repeat(65_000),
+      'ERROR ' + ctl(65_000),
+      JSON.stringify({ msg: 'm'.repeat(65_000), level: 'info' }),
+      JSON.stringify({ a: '"\\'.repeat(16_000), level: 30 }),
+      // logfmt without a message key, raw control bytes in quoted values: 12 output bytes per input byte
+      Array.from({ length: 190 }, (_, i) => `k${i}="${ctl(330)}"`).join(' '),
+      `level=warn msg="${'q '.repeat(32_000)}" a=1`,
+      `<34>1 2026-11-30T10:00:02.000Z h a p m [x@1 a="1"] ${'s'.repeat(65_000)}`,
+      `<13>Nov 30 10:00:03 web-2 CRON[99]: ${ctl(65_000)}`,
+    ];
+    for (const l of lines) expect(l.length, l.slice(0, 20)).toBeLessThanOrEqual(65_536);
+    const res = expectSame(jobOf(lines, 'auto', 3, NOW, 65_536));
+    expect(res.native).toEqual({ lines: lines.length, bailed: 0 });
+    // the logfmt line's record: close to 12 bytes per line byte (FP_BYTES_PER_BYTE), within the budget the native side asks for
+    const rec = res.ends[4]! - res.ends[3]!;
+    expect(rec / lines[4]!.length).toBeGreaterThan(10.5);
+    const past = expectSame(jobOf(lines.map((l) => l + 'y'.repeat(65_537 - l.length)), 'auto', 0, NOW, 65_536));
+    expect(past.native).toEqual({ lines: 0, bailed: lines.length });
+    expect(past.split.truncated).toBe(lines.length);
+  });
+
+  it('agrees on lines near 64 KiB and past max_line_bytes (64 KiB here), framed in every format', () => {
+    // a unit of tokens and bytes repeated to 60-70 KB, inside the frame of a format (or none)
+    const share = { native: 0, bailed: 0 };
+    const long = fc.tuple(fc.oneof({ weight: 3, arbitrary: bodyOf(textChunk, 12) }, { weight: 1, arbitrary: bodyOf(chunk, 12) }).map(noLf), fc.integer({ min: 60_000, max: 70_000 }))
+      .map(([unit, target]) => Buffer.alloc(target, unit.length === 0 ? Buffer.from('x') : unit));
+    const prop = fc.property(fc.array(fc.oneof(framed(long), framed(bodyOf(chunk, 20)).map(noLf)), { minLength: 1, maxLength: 4 }), anyFormat, fc.integer({ min: 0, max: 2 }), (lines, f, d) => {
+      const bytes = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+      const r = expectSame(bytesJob(bytes, f, d, 65536));
+      share.native += r.native.lines;
+      share.bailed += r.native.bailed;
+    });
+    expectNativeShare(prop, 60, 0.2, share);
+  });
+});
+
 // ------------------------------------------------------------ the C tables against their TypeScript twins
 //
 // The C writer's lookup tables (level names, level words and letters, syslog severities and
