@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# npm run fuzz: build the fuzz driver (native/fuzz/fuzz_core.c) over the native writer's core
+# with libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer (clang; Debian: clang and
+# libclang-rt-14-dev), write the seed corpus (native/fuzz/seeds.ts: the bench lines, the
+# differential suite's edge lines, lines near 64 KiB) and fuzz for FUZZ_SECONDS.
+#
+#   FUZZ_SECONDS=300   how long (default 300; CI runs 45)
+#   FUZZ_RUNS=N        stop after N inputs instead (with FUZZ_SECONDS as a bound)
+#   FUZZ_DIR=.tmp/fuzz the build, the corpus it grows (kept between runs), crash artifacts
+#   FUZZ_JOBS=1        parallel fuzzing processes (libFuzzer -fork)
+#   CC=clang           the compiler (needs -fsanitize=fuzzer)
+# Any sanitizer report or broken invariant stops the run with a non-zero status and leaves the
+# input in $FUZZ_DIR/artifacts/ (replay: $FUZZ_DIR/fuzz_core <file>).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${FUZZ_SECONDS:-300}
+dir=${FUZZ_DIR:-.tmp/fuzz}
+jobs=${FUZZ_JOBS:-1}
+cc=${CC:-clang}
+mkdir -p "$dir/corpus" "$dir/seeds" "$dir/artifacts"
+
+# The tables the addon builds with: native/tables.gen.h when an install generated it, else the
+# committed native/tables.h (fastparse_core.h picks, as for the addon). Asserts stay on (no NDEBUG).
+# Only the core is coverage-instrumented (fuzzer-no-link): the driver's own checking loops would
+# otherwise take most of the time in libFuzzer's comparison tracing.
+san=(-fsanitize=address,undefined -fno-sanitize-recover=all)
+cflags=(-std=gnu11 -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -Inative)
+"$cc" "${cflags[@]}" "${san[@]}" -fsanitize=fuzzer-no-link -c native/fastparse_core.c -o "$dir/fastparse_core.o"
+"$cc" "${cflags[@]}" "${san[@]}" -c native/fuzz/fuzz_core.c -o "$dir/fuzz_core.o"
+"$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_core.o" "$dir/fastparse_core.o" -lm -o "$dir/fuzz_core"
+
+node --import tsx native/fuzz/seeds.ts "$dir/seeds" "$dir/lines.dict"
+
+args=(-max_len=70000 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -dict="$dir/lines.dict"
+  -max_total_time="$secs" -artifact_prefix="$dir/artifacts/")
+if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); fi
+if [ "$jobs" -gt 1 ]; then args+=(-fork="$jobs"); fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+echo "fuzz: $dir/fuzz_core ${args[*]} $dir/corpus $dir/seeds"
+exec "$dir/fuzz_core" "${args[@]}" "$dir/corpus" "$dir/seeds"
