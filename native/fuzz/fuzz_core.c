@@ -19,9 +19,10 @@
  * Input: byte 0 format (bits 0-2, 5-7: auto), seq digits (bits 3-4: 0, 1, 4, 10),
  * UTC (bit 5), `now` (bits 6-7: a 2026 time, twice, 0, -1); byte 1 mode (bits 0-1:
  * 0 grown as asked and with room for all, compared; 1 the first alone; 2 trustWriter;
- * 3 the second alone), stretch (bit 2: the first line repeated to
- * ~64 KiB), maxLine (bits 3-4: 1 MiB, 64 KiB, 4 KiB, 100), trustWriter's output size
- * (bits 5-7); the rest is the region (lines).
+ * 3 the second alone), stretch (bit 2 with bits 5-7 all set, one input in 16: the first
+ * line repeated to ~64 KiB; a stretched input costs a 64 KiB line whatever its size),
+ * maxLine (bits 3-4: 1 MiB, 64 KiB, 4 KiB, 100), trustWriter's output size (bits 5-7);
+ * the rest is the region (lines).
  *
  * Built with -DFUZZ_STANDALONE (any C compiler with sanitizers, e.g. gcc) it replays
  * the files named on the command line instead.
@@ -481,7 +482,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* the region, exactly allocated; stretched: the first line repeated to ~64 KiB */
   size_t len = bodyLen;
   uint8_t *region;
-  if ((b1 >> 2) & 1) {
+  if (((b1 >> 2) & 1) && (b1 >> 5) == 7) {
     const uint8_t *nl = memchr(body, '\n', bodyLen);
     size_t l1 = nl == NULL ? bodyLen : (size_t)(nl - body);
     size_t target = 65536 - 64 + (bodyLen & 127);
