@@ -47,7 +47,8 @@ export class TailModel {
   #lastSeq = 0;
   #lostAt: number | undefined;
   #query: TailQuery | undefined;
-  onChange: () => void = () => undefined;
+  /** Render soon: at the next frame when urgent (a state change), else when the view's pace allows (new lines). */
+  onChange: (urgent?: boolean) => void = () => undefined;
   /** Bumped when the ring is emptied (open, clear): the view resets its scroll state. */
   epoch = 0;
 
@@ -103,7 +104,7 @@ export class TailModel {
       url: sseUrl(query),
       since,
       onMessage: (m) => this.#message(m),
-      onBatch: () => this.onChange(),
+      onBatch: () => this.onChange(false),
       onState: (s) => {
         if (gen === this.#gen) this.#state(s);
       },
