@@ -64,19 +64,34 @@ interface UiFile {
 export function loadUi(dir: string): Map<string, UiFile> {
   const files = new Map<string, UiFile>();
   if (!existsSync(path.join(dir, 'index.html'))) return files;
+  // A build running at the same moment (npm run build:ui empties the folder first) must not stop
+  // the daemon: a file that vanished is left out, and a missing index.html means "not built".
+  const read = (file: string) => {
+    try {
+      return readFileSync(file);
+    } catch {
+      return undefined;
+    }
+  };
   const walk = (sub: string) => {
-    for (const name of readdirSync(path.join(dir, sub))) {
+    let names: string[];
+    try {
+      names = readdirSync(path.join(dir, sub));
+    } catch {
+      return;
+    }
+    for (const name of names) {
       const rel = sub ? `${sub}/${name}` : name;
       const full = path.join(dir, rel);
-      if (statSync(full).isDirectory()) {
-        walk(rel);
-        continue;
-      }
       if (name.endsWith('.br') || name.endsWith('.gz') || name.startsWith('.')) continue;
       const type = TYPES[path.extname(name)];
-      if (!type) continue;
-      const body = readFileSync(full);
-      const twin = (ext: string) => (existsSync(full + ext) ? readFileSync(full + ext) : undefined);
+      if (!type) {
+        if (!path.extname(name) && statSync(full, { throwIfNoEntry: false })?.isDirectory()) walk(rel);
+        continue;
+      }
+      const body = read(full);
+      if (!body) continue;
+      const twin = (ext: string) => read(full + ext);
       files.set('/' + rel, {
         type,
         body,
@@ -89,6 +104,7 @@ export function loadUi(dir: string): Map<string, UiFile> {
     }
   };
   walk('');
+  if (!files.has('/index.html')) files.clear();
   return files;
 }
 
