@@ -34,6 +34,7 @@ declare const PerformanceObserver: new (cb: (list: { getEntries(): { duration: n
 declare const document: { querySelector(s: string): PageNode | null; activeElement: PageNode | null; documentElement: { scrollWidth: number; clientWidth: number } };
 declare const MutationObserver: new (cb: () => void) => { observe(n: unknown, o: unknown): void; disconnect(): void };
 declare const sessionStorage: { setItem(k: string, v: string): void };
+declare const navigator: { clipboard: { readText(): Promise<string> } };
 
 const VIEWER = 'test-viewer-token-0123456789';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results/ui');
@@ -103,6 +104,7 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
       { dir, port },
     );
     browser = await launchBrowser();
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: daemon.url });
     page = await browser.context.newPage();
     page.setDefaultTimeout(15_000); // under the test's own timeout, so a failure names its selector
     watch(page, 'admin');
@@ -144,6 +146,15 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
       expect(ms).toBeLessThan(1000);
     }
     await shot(page, 'tail');
+    // a record opens to its fields and origin; its link is copied
+    await page.click('.row:has-text("first-2-")');
+    await page.waitForSelector(`[data-testid=record-detail]:has-text("${appLog}")`);
+    await page.click('[data-testid=copy-link]');
+    await page.waitForSelector('.toast:text("Link copied")');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?stream=app&seq=\d+$/);
+    await shot(page, 'tail-record');
+    await page.click('[data-testid=record-detail] button.close');
+    await page.keyboard.press('G'); // follow again
   });
 
   it('the filter narrows the lines (server side), marks the matches, and / focuses it', async () => {

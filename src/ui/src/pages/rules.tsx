@@ -50,7 +50,7 @@ export function RulesPage() {
       <ErrorNote error={rules.error} />
       {stats.data && (
         <p class="summary">
-          {num(stats.data.hits)} hits · {num(stats.data.suppressed_by_cooldown)} suppressed by cooldown · {num(stats.data.suppressed_by_bucket)} by the rate limit
+          {num(stats.data.hits)} hit{stats.data.hits === 1 ? '' : 's'} · {num(stats.data.suppressed_by_cooldown)} suppressed by cooldown · {num(stats.data.suppressed_by_bucket)} by the rate limit
           {stats.data.compile_errors.length > 0 && <span class="bad"> · {stats.data.compile_errors.length} rule(s) do not compile</span>}
         </p>
       )}

@@ -223,11 +223,14 @@ export function TailList({ model, query, active }: { model: TailModel; query: Ta
         onClick={() => {
           // selecting text to copy it is not a click on the row
           if (!isOpen && (getSelection()?.toString() ?? '') !== '') return;
+          // a line opened to be read stays where it is: following would carry it away
+          if (!isOpen) follow(false);
           setExpanded(isOpen ? null : abs);
         }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' || e.key === ' ') {
             e.preventDefault();
+            if (!isOpen) follow(false);
             setExpanded(isOpen ? null : abs);
           }
         }}
