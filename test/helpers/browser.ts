@@ -75,7 +75,13 @@ export async function ensureUiBuilt(): Promise<void> {
   await waitFor(take, `${lock} to be free (remove it if no build runs)`, 180_000, 200);
   try {
     if (fresh()) return;
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'src/ui/vite.config.ts'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'src/ui/vite.config.ts'], {
+      cwd: ROOT,
+      // vitest sets NODE_ENV=test, which Vite would take for a development build (JSX with debug info, +40%)
+      env: { ...process.env, NODE_ENV: 'production' },
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     if (r.status !== 0) throw new Error(`the UI build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
