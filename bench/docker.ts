@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Pipeline } from '../src/core/pipeline.js';
-import type { LogRecord } from '../src/core/record.js';
+import { isEncoded, recordsOf, type Batch } from '../src/wire/encoded.js';
 import { dockerSourceSchema } from '../src/sources/docker/config.js';
 import { DockerSource } from '../src/sources/docker/source.js';
 import { hasDockerd, skipReason, startEngine } from '../test/helpers/dockerd.js';
@@ -26,10 +26,12 @@ class CountingPipeline implements Pipeline {
   records = 0;
   bytes = 0;
   #seq = 0;
-  push(batch: LogRecord[]): boolean {
+  push(b: Batch): boolean {
+    const batch = isEncoded(b) ? recordsOf(b, this.#seq + 1) : b;
     this.records += batch.length;
     for (const r of batch) {
-      r.seq = ++this.#seq;
+      if (!isEncoded(b)) r.seq = this.#seq + 1;
+      this.#seq++;
       this.bytes += r.message.length;
     }
     return true;
@@ -39,6 +41,9 @@ class CountingPipeline implements Pipeline {
   }
   lastSeq(): number {
     return this.#seq;
+  }
+  nextSeq(): number {
+    return this.#seq + 1;
   }
   replay(): void {}
   drop(): void {}

@@ -8,7 +8,7 @@
  */
 import { openSync, readSync, closeSync } from 'node:fs';
 import { LineSplitter } from '../src/framing/lines.js';
-import { utf8Write } from '../src/core/utf8.js';
+import { utf8Write } from '../src/wire/utf8.js';
 import { ensureDataset } from './gen.js';
 
 const mib = Number(process.argv[2] ?? 300);

@@ -13,10 +13,10 @@ import { cpuUsage } from 'node:process';
 import { ensureDataset } from './gen.js';
 import { LineSplitter } from '../src/framing/lines.js';
 import { parseLine } from '../src/parse/detect.js';
-import { serializeRecord, type LogRecord, type ParsedLine } from '../src/core/record.js';
-import { Block } from '../src/core/block.js';
-import { Hub } from '../src/core/hub.js';
-import type { Entry } from '../src/core/ring.js';
+import { type LogRecord, type ParsedLine } from '../src/core/record.js';
+import { recordParts, serializeRecord } from '../src/wire/json.js';
+import { Block } from '../src/wire/block.js';
+import { Hub } from '../src/hub/hub.js';
 
 const mb = Number(process.argv[2] ?? 100);
 const ds = ensureDataset(1024, () => undefined);
@@ -57,8 +57,7 @@ function run(upTo: number): number {
       sink += jsons.length;
       continue;
     }
-    const entries = jsons.map((_, i) => ({ seq: i }) as unknown as Entry);
-    sink += new Block(entries, jsons).nd.length;
+    sink += Block.fromParts(Float64Array.from(records, (_, i) => i), records.map(recordParts)).nd.length;
   }
   const c = cpuUsage(c0);
   if (sink < 0) console.log(sink);

@@ -19,7 +19,7 @@
  */
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Hub } from './core/hub.js';
+import { Hub } from './hub/hub.js';
 import { Metrics } from './core/metrics.js';
 import { PipelineRuntime } from './core/pipeline-runtime.js';
 import type { Source } from './core/pipeline.js';

@@ -2,7 +2,7 @@
  * What the HTTP API sees of the running daemon: a narrow view, so routes do
  * not reach into main.ts's wiring.
  */
-import type { Hub } from '../core/hub.js';
+import type { Hub } from '../hub/hub.js';
 import type { Metrics } from '../core/metrics.js';
 import type { SourceStatus } from '../core/pipeline.js';
 import type { Config } from '../config/schema.js';

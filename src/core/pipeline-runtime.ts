@@ -6,7 +6,8 @@
  */
 import type { Pipeline } from './pipeline.js';
 import type { LogRecord } from './record.js';
-import type { Hub } from './hub.js';
+import type { Hub } from '../hub/hub.js';
+import { batchLength, isEncoded, recordsOf, type Batch } from '../wire/encoded.js';
 import type { Metrics } from './metrics.js';
 
 /** A stage after the hub with its own bounded queue (e.g. the rule engine). */
@@ -40,12 +41,15 @@ export class PipelineRuntime implements Pipeline {
     this.#maybeDrain();
   }
 
-  push(batch: LogRecord[]): boolean {
-    if (batch.length === 0) return this.#full.size === 0;
-    this.#hub.publish(batch);
-    this.#countRecords(batch);
+  push(batch: Batch): boolean {
+    if (batchLength(batch) === 0) return this.#full.size === 0;
+    const first = this.#hub.publish(batch);
+    if (isEncoded(batch)) this.#metrics.records.inc({ stream: batch.stream }, batch.ends.length);
+    else this.#countRecords(batch);
+    // the durable stages read records: an encoded batch's decode what they read from its bytes
+    const records = this.#stages.length === 0 ? [] : isEncoded(batch) ? recordsOf(batch, first) : batch;
     for (const s of this.#stages) {
-      if (!s.push(batch) && !this.#full.has(s)) {
+      if (!s.push(records) && !this.#full.has(s)) {
         this.#full.add(s);
         s.onDrain(() => {
           this.#full.delete(s);
@@ -83,6 +87,10 @@ export class PipelineRuntime implements Pipeline {
 
   lastSeq(): number {
     return this.#hub.lastSeq;
+  }
+
+  nextSeq(): number {
+    return this.#hub.nextSeq;
   }
 
   replay(batch: LogRecord[], seqFloor: number): void {

@@ -4,6 +4,7 @@
  * the hub, the rules or the sinks behind `push`.
  */
 import type { LogRecord } from './record.js';
+import type { Batch } from '../wire/encoded.js';
 
 export interface Pipeline {
   /**
@@ -11,11 +12,13 @@ export interface Pipeline {
    * (seq assigned, in the replay ring, fanned out) when this returns; `false`
    * means "stop reading until `onDrain` fires" (the Node stream convention).
    */
-  push(batch: LogRecord[]): boolean;
+  push(batch: Batch): boolean;
   /** Called once when the pipeline can take more after `push` returned false. */
   onDrain(cb: () => void): void;
   /** The last seq the hub assigned (sources store it with their checkpoints). */
   lastSeq(): number;
+  /** The seq the next record will most likely get: what a writer reserves digits for (wire/seq.ts). */
+  nextSeq(): number;
   /**
    * Crash recovery, only valid from `Source.restore` (before any source
    * starts): re-publish records that already had seqs before the crash (they

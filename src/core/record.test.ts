@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isoTime, serializeRecord, type LogRecord } from './record.js';
+import { type LogRecord } from './record.js';
+import { isoTime, serializeRecord } from '../wire/json.js';
 
 describe('serializeRecord', () => {
   it('matches JSON.stringify of the contract shape for any content', () => {

@@ -3,11 +3,11 @@ import { ParsePool } from './pool.js';
 import { runJob } from './worker.js';
 import { LineSplitter } from '../framing/lines.js';
 import { parseLine } from './detect.js';
-import { serializeRecord, LEVELS, type LogRecord } from '../core/record.js';
-import { Block, entryJson } from '../core/block.js';
-import { Hub } from '../core/hub.js';
-import { WireRecord } from '../core/wire-record.js';
-import type { Entry } from '../core/ring.js';
+import type { LogRecord } from '../core/record.js';
+import { recordParts, serializeRecord } from '../wire/json.js';
+import { Block, entryJson } from '../wire/block.js';
+import { Hub } from '../hub/hub.js';
+import { recordsOf, type EncodedBatch } from '../wire/encoded.js';
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0, 123);
 const ORIGIN = Object.freeze({ kind: 'file', path: '/var/log/app "x".log' });
@@ -28,37 +28,30 @@ function inline(line: string): LogRecord {
   return { seq: 0, time: p.time ?? NOW, received: NOW, source: 'app', stream: 'main', origin: ORIGIN, host: p.host, app: p.app, level: p.level, message: p.message, fields: p.fields };
 }
 
-/** The records of a result, laid out as ParseResult says (as the file source's builder reads them). */
-function wireRecords(res: ReturnType<typeof runJob>, seqDigits = 0): WireRecord[] {
+/** A result as the encoded batch the file source pushes. */
+function encoded(res: ReturnType<typeof runJob>, digits = 0): EncodedBatch {
   const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
-  const hold = seqDigits > 0 ? 7 + seqDigits : 0;
-  let head = 0;
-  return Array.from(res.ends, (end, i) => {
-    const lv = res.levels[i]!;
-    const r = new WireRecord(res.times[i]!, NOW, 'app', 'main', ORIGIN, lv === 0 ? undefined : LEVELS[lv - 1], buf, head + hold, end, hold > 0 ? head : -1, res.msg[2 * i]!, res.msg[2 * i + 1]!);
-    head = hold > 0 ? end + 1 : end;
-    return r;
-  });
+  return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits, received: NOW, source: 'app', stream: 'main', origin: ORIGIN };
 }
 
 const job = { id: 1, items: LINES as (string | Uint8Array)[], maxLineBytes: 1 << 20, format: 'auto' as const, now: NOW, source: 'app', stream: 'main', origin: JSON.stringify(ORIGIN), seqDigits: 0 };
-const entriesFor = (seqs: number[]): Entry[] => seqs.map((seq) => ({ seq }) as unknown as Entry);
+const seqsFrom = (first: number, n: number): number[] => Array.from({ length: n }, (_, i) => first + i);
+/** The block the hub would build from records parsed on the main thread. */
+const inlineBlock = (lines: string[], seqs: number[]): Block => Block.fromParts(seqs, lines.map((l) => recordParts(inline(l))));
 
 describe('parse worker', () => {
   it('renders byte for byte what the main thread would, and the records decode back to the inline parse', () => {
     const res = runJob(job);
     expect(res.ends.length).toBe(LINES.length);
-    const wire = wireRecords(res);
+    const enc = encoded(res);
     const plain = LINES.map(inline);
     // the block built from worker tails equals the block built from inline serialization
-    const entries = (recs: LogRecord[]) => recs.map((r, i) => ({ seq: 1000 + i }) as unknown as Entry);
-    const fromWire = new Block(entries(wire), wire.map((r) => r.wire));
-    const fromInline = new Block(
-      entries(plain),
-      plain.map((r, i) => serializeRecord({ ...r, seq: 1000 + i })),
-    );
+    const fromWire = Block.fromEncoded(enc, 1000);
+    const fromInline = inlineBlock(LINES, seqsFrom(1000, LINES.length));
     expect(fromWire.nd.equals(fromInline.nd)).toBe(true);
     expect(Array.from(fromWire.ndEnds)).toEqual(Array.from(fromInline.ndEnds));
+    expect(Array.from(fromWire.msg)).toEqual(Array.from(fromInline.msg));
+    const wire = recordsOf(enc, 1000);
     for (let i = 0; i < LINES.length; i++) {
       const w = wire[i]!;
       const p = plain[i]!;
@@ -70,6 +63,7 @@ describe('parse worker', () => {
         host: p.host,
         app: p.app,
       });
+      expect(fromWire.message(i)).toBe(p.message);
     }
     expect(res.counters.json).toBe(1);
     expect(res.unserializable).toBe(0);
@@ -85,70 +79,51 @@ describe('parse worker', () => {
     const ls = new LineSplitter({ maxLineBytes: 1000, onLine: (l) => expected.push(l) });
     ls.push(bytes, 0);
     expected.push('after');
-    expect(wireRecords(res).map((r) => r.message)).toEqual(expected.map((l) => inline(l).message));
+    expect(recordsOf(encoded(res), 1).map((r) => r.message)).toEqual(expected.map((l) => inline(l).message));
     expect(res.split).toEqual({ lines: LINES.length + 2, truncated: 1, repaired: 1 });
     expect(expected).toContain('crlf line');
-  });
-
-  it('mixes with inline-serialized records in one block, multi-byte strings taking the room tails need', () => {
-    const wire = wireRecords(runJob({ ...job, items: ['a', 'b', 'c'] }));
-    for (const n of [1, 20, 60, 200]) {
-      const wide = JSON.stringify({ seq: 8, m: 'ユ'.repeat(n) });
-      const parts = [wire[0]!.wire, wide, wire[1]!.wire, wire[2]!.wire];
-      const b = new Block([7, 8, 9, 10].map((seq) => ({ seq }) as unknown as Entry), parts);
-      const lines = b.nd.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; message?: string; m?: string });
-      expect(lines.map((l) => l.seq)).toEqual([7, 8, 9, 10]);
-      expect([lines[0]!.message, lines[1]!.m, lines[2]!.message, lines[3]!.message]).toEqual(['a', 'ユ'.repeat(n), 'b', 'c']);
-    }
   });
 });
 
 describe('parse worker: whole records with reserved seq digits', () => {
-  const inlineBlock = (seqs: number[]) => new Block(entriesFor(seqs), LINES.map((l, i) => serializeRecord({ ...inline(l), seq: seqs[i]! })));
-
   it('are stamped in place: the worker buffer itself is the block, byte for byte the inline one', () => {
     const res = runJob({ ...job, seqDigits: 4 });
-    const wire = wireRecords(res, 4);
-    const seqs = LINES.map((_, i) => 1000 + i);
-    const b = new Block(entriesFor(seqs), wire.map((r) => r.wire));
+    const enc = encoded(res, 4);
+    const seqs = seqsFrom(1000, LINES.length);
+    const b = Block.fromEncoded(enc, 1000);
     expect(b.nd.buffer).toBe(res.buf.buffer); // no copy
-    const ref = inlineBlock(seqs);
+    const ref = inlineBlock(LINES, seqs);
     expect(b.nd.toString()).toBe(ref.nd.toString());
     expect(Array.from(b.ndEnds)).toEqual(Array.from(ref.ndEnds));
+    expect(Array.from(b.msg)).toEqual(Array.from(ref.msg));
     // the records still decode from their tails (unchanged by the stamping)
-    expect(wire.map((r) => r.message)).toEqual(LINES.map((l) => inline(l).message));
-    // stamped once: publishing the same records again copies them, with the new seqs
-    const again = new Block(entriesFor(seqs.map((s) => s + 5000)), wire.map((r) => r.wire));
-    expect(again.nd.buffer).not.toBe(res.buf.buffer);
-    expect(again.nd.toString()).toBe(inlineBlock(seqs.map((s) => s + 5000)).nd.toString());
+    expect(recordsOf(enc, 1000).map((r) => r.message)).toEqual(LINES.map((l) => inline(l).message));
   });
 
-  it('are copied with the right seqs when the seqs have another width (999 -> 1000), or are not back to back', () => {
-    const wire = wireRecords(runJob({ ...job, seqDigits: 3 }), 3);
-    const seqs = LINES.map((_, i) => 995 + i); // crosses into 4 digits
-    const b = new Block(entriesFor(seqs), wire.map((r) => r.wire));
-    expect(b.nd.toString()).toBe(inlineBlock(seqs).nd.toString());
-    const wire2 = wireRecords(runJob({ ...job, seqDigits: 3 }), 3);
-    const gap = wire2.filter((_, i) => i !== 2); // one left out: not contiguous
-    const seqs2 = gap.map((_, i) => 100 + i);
-    const b2 = new Block(entriesFor(seqs2), gap.map((r) => r.wire));
-    expect(b2.nd.toString()).toBe(new Block(entriesFor(seqs2), LINES.filter((_, i) => i !== 2).map((l, i) => serializeRecord({ ...inline(l), seq: seqs2[i]! }))).nd.toString());
+  it('are copied behind their seqs when the seqs have another width (999 -> 1000)', () => {
+    const res = runJob({ ...job, seqDigits: 3 });
+    const b = Block.fromEncoded(encoded(res, 3), 995); // crosses into 4 digits
+    expect(b.nd.buffer).not.toBe(res.buf.buffer);
+    const ref = inlineBlock(LINES, seqsFrom(995, LINES.length));
+    expect(b.nd.toString()).toBe(ref.nd.toString());
+    expect(Array.from(b.msg)).toEqual(Array.from(ref.msg));
+    const narrow = Block.fromEncoded(encoded(runJob({ ...job, seqDigits: 3 }), 3), 5); // fewer digits than reserved
+    expect(narrow.nd.toString()).toBe(inlineBlock(LINES, seqsFrom(5, LINES.length)).nd.toString());
   });
 });
 
 describe('parse worker records through the hub', () => {
-  it('are published in place and serve as their own ring entries', () => {
+  it('are published in place, the ring entries pointing into the worker buffer', () => {
     const hub = new Hub({ seqStart: 99, defaults: { replay: 100, replayBytes: 1 << 20 }, streams: {}, drop: () => {} });
     const res = runJob({ ...job, seqDigits: 3 });
-    const wire = wireRecords(res, 3);
-    hub.publish(wire);
+    expect(hub.publish(encoded(res, 3))).toBe(100);
     const entries = hub.records('main', 0, 100);
     expect(entries).toHaveLength(LINES.length);
-    entries.forEach((e, i) => expect(e).toBe(wire[i])); // no separate entry object
     expect(entries.map((e) => e.seq)).toEqual(LINES.map((_, i) => 100 + i));
     expect(entries[0]!.block.nd.buffer).toBe(res.buf.buffer); // the worker's buffer is the block
     expect(entries.map(entryJson)).toEqual(LINES.map((l, i) => serializeRecord({ ...inline(l), seq: 100 + i })));
     expect(entries.map((e) => e.message)).toEqual(LINES.map((l) => inline(l).message));
+    expect(entries.map((e) => e.level)).toEqual(LINES.map((l) => inline(l).level));
   });
 });
 
@@ -160,8 +135,7 @@ describe('ParsePool', () => {
     const jobs = Array.from({ length: 8 }, (_, k) => LINES.map((l) => `${k}:${l}`));
     const results = await Promise.all(jobs.map((lines) => pool.parse({ ...job, items: lines })));
     results.forEach((res, k) => {
-      const wire = wireRecords(res);
-      expect(wire.map((r) => r.message)).toEqual(jobs[k]!.map((l) => inline(l).message));
+      expect(recordsOf(encoded(res), 1).map((r) => r.message)).toEqual(jobs[k]!.map((l) => inline(l).message));
     });
     const st = pool.status();
     expect(st).toMatchObject({ threads: 2, running: 2, jobs: 8, failures: 0 });

@@ -8,13 +8,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
 import { splitRegion } from '../framing/lines.js';
-import { utf8Write } from '../core/utf8.js';
-import { LEVELS, fieldsTail, headWith, middleText } from '../core/record.js';
+import { utf8Write } from '../wire/utf8.js';
+import { LEVEL_CODE } from '../core/record.js';
+import { SEQ_KEY } from '../wire/seq.js';
+import { fieldsTail, headWith, middleText } from '../wire/json.js';
 import { PARSE_WORKER_MARK, type ParseJob, type ParseResult } from './pool.js';
 import type { Format } from './detect.js';
 import { FORMAT_CODE, NATIVE_COUNTERS, ST, STEP, localZoneIsUtc, nativeParse, type NativeParse } from './native.js';
 
-const LEVEL_CODE = new Map<string, number>(LEVELS.map((l, i) => [l, i + 1]));
 
 class Out {
   buf: Buffer;
@@ -81,7 +82,7 @@ class Records {
   constructor(job: ParseJob, mid: string, lines: number, bytes: number) {
     this.#mid = mid;
     // whole records with room for their seq (see ParseJob.seqDigits), or tails only
-    this.#hold = job.seqDigits > 0 ? '{"seq":' + '0'.repeat(job.seqDigits) : '';
+    this.#hold = job.seqDigits > 0 ? SEQ_KEY + '0'.repeat(job.seqDigits) : '';
     this.#nl = this.#hold === '' ? '' : '\n';
     this.#now = job.now;
     this.#format = job.format;

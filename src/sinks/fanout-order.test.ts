@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Hub } from '../core/hub.js';
+import { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { LogRecord } from '../core/record.js';
 import { CheckpointStore } from '../sources/file/checkpoint.js';
@@ -40,6 +40,7 @@ function pipelineOf(hub: Hub): Pipeline {
     push: (b) => (hub.publish(b), true),
     onDrain: (cb) => queueMicrotask(cb),
     lastSeq: () => hub.lastSeq,
+    nextSeq: () => hub.nextSeq,
     replay: (b, floor) => hub.replay(b, floor),
     drop: () => {},
   };

@@ -3,10 +3,15 @@
  * `min_level`, `source` (comma list), `q` (case-insensitive substring of the
  * message) and `re` (RE2 on the message; linear time, so a user pattern
  * cannot stall the hub). All given filters must match (AND).
+ *
+ * A ring entry's level sits beside its bytes and its message is a JSON
+ * string in the block (src/wire/block.ts): `q` and `re` look at those bytes
+ * and decode the message only when the bytes cannot decide (messageMatch).
  */
 import RE2 from 're2';
 import { LEVELS, type Level } from '../core/record.js';
-import type { RecordView } from '../core/ring.js';
+import type { RecordView } from '../hub/entry.js';
+import { literalIncludes, literalText } from '../wire/literal.js';
 import { E, SluiceError } from '../core/errors.js';
 
 export interface FilterQuery {
@@ -37,7 +42,12 @@ export function buildFilter(q: FilterQuery): ((r: RecordView) => boolean) | unde
   }
   if (q.q) {
     const needle = q.q.toLowerCase();
-    tests.push((r) => r.message.toLowerCase().includes(needle));
+    const bytes = /^[\x20-\x7e]*$/.test(needle) ? Buffer.from(JSON.stringify(needle).slice(1, -1), 'latin1') : null;
+    tests.push((r) => {
+      const m = bytes !== null ? r.messageBytes?.() : undefined;
+      const sure = m !== undefined ? literalIncludes(m.buf, m.start, m.end, bytes!) : undefined;
+      return sure ?? r.message.toLowerCase().includes(needle);
+    });
   }
   if (q.re) {
     let re: RE2;
@@ -46,7 +56,11 @@ export function buildFilter(q: FilterQuery): ((r: RecordView) => boolean) | unde
     } catch (err) {
       throw new SluiceError(E.FILTER_INVALID, `re: invalid RE2 pattern: ${(err as Error).message}`);
     }
-    tests.push((r) => re.test(r.message));
+    tests.push((r) => {
+      const m = r.messageBytes?.();
+      const text = m !== undefined ? literalText(m.buf, m.start, m.end) : undefined;
+      return re.test(text ?? r.message);
+    });
   }
   if (tests.length === 0) return undefined;
   if (tests.length === 1) return tests[0];

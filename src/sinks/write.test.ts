@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Hub } from '../core/hub.js';
+import { Hub } from '../hub/hub.js';
 import type { LogRecord } from '../core/record.js';
 import { clientSlack, makePump, type Pump } from './write.js';
 

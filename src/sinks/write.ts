@@ -14,9 +14,9 @@
  * budget is shared and bounded: many stalled clients cost at most `total`.
  */
 import type { Writable } from 'node:stream';
-import type { Subscriber } from '../core/hub.js';
-import type { Entry } from '../core/ring.js';
-import { wireRuns } from '../core/block.js';
+import type { Subscriber } from '../hub/hub.js';
+import type { Entry } from '../hub/entry.js';
+import { wireRuns } from '../wire/block.js';
 
 const TAKE = 1024;
 

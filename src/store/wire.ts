@@ -1,5 +1,5 @@
 /** The JSON shape of an event on the API and in webhooks (CONTRACT.md "Event"). */
-import { isoTime } from '../core/record.js';
+import { isoTime } from '../wire/json.js';
 import type { SluiceEvent } from './types.js';
 
 export interface WireEvent extends Omit<SluiceEvent, 'time'> {

@@ -6,6 +6,7 @@
  */
 import type { Pipeline } from '../../src/core/pipeline.js';
 import type { LogRecord } from '../../src/core/record.js';
+import { isEncoded, recordsOf, type Batch } from '../../src/wire/encoded.js';
 
 export class CollectingPipeline implements Pipeline {
   /** Records pushed by the source (seqs assigned here). */
@@ -20,9 +21,11 @@ export class CollectingPipeline implements Pipeline {
   /** Called after each accepted batch (e.g. to hold after N records). */
   afterPush: ((p: CollectingPipeline) => void) | undefined;
 
-  push(batch: LogRecord[]): boolean {
+  push(b: Batch): boolean {
+    const batch = isEncoded(b) ? recordsOf(b, this.#seq + 1) : b;
     for (const r of batch) {
-      r.seq = ++this.#seq;
+      if (isEncoded(b)) ++this.#seq;
+      else r.seq = ++this.#seq;
       this.records.push(r);
     }
     this.pushes++;
@@ -35,6 +38,9 @@ export class CollectingPipeline implements Pipeline {
   }
   lastSeq(): number {
     return this.#seq;
+  }
+  nextSeq(): number {
+    return this.#seq + 1;
   }
   replay(batch: LogRecord[], seqFloor: number): void {
     for (const r of batch) this.replayed.push(r);

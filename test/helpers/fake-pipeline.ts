@@ -6,10 +6,13 @@
  */
 import type { LogRecord } from '../../src/core/record.js';
 import type { Pipeline } from '../../src/core/pipeline.js';
+import { isEncoded, recordsOf, type Batch } from '../../src/wire/encoded.js';
 
 export class CollectingPipeline implements Pipeline {
   readonly batches: LogRecord[][] = [];
   readonly replayed: LogRecord[][] = [];
+  /** Per batch: did it come encoded (from a parse thread)? */
+  readonly encoded: boolean[] = [];
   readonly drops: Array<{ stage: string; reason: string; n: number }> = [];
   /** When true, push accepts the batch but returns false (the source must wait for drain). */
   refuse = false;
@@ -20,11 +23,19 @@ export class CollectingPipeline implements Pipeline {
     this.seq = startSeq;
   }
 
-  push(batch: LogRecord[]): boolean {
+  /** Encoded batches (a parse thread's) are kept as the records they decode to. */
+  push(b: Batch): boolean {
+    const batch = isEncoded(b) ? recordsOf(b, this.seq + 1) : b;
     if (batch.length === 0) throw new Error('push called with an empty batch');
-    for (const r of batch) r.seq = ++this.seq;
+    if (isEncoded(b)) this.seq += batch.length;
+    else for (const r of batch) r.seq = ++this.seq;
     this.batches.push(batch);
+    this.encoded.push(isEncoded(b));
     return !this.refuse;
+  }
+
+  nextSeq(): number {
+    return this.seq + 1;
   }
 
   onDrain(cb: () => void): void {

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/core/bus.js';
-import { Hub } from '../../src/core/hub.js';
+import { Hub } from '../../src/hub/hub.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { PipelineRuntime } from '../../src/core/pipeline-runtime.js';
 import { rulesSchema } from '../../src/rules/config.js';

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Hub } from '../../core/hub.js';
+import { Hub } from '../../hub/hub.js';
 import type { LogRecord } from '../../core/record.js';
 import { registerAuth } from '../auth.js';
 import { buildServer } from '../server.js';

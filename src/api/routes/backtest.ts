@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { ADMIN } from '../access.js';
 import type { DaemonView } from '../view.js';
 import { E, SluiceError } from '../../core/errors.js';
-import { entryJson } from '../../core/block.js';
+import { entryJson } from '../../wire/block.js';
 import { captures, compilePattern, MAX_PATTERN_LENGTH, RULE_ERR, Utf8Scratch } from '../../rules/compile.js';
 
 export const BACKTEST_MAX = 50_000;

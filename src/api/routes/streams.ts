@@ -5,7 +5,7 @@ import type { DaemonView } from '../view.js';
 import { VIEWER } from '../access.js';
 import { serveSse } from '../../sinks/sse/sse.js';
 import { buildFilter } from '../../sinks/filter.js';
-import { entryJson } from '../../core/block.js';
+import { entryJson } from '../../wire/block.js';
 import { E, SluiceError } from '../../core/errors.js';
 
 const filterQuery = z.object({

@@ -8,9 +8,9 @@
  * loses its oldest entries with a `gap` notice (counted by the hub).
  */
 import type { ServerResponse } from 'node:http';
-import type { Hub } from '../../core/hub.js';
+import type { Hub } from '../../hub/hub.js';
 import { makePump } from '../write.js';
-import type { RecordView } from '../../core/ring.js';
+import type { RecordView } from '../../hub/entry.js';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',

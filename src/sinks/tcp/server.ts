@@ -7,7 +7,7 @@
  * the hub are never slowed. What clients send is read and discarded.
  */
 import net from 'node:net';
-import type { Hub } from '../../core/hub.js';
+import type { Hub } from '../../hub/hub.js';
 import { makePump } from '../write.js';
 
 

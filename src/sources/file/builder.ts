@@ -10,11 +10,11 @@
 import { LineSplitter, splitRegion, type LineInfo } from '../../framing/lines.js';
 import { parseLine } from '../../parse/detect.js';
 import type { ParseResult } from '../../parse/pool.js';
-import { LEVELS, type LogRecord, type Origin } from '../../core/record.js';
-import { WireRecord } from '../../core/wire-record.js';
+import type { LogRecord, Origin } from '../../core/record.js';
+import type { EncodedBatch } from '../../wire/encoded.js';
 import type { FileSourceConfig } from './config.js';
 import { MultilineJoiner } from './multiline.js';
-import type { FileCounters } from './tailer.js';
+import type { FileCounters } from './counters.js';
 
 /**
  * A file record's origin: `path` is the real path of the file read, `link`
@@ -118,30 +118,16 @@ export class RecordBuilder {
     return { items: t, now: this.#itemsNow, origin: this.#origin };
   }
 
-  /** Records of items taken with `takeItems`, from a parse worker's result. */
-  fromWorker(res: ParseResult, now: number, origin: Origin, seqDigits: number): LogRecord[] {
+  /** The encoded batch of items taken with `takeItems`, from a parse worker's result. */
+  fromWorker(res: ParseResult, now: number, origin: Origin, digits: number): EncodedBatch {
     const c = this.#counters;
     c.lines += res.split.lines;
     c.truncated += res.split.truncated;
     c.repaired += res.split.repaired;
     c.native_lines += res.native.lines;
     c.native_bailed += res.native.bailed;
-    const n = res.ends.length;
-    const out = new Array<LogRecord>(n);
     const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
-    const { ends, msg, times, levels } = res;
-    const source = this.#cfg.name;
-    const stream = this.#stream;
-    // whole records (`{"seq":` + reserved digits + tail + '\n') or tails back to back (ParseResult.ends)
-    const hold = seqDigits > 0 ? 7 + seqDigits : 0;
-    let head = 0;
-    for (let i = 0; i < n; i++) {
-      const end = ends[i]!;
-      const lv = levels[i]!;
-      out[i] = new WireRecord(times[i]!, now, source, stream, origin, lv === 0 ? undefined : LEVELS[lv - 1], buf, head + hold, end, hold > 0 ? head : -1, msg[2 * i]!, msg[2 * i + 1]!);
-      head = hold > 0 ? end + 1 : end;
-    }
-    return out;
+    return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits, received: now, source: this.#cfg.name, stream: this.#stream, origin };
   }
 
   /** Records of items taken with `takeItems`, split and parsed here (a small batch, or no worker could). */

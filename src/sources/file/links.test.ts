@@ -6,7 +6,8 @@ import { realpath } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect, linkPolicy, verifyOpened, type FoundFile, type LinkPolicy, type Verdict } from './links.js';
 import { fileSourceSchema } from './config.js';
-import { FileTailer, newCounters } from './tailer.js';
+import { FileTailer } from './tailer.js';
+import { newCounters } from './counters.js';
 
 // These tests make links and files owned by other uids: they need root (as the test machine runs).
 const cleanup: Array<() => void> = [];

@@ -22,7 +22,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import type { FileCounters } from './tailer.js';
+import type { FileCounters } from './counters.js';
 
 /** Why a path was refused (a bounded set), and the source counter each one counts in. */
 export const REFUSAL_COUNTER = {

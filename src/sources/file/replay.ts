@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import type { LogRecord } from '../../core/record.js';
 import type { CheckpointLast } from './checkpoint.js';
 import type { FileSourceConfig } from './config.js';
-import { alignStart, fingerprintMatches, newCounters, parseKey } from './tailer.js';
+import { alignStart, fingerprintMatches, parseKey } from './tailer.js';
+import { newCounters } from './counters.js';
 import { fileOrigin, RecordBuilder } from './builder.js';
 
 /** Entries looked at when searching a directory for a file by identity. */

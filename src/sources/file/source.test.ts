@@ -1,4 +1,5 @@
 import { appendFileSync, closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { isEncoded, recordsOf } from '../../wire/encoded.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -446,7 +447,7 @@ describeParseModes(() => {
       const realPush = p.push.bind(p);
       let fail = true;
       p.push = (batch) => {
-        if (fail && batch.some((r) => r.message === 'poison')) {
+        if (fail && (isEncoded(batch) ? recordsOf(batch, 1) : batch).some((r) => r.message === 'poison')) {
           fail = false;
           throw new Error('downstream bug');
         }

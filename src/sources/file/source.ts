@@ -28,9 +28,12 @@ import { CheckpointStore, type CheckpointEntry, type CheckpointLast, type LoadRe
 import type { FileSourceConfig } from './config.js';
 import { rebuildBatch, searchDir } from './replay.js';
 import { linkPolicy, REFUSAL_COUNTER, swappedAtOpen, verifyOpened, type LinkPolicy, type Refusal, type RefusalCode } from './links.js';
-import { FileTailer, newCounters, parseKey, type FileCounters } from './tailer.js';
+import { FileTailer, parseKey } from './tailer.js';
+import { newCounters, type FileCounters } from './counters.js';
 import { PathWatcher, type FoundFile } from './watcher.js';
 import type { LogRecord } from '../../core/record.js';
+import { batchLength, type Batch } from '../../wire/encoded.js';
+import { seqDigits } from '../../wire/seq.js';
 import { parseCounters } from '../../parse/detect.js';
 import type { ParsePool, ParseResult } from '../../parse/pool.js';
 
@@ -674,8 +677,8 @@ export class FileSource implements Source {
     const { items, now, origin } = b.takeItems();
     const cfg = this.#cfg;
     // the width the seqs will most likely have when this commits (block.ts publishes such records in place)
-    const seqDigits = String(this.#pipeline!.lastSeq() + 1).length;
-    const request = { items, maxLineBytes: cfg.max_line_bytes, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin), seqDigits };
+    const digits = seqDigits(this.#pipeline!.nextSeq());
+    const request = { items, maxLineBytes: cfg.max_line_bytes, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin), seqDigits: digits };
     // A worker's result stays as it came (typed arrays, off the JS heap) until its turn to commit: records
     // made at once would wait on the heap behind earlier chunks, and the young-generation GC would copy
     // them over and over.
@@ -698,7 +701,7 @@ export class FileSource implements Source {
       .then(async (r) => {
         await this.#unpaused();
         await nextTurn();
-        this.#commit(t, Array.isArray(r) ? r : b.fromWorker(r, now, origin, seqDigits), to);
+        this.#commit(t, Array.isArray(r) ? r : b.fromWorker(r, now, origin, digits), to);
         markTurn();
       })
       .catch((e: unknown) => {
@@ -735,7 +738,7 @@ export class FileSource implements Source {
     while (t.jobs.length > 0) await t.jobs[t.jobs.length - 1];
   }
 
-  #commit(t: FileTailer, batch: LogRecord[], to: number): void {
+  #commit(t: FileTailer, batch: Batch, to: number): void {
     if (this.#pipeline === null) return;
     const from = t.committed;
     let ok: boolean;
@@ -744,15 +747,16 @@ export class FileSource implements Source {
     } catch (e) {
       // Not expected (the hub guards serialization): the batch cannot be taken back from
       // whatever accepted part of it, so it is passed over, counted and reported.
-      this.#counters.push_errors += batch.length;
-      this.#pipeline.drop('file', 'push_error', batch.length);
+      this.#counters.push_errors += batchLength(batch);
+      this.#pipeline.drop('file', 'push_error', batchLength(batch));
       this.#checkpointError = `push failed: ${(e as Error).message}`;
       ok = true;
     }
     const seqLast = this.#pipeline.lastSeq();
     t.committed = to;
-    this.#counters.records += batch.length;
-    this.#last = { key: t.key, path: t.realPath, ...linkOf(t), from, to, seqFirst: seqLast - batch.length + 1, seqLast };
+    const n = batchLength(batch);
+    this.#counters.records += n;
+    this.#last = { key: t.key, path: t.realPath, ...linkOf(t), from, to, seqFirst: seqLast - n + 1, seqLast };
     this.#saveCheckpoint();
     if (!ok) this.#pause();
   }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Hub } from './hub.js';
+import { Hub } from '../hub/hub.js';
 import { Block, entryJson, wireRuns } from './block.js';
-import type { Entry } from './ring.js';
-import { serializeRecord, serializeTail, type LogRecord, type WireTail } from './record.js';
+import type { Entry } from '../hub/entry.js';
+import type { LogRecord } from '../core/record.js';
+import { recordParts, serializeRecord, serializeTail } from './json.js';
+import type { EncodedBatch } from './encoded.js';
 
 const rec = (message: string): LogRecord => ({ seq: 0, time: 0, received: 0, source: 's', stream: 'a', origin: { kind: 't' }, message, fields: {} });
 
@@ -46,37 +48,40 @@ describe('Block', () => {
     expect(text).toBe(entries.slice(1, 3).map((e) => `id: ${e.seq}\nevent: log\ndata: ${entryJson(e)}\n\n`).join(''));
   });
 
-  it('copies worker tails after their seq, from a shared buffer at any offset, between string parts', () => {
-    const recs = [rec('tail one'), rec('a string part'), rec('tail ünï "two"'), rec('tail three')];
-    const tails = [0, 2, 3].map((i) => serializeTail(recs[i]!));
+  it('copies encoded tails behind their seqs from a buffer that is a view at an offset, keeping each message\'s place', () => {
+    const recs = [rec('tail one'), rec('tail ünï "two"'), rec('tail three')];
+    const tails = recs.map((r) => serializeTail(r));
     // the tails live one after another in one buffer that is itself a view at an offset
     const whole = Buffer.from('xxxxxxx' + tails.join('') + 'yy');
     const view = whole.subarray(7);
-    const wire: WireTail[] = [];
+    const ends = new Uint32Array(3);
+    const msg = new Uint32Array(6);
     let at = 0;
-    for (const t of tails) {
-      const n = Buffer.byteLength(t);
-      wire.push({ buf: view, start: at, end: at + n });
-      at += n;
-    }
-    const seqs = [9, 10, 99_999, 12_345_678_901];
-    const entries = seqs.map((seq) => ({ seq }) as unknown as Entry);
-    const parts = [wire[0]!, serializeRecord({ ...recs[1]!, seq: seqs[1]! }), wire[1]!, wire[2]!];
-    const b = new Block(entries, parts);
+    tails.forEach((t, i) => {
+      const lit = JSON.stringify(recs[i]!.message);
+      const m = at + Buffer.byteLength(t.slice(0, t.indexOf(',"message":') + 11));
+      msg[2 * i] = m;
+      msg[2 * i + 1] = m + Buffer.byteLength(lit);
+      at += Buffer.byteLength(t);
+      ends[i] = at;
+    });
+    const enc: EncodedBatch = { kind: 'encoded', buf: view, ends, msg, times: new Float64Array(3), levels: new Uint8Array(3), digits: 0, received: 0, source: 's', stream: 'a', origin: { kind: 't' } };
+    const b = Block.fromEncoded(enc, 99_999);
+    const seqs = [99_999, 100_000, 100_001];
     const expected = recs.map((r, i) => serializeRecord({ ...r, seq: seqs[i]! }) + '\n').join('');
     expect(b.nd.toString('utf8')).toBe(expected);
-    expect(Array.from(b.ndEnds)).toEqual(recs.map((_, i) => Buffer.byteLength(expected.split('\n').slice(0, i + 1).join('\n') + '\n')));
+    expect(recs.map((r, i) => b.message(i))).toEqual(recs.map((r) => r.message));
     expect(b.sse().buf.toString('utf8')).toBe(recs.map((r, i) => `id: ${seqs[i]}\nevent: log\ndata: ${serializeRecord({ ...r, seq: seqs[i]! })}\n\n`).join(''));
   });
 
   it('writes every seq right across powers of ten and jumps (consecutive seqs are counted up in place)', () => {
-    const tail = serializeTail(rec('x'));
-    const view = Buffer.from(tail);
+    const parts = recordParts(rec('x'));
     for (const [start, n] of [[1, 30], [95, 10], [999_990, 20], [9_999_999_999_995, 10], [42, 1]] as const) {
       const seqs = Array.from({ length: n }, (_, i) => start + i);
       seqs.push(start + n + 5, start + n + 6, 7); // a jump forward, the next, and back down
-      const b = new Block(seqs.map((seq) => ({ seq }) as unknown as Entry), seqs.map(() => ({ buf: view, start: 0, end: view.length })));
+      const b = Block.fromParts(seqs, seqs.map(() => parts));
       expect(b.nd.toString('utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l).seq)).toEqual(seqs);
+      expect(b.sse().buf.toString('utf8').split('\n\n').slice(0, -1).map((f) => Number(f.split('\n')[0]!.slice(4)))).toEqual(seqs);
     }
   });
 });

@@ -5,34 +5,7 @@
  * (seqs are increasing but not contiguous within one stream: the counter is
  * per node).
  */
-import type { Level } from './record.js';
-import type { Block } from './block.js';
-
-/** What live filters look at; a LogRecord is one, and so is an Entry. */
-export interface RecordView {
-  readonly source: string;
-  readonly stream: string;
-  readonly level?: Level;
-  readonly message: string;
-}
-
-/**
- * One accepted record as the ring keeps it: the few fields filters need and
- * its place in the batch's shared wire block (its JSON lives there, in an
- * off-heap Buffer). The full LogRecord (fields, origin) is not retained:
- * keeping whole records alive for the ring's lifetime made the young-GC
- * scavenger copy them over and over (~25% of CPU, bench/).
- */
-export interface Entry extends RecordView {
-  readonly seq: number;
-  /** Approximate memory cost in bytes (its share of the block, the entry object). */
-  readonly bytes: number;
-  /** The batch's shared wire form (block.ts) and this entry's index in it. */
-  block: Block;
-  idx: number;
-}
-
-export const ENTRY_OVERHEAD = 160; // rough per-entry object cost, so tiny records still count
+import type { Entry } from './entry.js';
 
 export class ReplayRing {
   #buf: (Entry | undefined)[];

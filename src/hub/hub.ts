@@ -1,5 +1,5 @@
 /**
- * The hub: assigns `seq`, serializes each record once, keeps a replay ring
+ * The hub: assigns `seq`, has each batch encoded once (src/wire), keeps a replay ring
  * per stream (and one over all streams) and wakes subscribers.
  *
  * Subscribers are cursors into the rings, not copies: a subscriber's bounded
@@ -9,33 +9,17 @@
  * The hub never waits for a subscriber, and N clients cost N cursors, not N
  * copies of the data (measured: 1,000 SSE clients, see bench/).
  */
-import type { Level, LogRecord, WireTail } from './record.js';
-import { serializeRecord } from './record.js';
-import { ENTRY_OVERHEAD, ReplayRing, type Entry, type RecordView } from './ring.js';
-import { Block, entryJson, sizeGuess } from './block.js';
+import type { LogRecord } from '../core/record.js';
+import { levelOfCode } from '../core/record.js';
+import { Block, type RecordParts } from '../wire/block.js';
+import { isEncoded, type Batch, type EncodedBatch } from '../wire/encoded.js';
+import { recordParts } from '../wire/json.js';
+import { ENTRY_OVERHEAD, RingEntry, type Entry } from './entry.js';
+import { ReplayRing } from './ring.js';
+import { Subscriber, type SubscribeOptions, type SubscriberHost } from './subscriber.js';
 
-/**
- * A ring entry. Its message is not kept as a string: it is decoded from the
- * entry's wire JSON each time a `q`/`re` filter asks for it (not cached, so
- * the ring's byte accounting stays true). Holding every record's message (a
- * slice of its whole line) for the ring's lifetime made the young-generation
- * scavenger copy ~10k lines per stream over and over; an entry now holds
- * nothing per record but numbers and shared strings.
- */
-class RingEntry implements Entry {
-  block = undefined as unknown as Block;
-  constructor(
-    readonly seq: number,
-    readonly source: string,
-    readonly stream: string,
-    readonly level: Level | undefined,
-    readonly bytes: number,
-    public idx: number,
-  ) {}
-  get message(): string {
-    return String((JSON.parse(entryJson(this)) as { message: unknown }).message);
-  }
-}
+export type { SubscribeOptions, Notice } from './subscriber.js';
+export { Subscriber } from './subscriber.js';
 
 export interface StreamLimits {
   /** Records kept for resume. */
@@ -52,174 +36,6 @@ export interface HubOptions {
   drop(stage: string, reason: string, n: number): void;
 }
 
-export interface SubscribeOptions {
-  /** One stream, or null for every stream. */
-  stream: string | null;
-  /** Resume after this seq (Last-Event-ID / ?since=); undefined = live only. */
-  since?: number;
-  filter?: (r: RecordView) => boolean;
-  /** How far (in ring entries) the client may lag before its oldest are dropped; undefined = the ring's reach. */
-  maxLag?: number;
-  /** `stage` label of this subscriber's drops (sse, tcp, ...). */
-  stage: string;
-  /** Called synchronously when new entries (or a gap) may be taken. */
-  onWake(): void;
-}
-
-export type Notice = { kind: 'gap'; missed: number };
-
-export class Subscriber {
-  readonly id: number;
-  readonly stage: string;
-  readonly stream: string | null;
-  #hub: Hub;
-  #ring: ReplayRing;
-  #cursor: number;
-  #filter: ((r: RecordView) => boolean) | undefined;
-  #maxLag: number;
-  #pendingGap = 0;
-  #closed = false;
-  onWake: () => void;
-  dropped = 0;
-  sent = 0;
-
-  constructor(hub: Hub, id: number, ring: ReplayRing, o: SubscribeOptions, cursor: number) {
-    this.#hub = hub;
-    this.id = id;
-    this.stage = o.stage;
-    this.stream = o.stream;
-    this.#ring = ring;
-    this.#filter = o.filter;
-    this.#maxLag = Math.max(1, o.maxLag ?? Infinity);
-    this.onWake = o.onWake;
-    this.#cursor = cursor;
-    if (cursor < ring.evictedUpTo) {
-      // resuming from before what the ring still holds: tell the client, not a drop of ours
-      this.#pendingGap = ring.missedAfter(cursor);
-      this.#cursor = ring.evictedUpTo;
-    }
-  }
-
-  get cursor(): number {
-    return this.#cursor;
-  }
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Entries behind the head (before filtering). */
-  get lag(): number {
-    return this.#ring.size - this.#ring.indexAfter(this.#cursor);
-  }
-
-  /**
-   * Take up to `max` entries after the cursor (filtered), preceded by a gap
-   * notice when entries were evicted or skipped since the last take.
-   */
-  take(max: number, out: Entry[]): Notice | undefined {
-    const ring = this.#ring;
-    let i = this.#trim();
-    const size = ring.size;
-    let notice: Notice | undefined;
-    if (this.#pendingGap > 0) {
-      notice = { kind: 'gap', missed: this.#pendingGap };
-      this.#pendingGap = 0;
-    }
-    const filter = this.#filter;
-    for (; i < size && out.length < max; i++) {
-      const e = ring.at(i);
-      this.#cursor = e.seq;
-      if (filter === undefined || filter(e)) out.push(e);
-    }
-    this.sent += out.length;
-    return notice;
-  }
-
-  /**
-   * Apply the drop-oldest policy now: skip what the ring evicted past the
-   * cursor and what lies beyond maxLag, count it, and queue a gap notice.
-   * Sinks call it on wake while their socket is blocked, so a stalled
-   * client's losses are counted when they happen. Returns the ring index of
-   * the next entry to send.
-   */
-  trim(): void {
-    this.#trim();
-  }
-
-  #trim(): number {
-    const ring = this.#ring;
-    if (this.#cursor < ring.evictedUpTo) {
-      // the ring evicted past us: those records are gone for this client
-      const missed = ring.missedAfter(this.#cursor);
-      if (missed > 0) {
-        this.#pendingGap += missed;
-        this.#countDrop(missed);
-      }
-      this.#cursor = ring.evictedUpTo;
-    }
-    const i = ring.indexAfter(this.#cursor);
-    const size = ring.size;
-    if (size - i <= this.#maxLag) return i;
-    // drop oldest: skip to maxLag behind the head
-    const skipTo = size - this.#maxLag;
-    const skipped = this.#countMatching(ring, i, skipTo);
-    if (skipped > 0) {
-      this.#pendingGap += skipped;
-      this.#countDrop(skipped);
-    }
-    this.#cursor = ring.at(skipTo - 1).seq;
-    return skipTo;
-  }
-
-  #countMatching(ring: ReplayRing, from: number, to: number): number {
-    if (!this.#filter) return to - from;
-    let n = 0;
-    for (let i = from; i < to; i++) if (this.#filter(ring.at(i))) n++;
-    return n;
-  }
-
-  #countDrop(n: number): void {
-    this.dropped += n;
-    this.#hub.countDrop(this.stage, 'slow_client', n);
-  }
-
-  /** True when take() would return something now. */
-  get ready(): boolean {
-    return this.#pendingGap > 0 || this.#cursor < this.#ring.evictedUpTo || (this.#ring.last()?.seq ?? 0) > this.#cursor;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#hub.unsubscribe(this);
-  }
-
-  /** Async iteration for consumers that prefer it (tests, CLI); sinks use take() directly. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Entry | Notice> {
-    let wake: (() => void) | undefined;
-    const prev = this.onWake;
-    this.onWake = () => {
-      prev();
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    try {
-      const buf: Entry[] = [];
-      while (!this.#closed) {
-        buf.length = 0;
-        const n = this.take(256, buf);
-        if (n) yield n;
-        for (const e of buf) yield e;
-        if (!n && buf.length === 0) await new Promise<void>((r) => (wake = r));
-      }
-    } finally {
-      this.close();
-    }
-  }
-}
-
-
 interface StreamState {
   name: string;
   ring: ReplayRing;
@@ -227,7 +43,7 @@ interface StreamState {
   records: number;
 }
 
-export class Hub {
+export class Hub implements SubscriberHost {
   #seq: number;
   #streams = new Map<string, StreamState>();
   #all: ReplayRing;
@@ -312,10 +128,25 @@ export class Hub {
     return this.#streams.has(name);
   }
 
-  /** Assign seqs, ring and fan out a batch. Never blocks on subscribers. */
-  publish(batch: LogRecord[]): void {
-    if (batch.length === 0) return;
-    const entries = this.#entries(batch, true);
+  /** The seq the next published record gets (a writer reserves its width, wire/seq.ts). */
+  get nextSeq(): number {
+    return this.#seq + 1;
+  }
+
+  /**
+   * Assign seqs, ring and fan out a batch; returns the first seq assigned.
+   * Never blocks on subscribers.
+   */
+  publish(batch: Batch): number {
+    const first = this.#seq + 1;
+    const entries = isEncoded(batch) ? this.#encodedEntries(batch, first) : this.#recordEntries(batch, true);
+    if (entries.length === 0) return first;
+    this.#ring(entries);
+    this.#wake(entries);
+    return first;
+  }
+
+  #ring(entries: Entry[]): void {
     let last: StreamState | undefined;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
@@ -325,7 +156,23 @@ export class Hub {
       s.records++;
       this.#all.push(e);
     }
-    this.#wake(batch);
+  }
+
+  /** A parse thread's records: their bytes become the block (wire/block.ts); an entry per record. */
+  #encodedEntries(b: EncodedBatch, first: number): Entry[] {
+    const n = b.ends.length;
+    if (n === 0) return [];
+    this.#seq += n;
+    const block = Block.fromEncoded(b, first);
+    const entries = new Array<Entry>(n);
+    const { source, stream, levels } = b;
+    const ends = block.ndEnds;
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      entries[i] = new RingEntry(first + i, source, stream, levelOfCode(levels[i]!), ends[i]! - start + ENTRY_OVERHEAD, block, i);
+      start = ends[i]!;
+    }
+    return entries;
   }
 
   /**
@@ -333,46 +180,51 @@ export class Hub {
    * must not take its batch down with it: it is published with its message
    * and origin only, and counted.
    */
-  #serialize(r: LogRecord): string {
+  #serialize(r: LogRecord): RecordParts {
     try {
-      return serializeRecord(r);
+      return recordParts(r);
     } catch {
       this.#opts.drop('hub', 'unserializable_fields', 1);
       const safe: LogRecord = { ...r, time: Number.isFinite(r.time) ? r.time : r.received, fields: {}, message: String(r.message) };
       try {
-        return serializeRecord(safe);
+        return recordParts(safe);
       } catch {
-        return serializeRecord({ ...safe, time: Date.now(), origin: { kind: String(r.origin?.kind ?? 'unknown') }, host: undefined, app: undefined });
+        return recordParts({ ...safe, time: Date.now(), origin: { kind: String(r.origin?.kind ?? 'unknown') }, host: undefined, app: undefined });
       }
     }
   }
 
-  /** Serialize a batch once: per-record JSON plus the batch's shared wire block. */
-  #entries(batch: LogRecord[], assignSeq: boolean): Entry[] {
-    const entries = new Array<Entry>(batch.length);
-    const parts = new Array<string | WireTail>(batch.length);
-    for (let i = 0; i < batch.length; i++) {
+  /** Records to serialize once (seqs assigned here, or kept: a replay), as one block. */
+  #recordEntries(batch: readonly LogRecord[], assignSeq: boolean): Entry[] {
+    const n = batch.length;
+    if (n === 0) return [];
+    const parts = new Array<RecordParts>(n);
+    const seqs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
       const r = batch[i]!;
       if (assignSeq) r.seq = ++this.#seq;
-      // a parse worker's record is already serialized (all but its seq)
-      const w = r.wire;
-      const part = w === undefined ? this.#serialize(r) : w;
-      parts[i] = part;
-      const bytes = sizeGuess(part) + ENTRY_OVERHEAD;
-      entries[i] = w?.asEntry !== undefined ? w.asEntry(bytes, i) : new RingEntry(r.seq, r.source, r.stream, r.level, bytes, i);
+      seqs[i] = r.seq;
+      parts[i] = this.#serialize(r);
     }
-    const block = new Block(entries, parts);
-    for (let i = 0; i < entries.length; i++) entries[i]!.block = block;
+    const block = Block.fromParts(seqs, parts);
+    const entries = new Array<Entry>(n);
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const r = batch[i]!;
+      const end = block.ndEnds[i]!;
+      entries[i] = new RingEntry(r.seq, r.source, r.stream, r.level, end - start + ENTRY_OVERHEAD, block, i);
+      start = end;
+    }
     return entries;
   }
 
-  #wake(batch: LogRecord[]): void {
+  #wake(entries: Entry[]): void {
     for (const sub of this.#allSubs) sub.onWake();
     let prev = '';
-    for (const r of batch) {
-      if (r.stream === prev) continue;
-      prev = r.stream;
-      const s = this.#streams.get(r.stream);
+    for (const e of entries) {
+      if (e.stream === prev) continue;
+      prev = e.stream;
+      const s = this.#streams.get(e.stream);
       if (s) for (const sub of s.subs) sub.onWake();
     }
   }
@@ -397,12 +249,7 @@ export class Hub {
       this.#all.evictedUpTo = known;
       for (const s of this.#streams.values()) s.ring.evictedUpTo = Math.min(s.ring.evictedUpTo, known);
     }
-    for (const e of this.#entries(recs, false)) {
-      const s = this.#stream(e.stream);
-      s.ring.push(e);
-      s.records++;
-      this.#all.push(e);
-    }
+    this.#ring(this.#recordEntries(recs, false));
     const maxSeq = recs.length ? recs[recs.length - 1]!.seq : 0;
     // after a crash the counter restarts at its reservation: the seqs between the
     // last one the sources checkpointed and the reservation were never used

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Hub, type Subscriber } from './hub.js';
-import type { Entry } from './ring.js';
-import { entryJson } from './block.js';
-import type { LogRecord } from './record.js';
+import type { Entry } from './entry.js';
+import { entryJson } from '../wire/block.js';
+import type { LogRecord } from '../core/record.js';
 
 function rec(stream: string, message: string): LogRecord {
   return { seq: 0, time: 1_700_000_000_000, received: 1_700_000_000_000, source: 'src', stream, origin: { kind: 'test' }, message, fields: {} };

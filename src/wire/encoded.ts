@@ -1,0 +1,119 @@
+/**
+ * A batch of records already in wire form (a parse thread's output, or the
+ * native writer's): the typed batch the hub accepts without serializing
+ * anything. Records lie in `buf` one after the other; see `digits` for the
+ * layout. `recordsOf` gives the durable stages (rules, store) records that
+ * decode what they read from these bytes on first use.
+ */
+import { levelOfCode, type Level, type LogRecord, type Origin } from '../core/record.js';
+import { holdBytes } from './seq.js';
+
+export interface EncodedBatch {
+  readonly kind: 'encoded';
+  /** The records' bytes. */
+  buf: Buffer;
+  /**
+   * Record i's wire JSON after `{"seq":N` ends at ends[i]. With digits 0 it
+   * starts at ends[i-1] (or 0): tails back to back. With digits D > 0 each
+   * record is laid out whole: `{"seq":` and D reserved digit bytes (from
+   * ends[i-1] + 1, or 0), its tail, and a '\n' at ends[i] (seq.ts).
+   */
+  ends: Uint32Array;
+  /** msg[2i], msg[2i+1]: record i's message as a JSON string literal (quotes included), in buf. */
+  msg: Uint32Array;
+  times: Float64Array;
+  /** core/record.ts LEVEL_CODE. */
+  levels: Uint8Array;
+  digits: number;
+  received: number;
+  source: string;
+  stream: string;
+  origin: Origin;
+}
+
+/** What a source pushes: records, or records already encoded. */
+export type Batch = LogRecord[] | EncodedBatch;
+
+export function isEncoded(b: Batch): b is EncodedBatch {
+  return !Array.isArray(b);
+}
+
+export function batchLength(b: Batch): number {
+  return Array.isArray(b) ? b.length : b.ends.length;
+}
+
+/** The stream of a batch's first record. */
+export function batchStream(b: Batch): string | undefined {
+  return Array.isArray(b) ? b[0]?.stream : b.stream;
+}
+
+/** Where record i starts in `b.buf`: its `{"seq":` (digits > 0) or its tail (digits 0). */
+export function recordStart(b: EncodedBatch, i: number): number {
+  return i === 0 ? 0 : b.digits > 0 ? b.ends[i - 1]! + 1 : b.ends[i - 1]!;
+}
+
+/** Where record i's tail (the wire JSON after `{"seq":N`) starts. */
+export function tailStart(b: EncodedBatch, i: number): number {
+  return recordStart(b, i) + holdBytes(b.digits);
+}
+
+interface Rest {
+  fields: Record<string, unknown>;
+  host?: string;
+  app?: string;
+}
+
+/**
+ * A record of an encoded batch as the durable stages see it: routing values
+ * at hand, `message` and the rest decoded from the bytes when first read
+ * (the rule engine reads `message`; with no rules nothing is decoded). It
+ * lives as long as a stage's queue holds it, never in a ring.
+ */
+class EncodedRecord implements LogRecord {
+  #msg: string | undefined;
+  #rest: Rest | undefined;
+  constructor(
+    readonly seq: number,
+    readonly time: number,
+    readonly received: number,
+    readonly source: string,
+    readonly stream: string,
+    readonly origin: Origin,
+    readonly level: Level | undefined,
+    readonly buf: Buffer,
+    readonly start: number,
+    readonly end: number,
+    readonly msgStart: number,
+    readonly msgEnd: number,
+  ) {}
+
+  get message(): string {
+    return (this.#msg ??= JSON.parse(this.buf.toString('utf8', this.msgStart, this.msgEnd)) as string);
+  }
+  get fields(): Record<string, unknown> {
+    return this.#decode().fields;
+  }
+  get host(): string | undefined {
+    return this.#decode().host;
+  }
+  get app(): string | undefined {
+    return this.#decode().app;
+  }
+  #decode(): Rest {
+    if (this.#rest === undefined) {
+      const r = JSON.parse('{"seq":0' + this.buf.toString('utf8', this.start, this.end)) as Rest;
+      this.#rest = { fields: r.fields, host: r.host, app: r.app };
+    }
+    return this.#rest;
+  }
+}
+
+/** The records of `b`, with the seqs first, first+1, ... */
+export function recordsOf(b: EncodedBatch, first: number): LogRecord[] {
+  const n = b.ends.length;
+  const out = new Array<LogRecord>(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = new EncodedRecord(first + i, b.times[i]!, b.received, b.source, b.stream, b.origin, levelOfCode(b.levels[i]!), b.buf, tailStart(b, i), b.ends[i]!, b.msg[2 * i]!, b.msg[2 * i + 1]!);
+  }
+  return out;
+}
