@@ -32,6 +32,7 @@ import { loadConfig } from './config/load.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import { createSource } from './sources/index.js';
 import { defaultParseThreads, ParsePool } from './parse/pool.js';
+import { ParseStage } from './parse/stage.js';
 import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
@@ -74,6 +75,7 @@ export class Daemon implements DaemonView {
   #stopping?: Promise<void>;
   #reloading = false;
   #parsePool?: ParsePool;
+  #stage!: ParseStage;
   #log: (m: string) => void;
   #authStats?: () => AuthStats;
 
@@ -137,6 +139,7 @@ export class Daemon implements DaemonView {
     const threads = parseThreads(cfg);
     if (threads > 0) this.#parsePool = new ParsePool(threads, this.#log);
     this.#pipeline = new PipelineRuntime(this.#hub, this.#metrics);
+    this.#stage = new ParseStage(this.#pipeline, this.#parsePool);
     this.#pipeline.afterPush = () => this.#seq.ensure(this.#hub.lastSeq);
     this.#metrics.setSourceViews(() =>
       this.sources().map((s) => ({
@@ -201,7 +204,7 @@ export class Daemon implements DaemonView {
   }
 
   #build(c: SourceConfig): RunningSource {
-    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir), parsePool: this.#parsePool }) };
+    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir), stage: this.#stage }) };
   }
 
   #ringLimits(cfg: Config, replay: number, replayBytes: number) {
@@ -333,8 +336,10 @@ export class Daemon implements DaemonView {
           this.#log(`source ${s.cfg.name} stop failed: ${(err as Error).message}`);
         }
       }
-      closeAllSse();
+      // the clients' last records are flushed (each TCP stop waits too) before the server closes
+      const sse = closeAllSse();
       for (const t of this.#tcp.values()) await t.stop();
+      await sse;
       await this.#http?.close();
       await this.#alerting?.close();
       await this.#parsePool?.close();

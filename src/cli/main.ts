@@ -109,6 +109,20 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
     if (running) void daemon.reload();
     else process.stderr.write('SIGHUP during start-up: ignored (the configuration is being loaded)\n');
   });
+  // SIGTERM and SIGINT are taken from the start too (their default action kills the process,
+  // and the API answers before the sources have started): one during start-up stops the
+  // daemon as soon as it is up.
+  let stopAsked: string | undefined;
+  let onStop: ((sig: string) => void) | undefined;
+  const ask = (sig: string): void => {
+    if (onStop !== undefined) onStop(sig);
+    else if (stopAsked === undefined) {
+      stopAsked = sig;
+      process.stderr.write(`${sig} during start-up: stopping once started\n`);
+    }
+  };
+  process.once('SIGTERM', () => ask('SIGTERM'));
+  process.once('SIGINT', () => ask('SIGINT'));
   try {
     await daemon.start();
     running = true;
@@ -140,7 +154,12 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
         },
       );
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    let stopping = false;
+    onStop = (sig) => {
+      if (stopping) return;
+      stopping = true;
+      shutdown(sig);
+    };
+    if (stopAsked !== undefined) onStop(stopAsked);
   });
 }

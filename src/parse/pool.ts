@@ -20,6 +20,11 @@ export interface ParseJob {
   id: number;
   /** In order: a line, or the bytes of a run of complete lines (ending with '\n') for the worker to split. */
   items: (string | Uint8Array)[];
+  /** Per item, its origin's index in `origins` (JSON, as `origin`) when the items' origins differ (parse/batch.ts). */
+  origins?: string[];
+  originIdx?: Uint8Array;
+  /** Per item, a string item's time when the source knows it (parse/batch.ts RawBatch.times). */
+  times?: (number | undefined)[];
   /** The source's max_line_bytes (how the worker splits byte runs). */
   maxLineBytes: number;
   format: Format;
@@ -30,7 +35,8 @@ export interface ParseJob {
   /** JSON of the records' origin, as the wire carries it (the worker writes it into every record as is). */
   origin: string;
   /**
-   * When > 0: the number of digits the records' seqs will most likely have.
+   * When > 0: the number of digits the records' seqs will most likely have
+   * (wire/seq.ts: seqDigits of the hub's next seq).
    * Each record is then written whole, `{"seq":` + that many reserved digit
    * bytes + its tail + '\n', one after the other, so that the hub can stamp
    * the seqs in place and publish the buffer itself as the batch's wire block
@@ -183,6 +189,11 @@ export class ParsePool {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ ...job, id } satisfies ParseJob);
     });
+  }
+
+  /** Fault injection (tests): worker `index` dies as a crash would (its jobs fail, the next job starts a new one). */
+  async crash(index: number): Promise<void> {
+    await this.#slots[index]?.worker.terminate();
   }
 
   async close(): Promise<void> {

@@ -48,19 +48,28 @@ function snapshotCounters(): Record<string, number> {
   return { ...parseCounters };
 }
 
-/** The job's lines in order: its strings as they are, its byte runs split here. */
-function linesOf(job: ParseJob, split: ParseResult['split']): string[] {
+/** The job's lines in order, each with the time it is given (RawBatch.times): its strings as they are, its byte runs split here. */
+function linesOf(job: ParseJob, split: ParseResult['split']): { lines: string[]; forced: (number | undefined)[]; from: number[] } {
   const lines: string[] = [];
-  for (const it of job.items) {
-    if (typeof it === 'string') lines.push(it);
-    else {
-      const r = splitRegion(Buffer.from(it.buffer, it.byteOffset, it.length), job.maxLineBytes, (line) => lines.push(line));
+  const forced: (number | undefined)[] = [];
+  const from: number[] = [];
+  job.items.forEach((it, k) => {
+    if (typeof it === 'string') {
+      lines.push(it);
+      forced.push(job.times?.[k]);
+      from.push(k);
+    } else {
+      const r = splitRegion(Buffer.from(it.buffer, it.byteOffset, it.length), job.maxLineBytes, (line) => {
+        lines.push(line);
+        forced.push(undefined);
+        from.push(k);
+      });
       split.lines += r.lines;
       split.truncated += r.truncated;
       split.repaired += r.repaired;
     }
-  }
-  return lines;
+  });
+  return { lines, forced, from };
 }
 
 /** One job's output: the records' bytes and the per-record values the main thread routes on. */
@@ -108,17 +117,16 @@ class Records {
     this.levels = grow(this.levels, new Uint8Array(n));
   }
 
-  /** Parse and write one line in JS. */
-  add(line: string): void {
+  /** Parse and write one line in JS; `forced`: its time when the source knows it (RawBatch.times); `mid`: its origin's segment when not the job's. */
+  add(line: string, forced?: number, mid = this.#mid): void {
     const i = this.i;
     if (i >= this.ends.length) this.growLines(1);
     const now = this.#now;
-    const mid = this.#mid;
     const hold = this.#hold;
     const nl = this.#nl;
     const out = this.out;
     const p = parseLine(line, this.#format, now);
-    let time = p.time ?? now;
+    let time = forced ?? p.time ?? now;
     let head: string, lit: string, rest: string;
     try {
       head = headWith(mid, time, p.host, p.app, p.level);
@@ -192,15 +200,17 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
   const split = { lines: 0, truncated: 0, repaired: 0 };
   // job.origin is the origin's JSON already (as the main thread's serializer writes it)
   const mid = middleText(job.source, job.stream, job.origin);
+  // per item origins (RawBatch.origins): their segments, rendered once per job
+  const mids = job.originIdx !== undefined && job.origins !== undefined ? job.origins.map((o) => middleText(job.source, job.stream, o)) : undefined;
   const before = snapshotCounters();
   const nat = { lines: 0, bailed: 0 };
   let recs: Records;
   if (native === undefined || native === null) {
-    const lines = linesOf(job, split);
+    const { lines, forced, from } = linesOf(job, split);
     let chars = 0;
     for (const l of lines) chars += l.length;
     recs = new Records(job, mid, lines.length, chars);
-    for (const l of lines) recs.add(l);
+    for (let i = 0; i < lines.length; i++) recs.add(lines[i]!, forced[i], mids?.[job.originIdx![from[i]!]!]);
   } else {
     let n = 0;
     let bytes = 0;
@@ -216,8 +226,9 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     st[ST.MAXLINE] = job.maxLineBytes;
     st[ST.UTC] = UTC ? 1 : 0;
     st[ST.SEQDIGITS] = job.seqDigits;
-    for (const it of job.items) {
-      if (typeof it === 'string') recs.add(it);
+    for (let k = 0; k < job.items.length; k++) {
+      const it = job.items[k]!;
+      if (typeof it === 'string') recs.add(it, job.times?.[k], mids?.[job.originIdx![k]!]);
       else nat.bailed += addRegionNative(native, recs, it, job, midBytes, split);
     }
     nat.lines = st[ST.LINES]!;

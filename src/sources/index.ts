@@ -3,19 +3,19 @@ import type { Source } from '../core/pipeline.js';
 import type { SourceConfig } from '../config/schema.js';
 import { FileSource } from './file/source.js';
 import { DockerSource } from './docker/source.js';
-import type { ParsePool } from '../parse/pool.js';
+import type { ParseStage } from '../parse/stage.js';
 
 export interface SourceContext {
   dataDir: string;
-  /** Shared parse threads (file sources use them). */
-  parsePool?: ParsePool;
+  /** The daemon's parse stage: every source's lines go through it. */
+  stage: ParseStage;
 }
 
 export function createSource(cfg: SourceConfig, ctx: SourceContext): Source {
   switch (cfg.type) {
     case 'file':
-      return new FileSource(cfg, { dataDir: ctx.dataDir, parsePool: ctx.parsePool });
+      return new FileSource(cfg, { dataDir: ctx.dataDir, stage: ctx.stage });
     case 'docker':
-      return new DockerSource(cfg, { dataDir: ctx.dataDir });
+      return new DockerSource(cfg, { dataDir: ctx.dataDir, stage: ctx.stage });
   }
 }

@@ -29,6 +29,9 @@ export interface EncodedBatch {
   source: string;
   stream: string;
   origin: Origin;
+  /** When the records' origins differ: record i's is origins[originIdx[i]]. */
+  origins?: Origin[];
+  originIdx?: Uint8Array;
 }
 
 /** What a source pushes: records, or records already encoded. */
@@ -113,7 +116,8 @@ export function recordsOf(b: EncodedBatch, first: number): LogRecord[] {
   const n = b.ends.length;
   const out = new Array<LogRecord>(n);
   for (let i = 0; i < n; i++) {
-    out[i] = new EncodedRecord(first + i, b.times[i]!, b.received, b.source, b.stream, b.origin, levelOfCode(b.levels[i]!), b.buf, tailStart(b, i), b.ends[i]!, b.msg[2 * i]!, b.msg[2 * i + 1]!);
+    const origin = b.originIdx !== undefined ? b.origins![b.originIdx[i]!]! : b.origin;
+    out[i] = new EncodedRecord(first + i, b.times[i]!, b.received, b.source, b.stream, origin, levelOfCode(b.levels[i]!), b.buf, tailStart(b, i), b.ends[i]!, b.msg[2 * i]!, b.msg[2 * i + 1]!);
   }
   return out;
 }

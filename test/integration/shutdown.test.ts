@@ -144,6 +144,25 @@ describe('shutdown', () => {
     expect(await d2.stop()).toBe(0);
   }, 60_000);
 
+  it('a SIGTERM while the sources are still starting (the API already answers) stops cleanly once started: exit 0', async () => {
+    const dir = tempDir();
+    // many sources: they start one after another after the API is up, which leaves time to signal
+    let body = '';
+    for (let i = 0; i < 400; i++) {
+      const f = path.join(dir, `s${i}.log`);
+      writeFileSync(f, `line ${i}\n`);
+      body += fileSourceToml(`s${i}`, f);
+    }
+    const d = await start(dir, await freePort(), body);
+    const code = await d.stop('SIGTERM');
+    const err = d.stderr();
+    // signalled before "listening": handled (without the handler the process died of the signal, code null)
+    expect(err.indexOf('SIGTERM during start-up: stopping once started')).toBeGreaterThanOrEqual(0);
+    expect(err.indexOf('SIGTERM during start-up')).toBeLessThan(err.indexOf('listening on'));
+    expect(code).toBe(0);
+    expect(err).toContain('SIGTERM: shutting down');
+  }, 60_000);
+
   it('SIGINT stops like SIGTERM: exit 0, and a restart continues with the next seq and repeats nothing', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'app.log');

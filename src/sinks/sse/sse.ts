@@ -85,10 +85,27 @@ export function serveSse(res: ServerResponse, o: SseOptions): void {
   pump.attach(sub);
 }
 
-/** End every SSE response (shutdown). */
-export function closeAllSse(): void {
-  for (const c of clients) c.res.end();
+/**
+ * End every SSE response (shutdown); resolves when each has handed its last
+ * bytes to the kernel or closed, so the process does not exit with records
+ * still queued in a response (the daemon's shutdown_timeout bounds the wait).
+ */
+export function closeAllSse(): Promise<void> {
+  const done: Promise<void>[] = [];
+  for (const c of clients) {
+    const res = c.res;
+    done.push(
+      res.writableFinished || res.destroyed
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            res.once('finish', resolve);
+            res.once('close', resolve);
+          }),
+    );
+    res.end();
+  }
   clients.clear();
   if (heartbeatTimer) clearInterval(heartbeatTimer);
   heartbeatTimer = undefined;
+  return Promise.all(done).then(() => undefined);
 }

@@ -5,7 +5,7 @@
  * message's timestamp, merge the engine's 16 KiB partial-line pieces back
  * into one line per std stream, and report each complete line with the
  * timestamp of the message it started in. Also the resume skip and the
- * line-to-record step.
+ * lines' raw batch for the parse stage.
  *
  * Reassembly choice: every engine message (including each 16 KiB piece of a
  * long line) carries its own timestamp prefix, so payload bytes cannot go to
@@ -15,10 +15,10 @@
  * of the message it started in (the engine stamps every piece of a line with
  * the first piece's time).
  */
-import type { LogRecord, Origin } from '../../core/record.js';
+import type { Origin } from '../../core/record.js';
+import type { LaneSpec, RawBatch } from '../../parse/batch.js';
 import { LineSplitter, type LineInfo } from '../../framing/lines.js';
 import { DockerDemuxer, RawMessageSplitter, sinceParam, splitTimestamp, type StdNo, type Timestamp } from '../../framing/docker-mux.js';
-import { parseLine } from '../../parse/detect.js';
 import type { Position, StdPosition } from './checkpoint.js';
 import type { DockerSourceConfig } from './config.js';
 
@@ -43,6 +43,9 @@ export interface DockerCounters {
   replayed: number;
   replay_skipped: number;
   replay_mismatch: number;
+  /** Batches no parse thread could take, parsed on the main thread; records the pipeline refused with an exception. */
+  parsed_inline: number;
+  push_errors: number;
   [k: string]: number;
 }
 
@@ -50,7 +53,7 @@ export function newCounters(): DockerCounters {
   return {
     lines: 0, bytes: 0, records: 0, frames: 0, oversize_frames: 0, truncated_lines: 0, bad_frames: 0, truncated_frames: 0,
     skipped_bytes: 0, bad_timestamps: 0, resume_skipped: 0, reconnects: 0, event_reconnects: 0, containers_started: 0,
-    containers_stopped: 0, checkpoint_errors: 0, replayed: 0, replay_skipped: 0, replay_mismatch: 0,
+    containers_stopped: 0, checkpoint_errors: 0, replayed: 0, replay_skipped: 0, replay_mismatch: 0, parsed_inline: 0, push_errors: 0,
   };
 }
 
@@ -248,21 +251,49 @@ export function samePosition(a: Position | undefined, b: Position | undefined): 
   return a.key === b.key && a.n === b.n && a.pending === b.pending && eq(a.stdout, b.stdout) && eq(a.stderr, b.stderr);
 }
 
-/** The record for one line (seq 0 until the hub assigns one). */
-export function buildRecord(cfg: DockerSourceConfig, origin: Origin, line: string, ts: Timestamp | undefined, received: number): LogRecord {
-  const p = parseLine(line, cfg.format, received);
-  const rec: LogRecord = {
-    seq: 0,
-    time: ts ? ts.ms : (p.time ?? received),
-    received,
-    source: cfg.name,
-    stream: cfg.stream ?? cfg.name,
-    origin,
-    message: p.message,
-    fields: p.fields,
-  };
-  if (p.level !== undefined) rec.level = p.level;
-  if (p.host !== undefined) rec.host = p.host;
-  if (p.app !== undefined) rec.app = p.app;
-  return rec;
+/** The parse stage's view of a Docker source (src/parse/stage.ts): its lines are strings, one record each. */
+export function laneSpec(cfg: DockerSourceConfig, counters: DockerCounters): LaneSpec {
+  return { source: cfg.name, stream: cfg.stream ?? cfg.name, format: cfg.format, maxLineBytes: cfg.max_line_bytes, dropStage: 'docker', counters };
+}
+
+/**
+ * One read's lines as a raw batch for the parse stage: each line's std
+ * stream picks its origin, and the engine's timestamp is the record's time
+ * (it wins over a time in the line; a line without one gets the line's
+ * time, else when it was read).
+ */
+export class DockerLines {
+  items: string[] = [];
+  #times: (number | undefined)[] = [];
+  #std: number[] = [];
+  #size = 0;
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  push(std: Std, line: string, ts: Timestamp | undefined): void {
+    this.items.push(line);
+    this.#times.push(ts?.ms);
+    this.#std.push(std === 'stderr' ? 1 : 0);
+    this.#size += line.length;
+  }
+
+  /** Take the lines as one raw batch (origins: [stdout's, stderr's]). */
+  take(origins: { stdout: Origin; stderr: Origin }, received: number): RawBatch {
+    const raw: RawBatch = {
+      items: this.items,
+      size: this.#size,
+      now: received,
+      origin: origins.stdout,
+      origins: [origins.stdout, origins.stderr],
+      originIdx: Uint8Array.from(this.#std),
+      times: this.#times,
+    };
+    this.items = [];
+    this.#times = [];
+    this.#std = [];
+    this.#size = 0;
+    return raw;
+  }
 }

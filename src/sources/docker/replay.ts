@@ -10,7 +10,8 @@ import type { Origin, LogRecord } from '../../core/record.js';
 import type { DockerCheckpointLast } from './checkpoint.js';
 import type { DockerClient } from './client.js';
 import type { DockerSourceConfig } from './config.js';
-import { buildRecord, LogDecoder, newCounters, ResumeSkip, resumeSince, type Std } from './decode.js';
+import { DockerLines, laneSpec, LogDecoder, newCounters, ResumeSkip, resumeSince, type Std } from './decode.js';
+import { parseInline } from '../../parse/batch.js';
 import { metaOf } from './discovery.js';
 import type { ContainerMeta } from './tailer.js';
 
@@ -50,7 +51,7 @@ export async function refetchBatch(last: DockerCheckpointLast, o: RefetchOptions
     return { kind: 'gone', reason: (e as Error).message };
   }
   const { req, res } = stream;
-  const records: LogRecord[] = [];
+  const lines = new DockerLines();
   let newest: string | undefined;
   const skip = new ResumeSkip(last.from ?? undefined);
   const received = Date.now();
@@ -61,12 +62,12 @@ export async function refetchBatch(last: DockerCheckpointLast, o: RefetchOptions
     counters: newCounters(),
     drop: () => undefined,
     onLine: (std, line, ts, _truncated) => {
-      if (records.length >= last.count) return;
+      if (lines.length >= last.count) return;
       if (ts) {
         if (skip.skip(std, ts.key)) return;
         if (newest === undefined || ts.key > newest) newest = ts.key;
       }
-      records.push(buildRecord(cfg, origins[std], line, ts, received));
+      lines.push(std, line, ts);
     },
   });
   const done = await new Promise<'ok' | 'timeout'>((resolve) => {
@@ -82,11 +83,11 @@ export async function refetchBatch(last: DockerCheckpointLast, o: RefetchOptions
     const timer = setTimeout(() => finish('timeout'), o.timeoutMs ?? 15_000);
     res.on('data', (chunk: Buffer) => {
       decoder.push(chunk);
-      if (records.length >= last.count) finish('ok');
+      if (lines.length >= last.count) finish('ok');
     });
     res.once('end', () => {
       // The logs end here: a last line without '\n' was emitted as it is (the container stopped).
-      if (decoder.end() && records.length < last.count) decoder.flushPartial();
+      if (decoder.end() && lines.length < last.count) decoder.flushPartial();
       finish('ok');
     });
     res.once('error', () => finish('ok'));
@@ -94,8 +95,9 @@ export async function refetchBatch(last: DockerCheckpointLast, o: RefetchOptions
     req.once('error', () => finish('ok'));
   });
   if (done === 'timeout') return { kind: 'gone', reason: 'timed out reading the logs' };
-  if (records.length !== last.count) return { kind: 'mismatch', got: records.length };
+  if (lines.length !== last.count) return { kind: 'mismatch', got: lines.length };
   // The same count is not enough when the oldest logs were rotated away: the batch must end at the same time.
-  if (newest !== last.to) return { kind: 'mismatch', got: records.length };
-  return { kind: 'ok', records };
+  if (newest !== last.to) return { kind: 'mismatch', got: lines.length };
+  // parsed here, as the live tail's lane would (the records are byte for byte the same)
+  return { kind: 'ok', records: parseInline(laneSpec(cfg, newCounters()), lines.take(origins, received)) };
 }

@@ -22,9 +22,15 @@ import type { DockerSourceConfig } from './config.js';
 import { ContainerDiscovery, type DiscoveryReason } from './discovery.js';
 import { refetchBatch } from './replay.js';
 import { ContainerTailer, newCounters, type ContainerMeta, type DockerCounters } from './tailer.js';
+import { laneSpec } from './decode.js';
+import { ParseStage } from '../../parse/stage.js';
+import type { ParsePool } from '../../parse/pool.js';
 
 export interface DockerSourceOptions {
   dataDir: string;
+  /** The daemon's parse stage; without it the source makes its own at start (inline parsing, or over `parsePool`). */
+  stage?: ParseStage;
+  parsePool?: ParsePool;
 }
 
 export class DockerSource implements Source {
@@ -41,6 +47,8 @@ export class DockerSource implements Source {
   readonly #labelMatch: ((k: string) => boolean) | undefined;
   #state: SourceState = 'stopped';
   #pipeline: Pipeline | undefined;
+  readonly #opts: DockerSourceOptions;
+  #stage: ParseStage | undefined;
   #discovery: ContainerDiscovery | undefined;
   #loaded = false;
   #stopping = false;
@@ -52,6 +60,7 @@ export class DockerSource implements Source {
     this.#cfg = cfg;
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
+    this.#opts = opts;
     this.#client = new DockerClient(cfg.socket);
     this.#store = new DockerCheckpointStore(opts.dataDir, cfg.name);
     this.#labelMatch = cfg.labels.length ? picomatch(cfg.labels, { dot: true }) : undefined;
@@ -79,6 +88,7 @@ export class DockerSource implements Source {
   async start(pipeline: Pipeline): Promise<void> {
     this.#load();
     this.#pipeline = pipeline;
+    this.#stage = this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool);
     this.#stopping = false;
     this.#state = 'starting';
     const d = new ContainerDiscovery({
@@ -176,6 +186,7 @@ export class DockerSource implements Source {
       client: this.#client,
       cfg: this.#cfg,
       pipeline: this.#pipeline,
+      lane: this.#stage!.lane(laneSpec(this.#cfg, this.#counters)),
       counters: this.#counters,
       checkpoint,
       // from = "end" only for containers found running by the very first listing.

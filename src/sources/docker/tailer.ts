@@ -14,12 +14,13 @@
 import { WakeableSleep } from './sleep.js';
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import type { Pipeline } from '../../core/pipeline.js';
-import type { LogRecord, Origin } from '../../core/record.js';
+import type { Origin } from '../../core/record.js';
 import type { Timestamp } from '../../framing/docker-mux.js';
 import type { DockerClient } from './client.js';
 import type { ContainerCheckpoint, DockerCheckpointLast, Position } from './checkpoint.js';
 import type { DockerSourceConfig } from './config.js';
-import { advance, buildRecord, clonePosition, LogDecoder, ResumeSkip, resumeSince, samePosition, type DockerCounters, type Std } from './decode.js';
+import { advance, clonePosition, DockerLines, LogDecoder, ResumeSkip, resumeSince, samePosition, type DockerCounters, type Std } from './decode.js';
+import { LANE_MAX_PENDING, type Lane } from '../../parse/stage.js';
 
 export { newCounters, type DockerCounters } from './decode.js';
 
@@ -36,13 +37,15 @@ export interface TailerDeps {
   client: DockerClient;
   cfg: DockerSourceConfig;
   pipeline: Pipeline;
+  /** This container's lane at the parse stage: its batches are parsed there and commit in order. */
+  lane: Lane;
   counters: DockerCounters;
   /** Position to resume from (undefined: from the first line the engine kept, or from `sinceStart`). */
   checkpoint: ContainerCheckpoint | undefined;
   /** Engine `since` value used only when there is no checkpoint (the source's `from = "end"`). */
   sinceStart?: string;
   /**
-   * Persist after an accepted batch (synchronous): the container's position
+   * Persist after an accepted batch (synchronous, when the stage pushed it): the container's position
    * (undefined while no line carried a timestamp) and the batch pushed
    * (null when it cannot be re-read exactly, see `#flush`; undefined: none).
    */
@@ -80,7 +83,14 @@ export class ContainerTailer {
   /** The batch being built holds a line without a timestamp: it cannot be re-read by position. */
   #untimed = false;
 
-  #batch: LogRecord[] = [];
+  #batch = new DockerLines();
+  /** The position after the last batch handed to the stage (the next batch's `from`). */
+  #sent: Position | undefined;
+  /** Flushes so far, and the newest whose position is committed: an older one never overwrites it. */
+  #gen = 0;
+  #ckGen = 0;
+  /** False once a push asked to wait: reading pauses until the pipeline drains. */
+  #more = true;
   #received = 0;
   #origins: { stdout: Origin; stderr: Origin };
   #decoder: LogDecoder | undefined;
@@ -92,6 +102,7 @@ export class ContainerTailer {
       const { name: _name, ...pos } = deps.checkpoint;
       this.#ck = pos;
       this.#cur = clonePosition(pos);
+      this.#sent = clonePosition(pos);
     }
     this.#origins = { stdout: deps.origin(meta, 'stdout'), stderr: deps.origin(meta, 'stderr') };
   }
@@ -129,9 +140,11 @@ export class ContainerTailer {
   /** Stop reading (records already pushed were accepted; partial lines are re-read next time). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#d.lane.close();
     this.#req?.destroy();
     this.#sleeper.wake();
     await this.#done;
+    await this.#d.lane.settled();
   }
 
   async #loop(): Promise<void> {
@@ -147,9 +160,9 @@ export class ContainerTailer {
       let gotData = false;
       try {
         this.#state = 'connecting';
-        const since = this.#ck ? resumeSince(this.#ck) : this.#d.sinceStart;
+        const since = this.#sent ? resumeSince(this.#sent) : this.#d.sinceStart;
         this.#since = since;
-        this.#skip = new ResumeSkip(this.#ck);
+        this.#skip = new ResumeSkip(this.#sent);
         const std = this.#d.cfg.std;
         const s = await client.logs(this.meta.id, { follow: true, stdout: std !== 'stderr', stderr: std !== 'stdout', since });
         if (this.#stopped) {
@@ -223,11 +236,12 @@ export class ContainerTailer {
       const flushRead = () => {
         scheduled = false;
         if (settled) return;
-        if (!this.#flush()) {
-          // Back-pressure: stop reading this container's socket until the pipeline drains.
+        this.#flush();
+        if (!this.#more || this.#d.lane.pending >= LANE_MAX_PENDING) {
+          // Back-pressure: stop reading this container's socket until the stage and the pipeline have room.
           res.pause();
           this.#state = 'waiting';
-          this.#d.pipeline.onDrain(() => {
+          void this.#room().then(() => {
             if (settled) return;
             this.#state = 'following';
             res.resume();
@@ -268,47 +282,70 @@ export class ContainerTailer {
       c.truncated_lines++;
       this.#d.pipeline.drop('docker', 'line_truncated');
     }
-    this.#batch.push(buildRecord(this.#d.cfg, this.#origins[std], line, ts, this.#received || Date.now()));
+    this.#batch.push(std, line, ts);
+  }
+
+  /** Resolves when this lane is below its bound and the pipeline takes batches again. */
+  async #room(): Promise<void> {
+    while (this.#d.lane.pending >= LANE_MAX_PENDING) await this.#d.lane.oldest();
+    if (!this.#more) {
+      await new Promise<void>((resolve) => this.#d.pipeline.onDrain(resolve));
+      this.#more = true;
+    }
   }
 
   /**
-   * Push the batch built from one read; then commit the position (with the
-   * start of a line still being reassembled, see checkpoint.ts) and the
-   * batch (where it started and its seqs) for the crash replay. Returns
-   * push()'s answer.
+   * Hand the lines of one read to the stage; when it has pushed them,
+   * commit the position (with the start of a line still being reassembled,
+   * see checkpoint.ts) and the batch (where it started and its seqs) for the
+   * crash replay. A position that moved without lines is committed once the
+   * batches before it are.
    */
-  #flush(): boolean {
-    let more = true;
-    const batch = this.#batch;
-    let last: DockerCheckpointLast | null | undefined;
-    if (batch.length > 0) {
-      this.#batch = [];
-      this.#d.counters.records += batch.length;
-      more = this.#d.pipeline.push(batch);
-      const seqLast = this.#d.pipeline.lastSeq();
-      // A line without a timestamp cannot be found again by position: no replay for that batch.
-      if (this.#untimed || this.#cur === undefined) last = null;
-      else {
-        last = { id: this.meta.id, from: this.#ck ? clonePosition(this.#ck) : null, count: batch.length, to: this.#cur.key, seqFirst: seqLast - batch.length + 1, seqLast };
-        if (!this.#ck && this.#since !== undefined) last.since = this.#since;
-      }
-      this.#untimed = false;
-    }
+  #flush(): void {
     const cur = this.#cur;
     if (cur) {
       const p = this.#decoder?.pendingStart();
       if (p !== undefined && p < cur.key) cur.pending = p;
       else delete cur.pending;
     }
-    if (last !== undefined || !samePosition(cur, this.#ck)) {
-      this.#ck = cur ? clonePosition(cur) : undefined;
-      try {
-        this.#d.commit(this.meta.id, cur ? { ...clonePosition(cur), name: this.meta.name } : undefined, last);
-      } catch {
-        this.#d.counters.checkpoint_errors++;
-      }
+    const gen = ++this.#gen;
+    const pos = cur ? clonePosition(cur) : undefined;
+    const lane = this.#d.lane;
+    if (this.#batch.length > 0) {
+      const count = this.#batch.length;
+      const from = this.#sent ? clonePosition(this.#sent) : null;
+      // A line without a timestamp cannot be found again by position: no replay for that batch.
+      const replayable = !this.#untimed && pos !== undefined;
+      const since = !this.#sent ? this.#since : undefined;
+      this.#untimed = false;
+      this.#sent = pos;
+      lane.submit(this.#batch.take(this.#origins, this.#received || Date.now()), (n, seqLast, more) => {
+        if (!more) this.#more = false;
+        let last: DockerCheckpointLast | null = null;
+        if (replayable && n === count) {
+          last = { id: this.meta.id, from, count, to: pos.key, seqFirst: seqLast - n + 1, seqLast };
+          if (from === null && since !== undefined) last.since = since;
+        }
+        this.#commitPosition(gen, pos, last);
+      });
+      return;
     }
-    return more;
+    if (samePosition(pos, this.#sent)) return;
+    this.#sent = pos;
+    if (lane.pending === 0) this.#commitPosition(gen, pos, undefined);
+    else void lane.settled().then(() => this.#commitPosition(gen, pos, undefined));
+  }
+
+  #commitPosition(gen: number, pos: Position | undefined, last: DockerCheckpointLast | null | undefined): void {
+    if (gen < this.#ckGen) return;
+    this.#ckGen = gen;
+    if (last === undefined && samePosition(pos, this.#ck)) return;
+    this.#ck = pos ? clonePosition(pos) : undefined;
+    try {
+      this.#d.commit(this.meta.id, pos ? { ...clonePosition(pos), name: this.meta.name } : undefined, last);
+    } catch {
+      this.#d.counters.checkpoint_errors++;
+    }
   }
 
   /** The container stopped and the stream ended cleanly: emit unterminated last lines. */
@@ -320,9 +357,10 @@ export class ContainerTailer {
 
   /** Drop partial state: the next connection re-reads from the checkpoint. */
   #reset(): void {
-    this.#batch = [];
+    this.#batch = new DockerLines();
     this.#untimed = false;
-    this.#cur = this.#ck ? clonePosition(this.#ck) : undefined;
+    // resumes after what was handed to the stage (it is pushed whatever happens to the connection)
+    this.#cur = this.#sent ? clonePosition(this.#sent) : undefined;
     this.#decoder = undefined;
   }
 

@@ -14,6 +14,7 @@ import type { FileSourceConfig } from './config.js';
 import { alignStart, fingerprintMatches, parseKey } from './tailer.js';
 import { newCounters } from './counters.js';
 import { fileOrigin, RecordBuilder } from './builder.js';
+import { parseInline } from '../../parse/batch.js';
 
 /** Entries looked at when searching a directory for a file by identity. */
 const MAX_DIR_SEARCH = 10_000;
@@ -29,7 +30,9 @@ export async function rebuildBatch(cfg: FileSourceConfig, last: CheckpointLast):
     if (Number(st.size) < last.to || !(await fingerprintMatches(fh, k.fp))) return null;
     // Scratch counters: the replay must not count lines twice.
     // The origin the batch had: the file's real path, and the link it was reached through.
-    const b = new RecordBuilder(cfg, fileOrigin(last.path, last.link), newCounters());
+    const scratch = newCounters();
+    const b = new RecordBuilder(cfg, fileOrigin(last.path, last.link), scratch);
+    b.regionMinBytes = Infinity; // split here: the batch is parsed on this thread
     const now = Date.now();
     let pos = await alignStart(fh, last.from);
     // Bounded: every round advances or returns.
@@ -44,7 +47,7 @@ export async function rebuildBatch(cfg: FileSourceConfig, last: CheckpointLast):
     // The batch ended at `to`: its last record is complete there (a partial was idle-flushed, a multiline record was emitted).
     b.flushPartial(now);
     b.flushMultiline(now);
-    return b.take();
+    return parseInline({ source: cfg.name, stream: cfg.stream ?? cfg.name, format: cfg.format, maxLineBytes: cfg.max_line_bytes, dropStage: 'file', counters: scratch }, b.takeItems());
   } finally {
     await fh.close().catch(() => undefined);
   }

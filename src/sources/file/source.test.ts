@@ -429,7 +429,7 @@ describeParseModes(() => {
       appendFileSync(f, lines('P', 11, 20));
       await sleep(200); // several polls and watch events: still nothing read
       expect(p.batches).toHaveLength(1);
-      expect(p.drainWaiters).toBe(1);
+      expect(p.drainWaiters).toBeGreaterThanOrEqual(1); // the source (and the parse stage) wait for the drain
       expect((s.status().files as Array<{ offset: number }>)[0]!.offset).toBe(Buffer.byteLength(lines('P', 1, 10)));
       p.drain();
       await waitFor(() => p.records.length >= 20, '20 lines');

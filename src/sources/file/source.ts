@@ -31,42 +31,24 @@ import { linkPolicy, REFUSAL_COUNTER, swappedAtOpen, verifyOpened, type LinkPoli
 import { FileTailer, parseKey } from './tailer.js';
 import { newCounters, type FileCounters } from './counters.js';
 import { PathWatcher, type FoundFile } from './watcher.js';
-import type { LogRecord } from '../../core/record.js';
-import { batchLength, type Batch } from '../../wire/encoded.js';
-import { seqDigits } from '../../wire/seq.js';
-import { parseCounters } from '../../parse/detect.js';
-import type { ParsePool, ParseResult } from '../../parse/pool.js';
+import type { ParsePool } from '../../parse/pool.js';
+import { LANE_MAX_PENDING, ParseStage, THREAD_MIN_SIZE, type LaneSpec } from '../../parse/stage.js';
 
 export interface FileSourceOptions {
   /** The daemon's data_dir; checkpoints go to `${dataDir}/checkpoints/file-${name}.json`. */
   dataDir: string;
   /** Base for relative paths in the config; default process.cwd(). */
   cwd?: string;
-  /** Worker threads that parse and serialize lines off the main thread; without it, lines are parsed inline. */
+  /** The daemon's parse stage (src/parse/stage.ts); without it the source makes its own at start, over `parsePool`. */
+  stage?: ParseStage;
+  /** Parse threads for a stage of its own; without them, lines are parsed inline. */
   parsePool?: ParsePool;
-  /** Batches with less text than this go inline even with a pool (default POOL_MIN_CHARS; tests use 0). */
+  /** Batches with less text than this are parsed inline even with threads (default: the stage's, or half of read_buffer; tests use 0). */
   poolMinChars?: number;
 }
 
 /** Chunks read per turn before yielding to other files and the event loop. */
 const MAX_CHUNKS_PER_TURN = 16;
-/**
- * Chunks of one file at the parse pool at once: enough to keep the workers
- * busy while the main thread is busy elsewhere (building blocks, writing to
- * clients). 4 left both cores ~8% idle at full ingest; 8 measured
- * 87 -> 95 MiB/s (bench, file -> TCP), 12 no better.
- */
-const MAX_JOBS_PER_FILE = 8;
-/**
- * A batch of less text than this (UTF-16 units) is parsed on the main
- * thread: the pool pays off for a backlog (full read chunks), not for a live
- * trickle, where a round trip to a rarely used, not yet optimized worker
- * only adds latency (measured at 10k lines/s in 10 ms bursts: append -> SSE
- * p99 8 ms inline, 9 to 31 ms through the pool).
- */
-const POOL_MIN_CHARS = 64 * 1024;
-/** Chunks of the whole source at the pool (past it, lines are parsed on the main thread): bounds memory with many busy files. */
-const MAX_JOBS_PER_SOURCE = 12;
 
 function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
@@ -80,28 +62,6 @@ function linkOf(t: FileTailer): { link?: string } {
 /** Is `dir` equal to or an ancestor of `path`? */
 function isWithin(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : dir + '/');
-}
-
-/**
- * Worker batches commit one per event-loop turn. Results that queued up while
- * the main thread was busy (a GC, a checkpoint) would otherwise all publish in
- * one turn: several thousand records before any socket could drain, so a live
- * client that keeps up fine would still be pushed past its lag bound and lose
- * records to a burst of our own making. Between two commits the loop's poll
- * phase runs: sockets write, 'drain' fires, pumps catch up.
- */
-let committedThisTurn = false;
-const clearTurn = (): void => {
-  committedThisTurn = false;
-};
-function markTurn(): void {
-  if (committedThisTurn) return;
-  committedThisTurn = true;
-  setImmediate(clearTurn);
-}
-function nextTurn(): Promise<void> {
-  if (!committedThisTurn) return Promise.resolve();
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class FileSource implements Source {
@@ -143,20 +103,20 @@ export class FileSource implements Source {
   #scanning: Promise<void> | null = null;
   #rescan = false;
   readonly #inflight = new Set<Promise<void>>();
-  readonly #pool: ParsePool | undefined;
-  /** Batches of all files at the parse pool. */
-  #jobCount = 0;
-  /** Jobs held by a pause; a stop lets them through. */
-  #unpauseWaiters: (() => void)[] = [];
-  readonly #poolMinChars: number;
+  readonly #opts: FileSourceOptions;
+  #stage: ParseStage | null = null;
+  readonly #spec: LaneSpec;
+  /** Runs of complete lines this long are handed over as bytes (for a parse thread). */
+  readonly #regionMin: number;
 
   constructor(cfg: FileSourceConfig, opts: FileSourceOptions) {
     this.#cfg = cfg;
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
     this.#store = new CheckpointStore(opts.dataDir, cfg.name);
-    this.#pool = opts.parsePool;
-    this.#poolMinChars = opts.poolMinChars ?? Math.min(POOL_MIN_CHARS, cfg.read_buffer / 2);
+    this.#opts = opts;
+    this.#regionMin = opts.poolMinChars ?? Math.min(THREAD_MIN_SIZE, cfg.read_buffer / 2);
+    this.#spec = { source: cfg.name, stream: this.stream, format: cfg.format, maxLineBytes: cfg.max_line_bytes, dropStage: 'file', counters: this.#counters, threadMinSize: this.#regionMin };
     this.#links = linkPolicy(cfg, opts.cwd);
     this.#watcher = new PathWatcher({
       paths: cfg.paths,
@@ -203,6 +163,7 @@ export class FileSource implements Source {
   start(pipeline: Pipeline): Promise<void> {
     if (this.#pipeline || this.#stopping) return Promise.reject(new Error(`file source "${this.name}" already started or stopped`));
     this.#pipeline = pipeline;
+    this.#stage = this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool, { threadMinSize: this.#regionMin });
     this.#state = 'starting';
     this.#starting = this.#doStart();
     return this.#starting;
@@ -247,7 +208,7 @@ export class FileSource implements Source {
 
   async #doStop(): Promise<void> {
     this.#stopping = true;
-    for (const w of this.#unpauseWaiters.splice(0)) w();
+    for (const t of this.#tailers) t.lane?.close();
     // A start in progress sees the flag and returns early; wait for it so nothing opens behind us.
     if (this.#starting) await this.#starting.catch(() => undefined);
     if (this.#timer) clearInterval(this.#timer);
@@ -447,8 +408,9 @@ export class FileSource implements Source {
   }
 
   #register(t: FileTailer): void {
-    t.builder.deferParse = this.#pool !== undefined;
-    t.builder.regionMinBytes = this.#poolMinChars;
+    t.builder.regionMinBytes = this.#regionMin;
+    t.lane = this.#stage!.lane(this.#spec);
+    if (this.#stopping) t.lane.close();
     this.#tailers.add(t);
     this.#byId.set(t.id, t);
     this.#counters.files_opened++;
@@ -611,8 +573,8 @@ export class FileSource implements Source {
       }
       // Push even when stopping: these bytes were read, stop() waits for this.
       this.#pushFrom(t);
-      // back-pressure on the parse pool: the oldest job commits before more is read
-      if (t.jobs.length >= MAX_JOBS_PER_FILE) await t.jobs[0];
+      // back-pressure from the parse stage: the oldest batch commits before more is read
+      if (t.lane !== null && t.lane.pending >= LANE_MAX_PENDING) await t.lane.oldest();
     }
     return true;
   }
@@ -647,118 +609,28 @@ export class FileSource implements Source {
   // ------------------------------------------------------ push + checkpoint
 
   /**
-   * Push what `t` built as one batch, then checkpoint synchronously. With a
-   * parse pool the batch's lines go to a worker first; the batches of one
-   * file commit in the order they were read (`t.jobs`), whatever order the
-   * workers finish in.
+   * Hand what `t` framed to its lane as one raw batch; when the stage has
+   * pushed it, checkpoint synchronously (batches of one file commit in the
+   * order they were read, wherever they were parsed).
    */
   #pushFrom(t: FileTailer): void {
     const b = t.builder;
-    if (this.#pipeline === null) return;
-    // Jobs queue behind this file's earlier ones; a new job needs a big enough batch, a pool with
-    // threads and room at the source's cap (past it, lines are parsed here: memory stays bounded).
-    if (b.items.length > 0 && (t.jobs.length > 0 || (b.itemsSize >= this.#poolMinChars && this.#pool!.threads > 0 && this.#jobCount < MAX_JOBS_PER_SOURCE))) {
-      this.#submit(t);
-      return;
-    }
-    if (b.items.length > 0) {
-      // a small batch (a live tail's trickle) is parsed here: a worker round trip would only add latency
-      const { items, now, origin } = b.takeItems();
-      this.#commit(t, b.parseHere(items, now, origin), b.outEnd);
-      return;
-    }
-    if (b.out.length === 0) return;
-    this.#commit(t, b.take(), b.outEnd);
-  }
-
-  #submit(t: FileTailer): void {
-    const b = t.builder;
+    if (this.#pipeline === null || t.lane === null || b.items.length === 0) return;
     const to = b.outEnd;
-    const { items, now, origin } = b.takeItems();
-    const cfg = this.#cfg;
-    // the width the seqs will most likely have when this commits (block.ts publishes such records in place)
-    const digits = seqDigits(this.#pipeline!.nextSeq());
-    const request = { items, maxLineBytes: cfg.max_line_bytes, format: cfg.format, now, source: cfg.name, stream: this.stream, origin: JSON.stringify(origin), seqDigits: digits };
-    // A worker's result stays as it came (typed arrays, off the JS heap) until its turn to commit: records
-    // made at once would wait on the heap behind earlier chunks, and the young-generation GC would copy
-    // them over and over.
-    const parsed: Promise<ParseResult | LogRecord[]> = this.#pool!.parse(request).then(
-      (res) => {
-        for (const k in res.counters) parseCounters[k as keyof typeof parseCounters] += res.counters[k]!;
-        if (res.unserializable > 0) this.#pipeline?.drop('hub', 'unserializable_fields', res.unserializable);
-        return res;
-      },
-      () => {
-        // no worker could (a worker died, or cannot start): the items are still here (shared or copied, not transferred)
-        this.#counters.parsed_inline++;
-        return b.parseHere(items, now, origin);
-      },
-    );
-    const prev = t.jobs.length > 0 ? t.jobs[t.jobs.length - 1]! : Promise.resolve();
-    const job: Promise<void> = prev
-      .then(() => parsed)
-      // a pause asked by an earlier batch holds this one until the pipeline drains (not when stopping: read bytes are pushed)
-      .then(async (r) => {
-        await this.#unpaused();
-        await nextTurn();
-        this.#commit(t, Array.isArray(r) ? r : b.fromWorker(r, now, origin, digits), to);
-        markTurn();
-      })
-      .catch((e: unknown) => {
-        // not expected (parsing never throws): the lines cannot be committed, and are counted
-        // (a byte run's lines were never counted: count the run as one)
-        this.#counters.push_errors += items.length;
-        this.#pipeline?.drop('file', 'push_error', items.length);
-        this.#checkpointError = `parse failed: ${(e as Error).message}`;
-      })
-      .finally(() => {
-        const i = t.jobs.indexOf(job);
-        if (i >= 0) t.jobs.splice(i, 1);
-        this.#jobCount--;
-      });
-    t.jobs.push(job);
-    this.#jobCount++;
+    t.lane.submit(b.takeItems(), (n, seqLast, more) => this.#committed(t, n, seqLast, to, more));
   }
 
-  #unpaused(): Promise<void> {
-    if (!this.#paused || this.#stopping || this.#pipeline === null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        const i = this.#unpauseWaiters.indexOf(done);
-        if (i >= 0) this.#unpauseWaiters.splice(i, 1);
-        resolve();
-      };
-      this.#unpauseWaiters.push(done);
-      this.#pipeline!.onDrain(done);
-    });
-  }
-
-  /** Wait until every batch of `t` sent to the parse pool is committed. */
+  /** Wait until every batch of `t` handed to the stage is committed. */
   async #settled(t: FileTailer): Promise<void> {
-    while (t.jobs.length > 0) await t.jobs[t.jobs.length - 1];
+    await t.lane?.settled();
   }
 
-  #commit(t: FileTailer, batch: Batch, to: number): void {
-    if (this.#pipeline === null) return;
+  #committed(t: FileTailer, n: number, seqLast: number, to: number, more: boolean): void {
     const from = t.committed;
-    let ok: boolean;
-    try {
-      ok = this.#pipeline.push(batch);
-    } catch (e) {
-      // Not expected (the hub guards serialization): the batch cannot be taken back from
-      // whatever accepted part of it, so it is passed over, counted and reported.
-      this.#counters.push_errors += batchLength(batch);
-      this.#pipeline.drop('file', 'push_error', batchLength(batch));
-      this.#checkpointError = `push failed: ${(e as Error).message}`;
-      ok = true;
-    }
-    const seqLast = this.#pipeline.lastSeq();
     t.committed = to;
-    const n = batchLength(batch);
-    this.#counters.records += n;
-    this.#last = { key: t.key, path: t.realPath, ...linkOf(t), from, to, seqFirst: seqLast - n + 1, seqLast };
+    if (n > 0) this.#last = { key: t.key, path: t.realPath, ...linkOf(t), from, to, seqFirst: seqLast - n + 1, seqLast };
     this.#saveCheckpoint();
-    if (!ok) this.#pause();
+    if (!more) this.#pause();
   }
 
   #saveCheckpoint(): void {

@@ -1,9 +1,8 @@
 /**
  * One tailed file: its identity (device + inode + a fingerprint of its first
  * bytes), its read position and committed (checkpointed) offset, and the
- * bytes -> lines -> records step for it (`RecordBuilder`, builder.ts, shared with the
- * crash replay in source.ts so a replayed batch is rebuilt exactly as it was
- * first built). The tailer reads through its own open descriptor, so a file
+ * bytes -> lines step for it (`RecordBuilder`, builder.ts, shared with the
+ * crash replay so a replayed batch is rebuilt exactly as it was first built). The tailer reads through its own open descriptor, so a file
  * renamed or deleted under it is still read to its end. Scheduling (when to
  * read, push, flush, retire) belongs to source.ts.
  */
@@ -15,6 +14,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { FileSourceConfig } from './config.js';
 import { fileOrigin, RecordBuilder } from './builder.js';
 import type { FileCounters } from './counters.js';
+import type { Lane } from '../../parse/stage.js';
 
 /** Bytes hashed into a file's fingerprint once it has that many. */
 export const FINGERPRINT_BYTES = 256;
@@ -123,8 +123,8 @@ export class FileTailer {
   checkFp = false;
   /** Poll generation of the last read error (no retry before the next poll). */
   errorGen = -1;
-  /** Batches at the parse pool, oldest first; each commits after the one before it. */
-  jobs: Promise<void>[] = [];
+  /** Its lane at the parse stage (set when the source registers it): batches commit in the order read. */
+  lane: Lane | null = null;
   #skipLf = false;
 
   private constructor(fh: FileHandle, name: FileName, dev: string, ino: string, size: number, fp: string, cfg: FileSourceConfig, counters: FileCounters) {
@@ -258,7 +258,7 @@ export class FileTailer {
     // A read big enough to go to a parse worker lands in shared memory: its runs of lines are posted
     // to the worker as views, not copied (builder.ts #onRegion).
     const b = this.builder;
-    const buf = b.deferParse && want >= b.regionMinBytes ? Buffer.from(new SharedArrayBuffer(want)) : Buffer.allocUnsafe(want);
+    const buf = want >= b.regionMinBytes ? Buffer.from(new SharedArrayBuffer(want)) : Buffer.allocUnsafe(want);
     // A synchronous pread: regular files are read from the page cache in
     // microseconds, and the promise round trip through the thread pool left the
     // loop idle ~8% of the time at full speed (bench/). A FIFO (opened

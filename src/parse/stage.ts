@@ -1,0 +1,303 @@
+/**
+ * The parse stage: one per daemon, between every source and the pipeline.
+ * Sources read and frame; they hand raw batches (parse/batch.ts) to a lane
+ * and hear back when each was pushed. The stage decides where a batch is
+ * parsed (a parse thread for a backlog, the main thread for a live trickle
+ * or when no thread can), commits each lane's batches in the order they
+ * were submitted, shares the threads fairly between lanes, paces commits
+ * (one thread batch per event-loop turn) and holds queued batches while the
+ * pipeline asks for a pause.
+ *
+ * A lane is one ordered sequence: one file, one container. Its source waits
+ * on `lane.pending` for back-pressure (the oldest batch commits before it
+ * reads more) and closes the lane when it stops.
+ */
+import type { Pipeline } from '../core/pipeline.js';
+import { batchLength, type Batch, type EncodedBatch } from '../wire/encoded.js';
+import { seqDigits } from '../wire/seq.js';
+import { parseCounters } from './detect.js';
+import { add, parseInline, type LaneSpec, type RawBatch } from './batch.js';
+import type { ParsePool, ParseResult } from './pool.js';
+
+export type { LaneSpec, RawBatch, StageCounters } from './batch.js';
+
+/** A batch was pushed: its record count, the seq of its last record, and push's answer (false: wait for the pipeline's onDrain). */
+export type OnCommit = (records: number, seqLast: number, more: boolean) => void;
+
+/**
+ * A batch of less text than this (UTF-16 units or bytes) is parsed on the
+ * main thread: the pool pays off for a backlog (full read chunks), not for a
+ * live trickle, where a round trip to a rarely used, not yet optimized
+ * worker only adds latency (measured at 10k lines/s in 10 ms bursts: append
+ * -> SSE p99 8 ms inline, 9 to 31 ms through the pool).
+ */
+export const THREAD_MIN_SIZE = 64 * 1024;
+/** Batches of one lane between submit and commit: past it the source waits (`lane.pending`). */
+export const LANE_MAX_PENDING = 8;
+/** Batches of all lanes at the threads or queued for them; past it new batches (of lanes with none queued) are parsed inline: memory stays bounded. */
+const STAGE_MAX_JOBS = 24;
+/** Batches at the pool per thread: enough to keep each busy while the main thread commits. */
+const IN_POOL_PER_THREAD = 2;
+
+interface Job {
+  raw: RawBatch;
+  onCommit: OnCommit;
+  digits: number;
+  /** The parsed batch, once known (a thread's result, or inline records when no thread could). */
+  done: Promise<Batch>;
+  start?: () => void;
+}
+
+export interface ParseStageOptions {
+  /** Batches below this size are parsed inline (default THREAD_MIN_SIZE; tests use 0). */
+  threadMinSize?: number;
+}
+
+export class ParseStage {
+  readonly #pipeline: Pipeline;
+  readonly #pool: ParsePool | undefined;
+  readonly #minSize: number;
+  /** Lanes with batches waiting for a thread, served round-robin. */
+  readonly #waiting: Lane[] = [];
+  #inPool = 0;
+  #jobs = 0;
+  #paused = false;
+  #committedThisTurn = false;
+  readonly #turnWaiters: (() => void)[] = [];
+
+  constructor(pipeline: Pipeline, pool?: ParsePool, opts: ParseStageOptions = {}) {
+    this.#pipeline = pipeline;
+    this.#pool = pool;
+    this.#minSize = opts.threadMinSize ?? THREAD_MIN_SIZE;
+  }
+
+  lane(spec: LaneSpec): Lane {
+    return new Lane(this, spec);
+  }
+
+  get pipeline(): Pipeline {
+    return this.#pipeline;
+  }
+
+  /** Batches at the threads or queued for them. */
+  get jobs(): number {
+    return this.#jobs;
+  }
+
+  // ------------------------------------------------------------- for lanes
+
+  /** Should this batch go to a thread? (A lane with queued batches queues behind them anyway.) */
+  wantsThread(raw: RawBatch, spec: LaneSpec): boolean {
+    return raw.size >= (spec.threadMinSize ?? this.#minSize) && this.#pool !== undefined && this.#pool.threads > 0 && this.#jobs < STAGE_MAX_JOBS;
+  }
+
+  /** Parse `raw` in a thread when its turn at the pool comes; resolves to its encoded batch, or inline records when no thread could. */
+  enqueue(lane: Lane, job: Job, spec: LaneSpec): Promise<Batch> {
+    this.#jobs++;
+    return new Promise<void>((go) => {
+      job.start = go;
+      lane.queued.push(job);
+      if (lane.queued.length === 1) this.#waiting.push(lane);
+      this.#dispatch();
+    }).then(() => this.#parse(job, spec));
+  }
+
+  /** Start waiting jobs, one lane at a time in turn, while the threads have room. */
+  #dispatch(): void {
+    const room = Math.max(1, (this.#pool?.threads ?? 0) * IN_POOL_PER_THREAD);
+    while (this.#inPool < room && this.#waiting.length > 0) {
+      const lane = this.#waiting.shift()!;
+      const job = lane.queued.shift()!;
+      if (lane.queued.length > 0) this.#waiting.push(lane);
+      this.#inPool++;
+      job.start!();
+    }
+  }
+
+  async #parse(job: Job, spec: LaneSpec): Promise<Batch> {
+    const { raw } = job;
+    try {
+      const res = await this.#pool!.parse({
+        items: raw.items,
+        times: raw.times,
+        ...(raw.originIdx !== undefined && raw.origins !== undefined ? { origins: raw.origins.map((o) => JSON.stringify(o)), originIdx: raw.originIdx } : {}),
+        maxLineBytes: spec.maxLineBytes,
+        format: spec.format,
+        now: raw.now,
+        source: spec.source,
+        stream: spec.stream,
+        origin: JSON.stringify(raw.origin),
+        seqDigits: job.digits,
+      });
+      return this.#encoded(res, job, spec);
+    } catch {
+      // no thread could (a worker died, or cannot start): the items are still here (shared or copied, not transferred)
+      spec.counters.parsed_inline++;
+      return parseInline(spec, raw);
+    } finally {
+      this.#inPool--;
+      this.#jobs--;
+      this.#dispatch();
+    }
+  }
+
+  #encoded(res: ParseResult, job: Job, spec: LaneSpec): EncodedBatch {
+    const c = spec.counters;
+    for (const k in res.counters) parseCounters[k as keyof typeof parseCounters] += res.counters[k]!;
+    if (res.unserializable > 0) this.#pipeline.drop('hub', 'unserializable_fields', res.unserializable);
+    add(c, 'lines', res.split.lines);
+    add(c, 'truncated', res.split.truncated);
+    add(c, 'repaired', res.split.repaired);
+    add(c, 'native_lines', res.native.lines);
+    add(c, 'native_bailed', res.native.bailed);
+    const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
+    return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits: job.digits, received: job.raw.now, source: spec.source, stream: spec.stream, origin: job.raw.origin, ...(job.raw.originIdx !== undefined ? { origins: job.raw.origins, originIdx: job.raw.originIdx } : {}) };
+  }
+
+  /** Push a parsed batch and report it (its own count on an exception: counted, never silent). */
+  commit(batch: Batch, spec: LaneSpec, onCommit: OnCommit): void {
+    const n = batchLength(batch);
+    if (n === 0) {
+      onCommit(0, this.#pipeline.lastSeq(), !this.#paused);
+      return;
+    }
+    let more: boolean;
+    try {
+      more = this.#pipeline.push(batch);
+    } catch {
+      // Not expected (the hub guards serialization): the batch cannot be taken back from
+      // whatever accepted part of it, so it is passed over and counted.
+      spec.counters.push_errors += n;
+      this.#pipeline.drop(spec.dropStage, 'push_error', n);
+      more = true;
+    }
+    spec.counters.records += n;
+    if (!more) this.#pause();
+    onCommit(n, this.#pipeline.lastSeq(), more);
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#pipeline.onDrain(() => {
+      this.#paused = false;
+    });
+  }
+
+  /** Resolves when the pipeline takes batches again (at once when it does, or for a closing lane). */
+  unpaused(lane: Lane): Promise<void> {
+    if (!this.#paused || lane.closing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        const i = lane.unpauseWaiters.indexOf(done);
+        if (i >= 0) lane.unpauseWaiters.splice(i, 1);
+        resolve();
+      };
+      lane.unpauseWaiters.push(done);
+      this.#pipeline.onDrain(done);
+    });
+  }
+
+  /**
+   * Thread batches commit one per event-loop turn. Results that queued up
+   * while the main thread was busy (a GC, a checkpoint) would otherwise all
+   * publish in one turn: thousands of records before any socket could drain,
+   * so a live client that keeps up fine would still be pushed past its lag
+   * bound. Between two commits the loop's poll phase runs: sockets write,
+   * 'drain' fires, pumps catch up. Turns are granted in the order asked.
+   */
+  nextTurn(): Promise<void> {
+    if (!this.#committedThisTurn && this.#turnWaiters.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#turnWaiters.push(resolve));
+  }
+
+  markTurn(): void {
+    if (this.#committedThisTurn) return;
+    this.#committedThisTurn = true;
+    setImmediate(() => {
+      this.#committedThisTurn = false;
+      this.#turnWaiters.shift()?.();
+    });
+  }
+
+  /** The seq width a thread reserves for a batch submitted now (wire/seq.ts). */
+  digits(): number {
+    return seqDigits(this.#pipeline.nextSeq());
+  }
+}
+
+export class Lane {
+  readonly #stage: ParseStage;
+  readonly spec: LaneSpec;
+  /** Submitted, not yet committed, in order. */
+  readonly #jobs: Promise<void>[] = [];
+  /** Waiting for a thread (the stage's round-robin). */
+  readonly queued: Job[] = [];
+  readonly unpauseWaiters: (() => void)[] = [];
+  closing = false;
+
+  constructor(stage: ParseStage, spec: LaneSpec) {
+    this.#stage = stage;
+    this.spec = spec;
+  }
+
+  /** Batches submitted and not yet committed. */
+  get pending(): number {
+    return this.#jobs.length;
+  }
+
+  /**
+   * Hand over a raw batch; `onCommit` runs once it was pushed. A small batch
+   * of a lane with nothing pending is parsed and pushed before this returns.
+   */
+  submit(raw: RawBatch, onCommit: OnCommit): void {
+    const stage = this.#stage;
+    if (raw.items.length === 0) return;
+    if (this.#jobs.length === 0 && !stage.wantsThread(raw, this.spec)) {
+      stage.commit(parseInline(this.spec, raw), this.spec, onCommit);
+      return;
+    }
+    // a batch behind this lane's earlier ones goes to a thread too, so it commits after them
+    const job: Job = { raw, onCommit, digits: stage.digits(), done: undefined as unknown as Promise<Batch> };
+    job.done = stage.enqueue(this, job, this.spec);
+    const prev = this.#jobs.length > 0 ? this.#jobs[this.#jobs.length - 1]! : Promise.resolve();
+    const p: Promise<void> = prev
+      .then(() => job.done)
+      .then(async (batch) => {
+        // a pause asked by an earlier batch holds this one until the pipeline drains (not when closing: read bytes are pushed)
+        await stage.unpaused(this);
+        await stage.nextTurn();
+        try {
+          stage.commit(batch, this.spec, onCommit);
+        } finally {
+          stage.markTurn();
+        }
+      })
+      .catch(() => {
+        // not expected (parsing never throws): the lines cannot be committed, and are counted
+        this.spec.counters.push_errors += raw.items.length;
+        stage.pipeline.drop(this.spec.dropStage, 'push_error', raw.items.length);
+      })
+      .finally(() => {
+        const i = this.#jobs.indexOf(p);
+        if (i >= 0) this.#jobs.splice(i, 1);
+      });
+    this.#jobs.push(p);
+  }
+
+  /** Resolves when the oldest pending batch committed (at once when none is pending). */
+  oldest(): Promise<void> {
+    return this.#jobs[0] ?? Promise.resolve();
+  }
+
+  /** Resolves when every batch submitted so far committed. */
+  async settled(): Promise<void> {
+    while (this.#jobs.length > 0) await this.#jobs[this.#jobs.length - 1];
+  }
+
+  /** The source stops: queued batches no longer wait for a drain (they are pushed). */
+  close(): void {
+    this.closing = true;
+    for (const w of this.unpauseWaiters.splice(0)) w();
+  }
+}
