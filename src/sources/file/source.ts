@@ -26,11 +26,12 @@ import { dirname, join } from 'node:path';
 import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
 import { CheckpointStore, type CheckpointEntry, type CheckpointLast, type LoadResult } from './checkpoint.js';
 import type { FileSourceConfig } from './config.js';
-import { rebuildBatch, searchDir } from './replay.js';
-import { linkPolicy, REFUSAL_COUNTER, swappedAtOpen, verifyOpened, type LinkPolicy, type Refusal, type RefusalCode } from './links.js';
-import { FileTailer, parseKey } from './tailer.js';
+import { rebuildBatch } from './replay.js';
+import { linkPolicy, type LinkPolicy } from './links.js';
+import { parseKey, type FileTailer } from './tailer.js';
 import { newCounters, type FileCounters } from './counters.js';
-import { PathWatcher, type FoundFile } from './watcher.js';
+import { PathWatcher } from './watcher.js';
+import { errCode, FileSet } from './discovery.js';
 import type { ParsePool } from '../../parse/pool.js';
 import { LANE_MAX_PENDING, ParseStage, THREAD_MIN_SIZE, type LaneSpec } from '../../parse/stage.js';
 
@@ -50,18 +51,9 @@ export interface FileSourceOptions {
 /** Chunks read per turn before yielding to other files and the event loop. */
 const MAX_CHUNKS_PER_TURN = 16;
 
-function errCode(e: unknown): string {
-  return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
-}
-
 /** `{ link }` when `t` was reached through a symlink: the checkpoint keeps it to rebuild the origin. */
 function linkOf(t: FileTailer): { link?: string } {
   return t.link !== undefined ? { link: t.link } : {};
-}
-
-/** Is `dir` equal to or an ancestor of `path`? */
-function isWithin(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(dir.endsWith('/') ? dir : dir + '/');
 }
 
 export class FileSource implements Source {
@@ -81,17 +73,8 @@ export class FileSource implements Source {
   #loaded: LoadResult | null = null;
   #checkpointError: string | null = null;
   #firstStart = false;
-  /** Saved offsets not yet matched to an open file, by dev:ino. */
-  #saved = new Map<string, CheckpointEntry>();
   #last: CheckpointLast | null = null;
 
-  readonly #tailers = new Set<FileTailer>();
-  readonly #byId = new Map<string, FileTailer>();
-  readonly #byPath = new Map<string, FileTailer>();
-  /** Paths whose open/stat failed: code and the poll generation it was counted in. */
-  readonly #errors = new Map<string, { code: string; gen: number }>();
-  /** Matched paths the link policy refused: why, and the poll generation it was counted in. */
-  readonly #refused = new Map<string, { code: RefusalCode; reason: string; gen: number }>();
 
   #paused = false;
   #stopping = false;
@@ -99,10 +82,8 @@ export class FileSource implements Source {
   #starting: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #nextPollAt = 0;
-  #pollGen = 0;
-  #scanning: Promise<void> | null = null;
-  #rescan = false;
   readonly #inflight = new Set<Promise<void>>();
+  readonly #files: FileSet;
   readonly #opts: FileSourceOptions;
   #stage: ParseStage | null = null;
   readonly #spec: LaneSpec;
@@ -129,6 +110,16 @@ export class FileSource implements Source {
     // One coarse timer for the whole source: a quarter of the shortest deadline, within [10ms, 250ms].
     const shortest = Math.min(cfg.poll_interval, cfg.idle_flush || cfg.poll_interval, cfg.rotate_wait || cfg.poll_interval, cfg.multiline?.timeout || cfg.poll_interval);
     this.#tickMs = Math.max(10, Math.min(250, Math.floor(shortest / 4)));
+    this.#files = new FileSet({
+      cfg,
+      watcher: this.#watcher,
+      links: this.#links,
+      counters: this.#counters,
+      firstStart: () => this.#firstStart,
+      stopping: () => this.#stopping,
+      register: (t) => this.#register(t),
+      pump: (t) => this.#pump(t),
+    });
   }
 
   /** Where this source keeps its checkpoint. */
@@ -182,13 +173,13 @@ export class FileSource implements Source {
       this.#last = doc?.last ?? null;
       for (const e of doc?.files ?? []) {
         const k = parseKey(e.key);
-        if (k) this.#saved.set(k.id, e);
+        if (k) this.#files.saved.set(k.id, e);
       }
-      await this.#scan(true);
-      await this.#recoverRotated();
+      await this.#files.scan(true);
+      await this.#files.recoverRotated();
       // Saved offsets apply to what is there at start; a file that appears later is read from 0
       // (an old entry must not meet a recycled inode that happens to start with the same bytes).
-      this.#saved.clear();
+      this.#files.saved.clear();
       // From here on no start is a first start (the checkpoint exists).
       if (this.#stopping) return;
       this.#saveCheckpoint();
@@ -208,46 +199,44 @@ export class FileSource implements Source {
 
   async #doStop(): Promise<void> {
     this.#stopping = true;
-    for (const t of this.#tailers) t.lane?.close();
+    for (const t of this.#files.tailers) t.lane?.close();
     // A start in progress sees the flag and returns early; wait for it so nothing opens behind us.
     if (this.#starting) await this.#starting.catch(() => undefined);
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.#watcher.close();
     // Let in-flight scans and reads finish (they push what they read); nothing new starts.
-    for (let i = 0; i < 1000 && (this.#scanning || this.#inflight.size > 0); i++) {
-      if (this.#scanning) await this.#scanning.catch(() => undefined);
+    for (let i = 0; i < 1000 && (this.#files.scanning || this.#inflight.size > 0); i++) {
+      if (this.#files.scanning) await this.#files.scanning.catch(() => undefined);
       await Promise.allSettled([...this.#inflight]);
     }
     if (this.#pipeline) {
       // A pending multiline record holds complete lines: emit it. A partial
       // line is not emitted: it stays after the checkpoint and is read again.
       const now = Date.now();
-      for (const t of this.#tailers) {
+      for (const t of this.#files.tailers) {
         t.builder.flushMultiline(now);
         this.#pushFrom(t);
       }
-      for (const t of this.#tailers) await this.#settled(t);
+      for (const t of this.#files.tailers) await this.#settled(t);
       this.#saveCheckpoint();
     }
     this.#store.close();
-    for (const t of this.#tailers) {
+    for (const t of this.#files.tailers) {
       await t.close();
       this.#counters.files_closed++;
     }
-    this.#tailers.clear();
-    this.#byId.clear();
-    this.#byPath.clear();
+    this.#files.clear();
     this.#state = 'stopped';
   }
 
   status(): SourceStatus {
     const files = [];
-    for (const t of this.#tailers) {
+    for (const t of this.#files.tailers) {
       files.push({ path: t.realPath, ...linkOf(t), offset: t.committed, size: t.size, dev: Number(t.dev), ino: Number(t.ino), ...(t.gone ? { rotated: true } : {}) });
     }
-    const errors = [...this.#errors].map(([path, e]) => ({ path, code: e.code }));
-    const refused = [...this.#refused].map(([path, r]) => ({ path, code: r.code, reason: r.reason }));
+    const errors = [...this.#files.errors].map(([path, e]) => ({ path, code: e.code }));
+    const refused = [...this.#files.refused].map(([path, r]) => ({ path, code: r.code, reason: r.reason }));
     return {
       name: this.name,
       type: this.type,
@@ -263,228 +252,36 @@ export class FileSource implements Source {
 
   // ------------------------------------------------------------- discovery
 
-  #scan(initial = false): Promise<void> {
-    if (this.#scanning) {
-      this.#rescan = true;
-      return this.#scanning;
-    }
-    const run = async (): Promise<void> => {
-      // Events that arrive during a scan ask for another; bounded, the poll catches the rest.
-      for (let i = 0; i < 4; i++) {
-        this.#rescan = false;
-        await this.#scanOnce(initial && i === 0);
-        if (!this.#rescan || this.#stopping) break;
-      }
-    };
-    const p = run()
-      .catch(() => {
-        this.#counters.read_errors++;
-      })
-      .finally(() => {
-        this.#scanning = null;
-      });
-    this.#scanning = p;
-    return p;
-  }
-
-  async #scanOnce(initial: boolean): Promise<void> {
-    const res = await this.#watcher.scan();
-    if (this.#stopping) return;
-    for (const e of res.errors) this.#noteError(e.path, e.code);
-    for (const r of res.refused) this.#noteRefused(r.path, r);
-    const seen = new Set<string>();
-    for (const f of res.files) {
-      const id = f.dev + ':' + f.ino;
-      if (seen.has(id)) continue; // a second name (hard link, symlink) for a file already seen
-      seen.add(id);
-      const t = this.#byId.get(id);
-      if (t) {
-        if (t.path !== f.path) {
-          // Renamed within the globs (e.g. dateext rotation to another *.log name): same file, keep reading.
-          if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
-          t.rename(f);
-          this.#counters.rotations++;
-        } else if (t.realPath !== f.real) t.rename(f); // the same link, its target renamed
-        if (t.gone) {
-          t.gone = false; // back under a watched name
-          t.goneCounted = false;
-        }
-        this.#byPath.set(f.path, t);
-        continue;
-      }
-      const prev = this.#byPath.get(f.path);
-      if (prev) this.#markGone(prev); // the path now names another file: rotated
-      const opened = await this.#openNew(f, initial);
-      if (opened) seen.add(opened.id);
-      if (this.#stopping) return;
-    }
-    // Forget errors of paths that have not failed for a whole poll (gone or fixed).
-    for (const [path, e] of this.#errors) if (e.gen < this.#pollGen - 1) this.#errors.delete(path);
-    for (const [path, r] of this.#refused) if (r.gen < this.#pollGen - 1) this.#refused.delete(path);
-    if (res.truncated) return; // an incomplete listing says nothing about what is gone
-    for (const t of this.#tailers) {
-      if (t.gone || seen.has(t.id)) continue;
-      // A path we could not look at (EACCES on its directory, ...) is not proof the file is gone.
-      if (res.errors.some((e) => isWithin(t.path, e.path))) continue;
-      this.#markGone(t);
-    }
-  }
-
-  #noteError(path: string, code: string): void {
-    const prev = this.#errors.get(path);
-    // Counted once per poll generation, however many event-driven scans see it.
-    if (prev && prev.gen === this.#pollGen && prev.code === code) return;
-    this.#errors.set(path, { code, gen: this.#pollGen });
-    this.#counters.read_errors++;
-  }
-
-  #noteRefused(path: string, r: Refusal): void {
-    const prev = this.#refused.get(path);
-    // Counted once while it stays refused for the same reason (a FIFO in a watched directory is
-    // one refusal, not one a poll); forgotten after a whole poll without it, then counted anew.
-    if (prev && prev.code === r.code) {
-      prev.gen = this.#pollGen;
-      prev.reason = r.reason;
-      return;
-    }
-    this.#refused.set(path, { code: r.code, reason: r.reason, gen: this.#pollGen });
-    this.#counters[REFUSAL_COUNTER[r.code]]++;
-  }
-
-  async #openNew(f: FoundFile, initial: boolean): Promise<FileTailer | null> {
-    const err = this.#errors.get(f.path);
-    if (err && err.gen === this.#pollGen) return null; // retried on the next poll
-    let t: FileTailer;
-    try {
-      t = await FileTailer.open(f, this.#cfg, this.#counters);
-    } catch (e) {
-      const code = errCode(e);
-      // a link or a non-file where the scan saw a regular file: swapped since
-      if (code === 'ELOOP' || code === 'ENOTREG') this.#noteRefused(f.path, swappedAtOpen(f, code));
-      else if (code !== 'ENOENT') this.#noteError(f.path, code);
-      return null;
-    }
-    // Not the file the scan checked (swapped between check and open): not found this round.
-    const swapped = verifyOpened(f, t, await t.openedPath(), this.#links);
-    if (swapped !== null) {
-      await t.close();
-      this.#noteRefused(f.path, swapped);
-      return null;
-    }
-    if (this.#stopping || this.#byId.has(t.id)) {
-      await t.close();
-      return this.#byId.get(t.id) ?? null;
-    }
-    try {
-      let start = 0;
-      const saved = this.#saved.get(t.id);
-      if (saved) {
-        this.#saved.delete(t.id);
-        const k = parseKey(saved.key)!;
-        // Same dev:ino but other first bytes: the inode was reused, a new file from 0.
-        if (await t.matchesFingerprint(k.fp)) {
-          if (saved.offset <= t.size) start = saved.offset;
-          else this.#counters.truncations++;
-        }
-      } else if (initial && this.#firstStart && this.#cfg.from === 'end') {
-        start = t.size;
-      }
-      await t.seek(start);
-    } catch (e) {
-      await t.close();
-      this.#noteError(f.path, errCode(e));
-      return null;
-    }
-    if (this.#stopping) {
-      await t.close();
-      return null;
-    }
-    this.#errors.delete(f.path);
-    this.#refused.delete(f.path);
-    this.#register(t);
-    this.#byPath.set(t.path, t);
-    this.#pump(t);
-    return t;
-  }
-
   #register(t: FileTailer): void {
     t.builder.regionMinBytes = this.#regionMin;
     t.lane = this.#stage!.lane(this.#spec);
     if (this.#stopping) t.lane.close();
-    this.#tailers.add(t);
-    this.#byId.set(t.id, t);
+    this.#files.tailers.add(t);
+    this.#files.byId.set(t.id, t);
     this.#counters.files_opened++;
-  }
-
-  /** Saved files no glob found: rotated while Sluice was down? Look beside the old path and read them to their end. */
-  async #recoverRotated(): Promise<void> {
-    const byDir = new Map<string, Map<string, CheckpointEntry>>();
-    for (const [id, e] of this.#saved) {
-      const dir = dirname(e.path);
-      let m = byDir.get(dir);
-      if (!m) byDir.set(dir, (m = new Map()));
-      m.set(id, e);
-    }
-    for (const [dir, entries] of byDir) {
-      if (this.#stopping) return;
-      const found = await searchDir(dir, new Set(entries.keys()));
-      for (const [id, path] of found) {
-        const e = entries.get(id)!;
-        if (this.#byId.has(id)) continue;
-        let t: FileTailer;
-        try {
-          // admitted when it was first opened (same dev:ino and fingerprint, checked below)
-          t = await FileTailer.open({ path: e.link ?? path, real: path, viaLink: e.link !== undefined }, this.#cfg, this.#counters);
-        } catch {
-          continue;
-        }
-        const k = parseKey(e.key)!;
-        const ok = t.id === id && t.size > e.offset && (await t.matchesFingerprint(k.fp).catch(() => false));
-        if (!ok || this.#stopping) {
-          await t.close();
-          continue;
-        }
-        this.#saved.delete(id);
-        await t.seek(e.offset);
-        t.gone = true;
-        t.goneAt = Date.now();
-        t.goneCounted = true;
-        this.#counters.rotations++;
-        this.#register(t);
-        this.#pump(t);
-      }
-    }
-  }
-
-  #markGone(t: FileTailer): void {
-    if (t.gone) return;
-    t.gone = true;
-    t.goneAt = Date.now();
-    if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
-    this.#pump(t);
   }
 
   #onWatchEvent(dir: string, type: string, name: string | null): void {
     if (this.#stopping || !this.#pipeline) return;
     if (name !== null) {
       const full = join(dir, name);
-      const t = this.#byPath.get(full);
+      const t = this.#files.byPath.get(full);
       if (t) {
         this.#pump(t);
-        if (type === 'rename') void this.#scan();
+        if (type === 'rename') void this.#files.scan();
         return;
       }
       // Writes to a rotated file arrive under its new name: wake the gone tailers.
       this.#pumpGone();
-      if (type === 'rename' || this.#watcher.matches(full)) void this.#scan();
+      if (type === 'rename' || this.#watcher.matches(full)) void this.#files.scan();
       return;
     }
-    for (const t of this.#tailers) this.#pump(t);
-    void this.#scan();
+    for (const t of this.#files.tailers) this.#pump(t);
+    void this.#files.scan();
   }
 
   #pumpGone(): void {
-    for (const t of this.#tailers) if (t.gone) this.#pump(t);
+    for (const t of this.#files.tailers) if (t.gone) this.#pump(t);
   }
 
   // ------------------------------------------------------------------ timer
@@ -495,12 +292,12 @@ export class FileSource implements Source {
     const poll = now >= this.#nextPollAt;
     if (poll) {
       this.#nextPollAt = now + this.#cfg.poll_interval;
-      this.#pollGen++;
-      void this.#scan();
+      this.#files.pollGen++;
+      void this.#files.scan();
     }
     const idle = this.#cfg.idle_flush;
     const mlTimeout = this.#cfg.multiline?.timeout ?? Infinity;
-    for (const t of this.#tailers) {
+    for (const t of this.#files.tailers) {
       if (poll) t.checkFp = true;
       const b = t.builder;
       const due =
@@ -515,7 +312,7 @@ export class FileSource implements Source {
   // ---------------------------------------------------------------- reading
 
   #canRead(t: FileTailer): boolean {
-    return !this.#paused && !this.#stopping && !t.closed && this.#pipeline !== null && t.errorGen !== this.#pollGen;
+    return !this.#paused && !this.#stopping && !t.closed && this.#pipeline !== null && t.errorGen !== this.#files.pollGen;
   }
 
   /** Read `t` if it is not being read; coalesces: a request during a read makes it read again after. */
@@ -531,7 +328,7 @@ export class FileSource implements Source {
       .catch((e: unknown) => {
         if (errCode(e) !== 'EBADF' || !t.closed) {
           this.#counters.read_errors++;
-          t.errorGen = this.#pollGen;
+          t.errorGen = this.#files.pollGen;
         }
         return false;
       })
@@ -595,9 +392,7 @@ export class FileSource implements Source {
       await this.#settled(t);
       // a scan may have found it back under a watched name meanwhile: then it stays
       if (!retire()) return;
-      this.#tailers.delete(t);
-      if (this.#byId.get(t.id) === t) this.#byId.delete(t.id);
-      if (this.#byPath.get(t.path) === t) this.#byPath.delete(t.path);
+      this.#files.remove(t);
       await t.close();
       this.#counters.files_closed++;
       this.#saveCheckpoint();
@@ -635,7 +430,7 @@ export class FileSource implements Source {
 
   #saveCheckpoint(): void {
     const files: CheckpointEntry[] = [];
-    for (const t of this.#tailers) files.push({ key: t.key, path: t.realPath, ...linkOf(t), offset: t.committed });
+    for (const t of this.#files.tailers) files.push({ key: t.key, path: t.realPath, ...linkOf(t), offset: t.committed });
     try {
       this.#store.save({ version: 1, files, last: this.#last });
     } catch (e) {
@@ -652,7 +447,7 @@ export class FileSource implements Source {
       this.#paused = false;
       if (this.#stopping) return;
       if (this.#state === 'waiting') this.#state = 'running';
-      for (const t of this.#tailers) this.#pump(t);
+      for (const t of this.#files.tailers) this.#pump(t);
     });
   }
 }
