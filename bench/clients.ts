@@ -202,8 +202,8 @@ export interface SseOptions {
   agent?: http.Agent;
   /**
    * Called with each `data:` payload and the wall-clock ms its chunk arrived.
-   * Without it the client only counts events (cheap: 1,000 clients share the
-   * bench process with the writer).
+   * Without it the client only counts events (the fan-out's `http` kind;
+   * its default clients are bench/sse-fleet.ts's byte-scanning sockets).
    */
   onData?: (data: string, recvAt: number) => void;
 }
@@ -307,80 +307,6 @@ export class SseClient {
 
   close(): void {
     this.#req.destroy();
-  }
-}
-
-/**
- * An SSE client on a raw TCP socket that only counts events, for the 1,000
- * client fan-out. Against a mock Node SSE server (1,000 clients, ~400-byte
- * events) node:http clients cost ~2.1 us of bench CPU per received event
- * (HTTP parser, stream machinery), this one ~1.4 us: on a 2-core machine the
- * bench process shares with the daemon it measures, every bit counts. The response
- * is HTTP/1.1 chunked: a chunk-size line can only split an event marker if
- * the server split one event across writes, which would at worst miscount
- * one event; the figure is "did every client receive records", not an exact
- * count.
- */
-export class RawSseCounter {
-  status = 0;
-  events = 0;
-  gaps = 0;
-  bytes = 0;
-  error: string | null = null;
-  ended = false;
-  readonly ready: Promise<void>;
-  #sock: net.Socket;
-
-  constructor(url: string, opts: { token?: string } = {}) {
-    const u = new URL(url);
-    let resolveReady!: () => void;
-    let rejectReady!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => {
-      resolveReady = res;
-      rejectReady = rej;
-    });
-    this.ready.catch(() => {});
-    const countLog = markerCounter(EVENT_LOG);
-    const countGap = markerCounter(EVENT_GAP);
-    let head: Buffer | null = Buffer.alloc(0);
-    this.#sock = net.connect({ host: u.hostname, port: Number(u.port) }, () => {
-      this.#sock.write(
-        `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\n` +
-          (opts.token ? `Authorization: Bearer ${opts.token}\r\n` : '') +
-          '\r\n',
-      );
-    });
-    this.#sock.on('data', (chunk: Buffer) => {
-      this.bytes += chunk.length;
-      if (head) {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        const m = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'));
-        this.status = m ? Number(m[1]) : 0;
-        const body = head.subarray(end + 4);
-        head = null;
-        if (this.status !== 200) {
-          this.error = `HTTP ${this.status}`;
-          rejectReady(new Error(`SSE ${url}: HTTP ${this.status}`));
-          this.#sock.destroy();
-          return;
-        }
-        resolveReady();
-        chunk = body;
-      }
-      this.events += countLog(chunk);
-      this.gaps += countGap(chunk);
-    });
-    this.#sock.on('end', () => (this.ended = true));
-    this.#sock.on('error', (e) => {
-      this.error ??= e.message;
-      rejectReady(e);
-    });
-  }
-
-  close(): void {
-    this.#sock.destroy();
   }
 }
 
