@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import type { StoreConfig } from './config.js';
 import { STORE_ERR } from './errors.js';
-import { openPostgresStore } from './postgres/store.js';
+import { openPostgresStore } from './postgres/open.js';
 import { openSqliteStore } from './sqlite/store.js';
 import type { Store } from './store.js';
 

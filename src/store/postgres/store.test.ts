@@ -12,7 +12,8 @@ import { SluiceError } from '../../core/errors.js';
 import { POSTGRES_MIGRATIONS } from '../migrations/postgres.js';
 import { openStore } from '../open.js';
 import type { Store } from '../store.js';
-import { migrate, openPostgresStore, PostgresStore } from './store.js';
+import { migrate, openPostgresStore } from './open.js';
+import { PostgresStore } from './store.js';
 
 const URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
