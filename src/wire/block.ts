@@ -213,10 +213,13 @@ export function wireRuns(entries: readonly BlockRef[], kind: 'nd' | 'sse', out: 
     let j = i + 1;
     while (j < entries.length && entries[j]!.block === block && entries[j]!.idx === entries[j - 1]!.idx + 1) j++;
     const last = entries[j - 1]!;
-    if (kind === 'nd') out.push(block.nd.subarray(block.ndStart(first.idx), block.ndEnds[last.idx]));
+    // a run over the whole block writes the block's own buffer: a client that keeps up at a trickle
+    // (a block a batch, a batch a wake) then allocates nothing per write
+    const whole = first.idx === 0 && last.idx === block.length - 1;
+    if (kind === 'nd') out.push(whole ? block.nd : block.nd.subarray(block.ndStart(first.idx), block.ndEnds[last.idx]));
     else {
       const s = block.sse();
-      out.push(s.buf.subarray(first.idx === 0 ? 0 : s.ends[first.idx - 1], s.ends[last.idx]));
+      out.push(whole ? s.buf : s.buf.subarray(first.idx === 0 ? 0 : s.ends[first.idx - 1], s.ends[last.idx]));
     }
     i = j;
   }
