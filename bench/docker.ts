@@ -9,6 +9,14 @@
  *   the first line: how fast the source demuxes, reassembles, parses and
  *   batches when the engine can hand it data as fast as it reads.
  *
+ * - engine: the same two reads by a reader of the same Engine endpoint that
+ *   only counts the bytes' newlines (`docker-live-engine`,
+ *   `docker-history-engine`): what dockerd itself can hand over, in the same
+ *   run. When the source's figure is close to it, the engine is the limit.
+ *
+ * The source runs with parse threads (as the daemon does), so its lines are
+ * parsed beside the main thread through the parse stage.
+ *
  * Run alone: `node --import tsx bench/docker.ts` (needs root, dockerd and
  * /bin/busybox). Prints one JSON line per case.
  */
@@ -20,6 +28,8 @@ import type { Pipeline } from '../src/core/pipeline.js';
 import { isEncoded, recordsOf, type Batch } from '../src/wire/encoded.js';
 import { dockerSourceSchema } from '../src/sources/docker/config.js';
 import { DockerSource } from '../src/sources/docker/source.js';
+import { DockerClient } from '../src/sources/docker/client.js';
+import { defaultParseThreads, ParsePool } from '../src/parse/pool.js';
 import { hasDockerd, skipReason, startEngine } from '../test/helpers/dockerd.js';
 
 class CountingPipeline implements Pipeline {
@@ -32,7 +42,6 @@ class CountingPipeline implements Pipeline {
     for (const r of batch) {
       if (!isEncoded(b)) r.seq = this.#seq + 1;
       this.#seq++;
-      this.bytes += r.message.length;
     }
     return true;
   }
@@ -62,12 +71,30 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
   const engine = await startEngine();
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-docker-'));
   const results: Array<Record<string, unknown>> = [];
+  const pool = new ParsePool(defaultParseThreads());
+  const client = new DockerClient(engine.socket);
+  await client.negotiate();
+  /** Lines the engine hands a reader that does nothing else, over `ms` (follow) or to the end. */
+  const engineRead = async (name: string, follow: boolean, ms: number): Promise<{ lines: number; secs: number }> => {
+    const t0 = performance.now();
+    const { req, res } = await client.logs(name, { follow, stdout: true, stderr: true });
+    let lines = 0;
+    await new Promise<void>((resolve) => {
+      const timer = follow ? setTimeout(() => { req.destroy(); resolve(); }, ms) : undefined;
+      res.on('data', (c: Buffer) => {
+        for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) lines++;
+      });
+      res.once('end', () => { clearTimeout(timer); resolve(); });
+      res.once('close', () => { clearTimeout(timer); resolve(); });
+    });
+    return { lines, secs: (performance.now() - t0) / 1000 };
+  };
   try {
     // live
     {
       const p = new CountingPipeline();
       const cfg = dockerSourceSchema.parse({ name: 'live', type: 'docker', socket: engine.socket, include_names: ['chatty'] });
-      const src = new DockerSource(cfg, { dataDir: path.join(dir, 'live') });
+      const src = new DockerSource(cfg, { dataDir: path.join(dir, 'live'), parsePool: pool });
       await src.start(p);
       await src.ready();
       await engine.run({ name: 'chatty', script: `i=0; while true; do i=$((i+1)); echo "${LINE} $i"; done` });
@@ -79,8 +106,11 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       const n = p.records - r0;
       const secs = (performance.now() - t0) / 1000;
       await src.stop();
-      await engine.docker(['rm', '-f', 'chatty']);
       results.push({ case: 'docker-live', lines_per_s: Math.round(n / secs), window_s: Number(secs.toFixed(2)), line_bytes: LINE.length + 7 });
+      // the engine alone, following the same container for the same window
+      const raw = await engineRead('chatty', true, windowMs);
+      results.push({ case: 'docker-live-engine', lines_per_s: Math.round(raw.lines / raw.secs), window_s: Number(raw.secs.toFixed(2)) });
+      await engine.docker(['rm', '-f', 'chatty']);
     }
     // history
     {
@@ -92,7 +122,7 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       }
       const p = new CountingPipeline();
       const cfg = dockerSourceSchema.parse({ name: 'hist', type: 'docker', socket: engine.socket, include_names: ['history'] });
-      const src = new DockerSource(cfg, { dataDir: path.join(dir, 'hist') });
+      const src = new DockerSource(cfg, { dataDir: path.join(dir, 'hist'), parsePool: pool });
       const t0 = performance.now();
       await src.start(p);
       // The container has exited (the listing shows running ones only): starting it again
@@ -102,8 +132,11 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       const secs = (performance.now() - t0) / 1000;
       await src.stop();
       results.push({ case: 'docker-history', lines: p.records, lines_per_s: Math.round(p.records / secs), secs: Number(secs.toFixed(2)) });
+      const raw = await engineRead('history', false, 0);
+      results.push({ case: 'docker-history-engine', lines: raw.lines, lines_per_s: Math.round(raw.lines / raw.secs), secs: Number(raw.secs.toFixed(2)) });
     }
   } finally {
+    await pool.close();
     await engine.stop();
     rmSync(dir, { recursive: true, force: true });
   }
