@@ -62,7 +62,7 @@ export const limitsSchema = z
     parse_threads: z
       .union([z.literal('auto', { error: 'expected "auto" or a whole number from 0 to 64' }), z.number().int().min(0).max(64)])
       .default('auto')
-      .describe('Worker threads that parse and serialize file lines beside the main thread. `auto`: one per core, at most 4 (none on a single core); 0: parse on the main thread. A reload resizes the pool (from 0 to more needs a restart); a worker that fails has its lines parsed on the main thread, counted as `parsed_inline`.'),
+      .describe('Worker threads that parse and serialize the backlogs of the sources (files, Docker) beside the main thread (the parse stage, operations.md). `auto`: one per core, at most 4 (none on a single core); 0: parse on the main thread. A reload resizes the pool (from 0 to more needs a restart); a worker that fails has its lines parsed on the main thread, counted as `parsed_inline`.'),
   })
   .describe('Bounds on memory and queues.');
 
