@@ -8,6 +8,10 @@ export default {
   plugins: ['@stryker-mutator/vitest-runner'],
   mutate: [
     'src/core/**/*.ts',
+    'src/hub/**/*.ts',
+    'src/wire/**/*.ts',
+    'src/parse/stage.ts',
+    'src/parse/batch.ts',
     'src/sources/file/**/*.ts',
     'src/sinks/**/*.ts',
     'src/rules/**/*.ts',
