@@ -66,19 +66,25 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   if (!cond()) throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A pool of 2 threads that notes the source of every batch handed to it, in order. */
+function spiedPool(): { pool: ParsePool; dispatched: string[] } {
+  const pool = new ParsePool(2);
+  const dispatched: string[] = [];
+  const parse = pool.parse.bind(pool);
+  pool.parse = (job) => {
+    dispatched.push(job.source);
+    return parse(job);
+  };
+  return { pool, dispatched };
+}
+
 describe('ParseStage', () => {
   const pool = new ParsePool(2);
   afterAll(() => pool.close());
 
   it('interleaves the records of two lanes while each lane keeps its order', async () => {
     const sink = new Sink();
-    const p = new ParsePool(2);
-    const dispatched: string[] = [];
-    const parse = p.parse.bind(p);
-    p.parse = (job) => {
-      dispatched.push(job.source);
-      return parse(job);
-    };
+    const { pool: p, dispatched } = spiedPool();
     try {
       const stage = new ParseStage(sink, p, { threadMinSize: 0 });
       const a = stage.lane(spec('a'));
@@ -184,13 +190,7 @@ describe('ParseStage', () => {
 
   it('a backlog of a second source gets thread turns in between the first one\'s (round-robin at the threads)', async () => {
     const sink = new Sink();
-    const p = new ParsePool(2);
-    const dispatched: string[] = [];
-    const parse = p.parse.bind(p);
-    p.parse = (job) => {
-      dispatched.push(job.source);
-      return parse(job);
-    };
+    const { pool: p, dispatched } = spiedPool();
     try {
       const stage = new ParseStage(sink, p, { threadMinSize: 0 });
       const a = stage.lane(spec('a'));
