@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/out/**', 'src/ui/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/out/**', 'src/ui/dist/**', '.stryker-tmp/**', 'reports/**', '.tmp/**', 'build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
