@@ -76,8 +76,12 @@ export class Subscriber {
   /**
    * Take up to `max` entries after the cursor (filtered), preceded by a gap
    * notice when entries were evicted or skipped since the last take.
+   * `maxBytes` bounds the taken entries' `bytes` (an upper bound on what each
+   * writes); with `atLeastOne` the first matching entry is taken even when it
+   * alone exceeds it (a writer with nothing queued must not be stranded by a
+   * record larger than its budget).
    */
-  take(max: number, out: Entry[]): Notice | undefined {
+  take(max: number, out: Entry[], maxBytes = Infinity, atLeastOne = true): Notice | undefined {
     const ring = this.#ring;
     let i = this.#trim();
     const size = ring.size;
@@ -87,10 +91,15 @@ export class Subscriber {
       this.#pendingGap = 0;
     }
     const filter = this.#filter;
+    let bytes = 0;
     for (; i < size && out.length < max; i++) {
       const e = ring.at(i);
+      if (filter === undefined || filter(e)) {
+        bytes += e.bytes;
+        if (bytes > maxBytes && (out.length > 0 || !atLeastOne)) break;
+        out.push(e);
+      }
       this.#cursor = e.seq;
-      if (filter === undefined || filter(e)) out.push(e);
     }
     this.sent += out.length;
     return notice;

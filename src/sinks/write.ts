@@ -11,11 +11,16 @@
  * milliseconds (a GC, a scheduler hiccup, a network round trip) then catches
  * up instead of being pushed past its lag bound by one burst. The queued
  * slices keep their blocks alive after the ring evicts them, which is why the
- * budget is shared and bounded: many stalled clients cost at most `total`.
+ * budget is shared and bounded: each write takes only what fits in the room
+ * left (entries' `bytes` bound what they write), so the bytes queued past the
+ * high-water marks never exceed `perClient` for a client nor `total` for all.
+ * The one exception: a client below its mark (no 'drain' to wait for) always
+ * takes one record, however large, so a record bigger than the room left is
+ * delayed, never stranded; it can overshoot by that one record.
  */
 import type { Writable } from 'node:stream';
 import type { Subscriber } from '../hub/hub.js';
-import type { Entry } from '../hub/entry.js';
+import { ENTRY_OVERHEAD, type Entry } from '../hub/entry.js';
 import { wireRuns } from '../wire/block.js';
 
 /**
@@ -66,7 +71,8 @@ export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: num
   let blocked = false;
   let closed = false;
   let waiting = false; // a 'drain' listener is set
-  let held = 0; // bytes of this client's queue charged to the shared slack
+  let held = 0; // bytes of this client's queue past its high-water mark, charged to the shared slack
+  const hwm = w.writableHighWaterMark;
   const release = (): void => {
     clientSlack.used -= held;
     held = 0;
@@ -76,6 +82,15 @@ export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: num
     blocked = false;
     release();
     flush();
+  };
+  const awaitDrain = (): void => {
+    if (waiting) return;
+    waiting = true;
+    w.once('drain', onDrain);
+  };
+  const block = (): void => {
+    blocked = true;
+    awaitDrain(); // set already unless a write of someone else's (a heartbeat) filled the queue
   };
   const flush = (): void => {
     if (closed || !sub) return;
@@ -87,26 +102,28 @@ export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: num
     const bufs = bufScratch;
     try {
       for (;;) {
+        const queued = w.writableLength;
+        // below the high-water mark the stream's queue is its own; past it, what the slack has left
+        const room = Math.max(0, hwm - queued) + Math.max(0, Math.min(clientSlack.perClient - held, clientSlack.total - clientSlack.used));
+        const below = queued < hwm;
+        // at or past the mark a write said false, so 'drain' is coming (its listener is set); an
+        // entry costs at least ENTRY_OVERHEAD, which also covers a gap frame
+        if (!below && room < ENTRY_OVERHEAD) return block();
         buf.length = 0;
-        const notice = sub.take(TAKE, buf);
-        if (!notice && buf.length === 0) return;
+        const notice = sub.take(TAKE, buf, room, below);
+        if (!notice && buf.length === 0) {
+          if (!below && sub.ready) block(); // what is next does not fit: wait for 'drain'
+          return;
+        }
         bufs.length = 0;
         if (notice) bufs.push(Buffer.from(gapFrame(notice.missed)));
         wireRuns(buf, kind, bufs);
         onWrite?.();
-        if (!writeAll(w, bufs)) {
-          const q = w.writableLength;
-          clientSlack.used += q - held;
-          held = q;
-          if (!waiting) {
-            waiting = true;
-            w.once('drain', onDrain);
-          }
-          if (held >= clientSlack.perClient || clientSlack.used > clientSlack.total) {
-            blocked = true;
-            return;
-          }
-        }
+        const ok = writeAll(w, bufs);
+        const over = Math.max(0, w.writableLength - hwm);
+        clientSlack.used += over - held;
+        held = over;
+        if (!ok) awaitDrain();
       }
     } finally {
       // the scratch arrays keep no client's entries or slices alive between flushes

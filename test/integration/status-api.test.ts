@@ -9,7 +9,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ADMIN, authHeaders, fileSourceToml, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 import { SseClient } from '../helpers/sse.js';
 
@@ -131,6 +131,7 @@ name = "empty"
     // a TCP client of "other" that never reads: what its socket cannot take waits in its queue
     const stalled = net.connect(tcpPort, '127.0.0.1');
     stalled.on('error', () => undefined);
+    onTestFinished(() => void stalled.destroy()); // gone even when an assertion fails, so the next test starts clean
     stalled.pause();
     await waitFor(async () => (await streamOf(d, 'other'))?.clients === 1, 'the stalled client');
     const pad = 'x'.repeat(1000);
