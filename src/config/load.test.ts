@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     expect(r.config.data_dir).toBe('./data');
     const src = r.config.sources[0]!;
     expect(src.type === 'file' && src.from).toBe('end');
-    expect(src.max_line_bytes).toBe(1024 * 1024);
+    expect(src.type === 'file' && src.max_line_bytes).toBe(1024 * 1024);
     expect(Object.isFrozen(r.config.server)).toBe(true);
   });
 

@@ -3,6 +3,8 @@ import type { Source } from '../core/pipeline.js';
 import type { SourceConfig } from '../config/schema.js';
 import { FileSource } from './file/source.js';
 import { DockerSource } from './docker/source.js';
+import { SyslogSource } from './syslog/source.js';
+import { SocketSource } from './socket/source.js';
 import type { ParseStage } from '../parse/stage.js';
 
 export interface SourceContext {
@@ -17,5 +19,9 @@ export function createSource(cfg: SourceConfig, ctx: SourceContext): Source {
       return new FileSource(cfg, { dataDir: ctx.dataDir, stage: ctx.stage });
     case 'docker':
       return new DockerSource(cfg, { dataDir: ctx.dataDir, stage: ctx.stage });
+    case 'syslog':
+      return new SyslogSource(cfg, { stage: ctx.stage });
+    case 'socket':
+      return new SocketSource(cfg, { stage: ctx.stage });
   }
 }

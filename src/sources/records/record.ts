@@ -1,0 +1,97 @@
+/**
+ * Records that arrive already structured (the framed Unix socket, HTTP
+ * ingest): the one shape both accept, checked here. A record is a JSON
+ * object with `message` (a string, required) and optionally `time` (RFC 3339
+ * or epoch milliseconds), `level` (a level name or alias: "warning" is
+ * "warn") and `fields` (an object, kept exactly as sent). Any other key is
+ * refused rather than guessed at, so a producer's mistake is told, not
+ * silently folded into the record.
+ *
+ * Reasons are a small fixed set (they become metric labels): `bad_json`,
+ * `no_message`, `bad_record`.
+ */
+import { emptyFields, type LogRecord, type Origin } from '../../core/record.js';
+import { normalizeLevel } from '../../parse/level.js';
+import { forbiddenKeyPath } from '../../api/json-body.js';
+
+export const RECORD_REASONS = ['bad_json', 'no_message', 'bad_record'] as const;
+export type RecordReason = (typeof RECORD_REASONS)[number];
+
+export interface RecordContext {
+  source: string;
+  stream: string;
+  origin: Origin;
+  /** When it was read, epoch ms (`received`, and `time` when the record has none). */
+  now: number;
+}
+
+export type Checked = { ok: true; record: LogRecord } | { ok: false; reason: RecordReason; error: string };
+
+// RFC 3339 date-time (with 'T', 't' or a space, any fraction, 'Z' or an offset); Date.parse does the arithmetic.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+/** Years 0000 to 9999 in epoch ms: what a record time can be. */
+const MAX_MS = 253402300799999;
+const MIN_MS = -62167219200000;
+
+function fail(reason: RecordReason, error: string): Checked {
+  return { ok: false, reason, error };
+}
+
+/** Epoch ms of a record's `time`, or undefined when it is neither RFC 3339 nor epoch ms. */
+export function recordTime(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= MIN_MS && v <= MAX_MS ? Math.floor(v) : undefined;
+  if (typeof v !== 'string' || v.length > 40 || !RFC3339.test(v)) return undefined;
+  const t = Date.parse(v.replace(' ', 'T'));
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Check one parsed JSON value and make it a record. Never throws. */
+export function checkRecord(v: unknown, ctx: RecordContext): Checked {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail('bad_record', 'a record must be a JSON object');
+  const o = v as Record<string, unknown>;
+  const message = o.message;
+  if (typeof message !== 'string') return fail('no_message', message === undefined ? 'the record has no "message"' : '"message" must be a string');
+  let time = ctx.now;
+  let level: LogRecord['level'];
+  let fields = emptyFields();
+  for (const k in o) {
+    const x = o[k];
+    switch (k) {
+      case 'message':
+        break;
+      case 'time': {
+        const t = recordTime(x);
+        if (t === undefined) return fail('bad_record', '"time" must be an RFC 3339 timestamp (e.g. "2026-12-06T01:02:03.456Z") or epoch milliseconds');
+        time = t;
+        break;
+      }
+      case 'level':
+        level = normalizeLevel(x);
+        if (typeof x !== 'string' || level === undefined) return fail('bad_record', '"level" must be a level name (trace, debug, info, notice, warn, error, critical, alert, emergency, or an alias such as "warning")');
+        break;
+      case 'fields': {
+        if (x === null || typeof x !== 'object' || Array.isArray(x)) return fail('bad_record', '"fields" must be a JSON object');
+        const bad = forbiddenKeyPath(x);
+        if (bad !== undefined) return fail('bad_record', `"fields" carries the key "${bad}", which is not allowed`);
+        fields = x as Record<string, unknown>;
+        break;
+      }
+      default:
+        return fail('bad_record', `unknown key "${k.length > 64 ? k.slice(0, 64) + '...' : k}" (a record has message, time, level and fields; put anything else in fields)`);
+    }
+  }
+  const r: LogRecord = { seq: 0, time, received: ctx.now, source: ctx.source, stream: ctx.stream, origin: ctx.origin, message, fields };
+  if (level !== undefined) r.level = level;
+  return { ok: true, record: r };
+}
+
+/** Parse one JSON text and check it as a record. */
+export function parseRecord(text: string, ctx: RecordContext): Checked {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    return fail('bad_json', `not valid JSON: ${(err as Error).message}`);
+  }
+  return checkRecord(v, ctx);
+}
