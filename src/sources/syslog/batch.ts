@@ -1,0 +1,146 @@
+/**
+ * Frames of one read (or of one turn of UDP datagrams) into one raw batch
+ * for the parse stage. Frames are copied into a run of LF-terminated lines
+ * (a Uint8Array item: a parse thread splits it and the native fast path
+ * renders RFC 5424/3164 straight from it); a frame that cannot be one line
+ * (an octet-counted message with a newline inside, or an oversize head with
+ * its truncation marker) is its own string item, in order.
+ *
+ * What the parse stage cannot tell a source, this counts per frame: a frame
+ * that is not syslog (no valid `<PRI>` and no RFC 3164 timestamp header:
+ * parsed as plain text, counted `parse_error`) and invalid UTF-8 (repaired to
+ * U+FFFD by the stage, counted `invalid_utf8`). The check costs one byte test
+ * per frame; only frames without a PRI are decoded here.
+ */
+import { isAscii, isUtf8 } from 'node:buffer';
+import type { Origin } from '../../core/record.js';
+import { TRUNCATED_MARKER } from '../../framing/lines.js';
+import type { RawBatch } from '../../parse/batch.js';
+import { parseSyslog3164 } from '../../parse/syslog3164.js';
+import type { Reason } from './counters.js';
+
+const LF = 10;
+const MIN_RUN = 16 * 1024;
+
+/** `<PRI>` at buf[s] with PRI 0..191, 1-3 digits, no leading zero (syslog-common.ts scanPri, on bytes). */
+export function hasPri(buf: Uint8Array, s: number, e: number): boolean {
+  if (buf[s] !== 60) return false;
+  let v = 0;
+  let i = s + 1;
+  for (; i < s + 5 && i < e; i++) {
+    const c = buf[i]!;
+    if (c === 62) break;
+    const d = c - 48;
+    if (!(d >= 0 && d <= 9)) return false;
+    v = v * 10 + d;
+  }
+  return i > s + 1 && i < s + 5 && i < e && buf[i] === 62 && v <= 191 && !(i > s + 2 && buf[s + 1] === 48);
+}
+
+export interface SyslogBatchOptions {
+  /** Count frames that are not syslog (the source parses as syslog). */
+  checkSyslog: boolean;
+  /** A bad-input event of this batch's listener. */
+  bad(reason: Reason, n: number): void;
+}
+
+export class SyslogBatch {
+  readonly #opts: SyslogBatchOptions;
+  #items: (string | Uint8Array)[] = [];
+  #size = 0;
+  #frames = 0;
+  #run: Buffer | null = null;
+  #runLen = 0;
+  #runCap = MIN_RUN;
+
+  constructor(opts: SyslogBatchOptions) {
+    this.#opts = opts;
+  }
+
+  /** Frames added since the last take. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  /** Bytes added since the last take (about the text size of the batch). */
+  get size(): number {
+    return this.#size + this.#runLen;
+  }
+
+  /** Add a frame buf[s, e) (a decoder's onFrame); `octet`: it may contain LF. */
+  frame(buf: Buffer, s: number, e: number, truncated: boolean, octet: boolean): void {
+    this.#frames++;
+    if (this.#opts.checkSyslog && !hasPri(buf, s, e) && parseSyslog3164(buf.toString('utf8', s, e)) === undefined) this.#opts.bad('parse_error', 1);
+    if (truncated || (octet && buf.subarray(s, e).indexOf(LF) !== -1)) {
+      const bytes = buf.subarray(s, e);
+      if (!isAscii(bytes) && !isUtf8(bytes)) this.#opts.bad('invalid_utf8', 1);
+      this.#endRun();
+      const text = buf.toString('utf8', s, e) + (truncated ? TRUNCATED_MARKER : '');
+      this.#items.push(text);
+      this.#size += text.length;
+      return;
+    }
+    const n = e - s;
+    let run = this.#run;
+    if (run === null || this.#runLen + n + 1 > run.length) run = this.#grow(n + 1);
+    buf.copy(run, this.#runLen, s, e);
+    run[this.#runLen + n] = LF;
+    this.#runLen += n + 1;
+  }
+
+  #grow(more: number): Buffer {
+    let cap = this.#runCap;
+    while (cap < this.#runLen + more) cap *= 2;
+    // not from the Buffer pool: a run handed to a parse thread is cloned with its whole ArrayBuffer
+    const next = Buffer.allocUnsafeSlow(cap);
+    if (this.#run !== null && this.#runLen > 0) this.#run.copy(next, 0, 0, this.#runLen);
+    this.#run = next;
+    this.#runCap = cap;
+    return next;
+  }
+
+  /** The run so far becomes an item (its frames' UTF-8 checked in one pass). */
+  #endRun(): void {
+    if (this.#run === null || this.#runLen === 0) return;
+    const run = this.#run.subarray(0, this.#runLen);
+    if (!isAscii(run) && !isUtf8(run)) this.#opts.bad('invalid_utf8', countInvalidLines(run));
+    this.#items.push(run);
+    this.#size += run.length;
+    this.#run = null;
+    this.#runLen = 0;
+  }
+
+  /** The batch of the frames added since the last take (undefined when none). */
+  take(now: number, origin: Origin): RawBatch | undefined {
+    this.#endRun();
+    if (this.#items.length === 0) return undefined;
+    const raw: RawBatch = { items: this.#items, size: this.#size, now, origin };
+    this.#items = [];
+    this.#size = 0;
+    this.#frames = 0;
+    return raw;
+  }
+
+  /** Forget what was added (a UDP batch that cannot be handed over); returns the frames dropped. */
+  discard(): number {
+    const n = this.#frames;
+    this.#items = [];
+    this.#size = 0;
+    this.#frames = 0;
+    this.#runLen = 0;
+    return n;
+  }
+}
+
+/** Lines of an LF-terminated run that are not valid UTF-8 (only called when the run as a whole is not). */
+function countInvalidLines(run: Buffer): number {
+  let n = 0;
+  let s = 0;
+  while (s < run.length) {
+    const e = run.indexOf(LF, s);
+    const line = run.subarray(s, e);
+    if (!isUtf8(line)) n++;
+    s = e + 1;
+  }
+  return n;
+}

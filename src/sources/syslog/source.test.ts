@@ -1,0 +1,196 @@
+/**
+ * The syslog source on loopback with the real util-linux `logger`, raw
+ * sockets for what `logger` will not send (split frames, bad input), and a
+ * collecting pipeline (test/helpers/fake-pipeline.ts) that can refuse.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
+import { syslogSourceSchema, type SyslogSourceInput } from './config.js';
+import { SyslogSource } from './source.js';
+
+const run = promisify(execFile);
+const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p));
+
+let cleanup: Array<() => Promise<unknown> | void> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+/** A source on ephemeral loopback ports (the schema refuses port 0 in configs; tests bind 0 and ask). */
+async function start(extra: Partial<SyslogSourceInput> = {}, pipeline = new CollectingPipeline()) {
+  const cfg = syslogSourceSchema.parse({ name: 'sys', type: 'syslog', udp: '127.0.0.1:1', tcp: '127.0.0.1:1', ...extra });
+  const src = new SyslogSource({ ...cfg, udp: cfg.udp && '127.0.0.1:0', tcp: cfg.tcp && '127.0.0.1:0' });
+  await src.start(pipeline);
+  cleanup.push(() => src.stop());
+  const port = (t: 'udp' | 'tcp') => Number(src.address(t)!.split(':')[1]);
+  const counters = () => src.status().counters;
+  return { src, pipeline, port, counters };
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+    cleanup.push(() => void s.destroy());
+  });
+}
+
+describe.skipIf(!LOGGER)('syslog source with the real logger', () => {
+  it('UDP, RFC 3164: host, app, pid, severity and facility land right', async () => {
+    const { pipeline, port } = await start();
+    await run(LOGGER!, ['-n', '127.0.0.1', '-P', String(port('udp')), '-d', '--rfc3164', '-t', 'oldapp', '--id=4242', '-p', 'local3.err', 'hello from 3164']);
+    await waitFor(() => pipeline.records.length === 1, 'the record');
+    const r = pipeline.records[0]!;
+    expect(r).toMatchObject({ source: 'sys', message: 'hello from 3164', app: 'oldapp', level: 'error', fields: { facility: 'local3', pid: '4242' } });
+    expect(r.host).toBeTruthy();
+    expect(r.origin).toMatchObject({ kind: 'syslog', transport: 'udp' });
+    expect(String(r.origin.peer)).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('TCP (LF framing) and UDP, RFC 5424 by default', async () => {
+    const { pipeline, port, counters } = await start();
+    await run(LOGGER!, ['-n', '127.0.0.1', '-P', String(port('tcp')), '-T', '-t', 'tcpapp', '-p', 'user.warning', 'over tcp']);
+    await run(LOGGER!, ['-n', '127.0.0.1', '-P', String(port('udp')), '-d', '-t', 'udpapp', '-p', 'daemon.info', 'over udp']);
+    await waitFor(() => pipeline.records.length === 2, 'both records');
+    const byApp = Object.fromEntries(pipeline.records.map((r) => [r.app, r]));
+    expect(byApp.tcpapp).toMatchObject({ message: 'over tcp', level: 'warn', fields: { facility: 'user' }, origin: { transport: 'tcp' } });
+    expect(byApp.udpapp).toMatchObject({ message: 'over udp', level: 'info', fields: { facility: 'daemon' }, origin: { transport: 'udp' } });
+    expect(counters()).toMatchObject({ connections: 1, frames: 2, records: 2, parse_error: 0 });
+  });
+
+  it('TCP --octet-count --rfc5424 with --msgid, --sd-id and --sd-param: procid, msgid and SD params land in fields', async () => {
+    const { pipeline, port } = await start();
+    await run(LOGGER!, [
+      '-n', '127.0.0.1', '-P', String(port('tcp')), '-T', '--octet-count', '--rfc5424', '--msgid', 'LOGIN', '--id=777',
+      '--sd-id', 'auth@32473', '--sd-param', 'user="root"', '--sd-param', 'src_ip="10.0.0.9"', '--sd-param', 'note="a \\"quoted\\" \\] value"',
+      '-t', 'sshd', '-p', 'auth.crit', 'multi\nline message',
+    ]);
+    await waitFor(() => pipeline.records.length >= 1, 'the record');
+    const r = pipeline.records[0]!;
+    expect(r).toMatchObject({
+      message: 'multi\nline message',
+      app: 'sshd',
+      level: 'critical',
+      fields: { facility: 'auth', procid: '777', msgid: 'LOGIN', sd: { 'auth@32473': { user: 'root', src_ip: '10.0.0.9', note: 'a "quoted" ] value' } } },
+    });
+    expect(r.host).toBeTruthy();
+  });
+});
+
+describe('syslog source: framing, limits and back-pressure', () => {
+  it('holds a frame split across TCP writes and keeps the per-connection framing', async () => {
+    const { pipeline, port } = await start();
+    const s = await connect(port('tcp'));
+    const msg = '<14>1 2026-12-06T00:00:00Z h app - - - split\nin two';
+    const frame = `${Buffer.byteLength(msg)} ${msg}`;
+    for (let i = 0; i < frame.length; i += 7) {
+      s.write(frame.slice(i, i + 7));
+      await sleep(2);
+    }
+    await waitFor(() => pipeline.records.length === 1, 'the split frame');
+    expect(pipeline.records[0]!.message).toBe('split\nin two');
+  });
+
+  it('counts a line that is neither RFC 5424 nor RFC 3164 as parse_error and keeps it as plain text', async () => {
+    const { pipeline, port, counters } = await start();
+    const s = await connect(port('tcp'));
+    s.write('just some text\n<13>Dec  6 00:00:00 host app: fine\n');
+    await waitFor(() => pipeline.records.length === 2, 'both lines');
+    expect(pipeline.messages).toEqual(['just some text', 'fine']);
+    expect(counters().parse_error).toBe(1);
+    expect(pipeline.drops).toContainEqual({ stage: 'syslog', reason: 'parse_error', n: 1 });
+  });
+
+  it('pauses a TCP connection while the pipeline refuses and delivers everything after the drain', async () => {
+    const pipeline = new CollectingPipeline();
+    const { port, counters } = await start({}, pipeline);
+    const s = await connect(port('tcp'));
+    pipeline.refuse = true;
+    s.write('<13>first\n');
+    await waitFor(() => pipeline.records.length === 1, 'the first line');
+    for (let i = 0; i < 50; i++) s.write(`<13>line ${i}\n`);
+    await sleep(200);
+    // nothing more is pushed while the pipeline refuses: the socket was paused
+    expect(pipeline.records.length).toBe(1);
+    expect(counters().paused).toBeGreaterThanOrEqual(1);
+    pipeline.drain();
+    await waitFor(() => pipeline.records.length === 51, 'every line after the drain');
+    expect(pipeline.messages.slice(1)).toEqual(Array.from({ length: 50 }, (_, i) => `line ${i}`));
+  });
+
+  it('refuses connections past max_connections and counts them', async () => {
+    const { pipeline, port, counters } = await start({ max_connections: 2 });
+    await connect(port('tcp'));
+    await connect(port('tcp'));
+    await waitFor(() => counters().connections_active === 2, 'two connections');
+    const third = await connect(port('tcp'));
+    await new Promise<void>((resolve) => third.once('close', () => resolve()));
+    await waitFor(() => counters().connections_refused === 1, 'the refusal');
+    expect(pipeline.drops).toContainEqual({ stage: 'syslog', reason: 'max_connections', n: 1 });
+  });
+
+  it('closes an idle connection and counts idle_timeout', async () => {
+    const { port, counters } = await start({ idle_timeout: '150ms' });
+    const s = await connect(port('tcp'));
+    await new Promise<void>((resolve) => s.once('close', () => resolve()));
+    expect(counters().idle_timeout).toBe(1);
+  });
+
+  it('keeps the head of an oversize octet-counted frame, resyncs after it and counts oversize', async () => {
+    const { pipeline, port, counters } = await start({ max_frame_bytes: 100 });
+    const s = await connect(port('tcp'));
+    const big = '<13>' + 'x'.repeat(5000);
+    s.write(`${big.length} ${big}9 <13>after`);
+    await waitFor(() => pipeline.records.length === 2, 'both frames');
+    expect(pipeline.records[0]!.message.startsWith('x'.repeat(50))).toBe(true);
+    expect(pipeline.records[0]!.message.endsWith('[truncated]')).toBe(true);
+    expect(pipeline.records[1]!.message).toBe('after');
+    expect(counters()).toMatchObject({ oversize: 1, connections_active: 1 });
+  });
+
+  it('closes a connection whose octet counting lost its sync (bad_octet_count)', async () => {
+    const { pipeline, port, counters } = await start();
+    const s = await connect(port('tcp'));
+    s.write('5 <13>a7x <13>b\n');
+    await new Promise<void>((resolve) => s.once('close', () => resolve()));
+    expect(pipeline.messages).toEqual(['a']);
+    expect(counters().bad_octet_count).toBe(1);
+  });
+
+  it('counts invalid UTF-8 and repairs it', async () => {
+    const { pipeline, port, counters } = await start();
+    const s = await connect(port('tcp'));
+    s.write(Buffer.concat([Buffer.from('<13>bad '), Buffer.from([0xff, 0xfe]), Buffer.from(' bytes\n<13>good\n')]));
+    await waitFor(() => pipeline.records.length === 2, 'both lines');
+    expect(pipeline.messages[0]).toBe('bad \ufffd\ufffd bytes');
+    expect(counters().invalid_utf8).toBe(1);
+  });
+
+  it('UDP: a datagram with several lines gives a record per line; udp_rcvbuf sets SO_RCVBUF', async () => {
+    const { src, pipeline, port, counters } = await start({ udp_rcvbuf: '256KiB' });
+    const sock = dgram.createSocket('udp4');
+    cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
+    await new Promise<void>((r) => sock.send('<13>one\n<13>two\n<13>three', port('udp'), '127.0.0.1', () => r()));
+    await waitFor(() => pipeline.records.length === 3, 'three records');
+    expect(pipeline.messages).toEqual(['one', 'two', 'three']);
+    expect(counters()).toMatchObject({ datagrams: 1, frames: 3 });
+    const udp = (src.status().listeners as { transport: string; rcvbuf: number }[]).find((l) => l.transport === 'udp')!;
+    expect(udp.rcvbuf).toBeGreaterThanOrEqual(256 * 1024); // Linux reports twice what was asked
+  });
+
+  it('UDP: datagrams the kernel dropped (receive buffer full while we were busy) are read from /proc/net/udp and counted', async () => {
+    if (!existsSync('/proc/net/udp')) return;
+    const { pipeline, port, counters } = await start({ udp_rcvbuf: 4096 });
+    // the sender runs while this thread is blocked in spawnSync: nothing reads the socket
+    const sender = `const d=require('dgram').createSocket('udp4');let n=0;const m=Buffer.alloc(1000,97);m.write('<13>');(function go(){for(let i=0;i<50;i++){d.send(m,${port('udp')},'127.0.0.1');n++}if(n<3000)setImmediate(go);else setTimeout(()=>d.close(),50)})()`;
+    spawnSync(process.execPath, ['-e', sender], { stdio: 'ignore', timeout: 20_000 });
+    await waitFor(() => counters().kernel_drops > 0 && pipeline.drops.some((d) => d.reason === 'kernel'), 'the kernel drop count');
+    expect(counters().kernel_drops + pipeline.records.length).toBeLessThanOrEqual(3000);
+  });
+});
