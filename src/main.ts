@@ -42,6 +42,8 @@ import { VERSION } from './version.js';
 import { Alerting } from './alerting.js';
 import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken, type AuthStats } from './api/auth.js';
 import { routeTable, type RouteEntry } from './api/access.js';
+import { registerIngestRoute } from './api/routes/ingest.js';
+import { IngestRegistry } from './sources/http/registry.js';
 
 /** Share of limits.memory given to replay rings (the rest is for queues). */
 const RING_SHARE = 0.6;
@@ -76,6 +78,8 @@ export class Daemon implements DaemonView {
   #reloading = false;
   #parsePool?: ParsePool;
   #stage!: ParseStage;
+  /** HTTP sources by name, for the ingest route and its auth (sources/http/registry.ts). */
+  readonly #ingest = new IngestRegistry();
   #log: (m: string) => void;
   #authStats?: () => AuthStats;
 
@@ -172,11 +176,11 @@ export class Daemon implements DaemonView {
       view: this,
       tls: cfg.server.tls,
       auth: (app) => {
-        const stats = registerAuth(app, { adminToken, viewerToken: cfg.server.viewer_token });
+        const stats = registerAuth(app, { adminToken, viewerToken: cfg.server.viewer_token, ingestToken: (name) => this.#ingest.get(name)?.tokenDigest });
         this.#authStats = stats;
         this.#metrics.setAuthView(() => ({ ...stats() }));
       },
-      extraRoutes: [(app) => alerting.routes(app)],
+      extraRoutes: [(app) => alerting.routes(app), (app) => registerIngestRoute(app, this.#ingest)],
       ui: {},
       trustProxy: cfg.server.trust_proxy,
       corsOrigins: cfg.server.cors_origins,
@@ -204,7 +208,7 @@ export class Daemon implements DaemonView {
   }
 
   #build(c: SourceConfig): RunningSource {
-    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir), stage: this.#stage }) };
+    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir), stage: this.#stage, ingest: this.#ingest }) };
   }
 
   #ringLimits(cfg: Config, replay: number, replayBytes: number) {

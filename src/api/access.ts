@@ -3,7 +3,7 @@
  * on the route the router matched, never on the raw URL: `/%61pi/rules`,
  * `/api/./rules` and `/api/rules` reach one handler, so they get one answer.
  * Every route carries `{ config: { access } }` (spread one of PUBLIC, VIEWER,
- * ADMIN into its options); registering a route without it throws, so the
+ * ADMIN, INGEST into its options); registering a route without it throws, so the
  * server refuses to start (default deny). A request that matches no route is
  * treated as a read (GET, HEAD) or a change (anything else) of an unknown
  * resource: it needs a token like any API call, and a 404 is only told to
@@ -11,7 +11,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-export const ACCESS_LEVELS = ['public', 'viewer', 'admin'] as const;
+/** `ingest`: the admin token, or the token of the HTTP source named by `?source=` (api/routes/ingest.ts). */
+export const ACCESS_LEVELS = ['public', 'viewer', 'admin', 'ingest'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 declare module 'fastify' {
@@ -25,6 +26,7 @@ declare module 'fastify' {
 export const PUBLIC = { config: { access: 'public' } } as const;
 export const VIEWER = { config: { access: 'viewer' } } as const;
 export const ADMIN = { config: { access: 'admin' } } as const;
+export const INGEST = { config: { access: 'ingest' } } as const;
 
 export interface RouteEntry {
   method: string;

@@ -3,7 +3,8 @@
  * level the matched route declares (api/access.ts): `public` routes are open,
  * `viewer` routes take the viewer or the admin token, `admin` routes only the
  * admin token (401 = no or unknown token, 403 = a viewer attempting a
- * change). Browsers' EventSource cannot send headers, so GET and HEAD also
+ * change; `ingest` routes take the admin token or the posting source's own
+ * token, and a viewer gets 403 there). Browsers' EventSource cannot send headers, so GET and HEAD also
  * accept `?access_token=`. Tokens are compared in constant time (on SHA-256
  * digests, so lengths leak nothing either). Wrong tokens are slowed down per
  * address (api/failure-limiter.ts): past the allowance they get 429 with
@@ -21,6 +22,8 @@ export interface AuthOptions {
   adminToken: string;
   viewerToken?: string;
   limiter?: FailureLimiterOptions;
+  /** SHA-256 of the token of the HTTP source named `source`, if it has one (`ingest` routes). */
+  ingestToken?: (source: string) => Buffer | undefined;
 }
 
 export type Role = 'admin' | 'viewer';
@@ -67,6 +70,12 @@ function tokenOf(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/** The `?source=` of an ingest request ('' when absent). */
+function sourceOf(req: FastifyRequest): string {
+  const q = req.url.indexOf('?');
+  return q >= 0 ? (new URLSearchParams(req.url.slice(q + 1)).get('source') ?? '') : '';
+}
+
 function deny(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code, message } });
 }
@@ -92,7 +101,8 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): () => Aut
     // Check both tokens unconditionally so timing does not tell which one matched.
     const isAdmin = matches(presented, admin);
     const isViewer = matches(presented, viewer);
-    if (!isAdmin && !isViewer) {
+    const isIngest = access === 'ingest' && matches(presented, opts.ingestToken?.(sourceOf(req)));
+    if (!isAdmin && !isViewer && !isIngest) {
       const wait = limiter.fail(req.ip);
       if (wait > 0) {
         n.limited++;
@@ -103,11 +113,12 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): () => Aut
       reply.header('www-authenticate', 'Bearer error="invalid_token"');
       return deny(reply, 401, E.API_UNAUTHORIZED.code, 'invalid token');
     }
-    if (access === 'admin' && !isAdmin) {
+    if ((access === 'admin' && !isAdmin) || (access === 'ingest' && !isAdmin && !isIngest)) {
       n.forbidden++;
-      return deny(reply, 403, E.API_FORBIDDEN.code, 'the viewer token is read-only; this needs the admin token');
+      return deny(reply, 403, E.API_FORBIDDEN.code, access === 'ingest' ? 'the viewer token cannot post records; use the admin token or the source\'s token' : 'the viewer token is read-only; this needs the admin token');
     }
-    roles.set(req, isAdmin ? 'admin' : 'viewer');
+    // a source's ingest token is good for its ingest route only: it carries no reading role
+    if (isAdmin || isViewer) roles.set(req, isAdmin ? 'admin' : 'viewer');
   });
   return () => ({ ...n, tracked: limiter.tracked, evicted: limiter.evicted });
 }

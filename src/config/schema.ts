@@ -10,6 +10,7 @@ import { fileSourceSchema } from '../sources/file/config.js';
 import { dockerSourceSchema } from '../sources/docker/config.js';
 import { syslogSourceSchema } from '../sources/syslog/config.js';
 import { socketSourceSchema } from '../sources/socket/config.js';
+import { httpSourceSchema } from '../sources/http/config.js';
 import { storeSchema } from '../store/config.js';
 import { rulesSchema } from '../rules/config.js';
 import { triggersSchema } from '../triggers/config.js';
@@ -77,7 +78,7 @@ export const streamSchema = z
   })
   .describe('A named stream and its outputs.');
 
-const sourceSchemas = [fileSourceSchema, dockerSourceSchema, syslogSourceSchema, socketSourceSchema] as const;
+const sourceSchemas = [fileSourceSchema, dockerSourceSchema, syslogSourceSchema, socketSourceSchema, httpSourceSchema] as const;
 export const sourceSchema = z.discriminatedUnion('type', [...sourceSchemas]);
 export const sourceTypeNames: string[] = sourceSchemas.map((s) => s.shape.type.value);
 

@@ -115,7 +115,8 @@ describe('access on the matched route, for every spelling of every route', () =>
     // GET and HEAD each: health, metrics, and the web UI's static shell (api/ui.ts: the page-path
     // fallback `/*` matches browser navigations only, so an API path never reaches it)
     expect(routes.filter((r) => r.access === 'public').map((r) => r.url).sort()).toEqual(['/', '/', '/*', '/*', '/assets/*', '/assets/*', '/healthz', '/healthz', '/metrics', '/metrics']);
-    for (const r of routes) if (r.method !== 'GET' && r.method !== 'HEAD') expect(r.access, `${r.method} ${r.url}`).toBe('admin');
+    // every change needs the admin token; posting records also takes an HTTP source's own token (access `ingest`)
+    for (const r of routes) if (r.method !== 'GET' && r.method !== 'HEAD') expect(r.access, `${r.method} ${r.url}`).toBe(r.url === '/api/ingest' ? 'ingest' : 'admin');
   });
 
   it('no spelling answers anything but 401 without a token, or anything but 403 with the viewer token on an admin route', async () => {
@@ -126,7 +127,7 @@ describe('access on the matched route, for every spelling of every route', () =>
       for (const s of spellings(concrete(r.url))) {
         const none = await send(r.method, s);
         if (none !== 401) failures.push(`${r.method} ${s} without a token: ${none}`);
-        if (r.access === 'admin') {
+        if (r.access === 'admin' || r.access === 'ingest') {
           const viewer = await send(r.method, s, VIEWER_TOKEN);
           if (viewer !== 403) failures.push(`${r.method} ${s} with the viewer token: ${viewer}`);
         }
@@ -171,7 +172,7 @@ describe('access on the matched route, for every spelling of every route', () =>
     await fc.assert(
       fc.asyncProperty(spelled, async ({ route, path: p }) => {
         expect(await send(route.method, p), `${route.method} ${p}`).toBe(401);
-        if (route.access === 'admin') expect(await send(route.method, p, VIEWER_TOKEN), `${route.method} ${p} (viewer)`).toBe(403);
+        if (route.access === 'admin' || route.access === 'ingest') expect(await send(route.method, p, VIEWER_TOKEN), `${route.method} ${p} (viewer)`).toBe(403);
       }),
       { numRuns: 300 },
     );

@@ -1,0 +1,143 @@
+/**
+ * An ingest request's body: read with a byte cap, inflated with a cap on
+ * the inflated size (a decompression bomb stops at the cap, in zlib's own
+ * output accounting, before anything is parsed), then split into records:
+ * a JSON array, or NDJSON (one record per line, blank lines skipped). Each
+ * record is checked on its own (sources/records/record.ts): the good ones
+ * are kept, the bad ones listed by line (or array item) with the reason.
+ */
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { defineError, SluiceError } from '../../core/errors.js';
+import type { LogRecord } from '../../core/record.js';
+import { checkRecord, parseRecord, type RecordContext, type RecordReason } from '../records/record.js';
+
+export const INGEST_ERR = {
+  TOO_LARGE: defineError('SLUICE_ERR_INGEST_TOO_LARGE', 413, 'the body is too large'),
+  ENCODING: defineError('SLUICE_ERR_INGEST_ENCODING', 415, 'unsupported Content-Encoding (use gzip, deflate or none)'),
+  BAD_ENCODING: defineError('SLUICE_ERR_INGEST_BAD_ENCODING', 400, 'the body cannot be decompressed'),
+  BAD_BODY: defineError('SLUICE_ERR_INGEST_BAD_BODY', 400, 'the body holds no acceptable record'),
+  BAD_KEY: defineError('SLUICE_ERR_INGEST_BAD_KEY', 400, 'invalid Idempotency-Key'),
+  BUSY: defineError('SLUICE_ERR_INGEST_BUSY', 429, 'the pipeline is pushing back; retry after the time in Retry-After'),
+  UNKNOWN_SOURCE: defineError('SLUICE_ERR_INGEST_UNKNOWN_SOURCE', 404, 'no HTTP source by that name'),
+  STOPPED: defineError('SLUICE_ERR_INGEST_STOPPED', 503, 'the source is not running'),
+} as const;
+
+/** Bad records listed in an answer (the count says how many there were in all). */
+export const MAX_LISTED_ERRORS = 10;
+
+/** Read a body, refusing it past `limit` bytes (the rest is not read). */
+export async function readBody(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    const b = c as Buffer;
+    n += b.length;
+    if (n > limit) {
+      stream.destroy();
+      throw new SluiceError(INGEST_ERR.TOO_LARGE, `the body is larger than max_body_bytes (${limit} bytes)`);
+    }
+    chunks.push(b);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+}
+
+const gunzip = promisify<zlib.InputType, zlib.ZlibOptions, Buffer>(zlib.gunzip);
+const inflate = promisify<zlib.InputType, zlib.ZlibOptions, Buffer>(zlib.inflate);
+const inflateRaw = promisify<zlib.InputType, zlib.ZlibOptions, Buffer>(zlib.inflateRaw);
+
+/** Undo Content-Encoding, at most `maxOut` bytes of output (zlib stops there: a bomb costs no more). */
+export async function decodeBody(buf: Buffer, encoding: string | undefined, maxOut: number): Promise<Buffer> {
+  const enc = (encoding ?? '').trim().toLowerCase();
+  const tooBig = () => new SluiceError(INGEST_ERR.TOO_LARGE, `the body inflates past max_inflated_bytes (${maxOut} bytes)`);
+  if (enc === '' || enc === 'identity') {
+    if (buf.length > maxOut) throw tooBig();
+    return buf;
+  }
+  const run = async (f: typeof gunzip): Promise<Buffer> => {
+    try {
+      return await f(buf, { maxOutputLength: maxOut });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw tooBig();
+      throw err;
+    }
+  };
+  try {
+    if (enc === 'gzip' || enc === 'x-gzip') return await run(gunzip);
+    if (enc === 'deflate') {
+      // HTTP's "deflate" is zlib-wrapped; some clients send raw deflate: accept both
+      try {
+        return await run(inflate);
+      } catch (err) {
+        if (err instanceof SluiceError) throw err;
+        return await run(inflateRaw);
+      }
+    }
+  } catch (err) {
+    if (err instanceof SluiceError) throw err;
+    throw new SluiceError(INGEST_ERR.BAD_ENCODING, `the body is not valid ${enc}: ${(err as Error).message}`);
+  }
+  throw new SluiceError(INGEST_ERR.ENCODING, `unsupported Content-Encoding "${enc.slice(0, 40)}" (use gzip, deflate or none)`);
+}
+
+export interface BadRecord {
+  /** NDJSON: the line number (1-based); a JSON array: the item number (1-based). */
+  line?: number;
+  item?: number;
+  reason: RecordReason;
+  error: string;
+}
+
+export interface ParsedBody {
+  records: LogRecord[];
+  rejected: number;
+  /** The first MAX_LISTED_ERRORS bad records. */
+  errors: BadRecord[];
+  reasons: Partial<Record<RecordReason, number>>;
+}
+
+/** Split a decoded body into records. Throws BAD_BODY only when the body as a whole is unreadable (an array that is not JSON). */
+export function parseBody(text: string, ctx: RecordContext): ParsedBody {
+  const out: ParsedBody = { records: [], rejected: 0, errors: [], reasons: {} };
+  const bad = (where: { line: number } | { item: number }, reason: RecordReason, error: string) => {
+    out.rejected++;
+    out.reasons[reason] = (out.reasons[reason] ?? 0) + 1;
+    if (out.errors.length < MAX_LISTED_ERRORS) out.errors.push({ ...where, reason, error: error.length > 200 ? error.slice(0, 200) + '...' : error });
+  };
+  let i = 0;
+  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 0xfeff)) i++;
+  if (text.charCodeAt(i) === 91 /* [ */) {
+    let arr: unknown;
+    try {
+      arr = JSON.parse(i > 0 ? text.slice(i) : text);
+    } catch (err) {
+      throw new SluiceError(INGEST_ERR.BAD_BODY, `the body starts with "[" but is not a valid JSON array: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(arr)) throw new SluiceError(INGEST_ERR.BAD_BODY, 'the body is not a JSON array');
+    for (let k = 0; k < arr.length; k++) {
+      const r = checkRecord(arr[k], ctx);
+      if (r.ok) out.records.push(r.record);
+      else bad({ item: k + 1 }, r.reason, r.error);
+    }
+    return out;
+  }
+  let start = 0;
+  let line = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    let s = start;
+    let e = end;
+    if (e > s && text.charCodeAt(e - 1) === 13) e--;
+    while (s < e && (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9)) s++;
+    if (s < e) {
+      const r = parseRecord(text.slice(s, e), ctx);
+      if (r.ok) out.records.push(r.record);
+      else bad({ line }, r.reason, r.error);
+    }
+    start = end + 1;
+  }
+  return out;
+}
