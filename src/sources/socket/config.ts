@@ -36,7 +36,7 @@ export const socketSourceSchema = z
       .min(1)
       .refine((p) => Buffer.byteLength(p) <= 100, 'a Unix socket path must be at most 100 bytes (the kernel limit is 107 with the terminating byte)')
       .describe(D.path),
-    mode: mode.default(0o660).describe(D.mode),
+    mode: mode.prefault('0660').describe(D.mode),
     max_frame_bytes: size(D.max_frame_bytes)
       .refine((n) => n >= 1 && n <= FORMAT_MAX_FRAME, `must be between 1 and ${FORMAT_MAX_FRAME} (16MiB - 1)`)
       .default(1024 * 1024)
