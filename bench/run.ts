@@ -24,7 +24,7 @@ import { sluiceFanout, sluiceLatency, sluiceThroughput, type FanoutResult, type 
 import { REPO_ROOT, sluiceCommand, sluiceMissing } from './sluice.js';
 import { fmt, stopAll, stopAllSync } from './util.js';
 
-const ALL = ['throughput', 'rsyslog', 'latency', 'rss', 'rules', 'docker'] as const;
+const ALL = ['throughput', 'rsyslog', 'latency', 'rss', 'rules', 'docker', 'syslog'] as const;
 type Bench = (typeof ALL)[number];
 const ALIASES: Record<string, Bench> = { fanout: 'rss', memory: 'rss', peer: 'rsyslog', lat: 'latency' };
 
@@ -118,6 +118,7 @@ async function main(): Promise<void> {
     rss?: FanoutResult | { error: string };
     rules?: Record<string, unknown>;
     docker?: Record<string, unknown>[];
+    syslog?: Record<string, unknown>[];
     table?: Row[];
   } = {
     meta: {
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
       }
     }
     if (selected.has('docker')) results.docker = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/docker.ts')], 'docker', log);
+    if (selected.has('syslog')) results.syslog = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/syslog.ts')], 'syslog', log);
   } finally {
     await stopAll();
   }
@@ -381,6 +383,32 @@ main().catch(async (e) => {
 });
 
 /** Run a bench script as a child process and collect the JSON objects it prints, one per line. */
+/** bench/syslog.ts: per case, Sluice and rsyslogd side by side, and their ratio. */
+function syslogRows(res: Record<string, unknown>[]): Row[] {
+  const rows: Row[] = [];
+  const get = (c: string, peer: string) => res.find((x) => x.case === c && x.peer === peer);
+  for (const e of res.filter((x) => 'error' in x)) rows.push({ figure: 'Syslog', value: `error: ${String(e.error).slice(0, 70)}`, target: '', result: 'FAIL' });
+  for (const c of ['tcp-1', 'tcp-8']) {
+    const s = get(c, 'sluice');
+    const p = get(c, 'rsyslog');
+    if (!s || !p) continue;
+    const conns = c.slice(4);
+    rows.push({ figure: `Syslog TCP RFC 5424, ${conns} conn: Sluice`, value: `${fmt(Number(s.lines_per_s), 0)} lines/s${s.outcome === 'complete' ? '' : ` (${String(s.outcome)})`}`, target: '', result: '' });
+    rows.push({ figure: `Syslog TCP RFC 5424, ${conns} conn: rsyslog`, value: `${fmt(Number(p.lines_per_s), 0)} lines/s${p.outcome === 'complete' ? '' : ` (${String(p.outcome)})`}`, target: '', result: '' });
+    const ratio = Number(s.lines_per_s) / Number(p.lines_per_s);
+    rows.push({ figure: `Syslog TCP ${conns} conn: Sluice / rsyslog`, value: fmt(ratio, 2), target: '>= 1.0', result: passFail(ratio >= 1) });
+  }
+  for (const c of ['udp-100k', 'udp-200k']) {
+    const s = get(c, 'sluice');
+    const p = get(c, 'rsyslog');
+    if (!s || !p) continue;
+    const at = (x: Record<string, unknown>) => `${fmt(Number(x.delivered_pct), 2)} % (sent at ${fmt(Number(x.achieved_rate) / 1000, 0)}k/s)`;
+    rows.push({ figure: `Syslog UDP ${c.slice(4)}/s delivered: Sluice`, value: at(s), target: c === 'udp-100k' ? '>= 99.9 %' : '', result: c === 'udp-100k' ? passFail(Number(s.delivered_pct) >= 99.9) : '' });
+    rows.push({ figure: `Syslog UDP ${c.slice(4)}/s delivered: rsyslog`, value: at(p), target: '', result: '' });
+  }
+  return rows;
+}
+
 function childJson(args: string[], name: string, log: (m: string) => void): Record<string, unknown>[] {
   log(`${name}: node ${args.slice(2).join(' ')}`);
   const r = spawnSync(process.execPath, args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 600_000, env: process.env });
@@ -399,7 +427,7 @@ function childJson(args: string[], name: string, log: (m: string) => void): Reco
   return out;
 }
 
-function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[] }): Row[] {
+function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[]; syslog?: Record<string, unknown>[] }): Row[] {
   const rows: Row[] = [];
   if (r.rules) {
     if ('error' in r.rules) rows.push({ figure: 'Rule stage (100 rules)', value: `error: ${String(r.rules.error).slice(0, 70)}`, target: '>= 500k lines/s', result: 'FAIL' });
@@ -419,5 +447,6 @@ function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string,
     if ('error' in d) rows.push({ figure: 'Docker source', value: `error: ${String(d.error).slice(0, 70)}`, target: '', result: '' });
     else rows.push({ figure: `Docker source, ${String(d.case)}`, value: `${fmt(Number(d.lines_per_s), 0)} lines/s`, target: '', result: '' });
   }
+  rows.push(...syslogRows(r.syslog ?? []));
   return rows;
 }
