@@ -105,7 +105,8 @@ export class Daemon implements DaemonView {
   }
   extraStatus() {
     return {
-      auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 } };
+      auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 },
+      transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()) };
   }
   tcpOutputs() {
     return [...this.#tcp.values()].map((t) => ({ stream: t.stream, listen: t.listen, clients: t.clients() }));
@@ -139,11 +140,11 @@ export class Daemon implements DaemonView {
       streams: this.#streamLimits(cfg),
       drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n),
     });
-    for (const s of cfg.sources) this.#hub.ensureStream(s.stream ?? s.name);
+    for (const st of sourceStreams(cfg)) this.#hub.ensureStream(st);
     const threads = parseThreads(cfg);
     if (threads > 0) this.#parsePool = new ParsePool(threads, this.#log);
     this.#pipeline = new PipelineRuntime(this.#hub, this.#metrics);
-    this.#stage = new ParseStage(this.#pipeline, this.#parsePool);
+    this.#stage = new ParseStage(this.#pipeline, this.#parsePool, { stateDir: path.join(dataDir, 'transforms') });
     this.#pipeline.afterPush = () => this.#seq.ensure(this.#hub.lastSeq);
     this.#metrics.setSourceViews(() =>
       this.sources().map((s) => ({
@@ -212,7 +213,7 @@ export class Daemon implements DaemonView {
   }
 
   #ringLimits(cfg: Config, replay: number, replayBytes: number) {
-    const streams = Math.max(1, new Set([...cfg.streams.map((s) => s.name), ...cfg.sources.map((s) => s.stream ?? s.name)]).size);
+    const streams = Math.max(1, new Set([...cfg.streams.map((s) => s.name), ...sourceStreams(cfg)]).size);
     const share = Math.floor((cfg.limits.memory * RING_SHARE) / streams);
     return { replay, replayBytes: Math.min(replayBytes, share) };
   }
@@ -304,13 +305,13 @@ export class Daemon implements DaemonView {
       } else if (!this.#parsePool && threads > 0) restart.push('limits.parse_threads');
       // a stream the reload adds gets its configured ring (an existing ring keeps its size: restart_required)
       for (const st of next.streams) this.#hub.ensureStream(st.name, this.#ringLimits(next, st.replay, st.replay_bytes));
+      for (const st of sourceStreams(next)) this.#hub.ensureStream(st);
       for (const r of nextSources.values()) {
-        if (!this.#sources.has(r.cfg.name) || this.#sources.get(r.cfg.name) !== r) {
-          this.#hub.ensureStream(r.cfg.stream ?? r.cfg.name);
-          await r.source.start(this.#pipeline);
-        }
+        if (!this.#sources.has(r.cfg.name) || this.#sources.get(r.cfg.name) !== r) await r.source.start(this.#pipeline);
       }
       this.#sources = nextSources;
+      // a removed source's transforms end: their open sessions are emitted
+      this.#stage.retainPlans(new Set(nextSources.keys()));
       for (const [name, t] of this.#tcp) {
         const want = next.streams.find((s) => s.name === name)?.tcp;
         if (newTcp.has(name) || !want) {
@@ -340,6 +341,8 @@ export class Daemon implements DaemonView {
           this.#log(`source ${s.cfg.name} stop failed: ${(err as Error).message}`);
         }
       }
+      // every open session is emitted (reason "shutdown") before the clients' last records are flushed
+      this.#stage?.close();
       // the clients' last records are flushed (each TCP stop waits too) before the server closes
       const sse = closeAllSse();
       for (const t of this.#tcp.values()) await t.stop();
@@ -394,4 +397,14 @@ function keepRunning(prev: Config, next: Config): Config {
 function parseThreads(cfg: Config): number {
   const t = cfg.limits.parse_threads;
   return t === 'auto' ? defaultParseThreads() : t;
+}
+
+/** The streams sources publish on: each source's own, and those its route transforms send records to. */
+function sourceStreams(cfg: Config): string[] {
+  const out = new Set<string>();
+  for (const s of cfg.sources) {
+    out.add(s.stream ?? s.name);
+    for (const t of s.transforms) if (t.type === 'route') out.add(t.stream);
+  }
+  return [...out];
 }

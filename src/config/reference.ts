@@ -26,6 +26,7 @@ function typeOf(s: JS): string {
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(' \\| ');
   if (s.anyOf) return s.anyOf.map(typeOf).join(' \\| ');
+  if (s.oneOf) return 'table'; // a tagged union (transforms): each variant has a section of its own
   if (s.type === 'array') return `array of ${s.items ? typeOf(s.items) : 'any'}`;
   if (s.type === 'object' && s.properties) return 'table';
   if (s.type === 'object') return 'table of strings';
@@ -45,6 +46,9 @@ function rows(inp: JS, out: JS | undefined, prefix: string, acc: string[]): void
     if (inner.type === 'object' && inner.properties) {
       acc.push(`| \`${key}\` | table | ${defText} | ${desc} |`);
       rows(inner, innerOut, key + '.', acc);
+    } else if (v.type === 'array' && v.items?.properties) {
+      acc.push(`| \`${key}\` | array of tables | ${defText} | ${desc} |`);
+      rows(v.items, o?.items, key + '[].', acc);
     } else acc.push(`| \`${key}\` | ${typeOf(v)} | ${defText} | ${desc} |`);
   }
 }
@@ -85,6 +89,19 @@ export function renderReference(): string {
     lines.push(`### \`[[sources]]\` with \`type = "${String(t)}"\``, '', v.description ?? '', '', ...header);
     const acc: string[] = [];
     rows(v, outVariants[i], '', acc);
+    lines.push(...acc, '');
+  }
+  // every source type has the same `transforms` list: its variants once
+  const tIn = variants[0]?.properties?.transforms?.items;
+  const tOut = outVariants[0]?.properties?.transforms?.items;
+  const tVariants = tIn?.oneOf ?? tIn?.anyOf ?? [];
+  const tOutVariants = tOut?.oneOf ?? tOut?.anyOf ?? [];
+  for (let i = 0; i < tVariants.length; i++) {
+    const v = tVariants[i]!;
+    const t = v.properties?.type?.const ?? v.properties?.type?.enum?.[0];
+    lines.push(`### \`[[sources.transforms]]\` with \`type = "${String(t)}"\``, '', v.description ?? '', '', ...header);
+    const acc: string[] = [];
+    rows(v, tOutVariants[i], '', acc);
     lines.push(...acc, '');
   }
   return ['### Top level', '', ...header, ...top, '', ...lines].join('\n').trim() + '\n';

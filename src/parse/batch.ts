@@ -8,6 +8,7 @@
 import { splitRegion } from '../framing/lines.js';
 import type { LogRecord, Origin } from '../core/record.js';
 import { parseLine, type Format } from './detect.js';
+import type { TransformPlan } from '../transforms/plan.js';
 
 export interface RawBatch {
   /** In order: a line, or the bytes of a run of complete lines (ending with '\n'; shared memory crosses threads without a copy). */
@@ -43,6 +44,8 @@ export interface LaneSpec {
   counters: StageCounters;
   /** Batches with less text go inline (default: the stage's). */
   threadMinSize?: number;
+  /** The source's transforms (transforms/plan.ts; from ParseStage.plan): its records are decoded, transformed, then encoded. */
+  transforms?: TransformPlan;
 }
 
 /** What the stage adds to a source's counters (monotonic; the optional ones only for sources that hand over byte runs). */
@@ -56,6 +59,8 @@ export interface StageCounters {
   parsed_inline: number;
   /** Records the pipeline refused with an exception (a bug downstream): counted, never silent. */
   push_errors: number;
+  /** Records the source's transforms dropped (by reason in sluice_dropped_total{stage="transform"}). */
+  transform_dropped?: number;
   /** Lines the native writer rendered, and lines it handed to the JS parsers. */
   native_lines?: number;
   native_bailed?: number;
@@ -67,8 +72,16 @@ export function textSize(items: readonly (string | Uint8Array)[]): number {
   return n;
 }
 
-/** Parse a raw batch on this thread. */
+/** Parse a raw batch on this thread, and run the source's stateless transforms over it (the stateful ones run at commit). */
 export function parseInline(spec: LaneSpec, raw: RawBatch): LogRecord[] {
+  const out = parseOnly(spec, raw);
+  const plan = spec.transforms;
+  if (plan !== undefined) add(spec.counters, 'transform_dropped', plan.applyThreaded(out));
+  return out;
+}
+
+/** Parse a raw batch on this thread, no transform run (what a crash replay re-reads). */
+export function parseOnly(spec: LaneSpec, raw: RawBatch): LogRecord[] {
   const out: LogRecord[] = [];
   const c = spec.counters;
   const { now, origin, times, origins, originIdx } = raw;

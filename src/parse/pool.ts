@@ -15,6 +15,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { nativeParseState } from './native.js';
 import type { Format } from './detect.js';
+import type { LogRecord } from '../core/record.js';
+import type { TransformConfig } from '../transforms/config.js';
 
 export interface ParseJob {
   id: number;
@@ -44,6 +46,10 @@ export interface ParseJob {
    * tails as usual. 0: tails only, back to back.
    */
   seqDigits: number;
+  /** The source's leading stateless transforms (transforms/plan.ts), run on each parsed record. */
+  transforms?: TransformConfig[];
+  /** Hand the records back decoded (`ParseResult.records`): a stateful transform runs on them at commit. */
+  decoded?: boolean;
 }
 
 export interface ParseResult {
@@ -68,6 +74,10 @@ export interface ParseResult {
   split: { lines: number; truncated: number; repaired: number };
   /** Lines the native writer rendered, and lines it handed to the JS parsers (both 0 when it is off). */
   native: { lines: number; bailed: number };
+  /** Set instead of the buffers when the job asked for decoded records, or a route moved one to another stream. */
+  records?: LogRecord[];
+  /** Records the job's transforms dropped (reason "drop"). */
+  transformDropped?: number;
 }
 
 /** The default number of parse threads: one per core, at most 4 (the main thread's share does not grow with them). */

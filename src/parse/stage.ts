@@ -13,7 +13,10 @@
  * reads more) and closes the lane when it stops.
  */
 import type { Pipeline } from '../core/pipeline.js';
-import { batchLength, type Batch, type EncodedBatch } from '../wire/encoded.js';
+import { batchLength, isEncoded, type Batch, type EncodedBatch } from '../wire/encoded.js';
+import type { LogRecord } from '../core/record.js';
+import { TransformPlan } from '../transforms/plan.js';
+import type { TransformConfig } from '../transforms/config.js';
 import { seqDigits } from '../wire/seq.js';
 import { parseCounters } from './detect.js';
 import { add, parseInline, type LaneSpec, type RawBatch } from './batch.js';
@@ -51,6 +54,8 @@ interface Job {
 export interface ParseStageOptions {
   /** Batches below this size are parsed inline (default THREAD_MIN_SIZE; tests use 0). */
   threadMinSize?: number;
+  /** Where the sources' transform state is saved (transforms/plan.ts); none: kept in memory only. */
+  stateDir?: string;
 }
 
 export class ParseStage {
@@ -65,10 +70,56 @@ export class ParseStage {
   #committedThisTurn = false;
   readonly #turnWaiters: (() => void)[] = [];
 
+  readonly #stateDir: string | undefined;
+  /** Each source's transforms, by source name: a source rebuilt by a reload finds its plan (and state) here. */
+  readonly #plans = new Map<string, TransformPlan>();
+
   constructor(pipeline: Pipeline, pool?: ParsePool, opts: ParseStageOptions = {}) {
     this.#pipeline = pipeline;
     this.#pool = pool;
     this.#minSize = opts.threadMinSize ?? THREAD_MIN_SIZE;
+    this.#stateDir = opts.stateDir;
+  }
+
+  /**
+   * The transforms of a source, for its LaneSpec (undefined when it has none).
+   * The same list again (a reload that rebuilt the source for another reason)
+   * gets the same plan; a changed list a new one that keeps the state of the
+   * stateful transforms that did not change, the old one's other sessions
+   * flushed.
+   */
+  plan(source: string, stream: string, cfgs: readonly TransformConfig[]): TransformPlan | undefined {
+    const cur = this.#plans.get(source);
+    if (cur !== undefined && cur.stream === stream && JSON.stringify(cur.cfgs) === JSON.stringify(cfgs)) return cur;
+    this.#plans.delete(source);
+    if (cfgs.length === 0) {
+      cur?.close(true);
+      return undefined;
+    }
+    const hooks = { drop: (reason: string, n: number) => this.#pipeline.drop('transform', reason, n), emit: (records: LogRecord[]) => void this.#pipeline.push(records) };
+    const plan = new TransformPlan(source, stream, cfgs, hooks, this.#stateDir, cur);
+    this.#plans.set(source, plan);
+    return plan;
+  }
+
+  /** The plans, for status. */
+  plans(): ReadonlyMap<string, TransformPlan> {
+    return this.#plans;
+  }
+
+  /** Close the plans of sources no longer configured (a reload removed them): their open sessions are emitted. */
+  retainPlans(sources: ReadonlySet<string>): void {
+    for (const [name, p] of this.#plans) {
+      if (sources.has(name)) continue;
+      p.close(true);
+      this.#plans.delete(name);
+    }
+  }
+
+  /** Shutdown, after the sources stopped: every open session is emitted (`reason = "shutdown"`) and the state saved. */
+  close(): void {
+    for (const p of this.#plans.values()) p.close(true);
+    this.#plans.clear();
   }
 
   lane(spec: LaneSpec): Lane {
@@ -128,7 +179,13 @@ export class ParseStage {
         stream: spec.stream,
         origin: JSON.stringify(raw.origin),
         seqDigits: job.digits,
+        ...(spec.transforms !== undefined ? { transforms: spec.transforms.threaded, decoded: spec.transforms.hasMain } : {}),
       });
+      if (res.transformDropped !== undefined) {
+        spec.transforms?.countDrops('drop', res.transformDropped);
+        add(spec.counters, 'transform_dropped', res.transformDropped);
+      }
+      if (res.records !== undefined) return this.#decoded(res, res.records, spec);
       return this.#encoded(res, job, spec);
     } catch {
       // no thread could (a worker died, or cannot start): the items are still here (shared or copied, not transferred)
@@ -141,7 +198,13 @@ export class ParseStage {
     }
   }
 
-  #encoded(res: ParseResult, job: Job, spec: LaneSpec): EncodedBatch {
+  /** A thread's records handed back decoded (a source with transforms): its counters, then the records. */
+  #decoded(res: ParseResult, records: LogRecord[], spec: LaneSpec): LogRecord[] {
+    this.#count(res, spec);
+    return records;
+  }
+
+  #count(res: ParseResult, spec: LaneSpec): void {
     const c = spec.counters;
     for (const k in res.counters) parseCounters[k as keyof typeof parseCounters] += res.counters[k]!;
     if (res.unserializable > 0) this.#pipeline.drop('hub', 'unserializable_fields', res.unserializable);
@@ -150,12 +213,23 @@ export class ParseStage {
     add(c, 'repaired', res.split.repaired);
     add(c, 'native_lines', res.native.lines);
     add(c, 'native_bailed', res.native.bailed);
+  }
+
+  #encoded(res: ParseResult, job: Job, spec: LaneSpec): EncodedBatch {
+    this.#count(res, spec);
     const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
     return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits: job.digits, received: job.raw.now, source: spec.source, stream: spec.stream, origin: job.raw.origin, ...(job.raw.originIdx !== undefined ? { origins: job.raw.origins, originIdx: job.raw.originIdx } : {}) };
   }
 
   /** Push a parsed batch and report it (its own count on an exception: counted, never silent). */
   commit(batch: Batch, spec: LaneSpec, onCommit: OnCommit): void {
+    const plan = spec.transforms;
+    if (plan !== undefined && plan.hasMain && !isEncoded(batch)) {
+      // the stateful transforms, here on the main thread in the lane's order (a job for them comes back decoded)
+      const t = plan.applyMain(batch);
+      add(spec.counters, 'transform_dropped', t.dropped);
+      batch = t.records;
+    }
     const n = batchLength(batch);
     if (n === 0) {
       onCommit(0, this.#pipeline.lastSeq(), !this.#paused);

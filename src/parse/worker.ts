@@ -9,11 +9,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
 import { splitRegion } from '../framing/lines.js';
 import { utf8Write } from '../wire/utf8.js';
-import { LEVEL_CODE } from '../core/record.js';
+import { LEVEL_CODE, type LogRecord, type Origin, type ParsedLine } from '../core/record.js';
 import { SEQ_KEY } from '../wire/seq.js';
 import { fieldsTail, headWith, middleText } from '../wire/json.js';
 import { PARSE_WORKER_MARK, type ParseJob, type ParseResult } from './pool.js';
 import type { Format } from './detect.js';
+import { applySteps, compileSteps } from '../transforms/plan.js';
+import type { Step } from '../transforms/stateless.js';
 import { FORMAT_CODE, NATIVE_COUNTERS, ST, STEP, localZoneIsUtc, nativeParse, type NativeParse } from './native.js';
 
 
@@ -119,14 +121,18 @@ class Records {
 
   /** Parse and write one line in JS; `forced`: its time when the source knows it (RawBatch.times); `mid`: its origin's segment when not the job's. */
   add(line: string, forced?: number, mid = this.#mid): void {
+    const p = parseLine(line, this.#format, this.#now);
+    this.put(p, forced ?? p.time ?? this.#now, mid);
+  }
+
+  /** Write one parsed record (a line's parse, or a record a transform changed) at `time`. */
+  put(p: ParsedLine, time: number, mid = this.#mid): void {
     const i = this.i;
     if (i >= this.ends.length) this.growLines(1);
     const now = this.#now;
     const hold = this.#hold;
     const nl = this.#nl;
     const out = this.out;
-    const p = parseLine(line, this.#format, now);
-    let time = forced ?? p.time ?? now;
     let head: string, lit: string, rest: string;
     try {
       head = headWith(mid, time, p.host, p.app, p.level);
@@ -195,6 +201,51 @@ function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, 
   }
 }
 
+/** A source's stateless transforms compiled once per thread, by their configs' JSON. */
+const stepCache = new Map<string, Step[]>();
+
+function stepsOf(job: ParseJob): Step[] {
+  const key = JSON.stringify(job.transforms);
+  let steps = stepCache.get(key);
+  if (steps === undefined) {
+    if (stepCache.size >= 64) stepCache.clear();
+    stepCache.set(key, (steps = compileSteps(job.transforms!)));
+  }
+  return steps;
+}
+
+/**
+ * A job of a source with transforms (transforms/plan.ts): each line parsed
+ * to a record, the stateless transforms run over it; the survivors are
+ * written like any job's records, or handed back decoded when a stateful
+ * transform runs next at commit (`job.decoded`) or a route moved one to
+ * another stream (an encoded batch is one stream's).
+ */
+function transformJob(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { recs: Records; records?: undefined; dropped: number } | { records: LogRecord[]; dropped: number } {
+  const { lines, forced, from } = linesOf(job, split);
+  const origin = JSON.parse(job.origin) as Origin;
+  const origins = job.originIdx !== undefined && job.origins !== undefined ? job.origins.map((o) => JSON.parse(o) as Origin) : undefined;
+  const records: LogRecord[] = new Array<LogRecord>(lines.length);
+  const midOf = mids !== undefined ? new Map<LogRecord, string>() : undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const p = parseLine(lines[i]!, job.format, job.now);
+    const o = origins !== undefined ? origins[job.originIdx![from[i]!]!]! : origin;
+    const r: LogRecord = { seq: 0, time: forced[i] ?? p.time ?? job.now, received: job.now, source: job.source, stream: job.stream, origin: o, message: p.message, fields: p.fields };
+    if (p.level !== undefined) r.level = p.level;
+    if (p.host !== undefined) r.host = p.host;
+    if (p.app !== undefined) r.app = p.app;
+    records[i] = r;
+    midOf?.set(r, mids![job.originIdx![from[i]!]!]!);
+  }
+  const dropped = applySteps(stepsOf(job), records);
+  if (job.decoded === true || records.some((r) => r.stream !== job.stream)) return { records, dropped };
+  let chars = 0;
+  for (const r of records) chars += r.message.length;
+  const recs = new Records(job, mid, records.length, chars);
+  for (const r of records) recs.put(r, r.time, midOf?.get(r) ?? mid);
+  return { recs, dropped };
+}
+
 /** Run a job; `native` null: JS only (the definition the native writer is tested against). */
 export function runJob(job: ParseJob, native: NativeParse | null | undefined = nativeParse): ParseResult {
   const split = { lines: 0, truncated: 0, repaired: 0 };
@@ -205,7 +256,18 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
   const before = snapshotCounters();
   const nat = { lines: 0, bailed: 0 };
   let recs: Records;
-  if (native === undefined || native === null) {
+  let transformDropped = 0;
+  if (job.transforms !== undefined && job.transforms.length + (job.decoded === true ? 1 : 0) > 0) {
+    const t = transformJob(job, split, mid, mids);
+    transformDropped = t.dropped;
+    if (t.records !== undefined) {
+      const counters: Record<string, number> = {};
+      for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;
+      // empty buffers of their own: each is in the transfer list once
+      return { id: job.id, buf: new Uint8Array(0), ends: new Uint32Array(0), msg: new Uint32Array(0), times: new Float64Array(0), levels: new Uint8Array(0), unserializable: 0, counters, split, native: nat, records: t.records, transformDropped };
+    }
+    recs = t.recs;
+  } else if (native === undefined || native === null) {
     const { lines, forced, from } = linesOf(job, split);
     let chars = 0;
     for (const l of lines) chars += l.length;
@@ -259,6 +321,7 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     counters,
     split,
     native: nat,
+    ...(transformDropped > 0 ? { transformDropped } : {}),
   };
 }
 

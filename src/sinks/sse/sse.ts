@@ -9,7 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Hub } from '../../hub/hub.js';
-import { makePump } from '../write.js';
+import { makePump, type Pump } from '../write.js';
 import type { RecordView } from '../../hub/entry.js';
 
 export const SSE_HEADERS = {
@@ -24,6 +24,7 @@ export const SSE_HEADERS = {
 interface Client {
   res: ServerResponse;
   lastWrite: number;
+  pump?: Pump;
 }
 const clients = new Set<Client>();
 let heartbeatTimer: NodeJS.Timeout | undefined;
@@ -70,6 +71,7 @@ export function serveSse(res: ServerResponse, o: SseOptions): void {
   res.write('retry: 2000\n: connected\n\n');
 
   const pump = makePump(res, 'sse', (missed) => 'event: gap\ndata: {"missed":' + missed + '}\n\n', () => (client.lastWrite = Date.now()));
+  client.pump = pump;
   const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: pump.wake });
   let closed = false;
   const close = (): void => {
@@ -102,6 +104,8 @@ export function closeAllSse(): Promise<void> {
             res.once('close', resolve);
           }),
     );
+    // what was published in this very step (its wake is still a queued microtask) goes out first
+    c.pump?.flush();
     res.end();
   }
   clients.clear();

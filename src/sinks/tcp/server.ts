@@ -79,6 +79,7 @@ export class TcpStreamServer {
     this.#conns.set(sock, {
       info: () => ({ remote, sent: sub.sent, dropped: sub.dropped, lag: sub.lag, buffered: pump.buffered() }),
       close: () => {
+        pump.flush(); // what was published in this very step (its wake is still a queued microtask) goes out first
         close();
         sock.end();
       },

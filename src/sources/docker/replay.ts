@@ -11,7 +11,8 @@ import type { DockerCheckpointLast } from './checkpoint.js';
 import type { DockerClient } from './client.js';
 import type { DockerSourceConfig } from './config.js';
 import { DockerLines, laneSpec, LogDecoder, newCounters, ResumeSkip, resumeSince, type Std } from './decode.js';
-import { parseInline } from '../../parse/batch.js';
+import { parseOnly } from '../../parse/batch.js';
+import { replayTransforms } from '../../transforms/plan.js';
 import { metaOf } from './discovery.js';
 import type { ContainerMeta } from './tailer.js';
 
@@ -99,5 +100,5 @@ export async function refetchBatch(last: DockerCheckpointLast, o: RefetchOptions
   // The same count is not enough when the oldest logs were rotated away: the batch must end at the same time.
   if (newest !== last.to) return { kind: 'mismatch', got: lines.length };
   // parsed here, as the live tail's lane would (the records are byte for byte the same)
-  return { kind: 'ok', records: parseInline(laneSpec(cfg, newCounters()), lines.take(origins, received)) };
+  return { kind: 'ok', records: replayTransforms(cfg.transforms, parseOnly(laneSpec(cfg, newCounters()), lines.take(origins, received))) };
 }

@@ -186,7 +186,7 @@ export class DockerSource implements Source {
       client: this.#client,
       cfg: this.#cfg,
       pipeline: this.#pipeline,
-      lane: this.#stage!.lane(laneSpec(this.#cfg, this.#counters)),
+      lane: this.#stage!.lane({ ...laneSpec(this.#cfg, this.#counters), transforms: this.#stage!.plan(this.name, this.stream, this.#cfg.transforms) }),
       counters: this.#counters,
       checkpoint,
       // from = "end" only for containers found running by the very first listing.

@@ -14,7 +14,8 @@ import type { FileSourceConfig } from './config.js';
 import { alignStart, fingerprintMatches, parseKey } from './tailer.js';
 import { newCounters } from './counters.js';
 import { fileOrigin, RecordBuilder } from './builder.js';
-import { parseInline } from '../../parse/batch.js';
+import { parseOnly } from '../../parse/batch.js';
+import { replayTransforms } from '../../transforms/plan.js';
 
 /** Entries looked at when searching a directory for a file by identity. */
 const MAX_DIR_SEARCH = 10_000;
@@ -47,7 +48,8 @@ export async function rebuildBatch(cfg: FileSourceConfig, last: CheckpointLast):
     // The batch ended at `to`: its last record is complete there (a partial was idle-flushed, a multiline record was emitted).
     b.flushPartial(now);
     b.flushMultiline(now);
-    return parseInline({ source: cfg.name, stream: cfg.stream ?? cfg.name, format: cfg.format, maxLineBytes: cfg.max_line_bytes, dropStage: 'file', counters: scratch }, b.takeItems());
+    const records = parseOnly({ source: cfg.name, stream: cfg.stream ?? cfg.name, format: cfg.format, maxLineBytes: cfg.max_line_bytes, dropStage: 'file', counters: scratch }, b.takeItems());
+    return replayTransforms(cfg.transforms, records);
   } finally {
     await fh.close().catch(() => undefined);
   }

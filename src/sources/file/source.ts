@@ -155,6 +155,7 @@ export class FileSource implements Source {
     if (this.#pipeline || this.#stopping) return Promise.reject(new Error(`file source "${this.name}" already started or stopped`));
     this.#pipeline = pipeline;
     this.#stage = this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool, { threadMinSize: this.#regionMin });
+    this.#spec.transforms = this.#stage.plan(this.name, this.stream, this.#cfg.transforms);
     this.#state = 'starting';
     this.#starting = this.#doStart();
     return this.#starting;
