@@ -24,7 +24,7 @@ import { sluiceFanout, sluiceLatency, sluiceThroughput, type FanoutResult, type 
 import { REPO_ROOT, sluiceCommand, sluiceMissing } from './sluice.js';
 import { fmt, stopAll, stopAllSync } from './util.js';
 
-const ALL = ['throughput', 'rsyslog', 'latency', 'rss', 'rules', 'docker', 'syslog'] as const;
+const ALL = ['throughput', 'rsyslog', 'latency', 'rss', 'rules', 'docker', 'syslog', 'ingest'] as const;
 type Bench = (typeof ALL)[number];
 const ALIASES: Record<string, Bench> = { fanout: 'rss', memory: 'rss', peer: 'rsyslog', lat: 'latency' };
 
@@ -118,6 +118,7 @@ async function main(): Promise<void> {
     rss?: FanoutResult | { error: string };
     rules?: Record<string, unknown>;
     docker?: Record<string, unknown>[];
+    ingest?: Record<string, unknown>[];
     syslog?: Record<string, unknown>[];
     table?: Row[];
   } = {
@@ -227,6 +228,7 @@ async function main(): Promise<void> {
       }
     }
     if (selected.has('docker')) results.docker = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/docker.ts')], 'docker', log);
+    if (selected.has('ingest')) results.ingest = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/ingest.ts')], 'ingest', log);
     if (selected.has('syslog')) results.syslog = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/syslog.ts')], 'syslog', log);
   } finally {
     await stopAll();
@@ -409,6 +411,20 @@ function syslogRows(res: Record<string, unknown>[]): Row[] {
   return rows;
 }
 
+/** bench/ingest.ts: HTTP ingest MiB/s of NDJSON accepted, plain and gzipped. */
+function ingestRows(res: Record<string, unknown>[]): Row[] {
+  return res.map((x) => {
+    if ('error' in x) return { figure: `HTTP ingest${x.case ? ` (${String(x.case)})` : ''}`, value: `error: ${String(x.error).slice(0, 70)}`, target: '', result: 'FAIL' as const };
+    const gz = x.case === 'gzip';
+    return {
+      figure: `HTTP ingest ${gz ? 'gzip' : 'NDJSON'} (${String(x.body_kib)} KiB bodies, ${String(x.concurrency)} clients)`,
+      value: `${fmt(Number(x.mib_per_s))} MiB/s, ${fmt(Number(x.records_per_s), 0)} rec/s${gz ? ` (${fmt(Number(x.wire_mib_per_s))} MiB/s on the wire)` : ''}${Number(x.busy_429) > 0 ? `, ${String(x.busy_429)} x 429` : ''}`,
+      target: '',
+      result: '' as const,
+    };
+  });
+}
+
 function childJson(args: string[], name: string, log: (m: string) => void): Record<string, unknown>[] {
   log(`${name}: node ${args.slice(2).join(' ')}`);
   const r = spawnSync(process.execPath, args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 600_000, env: process.env });
@@ -427,7 +443,7 @@ function childJson(args: string[], name: string, log: (m: string) => void): Reco
   return out;
 }
 
-function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[]; syslog?: Record<string, unknown>[] }): Row[] {
+function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[]; syslog?: Record<string, unknown>[]; ingest?: Record<string, unknown>[] }): Row[] {
   const rows: Row[] = [];
   if (r.rules) {
     if ('error' in r.rules) rows.push({ figure: 'Rule stage (100 rules)', value: `error: ${String(r.rules.error).slice(0, 70)}`, target: '>= 500k lines/s', result: 'FAIL' });
@@ -448,5 +464,6 @@ function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string,
     else rows.push({ figure: `Docker source, ${String(d.case)}`, value: `${fmt(Number(d.lines_per_s), 0)} lines/s`, target: '', result: '' });
   }
   rows.push(...syslogRows(r.syslog ?? []));
+  rows.push(...ingestRows(r.ingest ?? []));
   return rows;
 }
