@@ -175,6 +175,13 @@ describe('POST /api/ingest', () => {
     expect(pipeline.messages).toEqual(['first', 'second']);
   });
 
+  it('runs the source\'s transforms: stateless (redact) and stateful (dedupe), in order', async () => {
+    const { post, pipeline, src } = await setup({ transforms: [{ type: 'redact', matches: ['secret=\\S+'] }, { type: 'dedupe', keys: ['message'], window: '1m' }] } as Partial<HttpSourceInput>);
+    expect((await post('{"message":"login secret=hunter2"}\n{"message":"login secret=other"}\n{"message":"bye"}')).json()).toEqual({ accepted: 3 });
+    expect(pipeline.messages).toEqual(['login [REDACTED]', 'bye']);
+    expect(src.status().counters.transform_dropped).toBe(1);
+  });
+
   it('Idempotency-Key: a repeat is answered as the first time and ingested once, also by a new instance on the same data_dir', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sl-http-idem-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -82,7 +82,7 @@ export class HttpSource implements Source, IngestTarget {
   async start(pipeline: Pipeline): Promise<void> {
     this.#pipeline = pipeline;
     this.#keys.open();
-    this.#lane = new RecordLane(this.#opts.stage, { source: this.name, stream: this.stream, format: 'json', maxLineBytes: this.#cfg.max_inflated_bytes, dropStage: 'http', counters: this.#counters });
+    this.#lane = new RecordLane(this.#opts.stage, { source: this.name, stream: this.stream, format: 'json', maxLineBytes: this.#cfg.max_inflated_bytes, dropStage: 'http', counters: this.#counters, transforms: this.#opts.stage.plan(this.name, this.stream, this.#cfg.transforms) });
     this.#state = 'running';
     this.#opts.registry.register(this);
   }

@@ -4,8 +4,10 @@
  * parser would change them (the JSON parser takes `host`, `msg`, `ts`, ...
  * out of fields and normalizes what it finds), so they are committed as
  * records through the stage (`ParseStage.commit`, the same push, counters,
- * transforms point and pause the stage's lanes use), in the order given, at
- * once: nothing is pending, so ordering needs no queue.
+ * stateful transforms and pause the stage's lanes use), in the order given,
+ * at once: nothing is pending, so ordering needs no queue. The source's
+ * stateless transforms, which a line lane runs where it parses, run here
+ * first (`spec.transforms`, from `ParseStage.plan`).
  *
  * Back-pressure: when the pipeline answers "wait" the lane is `paused` until
  * the stage sees a drain; the source stops reading (socket) or answers 429
@@ -13,6 +15,7 @@
  */
 import type { LogRecord } from '../../core/record.js';
 import type { Lane, LaneSpec, ParseStage } from '../../parse/stage.js';
+import { add } from '../../parse/batch.js';
 
 export class RecordLane {
   readonly #stage: ParseStage;
@@ -35,6 +38,8 @@ export class RecordLane {
   /** Push records in order; false when the pipeline asks to wait (they were accepted anyway). */
   commit(records: LogRecord[]): boolean {
     if (records.length === 0) return !this.#paused;
+    const plan = this.spec.transforms;
+    if (plan !== undefined) add(this.spec.counters, 'transform_dropped', plan.applyThreaded(records));
     let more = true;
     this.#stage.commit(records, this.spec, (_n, _seq, m) => {
       more = m;

@@ -97,7 +97,7 @@ export class SocketSource implements Source {
   async start(pipeline: Pipeline): Promise<void> {
     this.#pipeline = pipeline;
     this.#state = 'starting';
-    this.#lane = new RecordLane(this.#stage, { source: this.name, stream: this.stream, format: 'json', maxLineBytes: this.#cfg.max_frame_bytes, dropStage: 'socket', counters: this.#counters });
+    this.#lane = new RecordLane(this.#stage, { source: this.name, stream: this.stream, format: 'json', maxLineBytes: this.#cfg.max_frame_bytes, dropStage: 'socket', counters: this.#counters, transforms: this.#stage.plan(this.name, this.stream, this.#cfg.transforms) });
     try {
       await this.#clearStale();
       const server = net.createServer((c) => this.#onConnection(c));
