@@ -19,7 +19,8 @@
  * Each case runs Sluice, then rsyslogd, one after the other (the daemons
  * stay up for all cases). Run alone: `node --import tsx bench/syslog.ts`;
  * prints one JSON line per case (what `npm run bench -- --only syslog` reads).
- * BENCH_SYSLOG_LINES (default 500000) sets the TCP lines per case.
+ * BENCH_SYSLOG_LINES (default 500000) sets the TCP lines per case,
+ * BENCH_SYSLOG_CASES a subset of the cases (tcp-1,tcp-8,udp-100k,udp-200k).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
@@ -33,13 +34,19 @@ import { BENCH_ROOT, freePort, nowMs, sleep, spawnManaged, stopAll, treeCpuSecon
 const env = process.env;
 const LINES = Number(env.BENCH_SYSLOG_LINES ?? 500_000);
 const UDP_SECONDS = Number(env.BENCH_SYSLOG_UDP_SECONDS ?? 3);
+/** BENCH_SYSLOG_CASES=tcp-1,udp-100k: only these cases (default all four). */
+const ONLY = env.BENCH_SYSLOG_CASES?.split(',').map((s) => s.trim());
 
 interface Receiver {
   peer: 'sluice' | 'rsyslog';
   tcpPort: number;
   udpPort: number;
-  /** Records delivered so far (monotonic over the whole run). */
+  /** Records delivered so far (monotonic over the whole run): Sluice's published records, rsyslog's file lines. */
   delivered(): number;
+  /** Sluice: lines a live TCP client of the stream received. */
+  streamed?(): number;
+  /** Sluice: the syslog source's counters (kernel_drops, udp_overflow, ...). */
+  counters?(): Promise<Record<string, number>>;
   cpu(): number;
   stop(): Promise<void>;
 }
@@ -91,15 +98,37 @@ udp_rcvbuf = "4MiB"
 max_connections = 64
 `,
   });
+  // Published = accepted by the hub: the source's `records` counter, polled (a live TCP client of the
+  // stream is counted too, but it may lose records to its lag bound at full speed: that is the hub's policy).
+  let records = 0;
+  let polling = true;
+  const statusPoll = (async () => {
+    while (polling) {
+      try {
+        const st = (await h.getJson('/api/status')) as { sources: { name: string; counters: Record<string, number> }[] };
+        records = st.sources.find((x) => x.name === 'syslog')?.counters.records ?? records;
+      } catch {
+        /* busy: next time */
+      }
+      await sleep(20);
+    }
+  })();
   const counter = new LineCounter();
   const sock = await connectCounter('127.0.0.1', h.tcpPort!, counter);
   return {
     peer: 'sluice',
     tcpPort,
     udpPort,
-    delivered: () => counter.lines,
+    delivered: () => records,
+    streamed: () => counter.lines,
+    async counters() {
+      const st = (await h.getJson('/api/status')) as { sources: { name: string; counters: Record<string, number> }[] };
+      return st.sources.find((x) => x.name === 'syslog')?.counters ?? {};
+    },
     cpu: () => h.cpu(),
     async stop() {
+      polling = false;
+      await statusPoll;
       sock.destroy();
       await h.stop();
     },
@@ -195,20 +224,29 @@ async function settle(r: Receiver, base: number, target: number, idleMs: number,
 
 async function tcpCase(r: Receiver, conns: number): Promise<Record<string, unknown>> {
   const base = r.delivered();
+  const streamed0 = r.streamed?.() ?? 0;
   const cpu0 = r.cpu();
   const s = await send({ mode: 'tcp', port: r.tcpPort, conns, lines: LINES });
   const res = await settle(r, base, LINES, 5000, 300_000);
   await s.done;
   const wallS = (res.lastAt - s.goAt) / 1000;
-  return { case: `tcp-${conns}`, peer: r.peer, lines: LINES, delivered: res.got, outcome: res.outcome, wall_s: +wallS.toFixed(3), lines_per_s: Math.round(res.got / wallS), cpu_s: +(r.cpu() - cpu0).toFixed(2) };
+  const out: Record<string, unknown> = { case: `tcp-${conns}`, peer: r.peer, lines: LINES, delivered: res.got, outcome: res.outcome, wall_s: +wallS.toFixed(3), lines_per_s: Math.round(res.got / wallS), cpu_s: +(r.cpu() - cpu0).toFixed(2) };
+  if (r.streamed) out.streamed_to_live_client = r.streamed() - streamed0;
+  return out;
 }
 
 async function udpCase(r: Receiver, rate: number): Promise<Record<string, unknown>> {
   const base = r.delivered();
+  const c0 = (await r.counters?.()) ?? {};
   const s = await send({ mode: 'udp', port: r.udpPort, rate, seconds: UDP_SECONDS });
   const rep = await s.done;
   const res = await settle(r, base, rep.sent!, 1500, 60_000);
-  return { case: `udp-${rate / 1000}k`, peer: r.peer, asked_rate: rate, achieved_rate: Math.round(rep.achievedRate!), sent: rep.sent, delivered: res.got, delivered_pct: +((100 * res.got) / rep.sent!).toFixed(3) };
+  const out: Record<string, unknown> = { case: `udp-${rate / 1000}k`, peer: r.peer, asked_rate: rate, achieved_rate: Math.round(rep.achievedRate!), sent: rep.sent, delivered: res.got, delivered_pct: +((100 * res.got) / rep.sent!).toFixed(3) };
+  if (r.counters) {
+    const c1 = await r.counters();
+    for (const k of ['datagrams', 'kernel_drops', 'udp_overflow']) out[k] = (c1[k] ?? 0) - (c0[k] ?? 0);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -218,11 +256,12 @@ async function main(): Promise<void> {
     receivers.push(await sluiceReceiver());
     receivers.push(await rsyslogReceiver());
     const version = rsyslogVersion();
+    const want = (c: string) => ONLY === undefined || ONLY.includes(c);
     for (const conns of [1, 8]) {
-      for (const r of receivers) console.log(JSON.stringify({ ...(await tcpCase(r, conns)), rsyslog_version: version }));
+      if (want(`tcp-${conns}`)) for (const r of receivers) console.log(JSON.stringify({ ...(await tcpCase(r, conns)), rsyslog_version: version }));
     }
     for (const rate of [100_000, 200_000]) {
-      for (const r of receivers) console.log(JSON.stringify({ ...(await udpCase(r, rate)), rsyslog_version: version }));
+      if (want(`udp-${rate / 1000}k`)) for (const r of receivers) console.log(JSON.stringify({ ...(await udpCase(r, rate)), rsyslog_version: version }));
     }
   } catch (e) {
     console.log(JSON.stringify({ error: (e as Error).message }));
