@@ -108,6 +108,9 @@ export class Daemon implements DaemonView {
       auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 },
       transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()) };
   }
+  transformChain(source: string) {
+    return this.#stage?.plans().get(source)?.chain() ?? [];
+  }
   tcpOutputs() {
     return [...this.#tcp.values()].map((t) => ({ stream: t.stream, listen: t.listen, clients: t.clients() }));
   }

@@ -26,4 +26,6 @@ export interface DaemonView {
   reload(): Promise<ReloadResult>;
   /** Status of other components (rules, webhooks), merged into /api/status. */
   extraStatus(): Record<string, unknown>;
+  /** A source's transform chain with per-transform counters (GET /api/sources/{name}); [] without transforms. */
+  transformChain?(source: string): unknown[];
 }

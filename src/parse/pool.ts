@@ -78,6 +78,8 @@ export interface ParseResult {
   records?: LogRecord[];
   /** Records the job's transforms dropped (reason "drop"). */
   transformDropped?: number;
+  /** Per stateless transform of the job, records in and out (transforms/plan.ts applySteps). */
+  transformCounts?: number[];
 }
 
 /** The default number of parse threads: one per core, at most 4 (the main thread's share does not grow with them). */

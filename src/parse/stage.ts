@@ -185,6 +185,7 @@ export class ParseStage {
         spec.transforms?.countDrops('drop', res.transformDropped);
         add(spec.counters, 'transform_dropped', res.transformDropped);
       }
+      if (res.transformCounts !== undefined) spec.transforms?.addThreadedCounts(res.transformCounts);
       if (res.records !== undefined) return this.#decoded(res, res.records, spec);
       return this.#encoded(res, job, spec);
     } catch {

@@ -221,7 +221,7 @@ function stepsOf(job: ParseJob): Step[] {
  * transform runs next at commit (`job.decoded`) or a route moved one to
  * another stream (an encoded batch is one stream's).
  */
-function transformJob(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { recs: Records; records?: undefined; dropped: number } | { records: LogRecord[]; dropped: number } {
+function transformJob(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { recs: Records; records?: undefined; dropped: number; counts: number[] } | { records: LogRecord[]; dropped: number; counts: number[] } {
   const { lines, forced, from } = linesOf(job, split);
   const origin = JSON.parse(job.origin) as Origin;
   const origins = job.originIdx !== undefined && job.origins !== undefined ? job.origins.map((o) => JSON.parse(o) as Origin) : undefined;
@@ -237,13 +237,15 @@ function transformJob(job: ParseJob, split: ParseResult['split'], mid: string, m
     records[i] = r;
     midOf?.set(r, mids![job.originIdx![from[i]!]!]!);
   }
-  const dropped = applySteps(stepsOf(job), records);
-  if (job.decoded === true || records.some((r) => r.stream !== job.stream)) return { records, dropped };
+  const steps = stepsOf(job);
+  const counts = new Array<number>(2 * steps.length).fill(0);
+  const dropped = applySteps(steps, records, counts);
+  if (job.decoded === true || records.some((r) => r.stream !== job.stream)) return { records, dropped, counts };
   let chars = 0;
   for (const r of records) chars += r.message.length;
   const recs = new Records(job, mid, records.length, chars);
   for (const r of records) recs.put(r, r.time, midOf?.get(r) ?? mid);
-  return { recs, dropped };
+  return { recs, dropped, counts };
 }
 
 /** Run a job; `native` null: JS only (the definition the native writer is tested against). */
@@ -257,14 +259,16 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
   const nat = { lines: 0, bailed: 0 };
   let recs: Records;
   let transformDropped = 0;
+  let transformCounts: number[] | undefined;
   if (job.transforms !== undefined && job.transforms.length + (job.decoded === true ? 1 : 0) > 0) {
     const t = transformJob(job, split, mid, mids);
     transformDropped = t.dropped;
+    transformCounts = t.counts;
     if (t.records !== undefined) {
       const counters: Record<string, number> = {};
       for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;
       // empty buffers of their own: each is in the transfer list once
-      return { id: job.id, buf: new Uint8Array(0), ends: new Uint32Array(0), msg: new Uint32Array(0), times: new Float64Array(0), levels: new Uint8Array(0), unserializable: 0, counters, split, native: nat, records: t.records, transformDropped };
+      return { id: job.id, buf: new Uint8Array(0), ends: new Uint32Array(0), msg: new Uint32Array(0), times: new Float64Array(0), levels: new Uint8Array(0), unserializable: 0, counters, split, native: nat, records: t.records, transformDropped, transformCounts };
     }
     recs = t.recs;
   } else if (native === undefined || native === null) {
@@ -321,7 +325,7 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     counters,
     split,
     native: nat,
-    ...(transformDropped > 0 ? { transformDropped } : {}),
+    ...(transformCounts !== undefined ? { transformDropped, transformCounts } : {}),
   };
 }
 

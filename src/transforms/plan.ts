@@ -64,13 +64,20 @@ export function replayTransforms(cfgs: readonly TransformConfig[], records: LogR
   return records;
 }
 
-/** Run steps over records in place; returns how many were dropped. */
-export function applySteps(steps: readonly Step[], records: LogRecord[]): number {
+/**
+ * Run steps over records in place; returns how many were dropped. `counts`
+ * (2 per step) gets each step's records in and out.
+ */
+export function applySteps(steps: readonly Step[], records: LogRecord[], counts?: number[]): number {
   if (steps.length === 0) return 0;
   let w = 0;
   outer: for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    for (const s of steps) if (!s(r)) continue outer;
+    for (let k = 0; k < steps.length; k++) {
+      if (counts !== undefined) counts[2 * k]!++;
+      if (!steps[k]!(r)) continue outer;
+      if (counts !== undefined) counts[2 * k + 1]!++;
+    }
     records[w++] = r;
   }
   const dropped = records.length - w;
@@ -97,6 +104,8 @@ export class TransformPlan {
   readonly threaded: TransformConfig[];
   readonly steps: Step[];
   readonly counters: PlanCounters = { transform_dropped: 0, sessions_emitted: 0 };
+  /** Per transform of the list, records in and out (the threaded ones' counted where they ran, added here). */
+  readonly #io: number[];
   /** `kept`: carried over from the plan this one replaced, with its state (not loaded from the file). */
   readonly #main: { cfg: TransformConfig; m: MainStep; kept?: boolean }[] = [];
   readonly #hooks: PlanHooks;
@@ -116,6 +125,7 @@ export class TransformPlan {
     prev?: TransformPlan,
   ) {
     this.#hooks = hooks;
+    this.#io = new Array<number>(2 * cfgs.length).fill(0);
     this.threaded = statelessPrefix(cfgs);
     this.steps = compileSteps(this.threaded);
     for (const c of cfgs.slice(this.threaded.length)) {
@@ -156,9 +166,14 @@ export class TransformPlan {
 
   /** Run the stateless prefix on freshly parsed records (inline batches); counts its drops and returns their number. */
   applyThreaded(records: LogRecord[]): number {
-    const n = applySteps(this.steps, records);
+    const n = applySteps(this.steps, records, this.#io);
     this.countDrops('drop', n);
     return n;
+  }
+
+  /** A parse thread ran the stateless prefix: its per-step counts (2 per step, as applySteps counts). */
+  addThreadedCounts(counts: readonly number[]): void {
+    for (let i = 0; i < counts.length && i < this.#io.length; i++) this.#io[i]! += counts[i]!;
   }
 
   countDrops(reason: string, n: number): void {
@@ -176,8 +191,13 @@ export class TransformPlan {
       this.counters.sessions_emitted++;
       out.push(s);
     };
+    const io = this.#io;
+    const base = 2 * this.threaded.length;
+    const main = this.#main;
     outer: for (const r of records) {
-      for (const { m } of this.#main) {
+      for (let k = 0; k < main.length; k++) {
+        const m = main[k]!.m;
+        io[base + 2 * k]!++;
         if (m.kind === 'step') {
           if (!m.step(r)) {
             drops.drop = (drops.drop ?? 0) + 1;
@@ -189,6 +209,7 @@ export class TransformPlan {
             continue outer;
           }
         } else m.t.observe(r, emit);
+        io[base + 2 * k + 1]!++;
       }
       out.push(r);
     }
@@ -206,6 +227,25 @@ export class TransformPlan {
     const out: LogRecord[] = [];
     for (const { m } of this.#main) if (m.kind === 'sessions') m.t.tick(now, (s) => out.push(s));
     this.#emit(out);
+  }
+
+  /** For GET /api/sources/{name}: each transform in order with its records in and out, what it dropped and the state it holds. */
+  chain(): { type: string; in: number; out: number; dropped: number; state?: number; evicted?: number }[] {
+    const k0 = this.threaded.length;
+    return this.cfgs.map((c, i) => {
+      const v: { type: string; in: number; out: number; dropped: number; state?: number; evicted?: number } = { type: c.type, in: this.#io[2 * i]!, out: this.#io[2 * i + 1]!, dropped: 0 };
+      // only drop, dedupe and throttle remove records; sessions add summaries, counted apart
+      v.dropped = c.type === 'drop' || c.type === 'dedupe' || c.type === 'throttle' ? v.in - v.out : 0;
+      const m = i >= k0 ? this.#main[i - k0]?.m : undefined;
+      if (m?.kind === 'keyed') {
+        v.state = m.t.size;
+        v.evicted = m.t.counters.evicted;
+      } else if (m?.kind === 'sessions') {
+        v.state = m.t.open;
+        v.evicted = m.t.counters.evicted;
+      }
+      return v;
+    });
   }
 
   /** For /api/status: what it dropped and emitted, the keys it holds, what max_keys forced out. */

@@ -93,6 +93,18 @@ describe('stateful transforms', () => {
     expect([p('a'), p('b')]).toEqual([false, true]);
   });
 
+  it('dedupe: 100k distinct keys through max_keys 10k: the state stays at 10k keys and the 90k evictions are counted', () => {
+    const d = new Dedupe(cfg({ type: 'dedupe', keys: ['fields.k'], window: '1h', max_keys: 10_000 }) as never);
+    let passed = 0;
+    for (let i = 0; i < 100_000; i++) if (d.pass(rec('m', { time: T0, fields: { k: i } }))) passed++;
+    expect(passed).toBe(100_000);
+    expect(d.size).toBe(10_000);
+    expect(d.counters.evicted).toBe(90_000);
+    // the 10k most recent are still remembered
+    expect(d.pass(rec('m', { time: T0, fields: { k: 99_999 } }))).toBe(false);
+    expect(d.pass(rec('m', { time: T0, fields: { k: 0 } }))).toBe(true);
+  });
+
   it('throttle: `rate` per `per` per key, refilled by arrival time', () => {
     const t = new Throttle(cfg({ type: 'throttle', keys: ['fields.user'], rate: 2, per: '1s' }) as never);
     const p = (ms: number, user: string) => t.pass(rec('m', { received: T0 + ms, fields: { user } }));

@@ -77,6 +77,17 @@ describe('transforms in the daemon', () => {
     expect(metrics).toMatch(/sluice_dropped_total\{stage="transform",reason="dedupe"\} 1\b/);
     const st = (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { transforms: { source: string; sessions_open: number; dropped: number }[] };
     expect(st.transforms).toMatchObject([{ source: 'app', sessions_open: 2, dropped: 2 }]);
+    // the chain with per-transform counters: 5 lines in; drop takes 1, dedupe 1 (route sent 1 elsewhere, still counted through)
+    const src = (await (await fetch(`${d.url}/api/sources/app`, { headers: authHeaders })).json()) as { name: string; transforms: { type: string; in: number; out: number; dropped: number; state?: number }[] };
+    expect(src.name).toBe('app');
+    expect(src.transforms).toEqual([
+      { type: 'drop', in: 5, out: 4, dropped: 1 },
+      { type: 'redact', in: 4, out: 4, dropped: 0 },
+      { type: 'route', in: 4, out: 4, dropped: 0 },
+      { type: 'dedupe', in: 4, out: 3, dropped: 1, state: 3, evicted: 0 },
+      { type: 'sessions', in: 3, out: 3, dropped: 0, state: 2, evicted: 0 },
+    ]);
+    expect((await fetch(`${d.url}/api/sources/nope`, { headers: authHeaders })).status).toBe(404);
 
     // SIGTERM: the open sessions are emitted (a live client gets them) before the daemon exits
     const sse = new SseClient(`${d.url}/api/streams/app/sse`, authHeaders);

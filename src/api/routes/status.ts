@@ -39,6 +39,14 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
     };
   });
 
+  // One source: its status (state, counters) and its transform chain with per-transform counters.
+  app.get('/api/sources/:name', VIEWER, async (req) => {
+    const { name } = req.params as { name: string };
+    const src = view.sources().find((x) => x.name === name);
+    if (src === undefined) throw new SluiceError(E.API_NOT_FOUND, `no source named "${name.slice(0, 200)}"`);
+    return { ...src, transforms: view.transformChain?.(name) ?? [] };
+  });
+
   // What the presented token may do, so a client (the web UI) can hide what it could not use.
   // Without auth installed (core tests) every call is open: admin.
   app.get('/api/whoami', VIEWER, async (req) => ({ role: requestRole(req) ?? 'admin' }));
