@@ -112,6 +112,33 @@ describe('transforms in the daemon', () => {
     expect(await d.stop()).toBe(0);
   }, 60_000);
 
+  it('a reload with a changed list applies it without losing the position, and an unchanged dedupe keeps its window', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'app.log');
+    writeFileSync(log, '');
+    const port = await freePort();
+    const cfgFile = path.join(dir, 'sluice.toml');
+    const dedupe = `\n[[sources.transforms]]\ntype = "dedupe"\nkeys = ["message"]\nwindow = "1h"\n`;
+    const redact = `\n[[sources.transforms]]\ntype = "redact"\nmatches = ['secret=\\S+']\n`;
+    const write = (transforms: string) => writeFileSync(cfgFile, `data_dir = "${dir}/data"\n${fileSourceToml('app', log)}${transforms}\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "${ADMIN}"\n`);
+    write(dedupe);
+    const d = await launch(cfgFile, port);
+    appendFileSync(log, 'one secret=1\ntwo\n');
+    await waitFor(async () => (await records(d, 'app')).length === 2, 'two records');
+    write(redact + dedupe);
+    const r = await fetch(`${d.url}/api/config/reload`, { method: 'POST', headers: authHeaders });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { changed: string[] }).changed).toContain('sources.app');
+    appendFileSync(log, 'two\nthree secret=3\n');
+    const all = await waitFor(async () => {
+      const x = await records(d, 'app');
+      return x.some((y) => y.message.startsWith('three')) ? x : undefined;
+    }, 'the line after the reload');
+    // not re-read from the start (position kept), "two" still inside the kept window, the new redact applies
+    expect(all.map((x) => x.message)).toEqual(['one secret=1', 'two', 'three [REDACTED]']);
+    expect(await d.stop()).toBe(0);
+  }, 60_000);
+
   it('sluice check names a bad transform by its key path', async () => {
     const dir = tempDir();
     const cfg = path.join(dir, 'bad.toml');
