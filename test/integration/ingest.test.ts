@@ -48,7 +48,7 @@ describe('network ingest on a real daemon', () => {
     writeFileSync(
       cfg,
       `data_dir = "${dir}/data"\n` +
-        `[[sources]]\nname = "push"\ntype = "http"\ntoken = "${PUSH}"\nidempotency_window = "1h"\n` +
+        `[[sources]]\nname = "push"\ntype = "http"\ntoken = "${PUSH}"\nidempotency_window = "1h"\nmax_body_bytes = "1MiB"\nmax_inflated_bytes = "4MiB"\n` +
         `[[sources]]\nname = "audit"\ntype = "socket"\npath = "${sock}"\nmode = "0600"\nmax_frame_bytes = "64KiB"\n` +
         `[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "${ADMIN}"\n`,
     );
@@ -99,6 +99,42 @@ describe('network ingest on a real daemon', () => {
     expect(metrics).toMatch(/^sluice_dropped_total\{stage="socket",reason="unknown_tag"\} 1$/m);
     expect(metrics).toMatch(/^sluice_source_events_total\{source="audit",type="socket",counter="oversize"\} 1$/m);
     expect(metrics).toMatch(/^sluice_source_events_total\{source="push",type="http",counter="replayed"\} 1$/m);
+  });
+
+  it('HTTP bad input: binary garbage, a 10 MB body, invalid UTF-8, a gzip bomb, 1,000 connections opened and dropped; counted, and good input still arrives', async () => {
+    const before = (await source(d, 'push')).counters;
+    const garbage = Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7919 + 13) & 0xff));
+    expect((await post(d, garbage)).status).toBe(400);
+    const big = await post(d, Buffer.alloc(10 * 1024 * 1024, 0x7b)).catch(() => undefined); // the server may close before reading it all
+    if (big) expect(big.status).toBe(413);
+    const utf8 = await post(d, Buffer.concat([Buffer.from('{"message":"bad '), Buffer.from([0xff, 0xc0, 0x80]), Buffer.from('"}\n')]));
+    expect(await utf8.json()).toEqual({ accepted: 1 });
+    const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    const b = await post(d, bomb, { 'content-encoding': 'gzip' });
+    expect(b.status).toBe(413);
+    expect(((await b.json()) as { error: { code: string } }).error.code).toBe('SLUICE_ERR_INGEST_TOO_LARGE');
+    for (let wave = 0; wave < 10; wave++) {
+      await Promise.all(
+        Array.from({ length: 100 }, () => new Promise<void>((resolve) => {
+          const c = net.connect(port, '127.0.0.1');
+          c.on('connect', () => {
+            c.write('POST /api/ingest?source=push HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"mess');
+            c.destroy();
+            resolve();
+          });
+          c.on('error', () => resolve());
+        })),
+      );
+    }
+    const good = await post(d, '{"message":"after the bad input"}');
+    expect(await good.json()).toEqual({ accepted: 1 });
+    const recs = await records(d, 'push');
+    expect(recs.map((r) => r.message).slice(-2)).toEqual(['bad \ufffd\ufffd\ufffd', 'after the bad input']);
+    const after = (await source(d, 'push')).counters;
+    expect(after.too_large - before.too_large).toBe(2); // the 10 MB body (refused by its Content-Length, the client may see the close first) and the bomb
+    expect(after.bad_request - before.bad_request).toBe(1);
+    expect(after.repaired_utf8 - before.repaired_utf8).toBeGreaterThanOrEqual(2);
+    expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
   });
 
   it('after a restart, and after SIGKILL, the key is still answered as the first time and nothing is ingested again', async () => {

@@ -22,24 +22,37 @@ export const INGEST_ERR = {
   BUSY: defineError('SLUICE_ERR_INGEST_BUSY', 429, 'the pipeline is pushing back; retry after the time in Retry-After'),
   UNKNOWN_SOURCE: defineError('SLUICE_ERR_INGEST_UNKNOWN_SOURCE', 404, 'no HTTP source by that name'),
   STOPPED: defineError('SLUICE_ERR_INGEST_STOPPED', 503, 'the source is not running'),
+  ABORTED: defineError('SLUICE_ERR_INGEST_ABORTED', 400, 'the request body ended before it was complete'),
 } as const;
 
 /** Bad records listed in an answer (the count says how many there were in all). */
 export const MAX_LISTED_ERRORS = 10;
 
-/** Read a body, refusing it past `limit` bytes (the rest is not read). */
+/**
+ * Read a body, refusing it past `limit` bytes (the rest is not read), and
+ * refusing a body cut short (the client went away, or sent less than its
+ * Content-Length): its complete lines must not be ingested as if it were whole.
+ */
 export async function readBody(stream: Readable, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of stream) {
-    const b = c as Buffer;
-    n += b.length;
-    if (n > limit) {
-      stream.destroy();
-      throw new SluiceError(INGEST_ERR.TOO_LARGE, `the body is larger than max_body_bytes (${limit} bytes)`);
+  const cut = () => new SluiceError(INGEST_ERR.ABORTED, 'the request body ended before it was complete; nothing of it was ingested');
+  try {
+    for await (const c of stream) {
+      const b = c as Buffer;
+      n += b.length;
+      if (n > limit) {
+        stream.destroy();
+        throw new SluiceError(INGEST_ERR.TOO_LARGE, `the body is larger than max_body_bytes (${limit} bytes)`);
+      }
+      chunks.push(b);
     }
-    chunks.push(b);
+  } catch (err) {
+    if (err instanceof SluiceError) throw err;
+    throw cut();
   }
+  // an http.IncomingMessage says whether all of it arrived
+  if ((stream as Readable & { complete?: boolean }).complete === false) throw cut();
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
 }
 

@@ -58,6 +58,19 @@ describe('config', () => {
   });
 });
 
+describe('readBody', () => {
+  it('refuses a body cut short (the client went away): its complete lines are not ingested as if it were whole', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { readBody } = await import('./body.js');
+    const cut = Object.assign(new PassThrough(), { complete: false });
+    cut.end('{"message":"a whole line"}\n{"mess');
+    await expect(readBody(cut, 1000)).rejects.toMatchObject({ code: 'SLUICE_ERR_INGEST_ABORTED' });
+    const whole = Object.assign(new PassThrough(), { complete: true });
+    whole.end('{"message":"a"}\n');
+    expect((await readBody(whole, 1000)).toString()).toBe('{"message":"a"}\n');
+  });
+});
+
 describe('POST /api/ingest', () => {
   it('NDJSON and a JSON array: message, level, time and fields exactly as sent, origin http with the peer', async () => {
     const { post, pipeline } = await setup();

@@ -39,6 +39,8 @@ export interface HttpCounters extends StageCounters, Record<RecordReason, number
   busy: number;
   /** Answered 400 or 415: unreadable encoding, no acceptable record, a bad key. */
   bad_request: number;
+  /** Bodies cut short (the client went away mid-request): nothing of them ingested. */
+  aborted: number;
   /** Repeated Idempotency-Keys answered from memory (nothing ingested). */
   replayed: number;
   /** Bodies that were not valid UTF-8 (decoded with U+FFFD in place of the bad bytes). */
@@ -46,7 +48,7 @@ export interface HttpCounters extends StageCounters, Record<RecordReason, number
 }
 
 function newCounters(): HttpCounters {
-  const c = { requests: 0, bytes: 0, bytes_inflated: 0, too_large: 0, busy: 0, bad_request: 0, replayed: 0, repaired_utf8: 0, lines: 0, records: 0, parsed_inline: 0, push_errors: 0 } as HttpCounters;
+  const c = { requests: 0, aborted: 0, bytes: 0, bytes_inflated: 0, too_large: 0, busy: 0, bad_request: 0, replayed: 0, repaired_utf8: 0, lines: 0, records: 0, parsed_inline: 0, push_errors: 0 } as HttpCounters;
   for (const r of RECORD_REASONS) c[r] = 0;
   return c;
 }
@@ -119,7 +121,8 @@ export class HttpSource implements Source, IngestTarget {
       return await this.#ingest(req);
     } catch (err) {
       if (err instanceof SluiceError) {
-        if (err.status === 413) c.too_large++;
+        if (err.code === INGEST_ERR.ABORTED.code) c.aborted++;
+        else if (err.status === 413) c.too_large++;
         else if (err.status === 429) c.busy++;
         else if (err.status === 400 || err.status === 415) c.bad_request++;
       }
