@@ -112,9 +112,10 @@ describe('SocketSource', () => {
 
     const b = await connect(sock);
     b.on('error', () => undefined);
-    const big = Buffer.alloc(10 * 1024 * 1024, 0x61);
-    b.write(Buffer.concat([encodeFrame(1, '').subarray(0, 1), Buffer.from([0x9f, 0xff, 0xff]), big.subarray(0, 1024)]));
-    // a 24-bit length cannot say 10 MB: the big frame's header says 0xffffff (16 MiB - 1), past the cap
+    // a 10 MB frame (its header says 10,485,760: past the 64 KiB cap, refused before its payload is held)
+    const big = encodeFrame(1, Buffer.alloc(10 * 1024 * 1024, 0x61));
+    expect(big.readUInt32BE(0) & 0xffffff).toBe(10 * 1024 * 1024);
+    b.write(big);
     await closed(b);
 
     const g = await connect(sock);
