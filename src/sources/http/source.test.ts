@@ -159,6 +159,13 @@ describe('POST /api/ingest', () => {
     expect(pipeline.records).toHaveLength(0);
   });
 
+  it('max_body_bytes is the source\'s own: a 20 MiB body passes when it allows it (the API\'s 16 MiB JSON limit does not apply)', async () => {
+    const { post } = await setup({ max_body_bytes: '32MiB' });
+    const line = JSON.stringify({ message: 'x'.repeat(1000) }) + '\n';
+    const body = line.repeat(Math.ceil((20 * 1024 * 1024) / line.length));
+    expect((await post(body)).json()).toEqual({ accepted: Math.ceil((20 * 1024 * 1024) / line.length) });
+  });
+
   it('tokens: the source token or the admin token post; the viewer gets 403; another source token or none 401; the token is never in status', async () => {
     const { post, src, pipeline } = await setup();
     expect((await post('{"message":"a"}')).statusCode).toBe(200);
