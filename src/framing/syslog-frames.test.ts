@@ -69,6 +69,12 @@ describe('SyslogFrameDecoder: LF framing', () => {
     expect(utf8Head(Buffer.from('ab\u20ac'), 0, 5)).toBe(5);
   });
 
+  it('a frame of exactly maxFrameBytes whose CRLF is split across reads is not oversize', () => {
+    const o = feed(decoder(8), Buffer.from('<13>abcd\r\n<13>x\n'), [9]);
+    expect(o.frames).toEqual(['<13>abcd', '<13>x']);
+    expect(o.d.counters.oversize).toBe(0);
+  });
+
   it('emits the last unterminated frame at the end of the stream', () => {
     expect(feed(decoder(), Buffer.from('<13>no newline')).frames).toEqual(['<13>no newline']);
   });

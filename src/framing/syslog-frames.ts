@@ -168,12 +168,12 @@ export class SyslogFrameDecoder {
         continue;
       }
       if (t === -1) {
-        // CRs at the end of a read may be the CR of a CRLF: held apart until the next byte says.
+        // CRs at the end of a read may be the CR of a CRLF: only counted until the next byte says
+        // (a counter, no memory; they become content, and count toward the cap, only if more text follows).
         let e = len;
         while (e > i && chunk[e - 1] === CR) e--;
         if (e > i) this.#hold(chunk, i, e);
         if (!this.#skipping) this.#crs += len - e;
-        if (this.#crs > 0 && this.#heldLen + this.#crs > this.#max) this.#flushCrs();
         return;
       }
       if (this.#heldLen > 0 || this.#crs > 0) {

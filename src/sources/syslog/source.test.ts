@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { syslogSourceSchema, type SyslogSourceInput } from './config.js';
 import { SyslogSource } from './source.js';
+import { GATHER_BYTES } from './stream.js';
 
 const run = promisify(execFile);
 const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p));
@@ -114,14 +115,17 @@ describe('syslog source: framing, limits and back-pressure', () => {
     pipeline.refuse = true;
     s.write('<13>first\n');
     await waitFor(() => pipeline.records.length === 1, 'the first line');
-    for (let i = 0; i < 50; i++) s.write(`<13>line ${i}\n`);
-    await sleep(200);
-    // nothing more is pushed while the pipeline refuses: the socket was paused
+    // more than the listener gathers while it waits (GATHER_BYTES): then it stops reading
+    const n = Math.ceil((2 * GATHER_BYTES) / 100);
+    const line = (i: number) => `<13>line ${String(i).padStart(90, '0')}\n`;
+    for (let i = 0; i < n; i++) s.write(line(i));
+    await waitFor(() => counters().paused >= 1, 'the socket paused');
+    // nothing more was pushed while the pipeline refused
     expect(pipeline.records.length).toBe(1);
-    expect(counters().paused).toBeGreaterThanOrEqual(1);
+    expect(counters().bytes).toBeLessThan(n * 100);
     pipeline.drain();
-    await waitFor(() => pipeline.records.length === 51, 'every line after the drain');
-    expect(pipeline.messages.slice(1)).toEqual(Array.from({ length: 50 }, (_, i) => `line ${i}`));
+    await waitFor(() => pipeline.records.length === n + 1, 'every line after the drain');
+    expect(pipeline.messages.slice(1)).toEqual(Array.from({ length: n }, (_, i) => line(i).slice(4, -1)));
   });
 
   it('refuses connections past max_connections and counts them', async () => {

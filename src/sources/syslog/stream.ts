@@ -4,10 +4,11 @@
  * the parse stage (its records commit in the order it sent them) and one
  * raw batch per read.
  *
- * Back-pressure: when the connection's lane is full or the pipeline asked
- * for a pause, the socket is paused (`socket.pause()`): the kernel buffers
- * fill and the sender's TCP window closes, nothing is dropped; reading (and
- * the idle timer) resume when there is room.
+ * Back-pressure: while the connection's lane is full or the pipeline asked
+ * for a pause, reads gather in one batch (up to GATHER_BYTES), then the
+ * socket is paused (`socket.pause()`): the kernel buffers fill and the
+ * sender's TCP window closes, nothing is dropped; reading (and the idle
+ * timer) resume when there is room.
  *
  * Limits, each counted by reason: `max_connections` per listener (a
  * connection past it is closed at once, `connections_refused`), the idle
@@ -25,6 +26,9 @@ import { SyslogBatch } from './batch.js';
 import { newListenerCounters, type ListenerCounters } from './counters.js';
 import { boundOf, countBad, mustWait, peerOf, room, splitListen, syslogOrigin, type ListenerContext, type ListenerStatus, type SyslogListener } from './listener.js';
 import type { Origin } from '../../core/record.js';
+
+/** While the lane or the pipeline is full, reads gather in one batch up to this size; then the socket pauses. */
+export const GATHER_BYTES = 256 * 1024;
 
 export class StreamListener implements SyslogListener {
   readonly transport: 'tcp' | 'tls';
@@ -116,6 +120,8 @@ class SyslogConnection {
   readonly #idle: number;
   #more = true;
   #paused = false;
+  /** Waiting for room: reads gather in #batch. */
+  #waiting = false;
   #closed = false;
   readonly #done: Promise<void>;
 
@@ -172,8 +178,14 @@ class SyslogConnection {
       this.#socket.destroy();
       return;
     }
-    this.#flush();
-    if (!this.#paused && mustWait(this.#lane, this.#more)) this.#pause();
+    if (!this.#waiting && !mustWait(this.#lane, this.#more)) {
+      this.#flush();
+      return;
+    }
+    // The lane or the pipeline is full: the next reads gather in one batch (fewer, bigger batches for the
+    // parse threads) until there is room; past GATHER_BYTES the socket is paused (the sender waits).
+    if (!this.#waiting) this.#wait();
+    if (!this.#paused && this.#batch.size >= GATHER_BYTES) this.#pause();
   }
 
   #flush(): void {
@@ -184,19 +196,27 @@ class SyslogConnection {
     });
   }
 
-  /** Stop reading until the lane and the pipeline have room; the idle timer does not run meanwhile (we are the slow one). */
-  #pause(): void {
-    this.#paused = true;
-    this.#c.paused++;
-    this.#socket.pause();
-    this.#socket.setTimeout(0);
+  /** Until the lane and the pipeline have room; then the gathered batch goes and reading resumes. */
+  #wait(): void {
+    this.#waiting = true;
     void room(this.#lane, this.#ctx.pipeline, () => this.#more).then(() => {
       this.#more = true;
+      this.#waiting = false;
+      this.#flush();
+      if (!this.#paused) return;
       this.#paused = false;
       if (this.#closed) return;
       if (this.#idle > 0) this.#socket.setTimeout(this.#idle);
       this.#socket.resume();
     });
+  }
+
+  /** Stop reading; the idle timer does not run meanwhile (we are the slow one). */
+  #pause(): void {
+    this.#paused = true;
+    this.#c.paused++;
+    this.#socket.pause();
+    this.#socket.setTimeout(0);
   }
 
   /** Stop: close the socket; resolves when what was read is pushed. */
