@@ -15,6 +15,9 @@ import type { ParsePool } from '../../parse/pool.js';
 import type { SyslogSourceConfig } from './config.js';
 import { newStageCounters, sumCounters } from './counters.js';
 import type { ListenerContext, SyslogListener } from './listener.js';
+
+/** Batches of at least this much text go to a parse thread (when the daemon has them). */
+const THREAD_MIN_SIZE = 16 * 1024;
 import { StreamListener } from './stream.js';
 import { UdpListener } from './udp.js';
 
@@ -52,6 +55,9 @@ export class SyslogSource implements Source {
       maxLineBytes: cfg.max_frame_bytes,
       dropStage: 'syslog',
       counters: this.#stage,
+      // A TCP read is at most 64 KiB and its frames' run a little less: the stage's 64 Ki default would keep
+      // every batch on the main thread (measured: 150k lines/s on one connection, inline).
+      threadMinSize: THREAD_MIN_SIZE,
     };
     const ctx: ListenerContext = { cfg, stage: this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool), pipeline, spec };
     this.#state = 'starting';
