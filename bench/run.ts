@@ -24,7 +24,7 @@ import { sluiceFanout, sluiceLatency, sluiceThroughput, type FanoutResult, type 
 import { REPO_ROOT, sluiceCommand, sluiceMissing } from './sluice.js';
 import { fmt, stopAll, stopAllSync } from './util.js';
 
-const ALL = ['throughput', 'rsyslog', 'latency', 'rss', 'rules', 'docker', 'syslog', 'ingest'] as const;
+const ALL = ['throughput', 'rsyslog', 'transforms', 'latency', 'rss', 'rules', 'docker', 'syslog', 'ingest'] as const;
 type Bench = (typeof ALL)[number];
 const ALIASES: Record<string, Bench> = { fanout: 'rss', memory: 'rss', peer: 'rsyslog', lat: 'latency' };
 
@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   const repeat = Math.max(1, num('BENCH_REPEAT', 1));
   const verify = process.env.BENCH_VERIFY === '1';
   const results: {
+    transforms?: RunSet<ThroughputResult> | { error: string };
     meta: Record<string, unknown>;
     dataset?: Dataset;
     throughput?: RunSet<ThroughputResult> | { error: string };
@@ -148,11 +149,13 @@ async function main(): Promise<void> {
     // the rule stage (issue 3) and the Docker source (issue 4) run as their own processes;
     // the CPU-bound rule stage first, before the daemons of the other scenarios have run
     if (selected.has('rules')) results.rules = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/rules.ts')], 'rules', log)[0];
-    if (selected.has('throughput') || selected.has('rsyslog')) {
+    if (selected.has('throughput') || selected.has('rsyslog') || selected.has('transforms')) {
       results.dataset = ensureDataset(sizeMB, log);
       const ds = results.dataset;
       log(`dataset ${ds.path}: ${(ds.bytes / 2 ** 20).toFixed(0)} MiB, ${ds.lines.toLocaleString('en-US')} lines${ds.reused ? ' (cached)' : ''}`);
       const sRuns: ThroughputResult[] = [];
+      const tRuns: ThroughputResult[] = [];
+      let tErr: string | null = selected.has('transforms') && missing ? missing : null;
       const rRuns: PeerResult[] = [];
       let sErr: string | null = selected.has('throughput') && missing ? missing : null;
       let rErr: string | null = null;
@@ -168,6 +171,16 @@ async function main(): Promise<void> {
             log(`sluice throughput failed: ${sErr}`);
           }
         }
+        if (selected.has('transforms') && !tErr) {
+          try {
+            const r = await sluiceThroughput(ds, { verify, log, transforms: true });
+            log(`sluice with extract+redact+dedupe: ${fmt(r.mibPerS)} MiB/s, ${fmt(r.linesPerS, 0)} lines/s, ${r.deliveredLines}/${r.expectedLines} lines (${r.outcome}) in ${fmt(r.wallS, 2)} s`);
+            tRuns.push(r);
+          } catch (e) {
+            tErr = (e as Error).message;
+            log(`sluice with transforms failed: ${tErr}`);
+          }
+        }
         if (selected.has('rsyslog') && !rErr) {
           try {
             const r = await runRsyslogThroughput(ds, { verify, log });
@@ -180,6 +193,7 @@ async function main(): Promise<void> {
         }
       }
       if (selected.has('throughput')) results.throughput = sRuns.length ? runSet(sRuns, (r) => r.mibPerS) : { error: sErr ?? 'no run' };
+      if (selected.has('transforms')) results.transforms = tRuns.length ? runSet(tRuns, (r) => r.mibPerS) : { error: tErr ?? 'no run' };
       if (selected.has('rsyslog')) {
         if (rRuns.length) {
           const strip = ({ config: _c, ...rest }: PeerResult) => rest;
@@ -257,6 +271,7 @@ function verifyRow(figure: string, v: VerifyReport): Row {
 
 function buildTable(r: {
   throughput?: RunSet<ThroughputResult> | { error: string };
+  transforms?: RunSet<ThroughputResult> | { error: string };
   rsyslog?: RunSet<Omit<PeerResult, 'config'>> | { error: string };
   latency?: LatencyResult | { error: string };
   rss?: FanoutResult | { error: string };
@@ -306,6 +321,15 @@ function buildTable(r: {
       });
       rows.push({ figure: 'rsyslog CPU per GiB of input', value: `${fmt(p.cpuSPerGiB, 2)} s`, target: '', result: '' });
       if (p.verify) rows.push({ ...verifyRow('rsyslog seq check', p.verify), target: '', result: '' });
+    }
+  }
+  if (r.transforms) {
+    if (isErr(r.transforms)) rows.push(err('Sluice file->TCP with extract+redact+dedupe', r.transforms.error));
+    else {
+      const t = r.transforms.median;
+      const complete = r.transforms.completeRuns === r.transforms.runs.length;
+      rows.push({ figure: `Sluice file->TCP with extract+redact+dedupe${r.transforms.runs.length > 1 ? ' (median)' : ''}`, value: `${fmt(t.mibPerS)} MiB/s (${fmt(t.linesPerS, 0)} lines/s)`, target: '', result: passFail(complete) });
+      if (sMib !== null) rows.push({ figure: 'with transforms / plain (MiB/s)', value: fmt(t.mibPerS / sMib, 2), target: '>= 0.50', result: passFail(complete && t.mibPerS / sMib >= 0.5) });
     }
   }
   if (sMib !== null && rMib !== null) {

@@ -189,3 +189,22 @@ describe('plan', () => {
     p2.close(false);
   });
 });
+
+describe('Lru', () => {
+  it('evicts the least recently used: a get or a set moves a key to the end; delete in the middle keeps the order', async () => {
+    const { Lru } = await import('./lru.js');
+    const l = new Lru<number>(3);
+    l.set('a', 1);
+    l.set('b', 2);
+    l.set('c', 3);
+    l.get('a'); // order b, c, a
+    expect(l.set('d', 4)).toEqual(['b', 2]);
+    l.set('c', 30); // order a, d, c
+    l.delete('d');
+    expect([...l.entries()]).toEqual([['a', 1], ['c', 30]]);
+    expect(l.oldest()).toEqual(['a', 1]);
+    l.set('e', 5);
+    expect(l.set('f', 6)).toEqual(['a', 1]);
+    expect(l.size).toBe(3);
+  });
+});
