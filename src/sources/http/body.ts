@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { defineError, SluiceError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/record.js';
-import { checkRecord, parseRecord, type RecordContext, type RecordReason } from '../records/record.js';
+import { checkRecord, mayRewritePrototype, parseRecord, type RecordContext, type RecordReason } from '../records/record.js';
 
 export const INGEST_ERR = {
   TOO_LARGE: defineError('SLUICE_ERR_INGEST_TOO_LARGE', 413, 'the body is too large'),
@@ -103,6 +103,9 @@ export interface BadRecord {
 }
 
 export interface ParsedBody {
+  /** Good records (handed to `sink` in chunks as they are found, when one is given). */
+  accepted: number;
+  /** The good records not handed to a sink (all of them without one). */
   records: LogRecord[];
   rejected: number;
   /** The first MAX_LISTED_ERRORS bad records. */
@@ -110,9 +113,31 @@ export interface ParsedBody {
   reasons: Partial<Record<RecordReason, number>>;
 }
 
-/** Split a decoded body into records. Throws BAD_BODY only when the body as a whole is unreadable (an array that is not JSON). */
-export function parseBody(text: string, ctx: RecordContext): ParsedBody {
-  const out: ParsedBody = { records: [], rejected: 0, errors: [], reasons: {} };
+/** Good records handed to a sink at a time: a batch's worth, so records die young instead of all living until the body's end (measured: GC was a third of ingest's main thread with whole bodies). */
+export const SINK_CHUNK = 1024;
+
+/**
+ * Split a decoded body into records. Throws BAD_BODY only when the body as
+ * a whole is unreadable (an array that is not JSON), before any record is
+ * handed on. With a `sink`, good records go to it in chunks as they are
+ * found (it is called synchronously, within this call).
+ */
+export function parseBody(text: string, ctx: RecordContext, sink?: (records: LogRecord[]) => void): ParsedBody {
+  const out: ParsedBody = { accepted: 0, records: [], rejected: 0, errors: [], reasons: {} };
+  const good = (r: LogRecord) => {
+    out.accepted++;
+    out.records.push(r);
+    if (sink !== undefined && out.records.length >= SINK_CHUNK) {
+      sink(out.records);
+      out.records = [];
+    }
+  };
+  const flush = () => {
+    if (sink !== undefined && out.records.length > 0) {
+      sink(out.records);
+      out.records = [];
+    }
+  };
   const bad = (where: { line: number } | { item: number }, reason: RecordReason, error: string) => {
     out.rejected++;
     out.reasons[reason] = (out.reasons[reason] ?? 0) + 1;
@@ -128,11 +153,13 @@ export function parseBody(text: string, ctx: RecordContext): ParsedBody {
       throw new SluiceError(INGEST_ERR.BAD_BODY, `the body starts with "[" but is not a valid JSON array: ${(err as Error).message}`);
     }
     if (!Array.isArray(arr)) throw new SluiceError(INGEST_ERR.BAD_BODY, 'the body is not a JSON array');
+    const keysSafe = !mayRewritePrototype(text);
     for (let k = 0; k < arr.length; k++) {
-      const r = checkRecord(arr[k], ctx);
-      if (r.ok) out.records.push(r.record);
+      const r = checkRecord(arr[k], ctx, keysSafe);
+      if (r.ok) good(r.record);
       else bad({ item: k + 1 }, r.reason, r.error);
     }
+    flush();
     return out;
   }
   let start = 0;
@@ -147,10 +174,11 @@ export function parseBody(text: string, ctx: RecordContext): ParsedBody {
     while (s < e && (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9)) s++;
     if (s < e) {
       const r = parseRecord(text.slice(s, e), ctx);
-      if (r.ok) out.records.push(r.record);
+      if (r.ok) good(r.record);
       else bad({ line }, r.reason, r.error);
     }
     start = end + 1;
   }
+  flush();
   return out;
 }

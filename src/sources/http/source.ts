@@ -23,8 +23,6 @@ import type { IngestAnswer, IngestRegistry, IngestRequest, IngestTarget } from '
 
 /** Seconds a client is told to wait (Retry-After) while the pipeline pushes back. */
 export const RETRY_AFTER_S = 1;
-/** Records per batch handed to the pipeline (a large body is not one giant batch). */
-const COMMIT_CHUNK = 4096;
 /** Idempotency keys longer than this are refused (they are hashed, but a client sending 1 MB keys has a bug). */
 const MAX_KEY_LENGTH = 256;
 
@@ -152,30 +150,32 @@ export class HttpSource implements Source, IngestTarget {
     c.bytes_inflated += body.length;
     if (body.length === 0) throw new SluiceError(INGEST_ERR.BAD_BODY, 'the body is empty; send NDJSON or a JSON array of records');
     if (!isUtf8(body)) c.repaired_utf8++;
-    const now = Date.now();
-    const parsed = parseBody(body.toString('utf8'), { source: this.name, stream: this.stream, origin: Object.freeze({ kind: 'http', peer: req.peer }), now });
-    // From here to the answer nothing awaits: a request with the same key cannot interleave.
+    // From here to the answer nothing awaits: a request with the same key cannot interleave,
+    // and the checks below hold for the whole commit.
     if (hash !== undefined) {
       const seen = this.#replay(hash);
       if (seen) return seen;
     }
     if (this.#state !== 'running') throw new SluiceError(INGEST_ERR.STOPPED, `source "${this.name}" is not running`);
     this.#busyCheck();
+    const lane = this.#lane!;
+    // good records are committed in chunks as they are parsed (a request is still all or nothing:
+    // every refusal of the whole body comes before the first record)
+    const parsed = parseBody(body.toString('utf8'), { source: this.name, stream: this.stream, origin: Object.freeze({ kind: 'http', peer: req.peer }), now: Date.now() }, (records) => {
+      c.lines += records.length;
+      lane.commit(records);
+    });
     for (const [reason, n] of Object.entries(parsed.reasons)) {
       c[reason as RecordReason] += n;
       this.#pipeline!.drop('http', reason, n);
     }
-    const answer: Record<string, unknown> = { accepted: parsed.records.length };
+    const answer: Record<string, unknown> = { accepted: parsed.accepted };
     if (parsed.rejected > 0) {
       answer.rejected = parsed.rejected;
       answer.errors = parsed.errors;
     }
-    if (parsed.records.length === 0) {
+    if (parsed.accepted === 0) {
       throw new SluiceError(INGEST_ERR.BAD_BODY, `none of the ${parsed.rejected} records is acceptable (a record is a JSON object with a string "message", optional "time", "level", "fields")`, answer);
-    }
-    c.lines += parsed.records.length;
-    for (let i = 0; i < parsed.records.length; i += COMMIT_CHUNK) {
-      this.#lane!.commit(i === 0 && parsed.records.length <= COMMIT_CHUNK ? parsed.records : parsed.records.slice(i, i + COMMIT_CHUNK));
     }
     if (hash !== undefined) this.#keys.put(hash, answer);
     return { status: 200, body: answer, headers: {} };

@@ -26,7 +26,7 @@ import type { LogRecord, Origin } from '../../core/record.js';
 import { defineError, SluiceError } from '../../core/errors.js';
 import type { ParseStage, StageCounters } from '../../parse/stage.js';
 import { RecordLane } from '../records/lane.js';
-import { checkRecord, parseRecord, type RecordContext } from '../records/record.js';
+import { checkRecord, mayRewritePrototype, parseRecord, type RecordContext } from '../records/record.js';
 import type { SocketSourceConfig } from './config.js';
 import { FrameDecoder, TAGS } from './frames.js';
 
@@ -198,8 +198,9 @@ export class SocketSource implements Source {
           this.#bad('bad_record');
           continue;
         }
+        const keysSafe = !mayRewritePrototype(text);
         for (const v of arr) {
-          const r = checkRecord(v, ctx);
+          const r = checkRecord(v, ctx, keysSafe);
           if (r.ok) records.push(r.record);
           else this.#bad(r.reason);
         }
