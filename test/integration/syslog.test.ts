@@ -54,6 +54,11 @@ async function daemon(extra = ''): Promise<{ d: DaemonHandle; tcp: number; udp: 
   const tcp = await freePort();
   const udp = await freePort();
   const d = await startDaemon(`data_dir = "${dir}/data"\n[[sources]]\nname = "sys"\ntype = "syslog"\ntcp = "127.0.0.1:${tcp}"\nudp = "127.0.0.1:${udp}"\n${extra}\n[[streams]]\nname = "sys"\nreplay = 100000\n`, { dir });
+  // /healthz answers before every source has bound its listeners
+  await waitFor(async () => {
+    const st = (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { sources: { name: string; state: string }[] };
+    return st.sources.find((s) => s.name === 'sys')?.state === 'running';
+  }, 'the syslog source running');
   return { d, tcp, udp };
 }
 

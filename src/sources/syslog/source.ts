@@ -66,7 +66,10 @@ export class SyslogSource implements Source {
       if (cfg.udp !== undefined) ls.push(new UdpListener(ctx));
       if (cfg.tcp !== undefined) ls.push(new StreamListener(ctx, 'tcp'));
       if (cfg.tls !== undefined) ls.push(new StreamListener(ctx, 'tls'));
-      for (const l of ls) await l.start();
+      // each one settles (a failed one must not leave the others bound), then the first failure is raised
+      const r = await Promise.allSettled(ls.map((l) => l.start()));
+      const failed = r.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (err) {
       await Promise.allSettled(ls.map((l) => l.stop()));
       this.#state = 'failed';
@@ -95,6 +98,11 @@ export class SyslogSource implements Source {
     };
     if (this.#error !== undefined) st.error = this.#error;
     return st;
+  }
+
+  /** A listener (tests). */
+  listener(transport: 'udp' | 'tcp' | 'tls'): SyslogListener | undefined {
+    return this.#listeners.find((l) => l.transport === transport);
   }
 
   /** The bound "host:port" of a listener (tests and the bench listen on port 0). */

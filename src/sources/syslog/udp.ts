@@ -3,47 +3,59 @@
  * carries several lines), with a configurable kernel receive buffer
  * (`udp_rcvbuf`, SO_RCVBUF).
  *
- * Datagrams of up to 2 ms (or 64 KiB) from one peer become one raw batch
- * (a batch has one origin; a change of peer starts the next). UDP cannot make
- * a sender wait: while the lane is full or the pipeline paused, batches are
- * held up to HOLD_BYTES, and past that a datagram is dropped and counted
- * `udp_overflow`. What the kernel drops before we read (a full receive
- * buffer) is read from /proc/net/udp every few seconds and counted
- * `kernel`.
+ * The socket is read by a thread of its own (udp-receiver.ts says why);
+ * here its batches go to the listener's lane at the parse stage, in order.
+ * UDP cannot make a sender wait: while the lane is full or the pipeline
+ * paused, batches are held, and the bytes in flight (held or at the lane)
+ * are bounded by HOLD_BYTES: past it the receiver drops datagrams and counts
+ * them `udp_overflow`. What the kernel drops before the receiver reads (a
+ * full receive buffer) is read from /proc/net/udp every few seconds and
+ * counted `kernel`.
  */
-import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
-import { SyslogFrameDecoder } from '../../framing/syslog-frames.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { RawBatch } from '../../parse/batch.js';
 import type { Lane } from '../../parse/stage.js';
-import { SyslogBatch } from './batch.js';
-import { newListenerCounters, type ListenerCounters } from './counters.js';
+import { newListenerCounters, type ListenerCounters, type Reason } from './counters.js';
 import { KernelDrops } from './kernel-drops.js';
-import { boundOf, countBad, mustWait, peerOf, room, splitListen, syslogOrigin, type ListenerContext, type ListenerStatus, type SyslogListener } from './listener.js';
+import { countBad, mustWait, peerOf, room, splitListen, type ListenerContext, type ListenerStatus, type SyslogListener } from './listener.js';
+import type { UdpCounts, UdpReceiverOptions } from './udp-receiver.js';
 
-/** Bytes of batches held while the lane or the pipeline is full; past it datagrams are dropped (udp_overflow). */
+/** Bytes of batches in flight (handed on by the receiver, not yet committed); past it datagrams are dropped (udp_overflow). */
 export const HOLD_BYTES = 8 * 1024 * 1024;
-/** A batch is handed over at this size at once (a parse thread takes it whole). */
-const BATCH_BYTES = 64 * 1024;
-/** Otherwise the datagrams of this many milliseconds make one batch (the latency UDP ingest adds). */
-const FLUSH_MS = 2;
 /** How often the kernel's drop count is read. */
 const KERNEL_POLL_MS = 2000;
+/** The receiver keeps nothing: a small young generation keeps its heap small. */
+const THREAD_YOUNG_MB = 4;
+
+const here = fileURLToPath(import.meta.url);
+// Under the test runner this module is TypeScript; the thread then needs the tsx loader (as parse/pool.ts).
+const isTs = here.endsWith('.ts');
+const threadFile = path.join(path.dirname(here), isTs ? 'udp-thread.ts' : 'udp-thread.js');
+
+function spawnThread(opts: UdpReceiverOptions): Worker {
+  const src = isTs
+    ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(threadFile).href)}); });`
+    : threadFile;
+  return new Worker(src, { eval: isTs, name: 'sluice-syslog-udp', workerData: { opts }, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_MB } });
+}
+
+type FromThread =
+  | { kind: 'ready'; address: string; port: number; family: string; rcvbuf: number }
+  | { kind: 'error'; message: string }
+  | { kind: 'batch'; raw: RawBatch; counts: UdpCounts }
+  | { kind: 'counts'; counts: UdpCounts }
+  | { kind: 'closed' };
 
 export class UdpListener implements SyslogListener {
   readonly transport = 'udp' as const;
   readonly listen: string;
   readonly counters: ListenerCounters = newListenerCounters();
   readonly #ctx: ListenerContext;
-  readonly #sock: dgram.Socket;
   readonly #lane: Lane;
-  readonly #decoder: SyslogFrameDecoder;
-  readonly #batch: SyslogBatch;
-  /** Peer of the frames in #batch. */
-  #peer = '';
-  #peerAddr = '';
-  #peerPort = -1;
-  #timer: NodeJS.Timeout | undefined;
+  #thread: Worker | undefined;
+  #bound: { address: string; port: number; rcvbuf: number } | undefined;
   /** Batches waiting for room, in order. */
   readonly #held: RawBatch[] = [];
   #heldBytes = 0;
@@ -53,100 +65,67 @@ export class UdpListener implements SyslogListener {
   #kernelBase: number | undefined;
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
+  #onClosed: (() => void) | undefined;
 
   constructor(ctx: ListenerContext) {
     this.#ctx = ctx;
     this.listen = ctx.cfg.udp!;
-    const { host } = splitListen(this.listen);
-    const opts: dgram.SocketOptions = { type: isIPv6(host) ? 'udp6' : 'udp4' };
-    if (ctx.cfg.udp_rcvbuf > 0) opts.recvBufferSize = ctx.cfg.udp_rcvbuf;
-    this.#sock = dgram.createSocket(opts);
     this.#lane = ctx.stage.lane(ctx.spec);
-    const c = this.counters;
-    this.#batch = new SyslogBatch({ checkSyslog: ctx.cfg.format === 'syslog', bad: (r, n) => countBad(c, ctx.pipeline, r, n) });
-    this.#decoder = new SyslogFrameDecoder({
-      maxFrameBytes: ctx.cfg.max_frame_bytes,
-      mode: 'lf',
-      onFrame: (buf, s, e, truncated) => {
-        if (truncated) countBad(c, ctx.pipeline, 'oversize');
-        this.#batch.frame(buf, s, e, truncated, false);
-      },
-    });
-    this.#sock.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
-    this.#sock.on('error', () => {
-      c.socket_error++;
-    });
   }
 
   start(): Promise<void> {
     const { host, port } = splitListen(this.listen);
+    const cfg = this.#ctx.cfg;
+    const t = spawnThread({ host, port, rcvbuf: cfg.udp_rcvbuf, maxFrameBytes: cfg.max_frame_bytes, checkSyslog: cfg.format === 'syslog', holdBytes: HOLD_BYTES });
+    this.#thread = t;
     return new Promise((resolve, reject) => {
-      this.#sock.once('error', reject);
-      this.#sock.bind({ address: host || undefined, port, exclusive: true }, () => {
-        this.#sock.off('error', reject);
-        const a = this.#sock.address();
-        this.#kernel = new KernelDrops(a.port, a.family === 'IPv6' ? 6 : 4);
-        this.#kernelBase = this.#kernel.read();
-        this.#poll = setInterval(() => this.pollKernel(), KERNEL_POLL_MS);
-        this.#poll.unref();
-        resolve();
+      t.on('message', (m: FromThread) => {
+        switch (m.kind) {
+          case 'ready':
+            this.#bound = m;
+            this.#kernel = new KernelDrops(m.port, m.family === 'IPv6' ? 6 : 4);
+            this.#kernelBase = this.#kernel.read();
+            this.#poll = setInterval(() => this.pollKernel(), KERNEL_POLL_MS);
+            this.#poll.unref();
+            resolve();
+            break;
+          case 'error':
+            void t.terminate();
+            reject(new Error(`syslog udp ${this.listen}: ${m.message}`));
+            break;
+          case 'batch':
+            this.#count(m.counts);
+            this.#held.push(m.raw);
+            this.#heldBytes += m.raw.size;
+            this.#submit();
+            break;
+          case 'counts':
+            this.#count(m.counts);
+            break;
+          case 'closed':
+            this.#onClosed?.();
+            break;
+        }
+      });
+      t.once('error', (err) => {
+        this.counters.socket_error++;
+        reject(err);
       });
     });
   }
 
-  #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  #count(k: UdpCounts): void {
     const c = this.counters;
-    c.datagrams++;
-    c.bytes += msg.length;
-    if (this.#heldBytes + this.#batch.size >= HOLD_BYTES) {
-      countBad(c, this.#ctx.pipeline, 'udp_overflow');
-      return;
-    }
-    if (rinfo.port !== this.#peerPort || rinfo.address !== this.#peerAddr) {
-      this.#take();
-      this.#peerAddr = rinfo.address;
-      this.#peerPort = rinfo.port;
-      this.#peer = peerOf(rinfo.address, rinfo.port);
-    }
-    // the usual datagram is one message without a terminator inside: no decoder, no copy but the batch's
-    let e = msg.length;
-    while (e > 0 && (msg[e - 1] === 10 || msg[e - 1] === 13 || msg[e - 1] === 0)) e--;
-    if (e > 0 && e <= this.#ctx.cfg.max_frame_bytes && msg.indexOf(10) >= e && msg.indexOf(0) >= e) {
-      c.frames++;
-      this.#batch.frame(msg, 0, e, false, false);
-    } else if (e > 0) {
-      const frames = this.#decoder.counters.frames;
-      this.#decoder.push(msg);
-      this.#decoder.end();
-      c.frames += this.#decoder.counters.frames - frames;
-    }
-    if (this.#batch.size >= BATCH_BYTES) {
-      this.#take();
-      this.#submit();
-    }
-    // Datagrams of a few milliseconds make one batch: libuv reads at most 32 per poll, and a batch
-    // that small is parsed on the main thread, beside the socket; a bigger one goes to a parse thread.
-    if (this.#timer === undefined && this.#batch.frames > 0) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#take();
-        this.#submit();
-      }, FLUSH_MS);
-    }
+    c.datagrams += k.datagrams;
+    c.bytes += k.bytes;
+    c.frames += k.frames;
+    for (const r in k.bad) countBad(c, this.#ctx.pipeline, r as Reason, k.bad[r as Reason]!);
   }
 
-  /** The frames so far become a held batch. */
-  #take(): void {
-    const raw = this.#batch.take(Date.now(), syslogOrigin('udp', this.#peer));
-    if (raw === undefined) return;
-    this.#held.push(raw);
-    this.#heldBytes += raw.size;
-  }
-
-  /** Hand held batches to the lane while it has room. */
+  /** Hand held batches to the lane while it has room; each one's bytes leave the receiver's bound once committed. */
   #submit(): void {
     while (this.#held.length > 0 && !this.#waiting) {
-      if (mustWait(this.#lane, this.#more)) {
+      if (!this.#closed && mustWait(this.#lane, this.#more)) {
         this.#waiting = true;
         void room(this.#lane, this.#ctx.pipeline, () => this.#more).then(() => {
           this.#more = true;
@@ -159,6 +138,7 @@ export class UdpListener implements SyslogListener {
       this.#heldBytes -= raw.size;
       this.#lane.submit(raw, (_n, _seq, more) => {
         if (!more) this.#more = false;
+        this.#thread?.postMessage({ kind: 'ack', bytes: raw.size });
       });
     }
   }
@@ -173,38 +153,43 @@ export class UdpListener implements SyslogListener {
     if (now > this.counters.kernel_drops) countBad(this.counters, this.#ctx.pipeline, 'kernel', now - this.counters.kernel_drops);
   }
 
+  /** Tests: the receiving thread stops reading for `ms` (the kernel buffer fills as it would behind a busy reader). */
+  stall(ms: number): void {
+    this.#thread?.postMessage({ kind: 'stall', ms });
+  }
+
   async stop(): Promise<void> {
     if (this.#closed) return;
     this.pollKernel();
     this.#closed = true;
     if (this.#poll) clearInterval(this.#poll);
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await new Promise<void>((resolve) => this.#sock.close(() => resolve()));
-    // what was read is pushed: held batches go to the lane, which no longer waits for a drain once closed
-    this.#take();
+    const t = this.#thread;
+    if (t !== undefined) {
+      // the receiver hands on what it read, then says so (messages keep their order)
+      const closed = new Promise<void>((resolve) => {
+        this.#onClosed = resolve;
+        t.once('exit', () => resolve());
+      });
+      t.postMessage({ kind: 'close' });
+      await closed;
+    }
     this.#lane.close();
     this.#waiting = false;
-    this.#more = true;
-    for (const raw of this.#held.splice(0)) this.#lane.submit(raw, () => {});
-    this.#heldBytes = 0;
+    this.#submit();
     await this.#lane.settled();
+    await t?.terminate();
   }
 
   status(): ListenerStatus {
     this.pollKernel();
-    let rcvbuf: number | null = null;
-    try {
-      rcvbuf = this.#closed ? null : this.#sock.getRecvBufferSize();
-    } catch {
-      /* not bound */
-    }
-    let address: string | null = null;
-    try {
-      address = this.#closed ? null : boundOf(this.#sock.address());
-    } catch {
-      /* not bound */
-    }
-    return { transport: 'udp', listen: this.listen, address, counters: { ...this.counters }, rcvbuf, held_bytes: this.#heldBytes };
+    const b = this.#bound;
+    return {
+      transport: 'udp',
+      listen: this.listen,
+      address: b && !this.#closed ? peerOf(b.address, b.port) : null,
+      counters: { ...this.counters },
+      rcvbuf: b?.rcvbuf ?? null,
+      held_bytes: this.#heldBytes,
+    };
   }
 }
