@@ -113,7 +113,7 @@ export interface ParsedBody {
   reasons: Partial<Record<RecordReason, number>>;
 }
 
-/** Good records handed to a sink at a time: a batch's worth, so records die young instead of all living until the body's end (measured: GC was a third of ingest's main thread with whole bodies). */
+/** Good records handed to a sink at a time: a batch's worth, so records die young instead of all living until the body's end (profiled: GC was 18% of ingest's main thread with whole bodies, 8.5% in chunks). */
 export const SINK_CHUNK = 1024;
 
 /**
