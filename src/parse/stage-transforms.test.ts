@@ -82,5 +82,28 @@ describe('ParseStage with transforms', () => {
     expect(p.drops.filter((d) => d.reason === 'dedupe').reduce((n, d) => n + d.n, 0)).toBe(3150);
     // every record's seq is in push order: the summary of what reached the hub is consistent
     expect(p.batches.flat().map((r) => r.seq)).toEqual(msgs.map((_, i) => i + 1));
+    // dedupe only reads: the batches stayed encoded, the dropped records cut out of their bytes
+    expect(p.encoded.every(Boolean)).toBe(true);
+    expect(p.batches.flat().every((r) => r.message.startsWith('req ') && !r.message.includes('token='))).toBe(true);
+  });
+
+  it("sessions closed by a batch are published right after it; the source is told the batch's own seqs", async () => {
+    const p = new CollectingPipeline();
+    const stage = new ParseStage(p, pool, { threadMinSize: 0 });
+    const plan = stage.plan('src', 'app', [transformSchema.parse({ type: 'sessions', keys: ['fields.ip'], idle: '1h', max: '1ms' })]);
+    const lane = stage.lane({ source: 'src', stream: 'app', format: 'json', maxLineBytes: 1 << 20, dropStage: 'test', counters: counters(), transforms: plan! });
+    const commits: [number, number][] = [];
+    lane.submit(run(0, 400), (n, seqLast) => commits.push([n, seqLast]));
+    await lane.settled();
+    // every record's time is the batch's `now` (no time in the lines): with max 1ms each new record of an ip closes nothing;
+    // then a later batch closes all 3 (its records are 1 ms later, past max)
+    const later = run(400, 3);
+    later.now += 5;
+    lane.submit(later, (n, seqLast) => commits.push([n, seqLast]));
+    await lane.settled();
+    expect(commits).toEqual([[400, 400], [3, 403]]);
+    expect(p.encoded).toEqual([true, true, false]);
+    expect(p.batches[2]!.map((r) => (r.fields.session as { reason: string; count: number })).map((x) => [x.reason, x.count])).toEqual([['max', 133], ['max', 133], ['max', 134]]);
+    plan!.close(false);
   });
 });

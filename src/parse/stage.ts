@@ -13,7 +13,7 @@
  * reads more) and closes the lane when it stops.
  */
 import type { Pipeline } from '../core/pipeline.js';
-import { batchLength, isEncoded, type Batch, type EncodedBatch } from '../wire/encoded.js';
+import { batchLength, filterEncoded, isEncoded, recordsOf, type Batch, type EncodedBatch } from '../wire/encoded.js';
 import type { LogRecord } from '../core/record.js';
 import { TransformPlan } from '../transforms/plan.js';
 import type { TransformConfig } from '../transforms/config.js';
@@ -179,7 +179,7 @@ export class ParseStage {
         stream: spec.stream,
         origin: JSON.stringify(raw.origin),
         seqDigits: job.digits,
-        ...(spec.transforms !== undefined ? { transforms: spec.transforms.threaded, decoded: spec.transforms.hasMain } : {}),
+        ...(spec.transforms !== undefined ? { transforms: spec.transforms.threaded, decoded: spec.transforms.hasMain && !spec.transforms.readsOnly } : {}),
       });
       if (res.transformDropped !== undefined) {
         spec.transforms?.countDrops('drop', res.transformDropped);
@@ -225,17 +225,31 @@ export class ParseStage {
   /** Push a parsed batch and report it (its own count on an exception: counted, never silent). */
   commit(batch: Batch, spec: LaneSpec, onCommit: OnCommit): void {
     const plan = spec.transforms;
-    if (plan !== undefined && plan.hasMain && !isEncoded(batch)) {
-      // the stateful transforms, here on the main thread in the lane's order (a job for them comes back decoded)
-      const t = plan.applyMain(batch);
-      add(spec.counters, 'transform_dropped', t.dropped);
-      batch = t.records;
+    let emitted: LogRecord[] | undefined;
+    if (plan !== undefined && plan.hasMain) {
+      // the stateful transforms, here on the main thread in the lane's order
+      if (isEncoded(batch)) {
+        // they only read (plan.readsOnly): views that decode what they read, the dropped records cut out of the bytes
+        const t = plan.applyMainViews(recordsOf(batch, 0));
+        add(spec.counters, 'transform_dropped', t.dropped);
+        batch = filterEncoded(batch, t.keep);
+        if (t.emitted.length > 0) emitted = t.emitted;
+      } else {
+        const t = plan.applyMain(batch);
+        add(spec.counters, 'transform_dropped', t.dropped);
+        batch = t.records;
+      }
     }
     const n = batchLength(batch);
-    if (n === 0) {
-      onCommit(0, this.#pipeline.lastSeq(), !this.#paused);
-      return;
-    }
+    let more = n === 0 ? !this.#paused : this.#push(batch, n, spec);
+    // the batch's own seqs are what its source checkpoints (a crash replay re-publishes them)
+    const seqLast = this.#pipeline.lastSeq();
+    // session summaries that closed on this batch go right after it
+    if (emitted !== undefined) more = this.#push(emitted, emitted.length, spec) && more;
+    onCommit(n, seqLast, more);
+  }
+
+  #push(batch: Batch, n: number, spec: LaneSpec): boolean {
     let more: boolean;
     try {
       more = this.#pipeline.push(batch);
@@ -248,7 +262,7 @@ export class ParseStage {
     }
     spec.counters.records += n;
     if (!more) this.#pause();
-    onCommit(n, this.#pipeline.lastSeq(), more);
+    return more;
   }
 
   #pause(): void {

@@ -182,19 +182,48 @@ export class TransformPlan {
     this.#hooks.drop(reason, n);
   }
 
+  /**
+   * Does the part run at commit only read records (dedupe, throttle, sessions, no
+   * stateless transform after a stateful one)? Then a batch stays encoded: the
+   * transforms read its records through lazily decoding views (wire/encoded.ts
+   * recordsOf) and the dropped ones are cut out of the bytes.
+   */
+  get readsOnly(): boolean {
+    return this.#main.every((x) => x.m.kind !== 'step');
+  }
+
   /** Run the stateful part over a committing batch, in order; session summaries it closes join the batch. Drops are counted here and returned. */
   applyMain(records: LogRecord[]): { records: LogRecord[]; dropped: number } {
     if (this.#main.length === 0 || records.length === 0) return { records, dropped: 0 };
     const out: LogRecord[] = [];
+    const dropped = this.#run(records, (r) => void out.push(r), (s) => void out.push(s));
+    return { records: out, dropped };
+  }
+
+  /**
+   * The same over read-only views of an encoded batch (`readsOnly`): which
+   * records go on (keep[i] = 1) and the session summaries it closed, to be
+   * published after the batch.
+   */
+  applyMainViews(views: LogRecord[]): { keep: Uint8Array; emitted: LogRecord[]; dropped: number } {
+    const keep = new Uint8Array(views.length);
+    const emitted: LogRecord[] = [];
+    const dropped = this.#run(views, (_r, i) => void (keep[i] = 1), (s) => void emitted.push(s));
+    return { keep, emitted, dropped };
+  }
+
+  /** The commit-time loop: `pass` gets each record that goes on, `emit` each session summary, in order. */
+  #run(records: readonly LogRecord[], pass: (r: LogRecord, i: number) => void, emit: (s: LogRecord) => void): number {
     const drops: Record<string, number> = {};
-    const emit = (s: LogRecord): void => {
+    const onSession = (s: LogRecord): void => {
       this.counters.sessions_emitted++;
-      out.push(s);
+      emit(s);
     };
     const io = this.#io;
     const base = 2 * this.threaded.length;
     const main = this.#main;
-    outer: for (const r of records) {
+    outer: for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
       for (let k = 0; k < main.length; k++) {
         const m = main[k]!.m;
         io[base + 2 * k]!++;
@@ -208,10 +237,10 @@ export class TransformPlan {
             drops[m.t.reason] = (drops[m.t.reason] ?? 0) + 1;
             continue outer;
           }
-        } else m.t.observe(r, emit);
+        } else m.t.observe(r, onSession);
         io[base + 2 * k + 1]!++;
       }
-      out.push(r);
+      pass(r, i);
     }
     let dropped = 0;
     for (const reason in drops) {
@@ -219,7 +248,7 @@ export class TransformPlan {
       dropped += drops[reason]!;
     }
     this.#changed();
-    return { records: out, dropped };
+    return dropped;
   }
 
   /** Close idle sessions (the timer calls it). */

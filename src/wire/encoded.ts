@@ -121,3 +121,43 @@ export function recordsOf(b: EncodedBatch, first: number): LogRecord[] {
   }
   return out;
 }
+
+/**
+ * The records of `b` whose `keep[i]` is not 0, as a batch of the same layout
+ * (a stateful transform dropped the others at commit; the bytes of the kept
+ * ones are copied once, no record is re-serialized). `b` itself when all are kept.
+ */
+export function filterEncoded(b: EncodedBatch, keep: Uint8Array): EncodedBatch {
+  const n = b.ends.length;
+  let kept = 0;
+  for (let i = 0; i < n; i++) if (keep[i] !== 0) kept++;
+  if (kept === n) return b;
+  // record i spans [recordStart(i), end(i)): its '\n' included when laid out whole
+  const nl = b.digits > 0 ? 1 : 0;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) if (keep[i] !== 0) bytes += b.ends[i]! + nl - recordStart(b, i);
+  const buf = Buffer.allocUnsafeSlow(bytes);
+  const ends = new Uint32Array(kept);
+  const msg = new Uint32Array(2 * kept);
+  const times = new Float64Array(kept);
+  const levels = new Uint8Array(kept);
+  const originIdx = b.originIdx !== undefined ? new Uint8Array(kept) : undefined;
+  let off = 0;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    if (keep[i] === 0) continue;
+    const start = recordStart(b, i);
+    const end = b.ends[i]! + nl;
+    b.buf.copy(buf, off, start, end);
+    const shift = off - start;
+    ends[j] = b.ends[i]! + shift;
+    msg[2 * j] = b.msg[2 * i]! + shift;
+    msg[2 * j + 1] = b.msg[2 * i + 1]! + shift;
+    times[j] = b.times[i]!;
+    levels[j] = b.levels[i]!;
+    if (originIdx !== undefined) originIdx[j] = b.originIdx![i]!;
+    off += end - start;
+    j++;
+  }
+  return { ...b, buf, ends, msg, times, levels, ...(originIdx !== undefined ? { originIdx } : {}) };
+}
