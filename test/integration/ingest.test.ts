@@ -35,6 +35,27 @@ function post(d: DaemonHandle, body: string | Buffer, headers: Record<string, st
   return fetch(`${d.url}/api/ingest?source=push`, { method: 'POST', body, headers: { authorization: `Bearer ${PUSH}`, 'content-type': 'application/x-ndjson', ...headers } });
 }
 
+describe('a socket path that is not a stale socket', () => {
+  it('stops the start with a message naming the source, the path and the code; the file is left alone', async () => {
+    const dir = tempDir('sl-ingest-refuse-');
+    const file = path.join(dir, 'not-a-socket');
+    writeFileSync(file, 'keep me\n');
+    const port = await freePort();
+    const cfg = path.join(dir, 'sluice.toml');
+    writeFileSync(cfg, `data_dir = "${dir}/data"\n[[sources]]\nname = "audit"\ntype = "socket"\npath = "${file}"\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "${ADMIN}"\n`);
+    const err = await launch(cfg, port).then(
+      (d) => {
+        handles.push(d);
+        return '';
+      },
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/exited with 1/);
+    expect(err).toMatch(/SLUICE_ERR_SOURCE_START: sources\.audit: cannot start the socket source: path \S+not-a-socket exists and is a regular file; refusing to remove it/);
+    expect(statSync(file).isFile()).toBe(true);
+  });
+});
+
 describe('network ingest on a real daemon', () => {
   const dir = tempDir('sl-ingest-');
   const sock = path.join(dir, 'in.sock');

@@ -193,7 +193,7 @@ describe('SocketSource', () => {
 
     // a live socket (s1 answers on it): refused
     const s2 = new SocketSource(socketSourceSchema.parse({ name: 'b', type: 'socket', path: copy }), { stage });
-    await expect(s2.start(pipeline)).rejects.toThrow(/another process is listening/);
+    await expect(s2.start(pipeline)).rejects.toThrow(/another process is listening on it/);
 
     const file = path.join(dir, 'regular');
     writeFileSync(file, 'keep me');

@@ -131,12 +131,11 @@ export class SocketSource implements Source {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    const key = `sources.${this.name}.path`;
     if (!st.isSocket()) {
       const kind = st.isFile() ? 'a regular file' : st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a socket';
-      throw new SluiceError(SOCKET_ERR.PATH_TAKEN, `${key}: ${this.#path} exists and is ${kind}; refusing to remove it (point path elsewhere or remove it yourself)`);
+      throw new SluiceError(SOCKET_ERR.PATH_TAKEN, `path ${this.#path} exists and is ${kind}; refusing to remove it (point path elsewhere or remove it yourself)`);
     }
-    if (await answers(this.#path)) throw new SluiceError(SOCKET_ERR.PATH_TAKEN, `${key}: another process is listening on ${this.#path}; refusing to take it over`);
+    if (await answers(this.#path)) throw new SluiceError(SOCKET_ERR.PATH_TAKEN, `path ${this.#path}: another process is listening on it; refusing to take it over`);
     unlinkSync(this.#path);
     this.#counters.stale_removed++;
   }
