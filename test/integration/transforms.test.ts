@@ -5,6 +5,7 @@
  * restart, and `sluice check` naming a bad transform by its key path.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN, authHeaders, fileSourceToml, freePort, launch, runCli, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
@@ -136,6 +137,24 @@ describe('transforms in the daemon', () => {
     }, 'the line after the reload');
     // not re-read from the start (position kept), "two" still inside the kept window, the new redact applies
     expect(all.map((x) => x.message)).toEqual(['one secret=1', 'two', 'three [REDACTED]']);
+    expect(await d.stop()).toBe(0);
+  }, 60_000);
+
+  it('a syslog source runs its transforms too (redact over TCP)', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const sysPort = await freePort();
+    const cfgFile = path.join(dir, 'sluice.toml');
+    writeFileSync(cfgFile, `data_dir = "${dir}/data"\n[[sources]]\nname = "sys"\ntype = "syslog"\ntcp = "127.0.0.1:${sysPort}"\n\n[[sources.transforms]]\ntype = "redact"\nmatches = ['secret=\\S+']\n\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "${ADMIN}"\n`);
+    const d = await launch(cfgFile, port);
+    const sock = net.connect(sysPort, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.end('<13>1 2026-12-05T10:00:00.000Z web01 app 42 - - login secret=abc ok\n');
+    const got = await waitFor(async () => {
+      const r = await records(d, 'sys');
+      return r.length > 0 ? r : undefined;
+    }, 'the syslog record');
+    expect(got[0]!.message).toBe('login [REDACTED] ok');
     expect(await d.stop()).toBe(0);
   }, 60_000);
 

@@ -59,7 +59,11 @@ export class SyslogSource implements Source {
       // every batch on the main thread (measured: 150k lines/s on one connection, inline).
       threadMinSize: THREAD_MIN_SIZE,
     };
-    const ctx: ListenerContext = { cfg, stage: this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool), pipeline, spec };
+    const stage = this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool);
+    // the source's transforms (the stateless prefix where a batch is parsed, the rest at commit)
+    const plan = stage.plan(cfg.name, this.stream, cfg.transforms);
+    if (plan !== undefined) spec.transforms = plan;
+    const ctx: ListenerContext = { cfg, stage, pipeline, spec };
     this.#state = 'starting';
     const ls: SyslogListener[] = [];
     try {
