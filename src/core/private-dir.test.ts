@@ -109,6 +109,7 @@ describe('tightenPrivateDir', () => {
 });
 
 describe('private modes at creation', () => {
+  if (!isMainThread) console.log('skipped: process.umask() cannot be set from a worker thread; this run is in one');
   it.skipIf(!isMainThread)('usePrivateUmask makes what the process creates afterwards 0600/0700', () => {
     const base = fresh();
     expect(usePrivateUmask()).toBe(0o022);

@@ -85,6 +85,7 @@ describe('parseTimestamp', () => {
   });
 
   // TZ is read per process: a worker thread (StrykerJS runs tests in one) cannot change it
+  if (!isMainThread) console.log('skipped: setting TZ needs the main thread; this run is in a worker thread');
   it.skipIf(!isMainThread)('uses the local zone for local forms (run under a non-UTC zone)', () => {
     const saved = process.env.TZ;
     process.env.TZ = 'Asia/Kolkata';
