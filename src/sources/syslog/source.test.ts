@@ -43,6 +43,22 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
+describe('syslog config', () => {
+  it('needs a listener, refuses unknown keys, and defaults the frame cap, limits and format', () => {
+    expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog' })).toThrow(/at least one listener/);
+    expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog', udp: '127.0.0.1:514', bogus: 1 })).toThrow();
+    expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog', tcp: '127.0.0.1:514', tls: { listen: '127.0.0.1:514', cert: 'c', key: 'k' } })).toThrow(/same address/);
+    expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog', udp: '127.0.0.1:514', max_frame_bytes: '32' })).toThrow();
+    expect(syslogSourceSchema.parse({ name: 's', type: 'syslog', tcp: '127.0.0.1:514', idle_timeout: '30s', max_frame_bytes: '8KiB' })).toMatchObject({
+      format: 'syslog',
+      max_frame_bytes: 8192,
+      max_connections: 1024,
+      idle_timeout: 30_000,
+      udp_rcvbuf: 4 * 1024 * 1024,
+    });
+  });
+});
+
 describe.skipIf(!LOGGER)('syslog source with the real logger', () => {
   it('UDP, RFC 3164: host, app, pid, severity and facility land right', async () => {
     const { pipeline, port } = await start();
