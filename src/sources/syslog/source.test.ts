@@ -115,6 +115,16 @@ describe('syslog source: framing, limits and back-pressure', () => {
     expect(pipeline.records[0]!.message).toBe('split\nin two');
   });
 
+  it('delivers and counts the last frame a sender ends without a terminator', async () => {
+    const { pipeline, port, counters } = await start();
+    const s = await connect(port('tcp'));
+    s.end('<13>first\n<13>no newline at the end');
+    await waitFor(() => pipeline.records.length === 2, 'both frames');
+    expect(pipeline.messages).toEqual(['first', 'no newline at the end']);
+    await waitFor(() => counters().connections_active === 0, 'the connection closed');
+    expect(counters().frames).toBe(2);
+  });
+
   it('counts a line that is neither RFC 5424 nor RFC 3164 as parse_error and keeps it as plain text', async () => {
     const { pipeline, port, counters } = await start();
     const s = await connect(port('tcp'));

@@ -153,8 +153,9 @@ class SyslogConnection {
       socket.once('close', () => {
         this.#closed = true;
         // a frame the sender finished without a terminator is still a frame (an octet-counted one cut short is counted)
-        const incomplete = this.#decoder.counters.incomplete;
+        const { incomplete, frames } = this.#decoder.counters;
         this.#decoder.end();
+        c.frames += this.#decoder.counters.frames - frames;
         countBad(c, ctx.pipeline, 'incomplete', this.#decoder.counters.incomplete - incomplete);
         this.#flush();
         this.#lane.close();
