@@ -92,7 +92,7 @@ describe('POST /api/ingest', () => {
 
   it('bad records are refused by line with the reason and counted; the good ones of the request are accepted', async () => {
     const { post, pipeline, src } = await setup();
-    const body = ['{"message":"ok"}', '{nope', '{"msg":"no message key"}', '{"message":"x","time":"yesterday"}', '{"message":"x","level":"loud"}', '{"message":"x","host":"h"}', '[1]', '{"message":"ok2","fields":[]}'].join('\n');
+    const body = ['{"message":"ok"}', '{nope', '{"msg":"no message key"}', '{"message":"x","time":"yesterday"}', '{"message":"x","level":"loud"}', '{"message":"x","user":"h"}', '[1]', '{"message":"ok2","fields":[]}'].join('\n');
     const r = await post(body);
     expect(r.statusCode).toBe(200);
     const j = r.json();

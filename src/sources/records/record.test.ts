@@ -33,6 +33,15 @@ describe('ingest records', () => {
     expect(parseRecord('"x"', ctx)).toMatchObject({ ok: false, reason: 'bad_record' });
     expect(parseRecord('{"message":"x","level":3}', ctx)).toMatchObject({ ok: false, reason: 'bad_record' });
     expect(parseRecord('{"message":"x","fields":"y"}', ctx)).toMatchObject({ ok: false, reason: 'bad_record' });
-    expect(parseRecord('{"message":"x","seq":1}', ctx)).toMatchObject({ ok: false, reason: 'bad_record', error: expect.stringMatching(/unknown key "seq"/) });
+    expect(parseRecord('{"message":"x","user":1}', ctx)).toMatchObject({ ok: false, reason: 'bad_record', error: expect.stringMatching(/unknown key "user"/) });
+  });
+
+  it('a Sluice wire record (a forward sink\'s, a TCP stream\'s): host and app kept, the sender\'s seq, source, stream and origin in origin.from', () => {
+    const wire = '{"seq":42,"time":"2026-12-06T01:02:03.004Z","source":"app","stream":"main","origin":{"kind":"file","path":"/var/log/a.log"},"host":"web1","app":"api","level":"warn","message":"m","fields":{"k":1}}';
+    const r = parseRecord(wire, ctx);
+    expect(r).toMatchObject({ ok: true, record: { source: 's', stream: 's', host: 'web1', app: 'api', level: 'warn', message: 'm', fields: { k: 1 }, time: Date.parse('2026-12-06T01:02:03.004Z'), origin: { kind: 'test', from: { seq: 42, source: 'app', stream: 'main', origin: { kind: 'file', path: '/var/log/a.log' } } } } });
+    expect(parseRecord('{"message":"x","seq":-1}', ctx)).toMatchObject({ ok: false, reason: 'bad_record' });
+    expect(parseRecord('{"message":"x","origin":[]}', ctx)).toMatchObject({ ok: false, reason: 'bad_record' });
+    expect(parseRecord('{"message":"x","host":1}', ctx)).toMatchObject({ ok: false, reason: 'bad_record' });
   });
 });

@@ -3,7 +3,11 @@
  * ingest): the one shape both accept, checked here. A record is a JSON
  * object with `message` (a string, required) and optionally `time` (RFC 3339
  * or epoch milliseconds), `level` (a level name or alias: "warning" is
- * "warn") and `fields` (an object, kept exactly as sent). Any other key is
+ * "warn") and `fields` (an object, kept exactly as sent). A Sluice wire
+ * record (what SSE, TCP streams and a forward sink send) is accepted too:
+ * its `host` and `app` are kept, and its `seq`, `source`, `stream` and
+ * `origin` (the sender's) go to `origin.from`; the record is this source's,
+ * on this source's stream, with a seq of this daemon. Any other key is
  * refused rather than guessed at, so a producer's mistake is told, not
  * silently folded into the record.
  *
@@ -63,6 +67,9 @@ export function checkRecord(v: unknown, ctx: RecordContext, keysSafe = false): C
   let time = ctx.now;
   let level: LogRecord['level'];
   let fields = emptyFields();
+  let host: string | undefined;
+  let app: string | undefined;
+  let from: Record<string, unknown> | undefined;
   for (const k in o) {
     const x = o[k];
     switch (k) {
@@ -85,12 +92,36 @@ export function checkRecord(v: unknown, ctx: RecordContext, keysSafe = false): C
         fields = x as Record<string, unknown>;
         break;
       }
+      case 'host':
+      case 'app':
+        if (typeof x !== 'string') return fail('bad_record', `"${k}" must be a string`);
+        if (k === 'host') host = x;
+        else app = x;
+        break;
+      case 'seq':
+        if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) return fail('bad_record', '"seq" must be a whole number (the sender\'s; this daemon assigns its own)');
+        (from ??= {}).seq = x;
+        break;
+      case 'source':
+      case 'stream':
+        if (typeof x !== 'string') return fail('bad_record', `"${k}" must be a string (the sender's; kept in origin.from)`);
+        (from ??= {})[k] = x;
+        break;
+      case 'origin': {
+        if (x === null || typeof x !== 'object' || Array.isArray(x)) return fail('bad_record', '"origin" must be a JSON object (the sender\'s; kept in origin.from)');
+        const bad = keysSafe ? undefined : forbiddenKeyPath(x);
+        if (bad !== undefined) return fail('bad_record', `"origin" carries the key "${bad}", which is not allowed`);
+        (from ??= {}).origin = x;
+        break;
+      }
       default:
-        return fail('bad_record', `unknown key "${k.length > 64 ? k.slice(0, 64) + '...' : k}" (a record has message, time, level and fields; put anything else in fields)`);
+        return fail('bad_record', `unknown key "${k.length > 64 ? k.slice(0, 64) + '...' : k}" (a record has message, time, level, fields, and as a Sluice record host, app, seq, source, stream, origin; put anything else in fields)`);
     }
   }
-  const r: LogRecord = { seq: 0, time, received: ctx.now, source: ctx.source, stream: ctx.stream, origin: ctx.origin, message, fields };
+  const r: LogRecord = { seq: 0, time, received: ctx.now, source: ctx.source, stream: ctx.stream, origin: from === undefined ? ctx.origin : { ...ctx.origin, from }, message, fields };
   if (level !== undefined) r.level = level;
+  if (host !== undefined) r.host = host;
+  if (app !== undefined) r.app = app;
   return { ok: true, record: r };
 }
 
