@@ -23,8 +23,10 @@
  *   the next terminator; octet counting: exactly after MSG-LEN bytes). Held
  *   bytes never exceed `maxFrameBytes`, whatever the input.
  *
- * `onFrame` is called synchronously with `buf[start, end)`: the bytes are
- * only valid during the call (they may be the read chunk or the held buffer).
+ * `onFrame` is called synchronously with `buf[start, end)`: the bytes of
+ * the held buffer are only valid during the call, those of the pushed chunk
+ * (`inChunk`) until `push` returns (a consumer may copy a run of
+ * consecutive frames at once).
  */
 
 export type FrameMode = 'detect' | 'octet' | 'lf';
@@ -41,7 +43,8 @@ export interface SyslogFrameDecoderOptions {
   maxFrameBytes: number;
   /** 'detect' (default) decides from the first byte; UDP datagrams are 'lf'. */
   mode?: FrameMode;
-  onFrame(buf: Buffer, start: number, end: number, truncated: boolean): void;
+  /** `inChunk`: buf is the chunk being pushed (its bytes stay valid until push returns), else the decoder's own held buffer (valid during this call only). */
+  onFrame(buf: Buffer, start: number, end: number, truncated: boolean, inChunk: boolean): void;
 }
 
 const LF = 10;
@@ -197,11 +200,11 @@ export class SyslogFrameDecoder {
     if (e - s > this.#max) {
       this.counters.oversize++;
       this.counters.frames++;
-      this.#onFrame(chunk, s, s + utf8Head(chunk, s, this.#max), true);
+      this.#onFrame(chunk, s, s + utf8Head(chunk, s, this.#max), true, true);
       return;
     }
     this.counters.frames++;
-    this.#onFrame(chunk, s, e, false);
+    this.#onFrame(chunk, s, e, false, true);
   }
 
   /**
@@ -219,7 +222,7 @@ export class SyslogFrameDecoder {
       this.counters.oversize++;
       this.counters.frames++;
       const held = this.#held!;
-      this.#onFrame(held, 0, utf8Head(held, 0, this.#heldLen), true);
+      this.#onFrame(held, 0, utf8Head(held, 0, this.#heldLen), true, false);
       this.#heldLen = 0;
       this.#skipping = true;
       this.#crs = 0;
@@ -256,7 +259,7 @@ export class SyslogFrameDecoder {
     while (e > 0 && (held[e - 1] === CR || (trimAll && isGap(held[e - 1]!)))) e--;
     if (e === 0 && !truncated) return;
     this.counters.frames++;
-    this.#onFrame(held, 0, e, truncated);
+    this.#onFrame(held, 0, e, truncated, false);
   }
 
   // ------------------------------------------------------------- octet
@@ -325,7 +328,7 @@ export class SyslogFrameDecoder {
     if (!truncated) while (e > s && isGap(buf[e - 1]!)) e--;
     if (e === s && !truncated) return;
     this.counters.frames++;
-    this.#onFrame(buf, s, e, truncated);
+    this.#onFrame(buf, s, e, truncated, buf !== this.#held);
   }
 
   #lost(): void {

@@ -166,5 +166,5 @@ describe.skipIf(!LOGGER)('syslog source: bad input on the listeners', () => {
     const st = (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { memory: { rss: number; budget: number } };
     expect(st.memory.rss).toBeLessThan(st.memory.budget + 256 * 1024 * 1024);
     await d.stop();
-  });
+  }, 120_000);
 });

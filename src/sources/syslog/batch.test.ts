@@ -20,7 +20,7 @@ function spec(max: number): LaneSpec {
 function records(stream: Buffer, cuts: number[], max = 256) {
   const bad: Record<string, number> = {};
   const batch = new SyslogBatch({ checkSyslog: true, bad: (r: Reason, n: number) => void (bad[r] = (bad[r] ?? 0) + n) });
-  const d = new SyslogFrameDecoder({ maxFrameBytes: max, onFrame: (b, s, e, t) => batch.frame(b, s, e, t, d.mode === 'octet') });
+  const d = new SyslogFrameDecoder({ maxFrameBytes: max, onFrame: (b, s, e, t, inChunk) => batch.frame(b, s, e, t, d.mode === 'octet', inChunk) });
   const sp = spec(max);
   const out: unknown[] = [];
   const flush = () => {
@@ -30,7 +30,11 @@ function records(stream: Buffer, cuts: number[], max = 256) {
   const pts = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
   let prev = 0;
   for (const p of [...pts, stream.length]) {
-    d.push(stream.subarray(prev, p));
+    // a copy per read, overwritten after it: the batch must not keep pointing into a chunk past settle()
+    const chunk = Buffer.from(stream.subarray(prev, p));
+    d.push(chunk);
+    batch.settle();
+    chunk.fill(0x21);
     flush();
     prev = p;
   }

@@ -134,9 +134,9 @@ class SyslogConnection {
     this.#batch = new SyslogBatch({ checkSyslog: ctx.cfg.format === 'syslog', bad: (r, n) => countBad(c, ctx.pipeline, r, n) });
     this.#decoder = new SyslogFrameDecoder({
       maxFrameBytes: ctx.cfg.max_frame_bytes,
-      onFrame: (buf, s, e, truncated) => {
+      onFrame: (buf, s, e, truncated, inChunk) => {
         if (truncated) countBad(c, ctx.pipeline, 'oversize');
-        this.#batch.frame(buf, s, e, truncated, this.#decoder.mode === 'octet');
+        this.#batch.frame(buf, s, e, truncated, this.#decoder.mode === 'octet', inChunk);
       },
     });
     this.#idle = ctx.cfg.idle_timeout;
@@ -172,6 +172,7 @@ class SyslogConnection {
     c.bytes += chunk.length;
     const frames = this.#decoder.counters.frames;
     this.#decoder.push(chunk);
+    this.#batch.settle();
     c.frames += this.#decoder.counters.frames - frames;
     if (this.#decoder.error !== undefined) {
       countBad(c, this.#ctx.pipeline, this.#decoder.error);

@@ -80,10 +80,10 @@ export class UdpReceiver {
     this.#decoder = new SyslogFrameDecoder({
       maxFrameBytes: o.maxFrameBytes,
       mode: 'lf',
-      onFrame: (buf, s, e, truncated) => {
+      onFrame: (buf, s, e, truncated, inChunk) => {
         if (truncated) this.#bad('oversize', 1);
         this.#counts.frames++;
-        this.#batch.frame(buf, s, e, truncated, false);
+        this.#batch.frame(buf, s, e, truncated, false, inChunk);
       },
     });
     this.#sock.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
@@ -148,6 +148,7 @@ export class UdpReceiver {
     } else if (e > 0) {
       this.#decoder.push(msg);
       this.#decoder.end();
+      this.#batch.settle();
     }
     if (this.#batch.size >= BATCH_BYTES) this.flush();
     else if (this.#timer === undefined && this.#batch.frames > 0) {
