@@ -33,6 +33,7 @@ import type { Config, SourceConfig } from './config/schema.js';
 import { createSource } from './sources/index.js';
 import { defaultParseThreads, ParsePool } from './parse/pool.js';
 import { ParseStage } from './parse/stage.js';
+import { Forwards } from './sinks/forward/index.js';
 import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
@@ -78,6 +79,7 @@ export class Daemon implements DaemonView {
   #reloading = false;
   #parsePool?: ParsePool;
   #stage!: ParseStage;
+  #forwards: Forwards | undefined;
   /** HTTP sources by name, for the ingest route and its auth (sources/http/registry.ts). */
   readonly #ingest = new IngestRegistry();
   #log: (m: string) => void;
@@ -106,7 +108,8 @@ export class Daemon implements DaemonView {
   extraStatus() {
     return {
       auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 },
-      transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()) };
+      transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()),
+      forward: this.#forwards?.status() ?? [] };
   }
   transformChain(source: string) {
     return this.#stage?.plans().get(source)?.chain() ?? [];
@@ -160,6 +163,7 @@ export class Daemon implements DaemonView {
     // the store's own errors (SLUICE_ERR_STORE_OPEN) already name its kind, key and cause
     this.#alerting = await step(STORE_ERR.OPEN_FAILED, `store: cannot open the ${cfg.store.kind} store`, () => Alerting.open(cfg, dataDir, this.#metrics, this.#log), true);
     this.#pipeline.addStage(this.#alerting.stage);
+    this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: this.#log });
 
     const built: RunningSource[] = [];
     for (const c of cfg.sources) built.push(await step(E.SOURCE_BUILD, `sources.${c.name}: cannot build the ${c.type} source`, () => this.#build(c)));
@@ -250,7 +254,7 @@ export class Daemon implements DaemonView {
       const prev = this.#cfg;
       const changed: string[] = [];
       const restart: string[] = [];
-      for (const k of ['data_dir', 'server', 'limits.memory', 'store', 'rules', 'triggers'] as const) {
+      for (const k of ['data_dir', 'server', 'limits.memory', 'store', 'rules', 'triggers', 'forward'] as const) {
         const get = (c: Config) => JSON.stringify(k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], c));
         if (get(prev) !== get(next)) restart.push(k);
       }
@@ -337,6 +341,7 @@ export class Daemon implements DaemonView {
   /** Ordered shutdown. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      const stopStarted = Date.now();
       for (const s of this.#sources.values()) {
         try {
           await s.source.stop();
@@ -346,6 +351,8 @@ export class Daemon implements DaemonView {
       }
       // every open session is emitted (reason "shutdown") before the clients' last records are flushed
       this.#stage?.close();
+      // the forward sinks spool their open batch and try to send what is spooled, leaving time for the rest
+      await this.#forwards?.stop(stopStarted + Math.max(500, this.#cfg.limits.shutdown_timeout - 2000));
       // the clients' last records are flushed (each TCP stop waits too) before the server closes
       const sse = closeAllSse();
       for (const t of this.#tcp.values()) await t.stop();
@@ -392,6 +399,7 @@ function keepRunning(prev: Config, next: Config): Config {
     store: prev.store,
     rules: prev.rules,
     triggers: prev.triggers,
+    forward: prev.forward,
     limits: Object.freeze({ ...next.limits, memory: prev.limits.memory }),
     streams: Object.freeze(streams),
   }) as Config;

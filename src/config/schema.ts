@@ -14,6 +14,7 @@ import { httpSourceSchema } from '../sources/http/config.js';
 import { storeSchema } from '../store/config.js';
 import { rulesSchema } from '../rules/config.js';
 import { triggersSchema } from '../triggers/config.js';
+import { forwardSchema } from '../sinks/forward/config.js';
 
 export const serverSchema = z
   .strictObject({
@@ -96,6 +97,7 @@ export const configSchema = z
     triggers: triggersSchema.prefault({}),
     sources: z.array(sourceSchema).default([]).describe('Where logs come from.'),
     streams: z.array(streamSchema).default([]).describe('Streams and their outputs (streams named by sources exist even without an entry).'),
+    forward: z.array(forwardSchema).default([]).describe('Agent mode: ship records to a central Sluice (its HTTP source), with a disk spool.'),
   });
 
 /**

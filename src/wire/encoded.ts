@@ -161,3 +161,13 @@ export function filterEncoded(b: EncodedBatch, keep: Uint8Array): EncodedBatch {
   }
   return { ...b, buf, ends, msg, times, levels, ...(originIdx !== undefined ? { originIdx } : {}) };
 }
+
+/**
+ * Where a record of an encoded batch keeps its wire JSON after `{"seq":N`
+ * (what recordsOf gave a durable stage): a writer of whole records (the
+ * forward sink) copies these bytes instead of decoding and re-serializing.
+ * Undefined for a plain record.
+ */
+export function encodedTail(r: LogRecord): { buf: Buffer; start: number; end: number } | undefined {
+  return r instanceof EncodedRecord ? { buf: r.buf, start: r.start, end: r.end } : undefined;
+}

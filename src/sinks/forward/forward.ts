@@ -1,0 +1,386 @@
+/**
+ * The forward sink (`[[forward]]`): a durable stage after the hub that ships
+ * records to a central Sluice and loses nothing it accepted.
+ *
+ * Records are written as wire NDJSON (an encoded batch's bytes copied, not
+ * re-serialized) into an open batch sealed by count, bytes or age, and
+ * appended to the disk spool (spool.ts) when sealed. Until then the open
+ * batch's lines are journaled (`open.journal`: its reserved batch id, then
+ * the lines) before `push` returns, because the source checkpoints past
+ * them right after: a SIGKILL loses nothing, the next start seals the
+ * journal under the id it reserved (or drops it when that batch already
+ * reached the spool). One sender sends the spool's oldest
+ * batch at a time, in order, with an `Idempotency-Key` made of this agent's
+ * id and the batch id (the same across retries and restarts: the central
+ * ingests a batch once however often it arrives); a batch leaves the spool
+ * only on a 2xx. Bodies are gzipped as they are sent (level 1, on libuv's
+ * pool; the spool keeps NDJSON). Network errors, 408, 429 (its Retry-After honoured) and 5xx
+ * are retried with exponential backoff and jitter; any other answer is
+ * permanent: the batch goes to a dead-letter file with the answer, counted.
+ *
+ * Past `spool_max`, `on_full = "pause"` makes `push` answer false (the
+ * sources wait; files and TCP peers hold, checkpoints do not advance) and
+ * `"drop_oldest"` drops whole oldest batches, counted with their records.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { DurableStage } from '../../core/pipeline-runtime.js';
+import type { LogRecord } from '../../core/record.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/private-dir.js';
+import { encodedTail } from '../../wire/encoded.js';
+import { serializeRecord } from '../../wire/json.js';
+import { ForwardClient } from './client.js';
+import type { ForwardConfig } from './config.js';
+import { Spool, type RecoverReport, type SpooledBatch } from './spool.js';
+import type { BaseLookup } from '../../triggers/ssrf.js';
+
+const gzipAsync = promisify(gzip);
+/** The open batch's journal: its reserved id (u64 BE), then its NDJSON lines. */
+const JOURNAL = 'open.journal';
+
+export interface ForwardOptions {
+  name: string;
+  dataDir: string;
+  drop(stage: string, reason: string, n: number): void;
+  log(msg: string): void;
+  lookup?: BaseLookup;
+}
+
+export interface ForwardCounters {
+  batches_sent: number;
+  records_sent: number;
+  bytes_sent: number;
+  retries: number;
+  dead_lettered: number;
+  dropped_batches: number;
+  dropped_records: number;
+  recovered_batches: number;
+  corrupt_frames: number;
+  corrupt_bytes: number;
+  send_ms_total: number;
+}
+
+export class ForwardStage implements DurableStage {
+  readonly name: string;
+  readonly counters: ForwardCounters = { batches_sent: 0, records_sent: 0, bytes_sent: 0, retries: 0, dead_lettered: 0, dropped_batches: 0, dropped_records: 0, recovered_batches: 0, corrupt_frames: 0, corrupt_bytes: 0, send_ms_total: 0 };
+  readonly #cfg: ForwardConfig;
+  readonly #opts: ForwardOptions;
+  readonly #spool: Spool;
+  readonly #client: ForwardClient;
+  readonly #streams: Set<string> | undefined;
+  readonly #agentId: string;
+  // the open batch
+  #buf: Buffer;
+  #len = 0;
+  #count = 0;
+  #openedAt = 0;
+  /** The open batch's reserved id, and how much of it the journal holds. */
+  #openId = 0;
+  #journaled = 0;
+  #journal = -1;
+  #drainCbs: (() => void)[] = [];
+  #ageTimer: NodeJS.Timeout | undefined;
+  // the sender
+  #inFlight: SpooledBatch | undefined;
+  #wake: (() => void) | undefined;
+  #stopping = false;
+  #closed = false;
+  #stopCalled: Promise<void> | undefined;
+  #sender: Promise<void> | undefined;
+  #attempt = 0;
+  #lastError: { at: string; error: string; status: number | null; snippet: string } | undefined;
+
+  constructor(cfg: ForwardConfig, opts: ForwardOptions) {
+    this.#cfg = cfg;
+    this.#opts = opts;
+    this.name = `forward:${opts.name}`;
+    const dir = path.join(opts.dataDir, 'spool', opts.name);
+    this.#spool = new Spool(dir, { fsync: cfg.fsync, fsyncIntervalMs: cfg.fsync_interval });
+    this.#client = new ForwardClient(cfg.url, cfg.allow_hosts, opts.lookup);
+    this.#streams = cfg.streams.length > 0 ? new Set(cfg.streams) : undefined;
+    this.#agentId = agentId(dir);
+    this.#buf = Buffer.allocUnsafe(cfg.batch_bytes + 64 * 1024);
+  }
+
+  /** Load the spool an earlier run left (sent first, in order; its open batch sealed) and start sending. */
+  start(): RecoverReport {
+    const r = this.#spool.open();
+    this.#recoverJournal(r);
+    this.counters.recovered_batches += r.batches;
+    this.counters.corrupt_frames += r.corrupt_frames;
+    this.counters.corrupt_bytes += r.corrupt_bytes;
+    if (r.corrupt_frames > 0) {
+      this.#opts.drop('forward', 'spool_corrupt', r.corrupt_frames);
+      this.#opts.log(`${this.name}: the spool had ${r.corrupt_frames} damaged frame(s), ${r.corrupt_bytes} bytes skipped; ${r.batches} good batch(es) kept`);
+    }
+    this.#ageTimer = setInterval(() => {
+      if (this.#count > 0 && Date.now() - this.#openedAt >= this.#cfg.batch_age) this.#seal();
+    }, Math.max(10, Math.min(this.#cfg.batch_age, 250)));
+    this.#ageTimer.unref();
+    this.#sender = this.#sendLoop();
+    return r;
+  }
+
+  push(records: LogRecord[]): boolean {
+    for (const r of records) {
+      if (this.#streams !== undefined && !this.#streams.has(r.stream)) continue;
+      this.#add(r);
+    }
+    // on disk before the source checkpoints past these records
+    this.#journalTail();
+    return this.#hasRoom();
+  }
+
+  onDrain(cb: () => void): void {
+    this.#drainCbs.push(cb);
+    this.#maybeDrain();
+  }
+
+  /**
+   * SIGTERM: the open batch is sealed and spooled, and the sender gets until
+   * `deadline` (epoch ms) to empty the spool; what is left stays on disk for
+   * the next start (nothing acknowledged is sent twice: it left the spool).
+   */
+  async stop(deadline: number): Promise<void> {
+    if (this.#stopCalled) return this.#stopCalled;
+    this.#stopCalled = this.#stop(deadline);
+    return this.#stopCalled;
+  }
+
+  async #stop(deadline: number): Promise<void> {
+    clearInterval(this.#ageTimer);
+    this.#seal();
+    while (this.#spool.batches > 0 && Date.now() < deadline && this.#attempt === 0) await sleep(20);
+    this.#stopping = true;
+    this.#wake?.();
+    await Promise.race([this.#sender, sleep(Math.max(0, deadline - Date.now()))]);
+    this.#closed = true;
+    this.#client.close();
+    this.#spool.close();
+    if (this.#journal >= 0) closeSync(this.#journal);
+    this.#journal = -1;
+  }
+
+  status(): Record<string, unknown> {
+    const oldest = this.#spool.oldestCreated;
+    return {
+      name: this.#opts.name,
+      url: redactUrl(this.#cfg.url),
+      spool_bytes: this.#spool.bytes,
+      spool_batches: this.#spool.batches,
+      spool_records: this.#spool.records,
+      spool_max: this.#cfg.spool_max,
+      oldest_unacked_s: oldest === undefined ? null : Math.max(0, (Date.now() - oldest) / 1000),
+      open_batch_records: this.#count,
+      avg_send_ms: this.counters.batches_sent > 0 ? Math.round((this.counters.send_ms_total / this.counters.batches_sent) * 100) / 100 : null,
+      counters: { ...this.counters },
+      ...(this.#lastError !== undefined ? { last_error: this.#lastError } : {}),
+    };
+  }
+
+  // ------------------------------------------------------------ batching
+
+  #add(r: LogRecord): void {
+    const tail = encodedTail(r);
+    const head = '{"seq":' + r.seq;
+    const text = tail === undefined ? serializeRecord(r) : undefined;
+    const need = tail !== undefined ? head.length + (tail.end - tail.start) + 1 : Buffer.byteLength(text!) + 1;
+    if (this.#count > 0 && (this.#len + need > this.#cfg.batch_bytes || this.#count >= this.#cfg.batch_records)) this.#seal();
+    if (this.#len + need > this.#buf.length) this.#buf = grow(this.#buf, this.#len, this.#len + need);
+    if (this.#count === 0) {
+      this.#openedAt = Date.now();
+      this.#openId = this.#spool.reserveId();
+      this.#journaled = 0;
+    }
+    if (tail !== undefined) {
+      this.#len += this.#buf.write(head, this.#len, 'latin1');
+      this.#len += tail.buf.copy(this.#buf, this.#len, tail.start, tail.end);
+    } else this.#len += this.#buf.write(text!, this.#len, 'utf8');
+    this.#buf[this.#len++] = 0x0a;
+    this.#count++;
+  }
+
+  /** Seal the open batch: into the spool under its reserved id, the journal emptied. */
+  #seal(): void {
+    if (this.#count === 0) return;
+    const payload = Buffer.from(this.#buf.subarray(0, this.#len));
+    const records = this.#count;
+    this.#len = 0;
+    this.#count = 0;
+    try {
+      this.#spoolBatch(payload, records, this.#openedAt, this.#openId);
+    } catch (err) {
+      // a local write failed (disk full, ...): the records are still in the journal; counted and said
+      this.#opts.drop('forward', 'spool_error', records);
+      this.#opts.log(`${this.name}: could not spool a batch of ${records} records: ${(err as Error).message}`);
+    }
+    this.#truncateJournal();
+  }
+
+  #spoolBatch(payload: Buffer, records: number, created: number, id: number): void {
+    if (this.#cfg.on_full === 'drop_oldest') {
+      const d = this.#spool.dropOldest(this.#cfg.spool_max, payload.length, this.#inFlight);
+      if (d.batches > 0) {
+        this.counters.dropped_batches += d.batches;
+        this.counters.dropped_records += d.records;
+        this.#opts.drop('forward', 'spool_full', d.records);
+      }
+    }
+    this.#spool.append(payload, records, false, created, id);
+    this.#wake?.();
+  }
+
+  /** Append what the open batch gained since the last call to its journal (one write per push). */
+  #journalTail(): void {
+    if (this.#count === 0 || this.#journaled === this.#len) return;
+    const fd = this.#journalFd();
+    if (this.#journaled === 0) {
+      const id = Buffer.alloc(8);
+      id.writeBigUInt64BE(BigInt(this.#openId));
+      writeSync(fd, id, 0, 8, 0);
+    }
+    writeSync(fd, this.#buf, this.#journaled, this.#len - this.#journaled, 8 + this.#journaled);
+    this.#journaled = this.#len;
+  }
+
+  #truncateJournal(): void {
+    if (this.#journal < 0 || this.#journaled === 0) return;
+    ftruncateSync(this.#journal, 0);
+    this.#journaled = 0;
+  }
+
+  #journalFd(): number {
+    if (this.#journal < 0) this.#journal = openSync(path.join(this.#spool.dir, JOURNAL), 'w', PRIVATE_FILE_MODE);
+    return this.#journal;
+  }
+
+  /** The open batch a crash left in the journal: sealed under its reserved id, unless that batch reached the spool. */
+  #recoverJournal(r: RecoverReport): void {
+    const file = path.join(this.#spool.dir, JOURNAL);
+    if (!existsSync(file)) return;
+    const buf = readFileSync(file);
+    this.#journal = openSync(file, 'r+');
+    if (buf.length > 8) {
+      const id = Number(buf.readBigUInt64BE(0));
+      const end = buf.lastIndexOf(0x0a) + 1;
+      // an id below the spool's next one was sealed (or acknowledged) before the crash
+      if (Number.isSafeInteger(id) && id >= this.#spool.nextId && end > 8) {
+        const lines = buf.subarray(8, end);
+        let n = 0;
+        for (let i = 0; i < lines.length; i++) if (lines[i] === 0x0a) n++;
+        this.#spool.append(Buffer.from(lines), n, false, Date.now(), id);
+        r.batches++;
+        r.records += n;
+      }
+    }
+    ftruncateSync(this.#journal, 0);
+  }
+
+  #hasRoom(): boolean {
+    return this.#cfg.on_full !== 'pause' || this.#spool.bytes < this.#cfg.spool_max;
+  }
+
+  #maybeDrain(): void {
+    if (this.#drainCbs.length === 0 || !this.#hasRoom()) return;
+    const cbs = this.#drainCbs;
+    this.#drainCbs = [];
+    for (const cb of cbs) cb();
+  }
+
+  // ------------------------------------------------------------ sending
+
+  async #sendLoop(): Promise<void> {
+    while (!this.#stopping) {
+      const b = this.#spool.peek();
+      if (b === undefined) {
+        await new Promise<void>((r) => (this.#wake = r));
+        this.#wake = undefined;
+        continue;
+      }
+      this.#inFlight = b;
+      const raw = this.#spool.read(b);
+      const body = this.#cfg.gzip ? await gzipAsync(raw, { level: 1 }) : raw;
+      const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', 'idempotency-key': `${this.#agentId}-${b.id}` };
+      if (this.#cfg.gzip) headers['content-encoding'] = 'gzip';
+      if (this.#cfg.token !== undefined) headers.authorization = `Bearer ${this.#cfg.token}`;
+      const r = await this.#client.send(body, headers, this.#cfg.timeout);
+      this.#inFlight = undefined;
+      // stopped while the answer was on its way: the spool is closed; unacknowledged, the batch is
+      // sent again at the next start under the same key (the central ingests it once)
+      if (this.#closed) return;
+      if (r.ok) {
+        this.#spool.ack(b);
+        this.#attempt = 0;
+        this.counters.batches_sent++;
+        this.counters.records_sent += b.records;
+        this.counters.bytes_sent += b.len;
+        this.counters.send_ms_total += r.latencyMs;
+        this.#maybeDrain();
+        continue;
+      }
+      this.#lastError = { at: new Date().toISOString(), error: r.error ?? 'failed', status: r.status, snippet: r.snippet };
+      if (!r.retryable) {
+        this.#deadLetter(b, raw, r.status, r.snippet);
+        this.#spool.ack(b);
+        this.#attempt = 0;
+        this.#maybeDrain();
+        continue;
+      }
+      this.counters.retries++;
+      const backoff = Math.min(this.#cfg.backoff_max, this.#cfg.backoff_base * 2 ** Math.min(this.#attempt, 30));
+      this.#attempt++;
+      const wait = r.retryAfterMs !== undefined ? Math.min(this.#cfg.backoff_max, r.retryAfterMs) : backoff / 2 + Math.random() * (backoff / 2);
+      if (this.#attempt === 1 || this.#attempt % 10 === 0) this.#opts.log(`${this.name}: batch ${b.id} not accepted (${r.error}), retry ${this.#attempt} in ${Math.round(wait)} ms`);
+      await Promise.race([sleep(wait), new Promise<void>((res) => (this.#wake = res))]);
+      this.#wake = undefined;
+    }
+  }
+
+  /** A permanent refusal: the batch and the answer go to data_dir/spool/<name>/dead/, counted; sending goes on. */
+  #deadLetter(b: SpooledBatch, ndjson: Buffer, status: number | null, snippet: string): void {
+    this.counters.dead_lettered++;
+    this.#opts.drop('forward', 'rejected', b.records);
+    const dir = path.join(this.#spool.dir, 'dead');
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    writeFileSync(path.join(dir, `${b.id}.ndjson`), ndjson, { mode: PRIVATE_FILE_MODE });
+    writeFileSync(path.join(dir, `${b.id}.json`), JSON.stringify({ id: b.id, records: b.records, status, response: snippet, at: new Date().toISOString() }) + '\n', { mode: PRIVATE_FILE_MODE });
+    this.#opts.log(`${this.name}: batch ${b.id} (${b.records} records) refused with HTTP ${status}: ${snippet.slice(0, 200)}; kept in ${dir}`);
+  }
+}
+
+function grow(buf: Buffer, used: number, need: number): Buffer {
+  const b = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+  buf.copy(b, 0, 0, used);
+  return b;
+}
+
+/** This agent's id: random once, kept in the spool directory (idempotency keys must not collide across agents). */
+function agentId(dir: string): string {
+  const f = path.join(dir, 'agent-id');
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (existsSync(f)) {
+    const id = readFileSync(f, 'utf8').trim();
+    if (/^[0-9a-f]{16,64}$/.test(id)) return id;
+  }
+  const id = randomBytes(12).toString('hex');
+  writeFileSync(f, id + '\n', { mode: PRIVATE_FILE_MODE });
+  return id;
+}
+
+/** The URL without its query's values (a token in a query stays out of status). */
+function redactUrl(u: string): string {
+  try {
+    const x = new URL(u);
+    for (const k of [...x.searchParams.keys()]) if (k !== 'source') x.searchParams.set(k, '***');
+    return x.toString();
+  } catch {
+    return '(invalid)';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
