@@ -92,6 +92,12 @@ describe('network ingest on a real daemon', () => {
     expect(recs[0]).toMatchObject({ level: 'warn', time: '2026-12-06T00:00:00.123Z', fields: { host: 'h', n: 1 }, origin: { kind: 'http', peer: '127.0.0.1' } });
     expect((await source(d, 'push')).counters).toMatchObject({ replayed: 1, no_message: 1, bad_record: 0 });
     expect(JSON.stringify(await source(d, 'push'))).not.toContain(PUSH);
+    // write-only: no read of the API shows it
+    for (const p of ['/api/status', '/api/sources/push', '/api/streams', '/metrics']) {
+      const r = await fetch(d.url + p, { headers: authHeaders });
+      expect(r.status, p).toBe(200);
+      expect(await r.text(), p).not.toContain(PUSH);
+    }
   });
 
   it('socket: records, producer status, bad input by reason in /api/status and /metrics; good input afterwards arrives', async () => {
