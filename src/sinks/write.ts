@@ -64,66 +64,105 @@ export interface Pump {
   close(): void;
   /** Bytes queued in the stream beyond what the kernel took. */
   buffered(): number;
+  /** When it last wrote records (epoch ms); a heartbeat written beside it may set it too. */
+  lastWrite: number;
 }
 
-export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: number) => string, onWrite?: () => void): Pump {
-  let sub: Subscriber | undefined;
-  let blocked = false;
-  let closed = false;
-  let waiting = false; // a 'drain' listener is set
-  let held = 0; // bytes of this client's queue past its high-water mark, charged to the shared slack
-  const hwm = w.writableHighWaterMark;
-  const release = (): void => {
-    clientSlack.used -= held;
-    held = 0;
+export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: number) => string): Pump {
+  return new StreamPump(w, kind, gapFrame);
+}
+
+/**
+ * One object per client, its methods on the prototype: with 10,000 SSE
+ * clients the closure-per-method shape cost ~1 KB a client (eleven closures
+ * and their context; heap snapshot, bench fan-out). `flush` and `wake` are
+ * arrow fields because they are handed out as callbacks (the hub's onWake).
+ */
+class StreamPump implements Pump {
+  #w: Writable;
+  #kind: 'nd' | 'sse';
+  #gapFrame: (missed: number) => string;
+  #hwm: number;
+  #sub: Subscriber | undefined = undefined;
+  #blocked = false;
+  #closed = false;
+  #waiting = false; // a 'drain' is awaited
+  #listening = false; // our 'drain' listener is on the stream (set once, kept: no once-wrapper per wait)
+  #held = 0; // bytes of this client's queue past its high-water mark, charged to the shared slack
+  #wakeQueued = false;
+
+  /** When this pump last wrote (epoch ms): the SSE heartbeat pings only quiet clients. */
+  lastWrite = Date.now();
+
+  constructor(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: number) => string) {
+    this.#w = w;
+    this.#kind = kind;
+    this.#gapFrame = gapFrame;
+    this.#hwm = w.writableHighWaterMark;
+  }
+
+  #release(): void {
+    clientSlack.used -= this.#held;
+    this.#held = 0;
+  }
+
+  #onDrain = (): void => {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    this.#blocked = false;
+    this.#release();
+    this.flush();
   };
-  const onDrain = (): void => {
-    waiting = false;
-    blocked = false;
-    release();
-    flush();
-  };
-  const awaitDrain = (): void => {
-    if (waiting) return;
-    waiting = true;
-    w.once('drain', onDrain);
-  };
-  const block = (): void => {
-    blocked = true;
-    awaitDrain(); // set already unless a write of someone else's (a heartbeat) filled the queue
-  };
-  const flush = (): void => {
-    if (closed || !sub) return;
-    if (blocked) {
+
+  #awaitDrain(): void {
+    if (this.#waiting) return;
+    this.#waiting = true;
+    if (!this.#listening) {
+      this.#listening = true;
+      this.#w.on('drain', this.#onDrain);
+    }
+  }
+
+  #block(): void {
+    this.#blocked = true;
+    this.#awaitDrain(); // set already unless a write of someone else's (a heartbeat) filled the queue
+  }
+
+  flush = (): void => {
+    const sub = this.#sub;
+    if (this.#closed || !sub) return;
+    if (this.#blocked) {
       sub.trim();
       return;
     }
+    const w = this.#w;
+    const hwm = this.#hwm;
     const buf = takeScratch;
     const bufs = bufScratch;
     try {
       for (;;) {
         const queued = w.writableLength;
         // below the high-water mark the stream's queue is its own; past it, what the slack has left
-        const room = Math.max(0, hwm - queued) + Math.max(0, Math.min(clientSlack.perClient - held, clientSlack.total - clientSlack.used));
+        const room = Math.max(0, hwm - queued) + Math.max(0, Math.min(clientSlack.perClient - this.#held, clientSlack.total - clientSlack.used));
         const below = queued < hwm;
         // at or past the mark a write said false, so 'drain' is coming (its listener is set); an
         // entry costs at least ENTRY_OVERHEAD, which also covers a gap frame
-        if (!below && room < ENTRY_OVERHEAD) return block();
+        if (!below && room < ENTRY_OVERHEAD) return this.#block();
         buf.length = 0;
         const notice = sub.take(TAKE, buf, room, below);
         if (!notice && buf.length === 0) {
-          if (!below && sub.ready) block(); // what is next does not fit: wait for 'drain'
+          if (!below && sub.ready) this.#block(); // what is next does not fit: wait for 'drain'
           return;
         }
         bufs.length = 0;
-        if (notice) bufs.push(Buffer.from(gapFrame(notice.missed)));
-        wireRuns(buf, kind, bufs);
-        onWrite?.();
+        if (notice) bufs.push(Buffer.from(this.#gapFrame(notice.missed)));
+        wireRuns(buf, this.#kind, bufs);
+        this.lastWrite = Date.now();
         const ok = writeAll(w, bufs);
         const over = Math.max(0, w.writableLength - hwm);
-        clientSlack.used += over - held;
-        held = over;
-        if (!ok) awaitDrain();
+        clientSlack.used += over - this.#held;
+        this.#held = over;
+        if (!ok) this.#awaitDrain();
       }
     } finally {
       // the scratch arrays keep no client's entries or slices alive between flushes
@@ -131,28 +170,33 @@ export function makePump(w: Writable, kind: 'nd' | 'sse', gapFrame: (missed: num
       bufs.length = 0;
     }
   };
-  let wakeQueued = false;
-  const onWake = (): void => {
-    wakeQueued = false;
-    flush();
+
+  wake = (): void => {
+    if (this.#wakeQueued || this.#closed) return;
+    this.#wakeQueued = true;
+    queueMicrotask(this.#wakeTask);
   };
-  return {
-    flush,
-    wake() {
-      if (wakeQueued || closed) return;
-      wakeQueued = true;
-      queueMicrotask(onWake);
-    },
-    attach(s) {
-      sub = s;
-      flush();
-    },
-    close() {
-      closed = true;
-      release();
-    },
-    buffered: () => w.writableLength,
+
+  #wakeTask = (): void => {
+    this.#wakeQueued = false;
+    this.flush();
   };
+
+  attach(s: Subscriber): void {
+    this.#sub = s;
+    this.flush();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#release();
+    if (this.#listening) this.#w.off('drain', this.#onDrain);
+    this.#listening = false;
+  }
+
+  buffered(): number {
+    return this.#w.writableLength;
+  }
 }
 
 /** Write several buffers as one corked burst; returns false when the stream asks us to wait for 'drain'. */

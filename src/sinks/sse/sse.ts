@@ -1,14 +1,26 @@
 /**
  * Server-Sent Events for one client: a hub cursor written to an HTTP
- * response with SSE hygiene (ARCHITECTURE.md §5): `id:` is the record seq,
+ * connection with SSE hygiene (ARCHITECTURE.md §5): `id:` is the record seq,
  * `event: log` / `event: gap`, JSON data on one line (JSON escapes CR/LF), the
  * anti-buffering headers, and `: ping` heartbeats from one shared timer.
  * Back-pressure: when the socket's buffer is full we stop taking from the
  * cursor until 'drain'; the hub never waits, the cursor falls behind and
  * loses its oldest entries with a `gap` notice (counted by the hub).
+ *
+ * On a real connection the response head is written to the socket by hand
+ * and the events follow on the socket itself, the body delimited by the
+ * connection's close (`Connection: close`, no chunked encoding): an SSE
+ * response never ends on its own and its connection is never reused, and
+ * this keeps per client neither the ServerResponse's header rope and header
+ * table nor three chunk-framing pieces per write in the socket's queue
+ * (bench fan-out: ~15 KB a client idle before, see docs/operations.md).
+ * Anything else (a test's fake response, `inject()`) gets the ordinary
+ * chunked response; a HEAD request gets the head and nothing else.
  */
+import net from 'node:net';
 import type { ServerResponse } from 'node:http';
-import type { Hub } from '../../hub/hub.js';
+import type { Writable } from 'node:stream';
+import type { Hub, Subscriber } from '../../hub/hub.js';
 import { makePump, type Pump } from '../write.js';
 import type { RecordView } from '../../hub/entry.js';
 
@@ -19,14 +31,35 @@ export const SSE_HEADERS = {
   'X-Accel-Buffering': 'no',
 } as const;
 
+/** The head's SSE lines when the body runs until the connection closes. */
+const DIRECT_HEAD =
+  'Content-Type: text/event-stream; charset=utf-8\r\n' + 'Cache-Control: no-cache, no-transform\r\n' + 'Connection: close\r\n' + 'X-Accel-Buffering: no\r\n';
 
+// tell EventSource how long to wait before reconnecting, and open the stream at once
+const OPENING = 'retry: 2000\n: connected\n\n';
 
-interface Client {
-  res: ServerResponse;
-  lastWrite: number;
-  pump?: Pump;
+const gapFrame = (missed: number): string => 'event: gap\ndata: {"missed":' + missed + '}\n\n';
+
+class SseClient {
+  closed = false;
+  sub: Subscriber | undefined;
+  constructor(
+    readonly w: Writable,
+    readonly pump: Pump,
+    readonly onClose: (() => void) | undefined,
+  ) {}
+
+  close = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    this.pump.close();
+    clients.delete(this);
+    this.sub?.close();
+    this.onClose?.();
+  };
 }
-const clients = new Set<Client>();
+
+const clients = new Set<SseClient>();
 let heartbeatTimer: NodeJS.Timeout | undefined;
 let heartbeatMs = 15_000;
 
@@ -37,9 +70,9 @@ function ensureHeartbeat(ms: number): void {
   heartbeatTimer = setInterval(() => {
     const now = Date.now();
     for (const c of clients) {
-      if (now - c.lastWrite >= heartbeatMs && !c.res.writableNeedDrain) {
-        c.res.write(': ping\n\n');
-        c.lastWrite = now;
+      if (now - c.pump.lastWrite >= heartbeatMs && !c.w.writableNeedDrain) {
+        c.w.write(': ping\n\n');
+        c.pump.lastWrite = now;
       }
     }
   }, Math.max(50, Math.min(ms, 5000)));
@@ -60,31 +93,48 @@ export interface SseOptions {
   onClose?: () => void;
 }
 
+/**
+ * Send the head and the opening lines; returns the stream the events go to.
+ * The headers already set on the response (security headers, CORS: the
+ * onRequest hooks) go into the head, and are then removed from it: the
+ * response object stays attached to its socket for the connection's life.
+ */
+function open(res: ServerResponse): Writable {
+  const sock = res.socket;
+  if (sock instanceof net.Socket && !res.headersSent) {
+    let head = 'HTTP/1.1 200 OK\r\n';
+    for (const name of res.getHeaderNames()) {
+      const v = res.getHeader(name);
+      if (v !== undefined) for (const x of Array.isArray(v) ? v : [v]) head += name + ': ' + String(x) + '\r\n';
+      res.removeHeader(name);
+    }
+    head += 'Date: ' + new Date().toUTCString() + '\r\n' + DIRECT_HEAD + '\r\n';
+    sock.write(head + OPENING);
+    return sock;
+  }
+  res.writeHead(200, SSE_HEADERS);
+  res.write(OPENING);
+  return res;
+}
+
 /** Serve an SSE client on a raw response until it disconnects (or closeAllSse). */
 export function serveSse(res: ServerResponse, o: SseOptions): void {
-  res.writeHead(200, SSE_HEADERS);
+  if (res.req?.method === 'HEAD') {
+    // the head a GET would get, and done (a HEAD response has no body to stream)
+    res.writeHead(200, SSE_HEADERS);
+    res.end();
+    return;
+  }
+  const w = open(res);
   res.socket?.setNoDelay(true);
-  const client: Client = { res, lastWrite: Date.now() };
+  const client = new SseClient(w, makePump(w, 'sse', gapFrame), o.onClose);
   clients.add(client);
   ensureHeartbeat(o.heartbeatMs);
-  // tell EventSource how long to wait before reconnecting, and open the stream at once
-  res.write('retry: 2000\n: connected\n\n');
-
-  const pump = makePump(res, 'sse', (missed) => 'event: gap\ndata: {"missed":' + missed + '}\n\n', () => (client.lastWrite = Date.now()));
-  client.pump = pump;
-  const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: pump.wake });
-  let closed = false;
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    pump.close();
-    clients.delete(client);
-    sub.close();
-    o.onClose?.();
-  };
-  res.on('close', close);
-  res.on('error', close);
-  pump.attach(sub);
+  const sub = o.hub.subscribe({ stream: o.stream, since: o.since, filter: o.filter, maxLag: o.maxLag, stage: 'sse', onWake: client.pump.wake });
+  client.sub = sub;
+  w.on('close', client.close);
+  w.on('error', client.close);
+  client.pump.attach(sub);
 }
 
 /**
@@ -95,18 +145,18 @@ export function serveSse(res: ServerResponse, o: SseOptions): void {
 export function closeAllSse(): Promise<void> {
   const done: Promise<void>[] = [];
   for (const c of clients) {
-    const res = c.res;
+    const w = c.w;
     done.push(
-      res.writableFinished || res.destroyed
+      w.writableFinished || w.destroyed
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
-            res.once('finish', resolve);
-            res.once('close', resolve);
+            w.once('finish', resolve);
+            w.once('close', resolve);
           }),
     );
     // what was published in this very step (its wake is still a queued microtask) goes out first
-    c.pump?.flush();
-    res.end();
+    c.pump.flush();
+    w.end();
   }
   clients.clear();
   if (heartbeatTimer) clearInterval(heartbeatTimer);

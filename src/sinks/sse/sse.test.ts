@@ -1,0 +1,89 @@
+/**
+ * SSE on a real connection: the head is written to the socket by hand and
+ * the events follow on the socket, the body delimited by the connection's
+ * close (no chunked encoding, no header table kept on the response), with
+ * the headers the onRequest hooks set carried into the head. Anything
+ * without a real socket (a HEAD request, a fake) gets the chunked response.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Hub } from '../../hub/hub.js';
+import type { LogRecord } from '../../core/record.js';
+import { closeAllSse, serveSse } from './sse.js';
+import { waitFor } from '../../../test/helpers/fake-pipeline.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+const rec = (message: string): LogRecord => ({ seq: 0, time: 1_700_000_000_000, received: 1_700_000_000_000, source: 'app', stream: 'app', origin: { kind: 'test' }, message, fields: {} });
+
+async function serve() {
+  const hub = new Hub({ seqStart: 0, defaults: { replay: 1000, replayBytes: 1 << 24 }, streams: {}, drop: () => {} });
+  hub.ensureStream('app');
+  const responses: http.ServerResponse[] = [];
+  const srv = http.createServer((req, res) => {
+    res.setHeader('x-frame-options', 'DENY'); // as the onRequest hook does
+    responses.push(res);
+    serveSse(res, { hub, stream: 'app', heartbeatMs: 60_000 });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  cleanup.push(async () => {
+    await closeAllSse();
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  });
+  return { hub, responses, port: (srv.address() as net.AddressInfo).port };
+}
+
+function rawClient(port: number, method = 'GET') {
+  const c = { text: '', ended: false };
+  const s = net.connect(port, '127.0.0.1', () => s.write(`${method} /sse HTTP/1.1\r\nHost: x\r\n\r\n`));
+  s.setEncoding('latin1');
+  s.on('data', (d: string) => (c.text += d));
+  s.on('end', () => (c.ended = true));
+  s.on('error', () => {});
+  cleanup.push(() => void s.destroy());
+  return c;
+}
+
+describe('SSE on a real connection', () => {
+  it('writes its own head (Connection: close, not chunked, the hooks\' headers) and the events straight to the socket', async () => {
+    const { hub, responses, port } = await serve();
+    const c = rawClient(port);
+    await waitFor(() => c.text.includes(': connected\n\n'), 'the head and the opening lines');
+    hub.publish([rec('a'), rec('b')]);
+    hub.publish([rec('c')]);
+    await waitFor(() => c.text.includes('id: 3\n'), 'three events');
+    const [head, body] = c.text.split('\r\n\r\n', 2) as [string, string];
+    const lines = head.toLowerCase().split('\r\n');
+    expect(lines[0]).toBe('http/1.1 200 ok');
+    expect(lines).toContain('content-type: text/event-stream; charset=utf-8');
+    expect(lines).toContain('connection: close');
+    expect(lines).toContain('x-frame-options: deny');
+    expect(lines).toContain('cache-control: no-cache, no-transform');
+    expect(lines).toContain('x-accel-buffering: no');
+    expect(head.toLowerCase()).not.toContain('transfer-encoding');
+    // no chunk-size lines between the events: the body is the events themselves
+    expect(body).toMatch(/^retry: 2000\n: connected\n\nid: 1\nevent: log\ndata: \{.*"message":"a".*\}\n\nid: 2\nevent: log\ndata: .*\n\nid: 3\nevent: log\ndata: .*"message":"c".*\n\n$/);
+    // the response keeps no header table for the connection's life
+    expect(responses[0]!.getHeaderNames()).toEqual([]);
+    // shutdown ends the body by closing the connection
+    await closeAllSse();
+    await waitFor(() => c.ended, 'the connection to end');
+  });
+
+  it('a HEAD request gets the head at once, no body and no subscription', async () => {
+    const { hub, port } = await serve();
+    const c = rawClient(port, 'HEAD');
+    await waitFor(() => c.text.includes('\r\n\r\n'), 'the head');
+    hub.publish([rec('a')]);
+    await new Promise((r) => setTimeout(r, 50));
+    const [head, body] = c.text.split('\r\n\r\n', 2) as [string, string];
+    expect(head.toLowerCase()).toContain('content-type: text/event-stream; charset=utf-8');
+    expect(body).toBe('');
+    expect(hub.subscribers()).toEqual([]);
+  });
+});
