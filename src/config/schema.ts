@@ -131,6 +131,19 @@ export function crossChecks(raw: Record<string, unknown>): string[] {
       else ports.set(key, `streams[${i}].tcp`);
     }
   });
+  // syslog listeners: tcp and tls.listen share the TCP ports above, udp has its own
+  const udp = new Map<string, string>();
+  arr(raw.sources).forEach((s, i) => {
+    if (s.type !== 'syslog') return;
+    const tls = s.tls && typeof s.tls === 'object' ? (s.tls as Record<string, unknown>).listen : undefined;
+    for (const [where, addr, used] of [[`sources[${i}].tcp`, s.tcp, ports], [`sources[${i}].tls.listen`, tls, ports], [`sources[${i}].udp`, s.udp, udp]] as const) {
+      if (typeof addr !== 'string') continue;
+      const key = normalizeListen(addr);
+      const other = used.get(key);
+      if (other) out.push(`${where}: address ${addr} is already used by ${other}`);
+      else used.set(key, where);
+    }
+  });
   return out;
 }
 
@@ -147,6 +160,12 @@ export function exposureWarnings(cfg: Config): string[] {
   }
   cfg.streams.forEach((s, i) => {
     if (s.tcp && !isLoopbackListen(s.tcp)) out.push(`streams[${i}].tcp: ${s.tcp} is reachable from other hosts; the TCP stream has no authentication, anyone who connects reads stream "${s.name}"`);
+  });
+  cfg.sources.forEach((s, i) => {
+    if (s.type !== 'syslog') return;
+    for (const [k, addr] of [['udp', s.udp], ['tcp', s.tcp]] as const) {
+      if (addr !== undefined && !isLoopbackListen(addr)) out.push(`sources[${i}].${k}: ${addr} is reachable from other hosts; syslog over ${k} has no authentication, anyone who can reach it writes records into stream "${s.stream ?? s.name}" (tls with ca requires client certificates)`);
+    }
   });
   if (cfg.server.trust_proxy === true) out.push('server.trust_proxy: true trusts X-Forwarded-For from any peer; list the proxy addresses instead unless only the proxy can reach Sluice');
   return out;

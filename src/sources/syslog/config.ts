@@ -52,12 +52,10 @@ export const syslogSourceSchema = z
     idle_timeout: duration(D.idle_timeout).default(600_000).describe(D.idle_timeout),
     udp_rcvbuf: size(D.udp_rcvbuf).default(4 * 1024 * 1024).describe(D.udp_rcvbuf),
   })
+  // address clashes (tcp and tls.listen, or with other listeners) are checked across the config (config/schema.ts crossChecks)
   .superRefine((c, ctx) => {
     if (c.udp === undefined && c.tcp === undefined && c.tls === undefined) {
       ctx.addIssue({ code: 'custom', message: 'a syslog source needs at least one listener: udp, tcp or tls', path: ['udp'] });
-    }
-    if (c.tcp !== undefined && c.tls !== undefined && c.tcp === c.tls.listen) {
-      ctx.addIssue({ code: 'custom', message: `tcp and tls.listen are the same address (${c.tcp})`, path: ['tls', 'listen'] });
     }
   })
   .describe(D.source);

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { syslogSourceSchema, type SyslogSourceInput } from './config.js';
+import { configSchema, crossChecks, exposureWarnings } from '../../config/schema.js';
 import { SyslogSource } from './source.js';
 import { GATHER_BYTES } from './stream.js';
 import type { UdpListener } from './udp.js';
@@ -47,7 +48,6 @@ describe('syslog config', () => {
   it('needs a listener, refuses unknown keys, and defaults the frame cap, limits and format', () => {
     expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog' })).toThrow(/at least one listener/);
     expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog', udp: '127.0.0.1:514', bogus: 1 })).toThrow();
-    expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog', tcp: '127.0.0.1:514', tls: { listen: '127.0.0.1:514', cert: 'c', key: 'k' } })).toThrow(/same address/);
     expect(() => syslogSourceSchema.parse({ name: 's', type: 'syslog', udp: '127.0.0.1:514', max_frame_bytes: '32' })).toThrow();
     expect(syslogSourceSchema.parse({ name: 's', type: 'syslog', tcp: '127.0.0.1:514', idle_timeout: '30s', max_frame_bytes: '8KiB' })).toMatchObject({
       format: 'syslog',
@@ -56,6 +56,23 @@ describe('syslog config', () => {
       idle_timeout: 30_000,
       udp_rcvbuf: 4 * 1024 * 1024,
     });
+  });
+
+  it('address clashes across the config and exposure warnings name the syslog keys', () => {
+    const problems = crossChecks({
+      server: { listen: '127.0.0.1:8080' },
+      sources: [
+        { name: 'a', type: 'syslog', tcp: '127.0.0.1:8080', udp: '127.0.0.1:514', tls: { listen: '127.0.0.1:6514', cert: 'c', key: 'k' } },
+        { name: 'b', type: 'syslog', udp: '0.0.0.0:514', tcp: '127.0.0.1:6514' },
+      ],
+    });
+    expect(problems).toEqual([
+      'sources[0].tcp: address 127.0.0.1:8080 is already used by server.listen',
+      'sources[1].tcp: address 127.0.0.1:6514 is already used by sources[0].tls.listen',
+    ]);
+    expect(crossChecks({ sources: [{ name: 'a', type: 'syslog', udp: ':514' }, { name: 'b', type: 'syslog', udp: '0.0.0.0:514' }] })).toEqual(['sources[1].udp: address 0.0.0.0:514 is already used by sources[0].udp']);
+    const cfg = configSchema.parse({ sources: [{ name: 'a', type: 'syslog', udp: '0.0.0.0:514', tcp: '127.0.0.1:514' }] });
+    expect(exposureWarnings(cfg)).toEqual([expect.stringMatching(/^sources\[0\]\.udp: 0\.0\.0\.0:514 is reachable from other hosts/)]);
   });
 });
 
