@@ -14,7 +14,7 @@ import { syslogSourceSchema, type SyslogSourceInput } from './config.js';
 import { configSchema, crossChecks, exposureWarnings } from '../../config/schema.js';
 import { SyslogSource } from './source.js';
 import { GATHER_BYTES } from './stream.js';
-import type { UdpListener } from './udp.js';
+import { HOLD_BYTES, type UdpListener } from './udp.js';
 
 const run = promisify(execFile);
 const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p));
@@ -230,6 +230,26 @@ describe('syslog source: framing, limits and back-pressure', () => {
     expect(counters()).toMatchObject({ datagrams: 1, frames: 3 });
     const udp = (src.status().listeners as { transport: string; rcvbuf: number }[]).find((l) => l.transport === 'udp')!;
     expect(udp.rcvbuf).toBeGreaterThanOrEqual(256 * 1024); // Linux reports twice what was asked
+  });
+
+  it('UDP: while the pipeline refuses, datagrams are held up to HOLD_BYTES, then dropped and counted udp_overflow; all accounted for after the drain', async () => {
+    const pipeline = new CollectingPipeline();
+    const { port, counters } = await start({ udp_rcvbuf: '4MiB' }, pipeline);
+    const sock = dgram.createSocket('udp4');
+    cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
+    pipeline.refuse = true;
+    const m = Buffer.alloc(1400, 97);
+    m.write('<13>');
+    const n = Math.ceil((1.5 * HOLD_BYTES) / 1400);
+    for (let i = 0; i < n; i++) await new Promise<void>((r) => sock.send(m, port('udp'), '127.0.0.1', () => r()));
+    await waitFor(() => counters().udp_overflow > 0, 'overflow drops');
+    expect(pipeline.drops.some((d) => d.reason === 'udp_overflow')).toBe(true);
+    pipeline.drain();
+    await waitFor(() => {
+      const c = counters();
+      return pipeline.records.length + c.udp_overflow + c.kernel_drops === n;
+    }, 'every datagram delivered or counted');
+    expect(pipeline.records.length).toBeLessThan(n);
   });
 
   it('UDP: datagrams the kernel dropped (receive buffer full while the receiver was stalled) are read from /proc/net/udp and counted', async () => {
