@@ -51,6 +51,12 @@ export interface UdpReceiverEvents {
   counts(counts: UdpCounts): void;
 }
 
+/** No byte `b` in buf[0, e) (Buffer#indexOf answers -1 when there is none at all). */
+function noneBefore(buf: Buffer, b: number, e: number): boolean {
+  const i = buf.indexOf(b);
+  return i === -1 || i >= e;
+}
+
 function noCounts(): UdpCounts {
   return { datagrams: 0, bytes: 0, frames: 0, bad: {} };
 }
@@ -142,7 +148,7 @@ export class UdpReceiver {
     // the usual datagram is one message without a terminator inside: no decoder, no copy but the batch's
     let e = msg.length;
     while (e > 0 && (msg[e - 1] === 10 || msg[e - 1] === 13 || msg[e - 1] === 0)) e--;
-    if (e > 0 && e <= this.#o.maxFrameBytes && msg.indexOf(10) >= e && msg.indexOf(0) >= e) {
+    if (e > 0 && e <= this.#o.maxFrameBytes && noneBefore(msg, 10, e) && noneBefore(msg, 0, e)) {
       c.frames++;
       this.#batch.frame(msg, 0, e, false, false);
     } else if (e > 0) {
