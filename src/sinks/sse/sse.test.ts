@@ -39,13 +39,14 @@ async function serve() {
 }
 
 function rawClient(port: number, method = 'GET') {
-  const c = { text: '', ended: false };
+  const c = { text: '', ended: false, sock: undefined as unknown as net.Socket };
   const s = net.connect(port, '127.0.0.1', () => s.write(`${method} /sse HTTP/1.1\r\nHost: x\r\n\r\n`));
   s.setEncoding('latin1');
   s.on('data', (d: string) => (c.text += d));
   s.on('end', () => (c.ended = true));
   s.on('error', () => {});
   cleanup.push(() => void s.destroy());
+  c.sock = s;
   return c;
 }
 
@@ -70,9 +71,27 @@ describe('SSE on a real connection', () => {
     expect(body).toMatch(/^retry: 2000\n: connected\n\nid: 1\nevent: log\ndata: \{.*"message":"a".*\}\n\nid: 2\nevent: log\ndata: .*\n\nid: 3\nevent: log\ndata: .*"message":"c".*\n\n$/);
     // the response keeps no header table for the connection's life
     expect(responses[0]!.getHeaderNames()).toEqual([]);
+    // and the server let go of the connection: response detached, parser freed, its listeners off
+    expect(responses[0]!.socket).toBeNull();
+    expect(responses[0]!.req.socket?.listeners('data').map((f) => f.name)).not.toContain('bound socketOnData');
+    expect((responses[0]!.req.socket as { parser?: unknown } | null)?.parser ?? null).toBeNull();
     // shutdown ends the body by closing the connection
     await closeAllSse();
     await waitFor(() => c.ended, 'the connection to end');
+  });
+
+  it('a taken connection: what the client sends is dropped, its half-close ends the stream and the subscription', async () => {
+    const { hub, port } = await serve();
+    const c = rawClient(port);
+    await waitFor(() => c.text.includes(': connected\n\n'), 'the head');
+    expect(hub.subscribers()).toHaveLength(1);
+    c.sock.write('GET /again HTTP/1.1\r\nHost: x\r\n\r\n'); // no second response: the server no longer parses this connection
+    hub.publish([rec('a')]);
+    await waitFor(() => c.text.includes('id: 1\n'), 'the event');
+    c.sock.end();
+    await waitFor(() => c.ended, 'the connection to close');
+    await waitFor(() => hub.subscribers().length === 0, 'the subscription to end');
+    expect(c.text.match(/HTTP\/1\.1/g)).toHaveLength(1);
   });
 
   it('a HEAD request gets the head at once, no body and no subscription', async () => {

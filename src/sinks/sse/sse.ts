@@ -18,7 +18,8 @@
  * chunked response; a HEAD request gets the head and nothing else.
  */
 import net from 'node:net';
-import type { ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { Hub, Subscriber } from '../../hub/hub.js';
 import { makePump, type Pump } from '../write.js';
@@ -93,6 +94,48 @@ export interface SseOptions {
   onClose?: () => void;
 }
 
+// Node's own helper for handing a connection over on 'upgrade' (a public legacy module: `_http_common`)
+const httpCommon = createRequire(import.meta.url)('_http_common') as { freeParser?: (parser: unknown, req: unknown, socket: unknown) => void };
+
+/** The server's listeners on a connection it parses requests on, by name (node:_http_server). */
+const SERVER_LISTENERS: Readonly<Record<string, string>> = {
+  data: 'bound socketOnData',
+  end: 'bound socketOnEnd',
+  close: 'bound socketOnClose',
+  drain: 'bound socketOnDrain',
+  error: 'socketOnError',
+  timeout: 'socketOnTimeout',
+  pause: 'onSocketPause',
+  resume: 'onSocketResume',
+};
+
+/**
+ * Take the connection from the HTTP server, as Node does for an 'upgrade':
+ * the server's listeners off, its parser freed, the response detached. The
+ * request, the response, the parser and the server's per-connection state
+ * (~3 KB a client, half of what an idle SSE client held; heap snapshot,
+ * docs/operations.md) can then be collected. Returns false, and leaves the
+ * connection as it is, when the server's listeners are not the ones this
+ * Node version is known to set.
+ */
+function detach(res: ServerResponse, sock: net.Socket): boolean {
+  const s = sock as net.Socket & { parser?: unknown };
+  if (typeof httpCommon.freeParser !== 'function' || !s.parser) return false;
+  const found: [string, (...a: unknown[]) => void][] = [];
+  for (const [ev, name] of Object.entries(SERVER_LISTENERS)) {
+    const l = sock.listeners(ev).find((f) => f.name === name);
+    if (!l) return false;
+    found.push([ev, l as (...a: unknown[]) => void]);
+  }
+  for (const [ev, l] of found) sock.removeListener(ev, l);
+  httpCommon.freeParser(s.parser, (res as ServerResponse & { req?: IncomingMessage }).req, sock);
+  res.detachSocket(sock);
+  // what the client sends from now on is read and dropped; its FIN ends the stream (the server allows half-open)
+  sock.on('end', () => sock.destroy());
+  sock.resume();
+  return true;
+}
+
 /**
  * Send the head and the opening lines; returns the stream the events go to.
  * The headers already set on the response (security headers, CORS: the
@@ -110,6 +153,8 @@ function open(res: ServerResponse): Writable {
     }
     head += 'Date: ' + new Date().toUTCString() + '\r\n' + DIRECT_HEAD + '\r\n';
     sock.write(head + OPENING);
+    // not from inside the parser's own callback (the request event may be): once it has returned
+    setImmediate(() => sock.destroyed || detach(res, sock));
     return sock;
   }
   res.writeHead(200, SSE_HEADERS);
