@@ -164,6 +164,7 @@ export class Daemon implements DaemonView {
     this.#alerting = await step(STORE_ERR.OPEN_FAILED, `store: cannot open the ${cfg.store.kind} store`, () => Alerting.open(cfg, dataDir, this.#metrics, this.#log), true);
     this.#pipeline.addStage(this.#alerting.stage);
     this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: this.#log });
+    this.#metrics.setForwardViews(() => this.#forwards?.status() ?? []);
 
     const built: RunningSource[] = [];
     for (const c of cfg.sources) built.push(await step(E.SOURCE_BUILD, `sources.${c.name}: cannot build the ${c.type} source`, () => this.#build(c)));

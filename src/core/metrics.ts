@@ -17,6 +17,15 @@ export interface SourceCounterView {
   instances?: { id: string; name: string; lines: number }[];
 }
 
+/** What a forward sink shows /metrics (its status()). */
+export interface ForwardView {
+  name: string;
+  spool_bytes: number;
+  spool_batches: number;
+  oldest_unacked_s: number | null;
+  counters: Record<string, number>;
+}
+
 const AUTH_REASONS = ['missing', 'invalid', 'limited', 'forbidden'] as const;
 
 export class Metrics {
@@ -27,10 +36,12 @@ export class Metrics {
   #drops = new Map<string, number>();
   #sourceViews: () => SourceCounterView[] = () => [];
   #authView: () => Record<string, number> = () => ({});
+  #forwardViews: () => ForwardView[] = () => [];
 
   constructor() {
     registerProcessMetrics(this.registry);
     this.#registerInstanceMetrics();
+    this.#registerForwardMetrics();
     this.dropped = new client.Counter({
       name: 'sluice_dropped_total',
       help: 'Records or inputs dropped or repaired, by stage and bounded reason.',
@@ -85,6 +96,51 @@ export class Metrics {
         last = next;
       },
     });
+  }
+
+  /** The forward sinks (sinks/forward): spool gauges, and their counters published as they count. */
+  #registerForwardMetrics(): void {
+    const views = () => this.#forwardViews();
+    const gauge = (name: string, help: string, pick: (v: ForwardView) => number | null) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames: ['forward'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const v of views()) {
+            const x = pick(v);
+            if (x !== null) this.set({ forward: v.name }, x);
+          }
+        },
+      });
+    gauge('sluice_forward_spool_bytes', 'Bytes of unacknowledged batches in the forward spool.', (v) => v.spool_bytes);
+    gauge('sluice_forward_spool_batches', 'Unacknowledged batches in the forward spool.', (v) => v.spool_batches);
+    gauge('sluice_forward_oldest_unacked_seconds', 'Age of the oldest unacknowledged batch (absent when none).', (v) => v.oldest_unacked_s);
+    let last = new Map<string, number>();
+    new client.Counter({
+      name: 'sluice_forward_events_total',
+      help: 'Forward sink counters (batches_sent, records_sent, bytes_sent, retries, dead_lettered, dropped_batches, dropped_records, send_ms_total, ...), by forward and counter.',
+      labelNames: ['forward', 'counter'],
+      registers: [this.registry],
+      collect() {
+        for (const v of views()) {
+          for (const [k, n] of Object.entries(v.counters)) {
+            const key = v.name + '\u0000' + k;
+            const prev = last.get(key) ?? 0;
+            if (n > prev) this.inc({ forward: v.name, counter: k }, n - prev);
+            else if (!last.has(key)) this.inc({ forward: v.name, counter: k }, 0);
+            last.set(key, Math.max(prev, n));
+          }
+        }
+        last = new Map(last);
+      },
+    });
+  }
+
+  setForwardViews(fn: () => ForwardView[]): void {
+    this.#forwardViews = fn;
   }
 
   /** Per-container (per-instance) series: active tails and lines read by each. */

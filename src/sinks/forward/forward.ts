@@ -28,6 +28,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { DurableStage } from '../../core/pipeline-runtime.js';
+import type { ForwardView } from '../../core/metrics.js';
 import type { LogRecord } from '../../core/record.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/private-dir.js';
 import { encodedTail } from '../../wire/encoded.js';
@@ -164,7 +165,7 @@ export class ForwardStage implements DurableStage {
     this.#journal = -1;
   }
 
-  status(): Record<string, unknown> {
+  status(): ForwardView & Record<string, unknown> {
     const oldest = this.#spool.oldestCreated;
     return {
       name: this.#opts.name,
@@ -176,7 +177,7 @@ export class ForwardStage implements DurableStage {
       oldest_unacked_s: oldest === undefined ? null : Math.max(0, (Date.now() - oldest) / 1000),
       open_batch_records: this.#count,
       avg_send_ms: this.counters.batches_sent > 0 ? Math.round((this.counters.send_ms_total / this.counters.batches_sent) * 100) / 100 : null,
-      counters: { ...this.counters },
+      counters: { ...this.counters } as unknown as Record<string, number>,
       ...(this.#lastError !== undefined ? { last_error: this.#lastError } : {}),
     };
   }
@@ -266,8 +267,8 @@ export class ForwardStage implements DurableStage {
     if (buf.length > 8) {
       const id = Number(buf.readBigUInt64BE(0));
       const end = buf.lastIndexOf(0x0a) + 1;
-      // an id below the spool's next one was sealed (or acknowledged) before the crash
-      if (Number.isSafeInteger(id) && id >= this.#spool.nextId && end > 8) {
+      // an id up to the spool's last one was sealed (or acknowledged) before the crash
+      if (Number.isSafeInteger(id) && id > this.#spool.lastId && end > 8) {
         const lines = buf.subarray(8, end);
         let n = 0;
         for (let i = 0; i < lines.length; i++) if (lines[i] === 0x0a) n++;

@@ -2,6 +2,7 @@
 import type { PipelineRuntime } from '../../core/pipeline-runtime.js';
 import { forwardName, type ForwardConfig } from './config.js';
 import { ForwardStage } from './forward.js';
+import type { ForwardView } from '../../core/metrics.js';
 
 export class Forwards {
   readonly #stages: ForwardStage[] = [];
@@ -17,7 +18,7 @@ export class Forwards {
     });
   }
 
-  status(): Record<string, unknown>[] {
+  status(): ForwardView[] {
     return this.#stages.map((s) => s.status());
   }
 

@@ -75,6 +75,8 @@ export class Spool {
   readonly #segments: Segment[] = [];
   #ackedId = 0;
   #nextId = 1;
+  /** The highest id appended (a reserved id counts once its batch is appended). */
+  #lastId = 0;
   #bytes = 0;
   #records = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -114,6 +116,7 @@ export class Spool {
       this.#ackedId = 0; // unreadable: resend what is on disk (the central's idempotency absorbs repeats)
     }
     this.#nextId = this.#ackedId + 1;
+    this.#lastId = this.#ackedId;
     const files = readdirSync(this.dir).filter((f) => /^seg-\d{16}\.spool$/.test(f)).sort();
     for (const f of files) {
       const file = path.join(this.dir, f);
@@ -131,6 +134,7 @@ export class Spool {
           continue;
         }
         if (frame.id >= this.#nextId) this.#nextId = frame.id + 1;
+        if (frame.id > this.#lastId) this.#lastId = frame.id;
         if (frame.id > this.#ackedId) {
           const b: SpooledBatch = { id: frame.id, records: frame.records, gzip: frame.gzip, created: frame.created, bytes: HEADER_BYTES + frame.len, seg, off, len: frame.len };
           this.#queue.push(b);
@@ -158,15 +162,16 @@ export class Spool {
     return this.#nextId++;
   }
 
-  /** The highest batch id that was ever in the spool or reserved, plus one. */
-  get nextId(): number {
-    return this.#nextId;
+  /** The highest id of a batch that reached the spool (or the acknowledged one, when none is left). */
+  get lastId(): number {
+    return this.#lastId;
   }
 
   /** Append a sealed batch (synchronous: it is on its way to the disk when this returns); `id` one reserved before. */
   append(payload: Buffer, records: number, gzip: boolean, created = Date.now(), id = this.reserveId()): SpooledBatch {
     const seg = this.#writable(payload.length, id);
     if (id >= this.#nextId) this.#nextId = id + 1;
+    if (id > this.#lastId) this.#lastId = id;
     const header = Buffer.alloc(HEADER_BYTES);
     header.writeUInt32BE(MAGIC, 0);
     header.writeUInt8(gzip ? 1 : 0, 4);
@@ -256,8 +261,9 @@ export class Spool {
       this.#segments.splice(this.#segments.indexOf(seg), 1);
       this.#remove(seg);
     }
-    // the ack pointer: every id below the oldest pending one is done (ids lost to damage included)
-    const acked = (this.#queue[0]?.id ?? this.#nextId) - 1;
+    // the ack pointer: every id below the oldest pending one is done (ids lost to damage included);
+    // with none pending, the last appended (not a reserved id whose batch is still open)
+    const acked = this.#queue.length > 0 ? this.#queue[0]!.id - 1 : this.#lastId;
     if (acked !== this.#ackedId) {
       this.#ackedId = acked;
       this.#acked.save({ id: acked });
