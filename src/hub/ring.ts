@@ -8,7 +8,9 @@
 import type { Entry } from './entry.js';
 
 export class ReplayRing {
-  #buf: (Entry | undefined)[];
+  /** Allocated at the first push after a resize (empty rings are resized once per stream added at start: 400 streams allocated 400 arrays of up to their total capacity). */
+  #buf: (Entry | undefined)[] = [];
+  #cap: number;
   #head = 0; // index of the oldest
   #size = 0;
   #bytes = 0;
@@ -25,7 +27,7 @@ export class ReplayRing {
   holeTo = -1;
 
   constructor(capacity: number, maxBytes: number) {
-    this.#buf = new Array<Entry | undefined>(Math.max(1, capacity));
+    this.#cap = Math.max(1, capacity);
     this.#maxBytes = Math.max(1, maxBytes);
   }
 
@@ -36,7 +38,7 @@ export class ReplayRing {
     return this.#bytes;
   }
   get capacity(): number {
-    return this.#buf.length;
+    return this.#cap;
   }
   get maxBytes(): number {
     return this.#maxBytes;
@@ -45,7 +47,8 @@ export class ReplayRing {
   /** Change the bounds (memory budget re-split); evicts at once if needed. */
   resize(capacity: number, maxBytes: number): void {
     const entries = this.toArray();
-    this.#buf = new Array<Entry | undefined>(Math.max(1, capacity));
+    this.#cap = Math.max(1, capacity);
+    this.#buf = [];
     this.#head = 0;
     this.#size = 0;
     this.#bytes = 0;
@@ -61,7 +64,8 @@ export class ReplayRing {
   }
 
   push(e: Entry): void {
-    const cap = this.#buf.length;
+    const cap = this.#cap;
+    if (this.#buf.length !== cap) this.#buf = new Array<Entry | undefined>(cap);
     while (this.#size > 0 && (this.#size === cap || this.#bytes + e.bytes > this.#maxBytes)) this.#evictOldest();
     this.#buf[(this.#head + this.#size) % cap] = e;
     this.#size++;
