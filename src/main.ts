@@ -34,6 +34,7 @@ import { createSource } from './sources/index.js';
 import { defaultParseThreads, ParsePool } from './parse/pool.js';
 import { ParseStage } from './parse/stage.js';
 import { Forwards } from './sinks/forward/index.js';
+import { Archives } from './sinks/archive/index.js';
 import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
@@ -80,6 +81,7 @@ export class Daemon implements DaemonView {
   #parsePool?: ParsePool;
   #stage!: ParseStage;
   #forwards: Forwards | undefined;
+  #archives: Archives | undefined;
   /** HTTP sources by name, for the ingest route and its auth (sources/http/registry.ts). */
   readonly #ingest = new IngestRegistry();
   #log: (m: string) => void;
@@ -109,7 +111,8 @@ export class Daemon implements DaemonView {
     return {
       auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 },
       transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()),
-      forward: this.#forwards?.status() ?? [] };
+      forward: this.#forwards?.status() ?? [],
+      archive: this.#archives?.status() ?? [] };
   }
   transformChain(source: string) {
     return this.#stage?.plans().get(source)?.chain() ?? [];
@@ -165,6 +168,7 @@ export class Daemon implements DaemonView {
     this.#pipeline.addStage(this.#alerting.stage);
     this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: this.#log });
     this.#metrics.setForwardViews(() => this.#forwards?.status() ?? []);
+    this.#archives = new Archives(cfg.archive, this.#pipeline, { drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: this.#log });
 
     const built: RunningSource[] = [];
     for (const c of cfg.sources) built.push(await step(E.SOURCE_BUILD, `sources.${c.name}: cannot build the ${c.type} source`, () => this.#build(c)));
@@ -255,7 +259,7 @@ export class Daemon implements DaemonView {
       const prev = this.#cfg;
       const changed: string[] = [];
       const restart: string[] = [];
-      for (const k of ['data_dir', 'server', 'limits.memory', 'store', 'rules', 'triggers', 'forward'] as const) {
+      for (const k of ['data_dir', 'server', 'limits.memory', 'store', 'rules', 'triggers', 'forward', 'archive'] as const) {
         const get = (c: Config) => JSON.stringify(k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], c));
         if (get(prev) !== get(next)) restart.push(k);
       }
@@ -354,6 +358,7 @@ export class Daemon implements DaemonView {
       this.#stage?.close();
       // the forward sinks spool their open batch and try to send what is spooled, leaving time for the rest
       await this.#forwards?.stop(stopStarted + Math.max(500, this.#cfg.limits.shutdown_timeout - 2000));
+      this.#archives?.close();
       // the clients' last records are flushed (each TCP stop waits too) before the server closes
       const sse = closeAllSse();
       for (const t of this.#tcp.values()) await t.stop();
@@ -401,6 +406,7 @@ function keepRunning(prev: Config, next: Config): Config {
     rules: prev.rules,
     triggers: prev.triggers,
     forward: prev.forward,
+    archive: prev.archive,
     limits: Object.freeze({ ...next.limits, memory: prev.limits.memory }),
     streams: Object.freeze(streams),
   }) as Config;

@@ -15,6 +15,7 @@ import { storeSchema } from '../store/config.js';
 import { rulesSchema } from '../rules/config.js';
 import { triggersSchema } from '../triggers/config.js';
 import { forwardSchema } from '../sinks/forward/config.js';
+import { archiveSchema } from '../sinks/archive/archive.js';
 
 export const serverSchema = z
   .strictObject({
@@ -98,6 +99,7 @@ export const configSchema = z
     sources: z.array(sourceSchema).default([]).describe('Where logs come from.'),
     streams: z.array(streamSchema).default([]).describe('Streams and their outputs (streams named by sources exist even without an entry).'),
     forward: z.array(forwardSchema).default([]).describe('Agent mode: ship records to a central Sluice (its HTTP source), with a disk spool.'),
+    archive: z.array(archiveSchema).default([]).describe('Write streams to rotated files (NDJSON records or raw lines).'),
   });
 
 /**
