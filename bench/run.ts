@@ -24,7 +24,7 @@ import { sluiceFanout, sluiceLatency, sluiceThroughput, type FanoutResult, type 
 import { REPO_ROOT, sluiceCommand, sluiceMissing } from './sluice.js';
 import { fmt, stopAll, stopAllSync } from './util.js';
 
-const ALL = ['throughput', 'rsyslog', 'transforms', 'latency', 'rss', 'rules', 'docker', 'syslog', 'ingest'] as const;
+const ALL = ['throughput', 'rsyslog', 'transforms', 'latency', 'rss', 'rules', 'docker', 'syslog', 'ingest', 'forward'] as const;
 type Bench = (typeof ALL)[number];
 const ALIASES: Record<string, Bench> = { fanout: 'rss', memory: 'rss', peer: 'rsyslog', lat: 'latency' };
 
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
     rules?: Record<string, unknown>;
     docker?: Record<string, unknown>[];
     ingest?: Record<string, unknown>[];
+    forward?: Record<string, unknown>[];
     syslog?: Record<string, unknown>[];
     table?: Row[];
   } = {
@@ -243,6 +244,7 @@ async function main(): Promise<void> {
     }
     if (selected.has('docker')) results.docker = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/docker.ts')], 'docker', log);
     if (selected.has('ingest')) results.ingest = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/ingest.ts')], 'ingest', log);
+    if (selected.has('forward')) results.forward = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/forward.ts')], 'forward', log);
     if (selected.has('syslog')) results.syslog = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/syslog.ts')], 'syslog', log);
   } finally {
     await stopAll();
@@ -467,7 +469,21 @@ function childJson(args: string[], name: string, log: (m: string) => void): Reco
   return out;
 }
 
-function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[]; syslog?: Record<string, unknown>[]; ingest?: Record<string, unknown>[] }): Row[] {
+/** bench/forward.ts: agent -> central MiB/s of raw log, with and without gzip. */
+function forwardRows(res: Record<string, unknown>[]): Row[] {
+  return res.map((x) => {
+    if ('error' in x) return { figure: `Forward agent -> central${x.case ? ` (${String(x.case)})` : ''}`, value: `error: ${String(x.error).slice(0, 70)}`, target: '', result: 'FAIL' as const };
+    const gz = x.case === 'gzip';
+    return {
+      figure: `Forward agent -> central ${gz ? 'gzip' : 'NDJSON'} (spool ${fmt(Number(x.spool_mib_per_s))} MiB/s)`,
+      value: `${fmt(Number(x.mib_per_s))} MiB/s, ${Number(x.lines).toLocaleString('en-US')} / ${Number(x.expected).toLocaleString('en-US')} lines`,
+      target: gz ? '>= 50 MiB/s' : '',
+      result: x.complete !== true ? ('FAIL' as const) : gz ? passFail(Number(x.mib_per_s) >= 50) : ('' as const),
+    };
+  });
+}
+
+function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[]; syslog?: Record<string, unknown>[]; ingest?: Record<string, unknown>[]; forward?: Record<string, unknown>[] }): Row[] {
   const rows: Row[] = [];
   if (r.rules) {
     if ('error' in r.rules) rows.push({ figure: 'Rule stage (100 rules)', value: `error: ${String(r.rules.error).slice(0, 70)}`, target: '>= 500k lines/s', result: 'FAIL' });
@@ -489,5 +505,6 @@ function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string,
   }
   rows.push(...syslogRows(r.syslog ?? []));
   rows.push(...ingestRows(r.ingest ?? []));
+  rows.push(...forwardRows(r.forward ?? []));
   return rows;
 }
