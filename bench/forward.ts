@@ -11,7 +11,7 @@
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDataset } from './gen.js';
-import { runDirFor, startSluice, TOKEN } from './sluice.js';
+import { runDirFor, startSluice } from './sluice.js';
 import { MiB, nowMs, sleep, stopAll } from './util.js';
 
 const SIZE_MB = Number(process.env.BENCH_FORWARD_MB ?? 256);
