@@ -75,9 +75,13 @@ describe('SSE on a real connection', () => {
     expect(responses[0]!.socket).toBeNull();
     expect(responses[0]!.req.socket?.listeners('data').map((f) => f.name)).not.toContain('bound socketOnData');
     expect((responses[0]!.req.socket as { parser?: unknown } | null)?.parser ?? null).toBeNull();
-    // shutdown ends the body by closing the connection
+    // shutdown ends the body and closes the connection, without waiting for the client's FIN
+    c.sock.allowHalfOpen = true; // a client that would never close its side
+    const sock = responses[0]!.req.socket!;
     await closeAllSse();
     await waitFor(() => c.ended, 'the connection to end');
+    await waitFor(() => sock.destroyed, 'the server side closed');
+    expect(body.length).toBeGreaterThan(0);
   });
 
   it('a taken connection: what the client sends is dropped, its half-close ends the stream and the subscription', async () => {

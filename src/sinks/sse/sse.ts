@@ -201,6 +201,9 @@ export function closeAllSse(): Promise<void> {
     );
     // what was published in this very step (its wake is still a queued microtask) goes out first
     c.pump.flush();
+    // a connection taken from the server is not closed by it: once the last bytes are with the
+    // kernel (which still delivers them), close it rather than wait for the client's FIN
+    if (w instanceof net.Socket) w.once('finish', () => w.destroy());
     w.end();
   }
   clients.clear();
