@@ -138,4 +138,39 @@ describe('forward: agent -> central', () => {
     expect(await a.stop()).toBe(0);
     expect(await c.stop()).toBe(0);
   }, 120_000);
+
+  for (const onFull of ['drop_oldest', 'pause'] as const) {
+    it(`the spool limit reached with on_full = "${onFull}": ${onFull === 'pause' ? 'nothing is missing' : 'what is missing is exactly what the drop counters say'}`, async () => {
+      const dir = tempDir();
+      const log = path.join(dir, 'app.log');
+      writeFileSync(log, '');
+      const cPort = await freePort(); // nobody listens there yet: every send fails and the spool fills
+      const M = 20_000;
+      const a = await agent(dir, await freePort(), cPort, log, `batch_records = 500\nspool_max = "256KiB"\non_full = "${onFull}"\ngzip = false`);
+      appendFileSync(log, lines(0, M));
+      const fwd = async () => (await status(a)).forward[0]!;
+      if (onFull === 'drop_oldest') await waitFor(async () => (await fwd()).counters.dropped_records > 0, 'batches dropped', 60_000);
+      else {
+        // the source waits: it has read far less than the file holds while the spool is full
+        await waitFor(async () => (await fwd()).counters.retries > 2, 'the agent retrying', 60_000);
+        const read = ((await (await fetch(`${a.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { records: number } }[] }).sources[0]!.counters.records;
+        expect(read).toBeLessThan(M);
+      }
+      const c = await central(dir, cPort);
+      const sse = new SseClient(`${c.url}/api/streams/edge1/sse?since=0`, authHeaders);
+      await sse.connect();
+      await waitFor(async () => (await fwd()).spool_batches === 0 && ((await (await fetch(`${a.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { records: number } }[] }).sources[0]!.counters.records === M, 'the agent done', 120_000);
+      const dropped = (await fwd()).counters.dropped_records;
+      await sse.waitFor(() => sse.events.length >= M - dropped, 'what was not dropped at the central', 60_000);
+      await new Promise((r) => setTimeout(r, 300));
+      const t = tally(sse);
+      expect(t.dup).toBe(0);
+      expect(M - t.distinct).toBe(dropped);
+      if (onFull === 'pause') expect(dropped).toBe(0);
+      else expect(dropped).toBeGreaterThan(0);
+      sse.disconnect();
+      expect(await a.stop()).toBe(0);
+      expect(await c.stop()).toBe(0);
+    }, 240_000);
+  }
 });
