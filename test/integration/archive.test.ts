@@ -12,6 +12,7 @@ import { ADMIN, authHeaders, fileSourceToml, freePort, launch, stopAll, tempDir,
 afterAll(() => stopAll());
 
 const LOGROTATE = '/usr/sbin/logrotate';
+if (!existsSync(LOGROTATE)) console.warn('SKIPPED archive.test.ts: no /usr/sbin/logrotate (Debian package logrotate; .ci/run installs it)');
 
 describe.skipIf(!existsSync(LOGROTATE))('archive sink', () => {
   for (const mode of ['create', 'copytruncate'] as const) {

@@ -17,6 +17,7 @@ import { authHeaders, freePort, startDaemon, stopAll, tempDir, waitFor, type Dae
 const run = promisify(execFile);
 const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p));
 const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p));
+if (!RSYSLOGD || !LOGGER) console.warn(`SKIPPED syslog.test.ts: ${!RSYSLOGD ? 'no rsyslogd (Debian package rsyslog; .ci/run installs it)' : ''}${!RSYSLOGD && !LOGGER ? ', ' : ''}${!LOGGER ? 'no logger (util-linux package bsdutils)' : ''}`);
 
 let procs: ChildProcess[] = [];
 afterEach(async () => {
