@@ -33,6 +33,23 @@ async function agent(dir: string, port: number, centralPort: number, log: string
   return launch(cfg, port);
 }
 
+/** A temp dir with an empty log file, a running central and an SSE client of its edge1 stream. */
+async function withCentral(): Promise<{ dir: string; log: string; cPort: number; c: DaemonHandle; sse: SseClient }> {
+  const dir = tempDir();
+  const log = path.join(dir, 'app.log');
+  writeFileSync(log, '');
+  const cPort = await freePort();
+  const c = await central(dir, cPort);
+  const sse = new SseClient(`${c.url}/api/streams/edge1/sse`, authHeaders);
+  await sse.connect();
+  return { dir, log, cPort, c, sse };
+}
+
+/** Records the agent's file source has read. */
+async function agentRead(a: DaemonHandle): Promise<number> {
+  return ((await (await fetch(`${a.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { records: number } }[] }).sources[0]!.counters.records;
+}
+
 function lines(from: number, to: number): string {
   let s = '';
   for (let i = from; i < to; i++) s += `line ${i} ${'x'.repeat(40)}\n`;
@@ -90,13 +107,7 @@ describe('forward: agent -> central', () => {
   }, 240_000);
 
   it('the agent SIGKILLed mid-send and restarted: every line, none twice', async () => {
-    const dir = tempDir();
-    const log = path.join(dir, 'app.log');
-    writeFileSync(log, '');
-    const cPort = await freePort();
-    const c = await central(dir, cPort);
-    const sse = new SseClient(`${c.url}/api/streams/edge1/sse`, authHeaders);
-    await sse.connect();
+    const { dir, log, cPort, c, sse } = await withCentral();
     const aPort = await freePort();
     let a = await agent(dir, aPort, cPort, log);
     appendFileSync(log, lines(0, N));
@@ -114,20 +125,14 @@ describe('forward: agent -> central', () => {
   }, 240_000);
 
   it('the agent SIGKILLed with a batch still open (its records checkpointed by the source): the journal brings them back', async () => {
-    const dir = tempDir();
-    const log = path.join(dir, 'app.log');
-    writeFileSync(log, '');
-    const cPort = await freePort();
-    const c = await central(dir, cPort);
-    const sse = new SseClient(`${c.url}/api/streams/edge1/sse`, authHeaders);
-    await sse.connect();
+    const { dir, log, cPort, c, sse } = await withCentral();
     const aPort = await freePort();
     // full batches of 7,000 go at once; the last 2,000 lines stay in the open batch (sealed only by age: never, here)
     const M = 16_000;
     let a = await agent(dir, aPort, cPort, log, 'batch_age = "1h"\nbatch_records = 7000\nbatch_bytes = "64MiB"');
     appendFileSync(log, lines(0, M));
     await sse.waitFor(() => sse.events.length >= 14_000, 'the two full batches at the central', 60_000);
-    await waitFor(async () => ((await (await fetch(`${a.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { records: number } }[] }).sources[0]!.counters.records === M, 'every line read by the agent');
+    await waitFor(async () => (await agentRead(a)) === M, 'every line read by the agent');
     await a.kill9();
     expect(sse.events.length).toBe(14_000);
     a = await agent(dir, aPort, cPort, log);
@@ -153,13 +158,13 @@ describe('forward: agent -> central', () => {
       else {
         // the source waits: it has read far less than the file holds while the spool is full
         await waitFor(async () => (await fwd()).counters.retries > 2, 'the agent retrying', 60_000);
-        const read = ((await (await fetch(`${a.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { records: number } }[] }).sources[0]!.counters.records;
+        const read = await agentRead(a);
         expect(read).toBeLessThan(M);
       }
       const c = await central(dir, cPort);
       const sse = new SseClient(`${c.url}/api/streams/edge1/sse?since=0`, authHeaders);
       await sse.connect();
-      await waitFor(async () => (await fwd()).spool_batches === 0 && ((await (await fetch(`${a.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { records: number } }[] }).sources[0]!.counters.records === M, 'the agent done', 120_000);
+      await waitFor(async () => (await fwd()).spool_batches === 0 && (await agentRead(a)) === M, 'the agent done', 120_000);
       const dropped = (await fwd()).counters.dropped_records;
       await sse.waitFor(() => sse.events.length >= M - dropped, 'what was not dropped at the central', 60_000);
       await new Promise((r) => setTimeout(r, 300));
