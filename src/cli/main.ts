@@ -9,6 +9,9 @@ import { VERSION } from '../version.js';
 import { runTail } from './tail.js';
 import { E, oneLine, SluiceError } from '../core/errors.js';
 
+/** The flags of `run` that override config keys, and the flag each key came from (named in its problems). */
+const OVERRIDE_FLAGS = { 'server.listen': '--listen', data_dir: '--data-dir' } as const;
+
 function overridesFrom(o: { listen?: string; dataDir?: string }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (o.listen) out['server.listen'] = o.listen;
@@ -44,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = 0;
       } else {
         for (const p of r.problems) process.stdout.write(`${p}\n`);
-        process.stderr.write(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${r.file ?? '(embedded default)'}\n`);
+        process.stderr.write(`${r.summary}\n`);
         exitCode = 1;
       }
     });
@@ -94,15 +97,16 @@ async function registerExtraCommands(program: Command, setExit: (c: number) => v
 }
 
 async function runDaemon(file: string | undefined, overrides: Record<string, unknown>): Promise<number> {
-  const r = loadConfig({ file, overrides });
+  const load = () => loadConfig({ file, overrides, overrideFlags: OVERRIDE_FLAGS });
+  const r = load();
   if (!r.ok) {
     for (const p of r.problems) process.stderr.write(`${p}\n`);
-    process.stderr.write(`SLUICE_ERR_CONFIG_INVALID: ${r.problems.length} problem(s) in ${r.file ?? '(embedded default)'}\n`);
+    process.stderr.write(`SLUICE_ERR_CONFIG_INVALID: ${r.summary}\n`);
     return 1;
   }
   for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-  const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: () => loadConfig({ file, overrides }) });
+  const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: load });
   // SIGHUP's default action ends the process: take it from the start, reload once running
   let running = false;
   process.on('SIGHUP', () => {

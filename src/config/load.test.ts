@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envValue, loadConfig } from './load.js';
+import { ValueOrigins } from './origins.js';
 import { parseDuration, parseSize } from './common.js';
 
 function write(text: string): string {
@@ -104,7 +105,7 @@ tcp = "127.0.0.1:0"
     );
     // the same token given through the environment is refused too
     const env = loadConfig({ file: write(''), env: { SLUICE_ADMIN_TOKEN: 'env-token-0123456789', SLUICE_VIEWER_TOKEN: 'env-token-0123456789' } });
-    expect(!env.ok && env.problems.join()).toContain('server.viewer_token: must differ');
+    expect(!env.ok && env.problems.join()).toContain('server.viewer_token (from env SLUICE_VIEWER_TOKEN): must differ');
   });
 
   it('warns, without refusing, about listeners other hosts can reach', () => {
@@ -145,7 +146,61 @@ tcp = "127.0.0.1:0"
 
   it('a bad env value is a problem with the variable name', () => {
     const r = loadConfig({ file: write(''), env: { SLUICE_LIMITS_CLIENT_LAG: 'lots' } });
-    expect(!r.ok && r.problems.join()).toContain('limits.client_lag');
+    expect(!r.ok && r.problems.join()).toContain('limits.client_lag (from env SLUICE_LIMITS_CLIENT_LAG): ');
+  });
+
+  it('names the variable or flag a bad value came from, and the summary blames it, not the file', () => {
+    const f = write('[server]\nlisten = "127.0.0.1:1111"\n');
+    const env = loadConfig({ file: f, env: { SLUICE_SERVER_LISTEN: 'bogus' } });
+    expect(env.ok).toBe(false);
+    if (env.ok) return;
+    expect(env.problems).toEqual(['server.listen (from env SLUICE_SERVER_LISTEN): expected "host:port", e.g. "127.0.0.1:8080"']);
+    expect(env.summary).toBe('1 problem from env SLUICE_SERVER_LISTEN');
+    // a flag beats the variable, and is named instead
+    const cli = loadConfig({ file: f, env: { SLUICE_SERVER_LISTEN: 'bogus' }, overrides: { 'server.listen': 'also-bogus' }, overrideFlags: { 'server.listen': '--listen' } });
+    expect(!cli.ok && cli.problems).toEqual(['server.listen (from --listen): expected "host:port", e.g. "127.0.0.1:8080"']);
+    expect(!cli.ok && cli.summary).toBe('1 problem from --listen');
+    // problems in the file and the environment: each by its place, counted by place
+    const mixed = loadConfig({ file: write('[limits]\nmemory = "12 parsecs"\n[server]\nlisten = "127.0.0.1:1"\n'), env: { SLUICE_LIMITS_SHUTDOWN_TIMEOUT: 'soon', SLUICE_DATA_DIR: '/tmp/x' } });
+    expect(mixed.ok).toBe(false);
+    if (mixed.ok) return;
+    expect(mixed.problems.find((p) => p.startsWith('limits.memory'))).toMatch(/^limits\.memory: invalid size/);
+    expect(mixed.problems.find((p) => p.startsWith('limits.shutdown_timeout'))).toMatch(/^limits\.shutdown_timeout \(from env SLUICE_LIMITS_SHUTDOWN_TIMEOUT\): invalid duration/);
+    expect(mixed.summary).toBe(`2 problems: 1 in ${mixed.file}, 1 from env SLUICE_LIMITS_SHUTDOWN_TIMEOUT`);
+    // a problem only in the file blames the file
+    const file = loadConfig({ file: write('[server]\nlisten = "x"\n'), env: { SLUICE_DATA_DIR: '/tmp/x' } });
+    expect(!file.ok && file.summary).toMatch(/^1 problem in \/.*sluice\.toml$/);
+    expect(!file.ok && file.problems[0]).toMatch(/^server\.listen: /);
+  });
+
+  it('a key another problem names is shown with its variable (a clash with server.listen from the environment)', () => {
+    const r = loadConfig({ file: write('[[streams]]\nname = "s"\ntcp = "127.0.0.1:9999"\n'), env: { SLUICE_SERVER_LISTEN: '127.0.0.1:9999' } });
+    expect(!r.ok && r.problems).toEqual(['streams[0].tcp: address 127.0.0.1:9999 is already used by server.listen (from env SLUICE_SERVER_LISTEN)']);
+  });
+
+  it('never echoes a token or the store URL from the environment, even in a problem about it', () => {
+    const secret = '[not-toml-but-a-secret-4711';
+    const unparsable = loadConfig({ file: write(''), env: { SLUICE_SERVER_ADMIN_TOKEN: secret } });
+    expect(!unparsable.ok && unparsable.problems).toEqual(['server.admin_token (from env SLUICE_SERVER_ADMIN_TOKEN): cannot parse the value (not shown: a secret) as a TOML array or inline table']);
+    const short = loadConfig({ file: write(''), env: { SLUICE_ADMIN_TOKEN: 'short-4711' } });
+    expect(!short.ok && short.problems).toEqual(['server.admin_token (from env SLUICE_ADMIN_TOKEN): at least 16 characters']);
+    const same = loadConfig({ file: write(''), env: { SLUICE_ADMIN_TOKEN: 'same-token-0123456789', SLUICE_VIEWER_TOKEN: 'same-token-0123456789' } });
+    expect(!same.ok && same.problems[0]).toMatch(/^server\.viewer_token \(from env SLUICE_VIEWER_TOKEN\): must differ from server\.admin_token \(from env SLUICE_ADMIN_TOKEN\)/);
+    const store = loadConfig({ file: write(''), env: { SLUICE_STORE_KIND: 'postgres', SLUICE_STORE_URL: 'mysql://user:pw-4711@db/x' } });
+    expect(!store.ok && store.problems).toEqual(['store.url (from env SLUICE_STORE_URL): kind = "postgres" needs url = "postgres://..."']);
+    for (const r of [unparsable, short, same, store]) {
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problems.join('\n') + r.summary).not.toMatch(/4711|0123456789/);
+    }
+    // a non-secret unparsable value is shown, to help fix it
+    const list = loadConfig({ file: write(''), env: { SLUICE_TRIGGERS_ALLOW_HOSTS: '["a"' } });
+    expect(!list.ok && list.problems).toEqual(['triggers.allow_hosts (from env SLUICE_TRIGGERS_ALLOW_HOSTS): cannot parse "[\\"a\\"" as a TOML array or inline table']);
+  });
+
+  it('an env value that reads as a number stays a string where the key wants one (a numeric token)', () => {
+    const r = loadConfig({ file: write(''), env: { SLUICE_SERVER_ADMIN_TOKEN: '1234567890123456', SLUICE_LIMITS_CLIENT_LAG: '42' } });
+    expect(r.ok && r.config.server.admin_token).toBe('1234567890123456');
+    expect(r.ok && r.config.limits.client_lag).toBe(42);
   });
 
   it('the embedded default tails /var/log/*.log (or an inbox) and serves on loopback', () => {
@@ -177,5 +232,17 @@ describe('values', () => {
     expect(envValue('["a","b"]')).toEqual(['a', 'b']);
     expect(envValue('127.0.0.1:80')).toBe('127.0.0.1:80');
     expect(envValue('[broken')).toBeUndefined();
+  });
+});
+
+describe('ValueOrigins', () => {
+  it('masks a secret value from the environment wherever a message would show it', () => {
+    const o = new ValueOrigins();
+    o.set('server.admin_token', { kind: 'env', name: 'SLUICE_ADMIN_TOKEN', value: 'hunter2-hunter2' });
+    o.set('data_dir', { kind: 'env', name: 'SLUICE_DATA_DIR', value: '/srv/data' });
+    expect(o.annotate('server.admin_token: "hunter2-hunter2" is weak').text).toBe('server.admin_token (from env SLUICE_ADMIN_TOKEN): "********" is weak');
+    expect(o.annotate('server.tls: key file hunter2-hunter2 in /srv/data').text).toBe('server.tls: key file ******** in /srv/data');
+    // a key path inside another word or path is not taken for the key
+    expect(o.annotate('x: see server.admin_tokens and y.data_dir').text).toBe('x: see server.admin_tokens and y.data_dir');
   });
 });

@@ -2,7 +2,8 @@
  * Loading: TOML file (or the embedded default) -> env overrides
  * (SLUICE_<SECTION>_<KEY>, SLUICE_DATA_DIR, SLUICE_ADMIN_TOKEN) -> CLI
  * overrides (dotted keys) -> one zod parse. Every problem is reported with its
- * key path; the result is deep-frozen.
+ * key path, and with the variable or flag its value came from when not the
+ * file (origins.ts); the result is deep-frozen.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,10 +11,12 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { configSchema, crossChecks, exposureWarnings, sectionSchemas, type Config } from './schema.js';
 import { DEFAULT_CONFIG_TOML } from './default.js';
+import { isSecretKey, problemSummary, ValueOrigins, type ValueOrigin } from './origins.js';
 
 export type LoadResult =
   | { ok: true; config: Config; file: string | null; notes: string[]; warnings: string[] }
-  | { ok: false; problems: string[]; file: string | null };
+  /** `summary`: e.g. "2 problems in /etc/sluice.toml" or "1 problem from env SLUICE_SERVER_LISTEN". */
+  | { ok: false; problems: string[]; file: string | null; summary: string };
 
 export interface LoadOptions {
   /** Explicit config file (-c). */
@@ -22,6 +25,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Dotted-key overrides from CLI flags, e.g. { "server.listen": "127.0.0.1:9000" }. */
   overrides?: Record<string, unknown>;
+  /** The flag each override came from, e.g. { "server.listen": "--listen" }, named in its problems. */
+  overrideFlags?: Record<string, string>;
   cwd?: string;
 }
 
@@ -35,12 +40,17 @@ export function resolveConfigFile(file: string | undefined, cwd = process.cwd())
 export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const cwd = opts.cwd ?? process.cwd();
   const file = resolveConfigFile(opts.file, cwd);
+  const fileLabel = file ?? '(embedded default)';
+  const fail = (problems: string[], origins = new ValueOrigins()): LoadResult => {
+    const annotated = problems.map((p) => origins.annotate(p));
+    return { ok: false, file, problems: annotated.map((a) => a.text), summary: problemSummary(fileLabel, annotated.map((a) => a.origin)) };
+  };
   let text: string;
   if (file) {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      return { ok: false, file, problems: [`${file}: cannot read: ${(err as Error).message}`] };
+      return fail([`${file}: cannot read: ${(err as Error).message}`]);
     }
   } else text = DEFAULT_CONFIG_TOML;
   let raw: Record<string, unknown>;
@@ -49,16 +59,20 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   } catch (err) {
     const e = err as TomlError;
     const where = e.line ? `line ${e.line}, column ${e.column}` : 'syntax';
-    return { ok: false, file, problems: [`${file ?? '(default config)'}: ${where}: ${e.message.split('\n')[0]}`] };
+    return fail([`${file ?? '(default config)'}: ${where}: ${e.message.split('\n')[0]}`]);
   }
   const problems: string[] = [];
-  applyEnv(raw, opts.env ?? process.env, problems);
-  for (const [k, v] of Object.entries(opts.overrides ?? {})) setDotted(raw, k, v);
-  if (problems.length) return { ok: false, file, problems };
+  const origins = new ValueOrigins();
+  applyEnv(raw, opts.env ?? process.env, problems, origins);
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) {
+    setDotted(raw, k, v);
+    origins.set(k, { kind: 'cli', name: opts.overrideFlags?.[k] ?? 'the command line', value: v });
+  }
+  if (problems.length) return fail(problems, origins);
   const parsed = configSchema.safeParse(raw);
   // cross-field checks run on the raw input too, so they are reported alongside type errors
   const cross = crossChecks(raw);
-  if (!parsed.success || cross.length) return { ok: false, file, problems: [...(parsed.success ? [] : formatIssues(parsed.error)), ...cross] };
+  if (!parsed.success || cross.length) return fail([...(parsed.success ? [] : formatIssues(parsed.error)), ...cross], origins);
   const config = parsed.data;
   const notes: string[] = [];
   if (!file) adaptDefault(config, notes);
@@ -80,19 +94,34 @@ function adaptDefault(config: Config, notes: string[]): void {
   }
 }
 
-/** SLUICE_<SECTION>_<KEY> for every key of every table section, plus SLUICE_DATA_DIR and SLUICE_ADMIN_TOKEN. */
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): void {
-  if (env.SLUICE_DATA_DIR !== undefined) raw.data_dir = env.SLUICE_DATA_DIR;
-  if (env.SLUICE_ADMIN_TOKEN !== undefined) setDotted(raw, 'server.admin_token', env.SLUICE_ADMIN_TOKEN);
-  if (env.SLUICE_VIEWER_TOKEN !== undefined) setDotted(raw, 'server.viewer_token', env.SLUICE_VIEWER_TOKEN);
+/**
+ * SLUICE_<SECTION>_<KEY> for every key of every table section, plus
+ * SLUICE_DATA_DIR, SLUICE_ADMIN_TOKEN and SLUICE_VIEWER_TOKEN; each key set is
+ * recorded in `origins` with its variable.
+ */
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[], origins: ValueOrigins): void {
+  const set = (key: string, name: string, value: unknown) => {
+    setDotted(raw, key, value);
+    origins.set(key, { kind: 'env', name, value: env[name] });
+  };
+  if (env.SLUICE_DATA_DIR !== undefined) set('data_dir', 'SLUICE_DATA_DIR', env.SLUICE_DATA_DIR);
+  if (env.SLUICE_ADMIN_TOKEN !== undefined) set('server.admin_token', 'SLUICE_ADMIN_TOKEN', env.SLUICE_ADMIN_TOKEN);
+  if (env.SLUICE_VIEWER_TOKEN !== undefined) set('server.viewer_token', 'SLUICE_VIEWER_TOKEN', env.SLUICE_VIEWER_TOKEN);
   for (const [section, schema] of Object.entries(sectionSchemas)) {
-    for (const key of Object.keys(schema.shape)) {
+    for (const [key, keySchema] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
       const name = `SLUICE_${section}_${key}`.toUpperCase();
       const v = env[name];
       if (v === undefined) continue;
-      const value = envValue(v);
-      if (value === undefined) problems.push(`${name}: cannot parse "${v}"`);
-      else setDotted(raw, `${section}.${key}`, value);
+      const dotted = `${section}.${key}`;
+      let value = envValue(v);
+      if (value === undefined) {
+        origins.set(dotted, { kind: 'env', name, value: v } satisfies ValueOrigin);
+        problems.push(`${dotted}: cannot parse ${isSecretKey(dotted) ? 'the value (not shown: a secret)' : JSON.stringify(v)} as a TOML array or inline table`);
+        continue;
+      }
+      // "12345678901234567890" for a string key (a token) stays a string: only the key's schema knows
+      if (value !== v && !keySchema.safeParse(value).success && keySchema.safeParse(v).success) value = v;
+      set(dotted, name, value);
     }
   }
 }

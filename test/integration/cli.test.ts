@@ -37,6 +37,24 @@ describe('sluice CLI', () => {
     expect(usage.code).toBe(2);
   });
 
+  it('check and run name the environment variable or flag a bad value came from, and blame it rather than the file', async () => {
+    const dir = tempDir();
+    const cfg = path.join(dir, 'sluice.toml');
+    writeFileSync(cfg, `data_dir = "${dir}/data"\n[server]\nlisten = "127.0.0.1:1"\n`);
+    const env = await runCli(['check', '-c', cfg], { env: { SLUICE_SERVER_LISTEN: 'bogus' } });
+    expect(env.code).toBe(1);
+    expect(env.stdout).toBe('server.listen (from env SLUICE_SERVER_LISTEN): expected "host:port", e.g. "127.0.0.1:8080"\n');
+    expect(env.stderr).toBe('1 problem from env SLUICE_SERVER_LISTEN\n');
+    const token = await runCli(['check', '-c', cfg], { env: { SLUICE_ADMIN_TOKEN: 'short-secret' } });
+    expect(token.code).toBe(1);
+    expect(token.stdout).toBe('server.admin_token (from env SLUICE_ADMIN_TOKEN): at least 16 characters\n');
+    expect(token.stdout + token.stderr).not.toContain('short-secret');
+    const flag = await runCli(['run', '-c', cfg, '--listen', 'nowhere'], { env: { SLUICE_SERVER_LISTEN: '' } });
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toContain('server.listen (from --listen): expected "host:port"');
+    expect(flag.stderr).toContain('SLUICE_ERR_CONFIG_INVALID: 1 problem from --listen\n');
+  });
+
   it('check and run warn about a listener other hosts reach without TLS, and still accept it', async () => {
     const dir = tempDir();
     const exposed = path.join(dir, 'exposed.toml');
