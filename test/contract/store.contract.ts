@@ -148,6 +148,24 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
         expect(await msgs({ q: '/' })).toEqual([1000]);
       });
 
+      it('q matches whole words, case- and accent-folded, in any order; only punctuation is a substring test (docs/api.md)', async () => {
+        await store.insertEvents([
+          eventInput({ time: 1000, message: 'payment 42 failed: card_declined' }),
+          eventInput({ time: 2000, message: 'Café PAYMENTS -> retry' }),
+          eventInput({ time: 3000, message: 'failover done' }),
+        ]);
+        const msgs = async (q: string) => (await store.queryEvents({ q })).events.map((e) => e.time);
+        expect(await msgs('fail')).toEqual([]); // not a prefix: "failed" and "failover" are other words
+        expect(await msgs('FAILED')).toEqual([1000]);
+        expect(await msgs('payment')).toEqual([1000]); // not "PAYMENTS"
+        expect(await msgs('failed payment')).toEqual([1000]); // every word, in any order
+        expect(await msgs('cafe')).toEqual([2000]);
+        expect(await msgs('declined')).toEqual([1000]); // "_" separates words
+        expect(await msgs('card_declined')).toEqual([1000]); // ... and in the query, a phrase
+        expect(await msgs('ayment')).toEqual([]);
+        expect(await msgs('->')).toEqual([2000]);
+      });
+
       it('prunes by age and by count, oldest first', async () => {
         await store.insertEvents(Array.from({ length: 20 }, (_, i) => eventInput({ time: i * 1000, record_seq: i })));
         expect(await store.pruneEvents({ olderThan: 5000 })).toBe(5);
