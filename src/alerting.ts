@@ -16,7 +16,7 @@ import { startRetention } from './store/retention.js';
 import type { Store } from './store/store.js';
 import type { SluiceEvent } from './store/types.js';
 import { RuleEngine } from './rules/engine.js';
-import { WebhookSender } from './triggers/webhook.js';
+import { WebhookSender, type WebhookFailure } from './triggers/webhook.js';
 import { TriggerDispatcher } from './triggers/dispatcher.js';
 import { registerRuleRoutes } from './api/routes/rules.js';
 import { registerTriggerRoutes } from './api/routes/triggers.js';
@@ -31,23 +31,23 @@ export class Alerting {
   #stopRetention: () => void;
   #cfg: Config;
 
-  private constructor(cfg: Config, store: Store, metrics: Metrics, log: (m: string) => void) {
+  private constructor(cfg: Config, store: Store, metrics: Metrics, log: (m: string) => void, onFailure?: (f: WebhookFailure) => void) {
     this.#cfg = cfg;
     this.store = store;
     const drop = (stage: string, reason: string, n?: number) => metrics.drop(stage, reason, n);
     const onError = (err: unknown) => log(`alerting: ${(err as Error)?.message ?? String(err)}`);
     const bus = new InProcessBus<SluiceEvent>({ drop, onError });
     this.engine = new RuleEngine({ store, bus, config: cfg.rules, metrics: { registry: metrics.registry }, drop, onError });
-    this.#webhook = new WebhookSender({ store, config: cfg.triggers, metrics: { registry: metrics.registry }, drop, onError });
+    this.#webhook = new WebhookSender({ store, config: cfg.triggers, metrics: { registry: metrics.registry }, drop, onError, onFailure });
     this.#dispatcher = new TriggerDispatcher({ store, bus, webhook: this.#webhook, onError });
     const engine = this.engine;
     this.stage = { name: 'rules', push: (b) => engine.push(b), onDrain: (cb) => engine.onDrain(cb) };
     this.#stopRetention = startRetention(store, cfg.store, onError);
   }
 
-  static async open(cfg: Config, dataDir: string, metrics: Metrics, log: (m: string) => void): Promise<Alerting> {
+  static async open(cfg: Config, dataDir: string, metrics: Metrics, log: (m: string) => void, onFailure?: (f: WebhookFailure) => void): Promise<Alerting> {
     const store = await openStore(cfg.store, dataDir);
-    const a = new Alerting(cfg, store, metrics, log);
+    const a = new Alerting(cfg, store, metrics, log, onFailure);
     try {
       await a.engine.reload(); // compiles the rule snapshot and restores cooldowns
       await a.#dispatcher.start();

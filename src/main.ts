@@ -42,10 +42,14 @@ import { closeAllSse } from './sinks/sse/sse.js';
 import { configureClientSlack } from './sinks/write.js';
 import { VERSION } from './version.js';
 import { Alerting } from './alerting.js';
+import type { WebhookFailure } from './triggers/webhook.js';
 import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken, type AuthStats } from './api/auth.js';
 import { routeTable, type RouteEntry } from './api/access.js';
 import { registerIngestRoute } from './api/routes/ingest.js';
 import { IngestRegistry } from './sources/http/registry.js';
+import { createLog, type Log } from './core/log.js';
+import { Reporter } from './core/reporter.js';
+import { describeSource } from './core/describe.js';
 
 /** Share of limits.memory given to replay rings (the rest is for queues). */
 const RING_SHARE = 0.6;
@@ -54,7 +58,10 @@ export interface DaemonOptions {
   configFile: string | null;
   /** Re-read configuration (reload). */
   loadAgain: () => ReturnType<typeof loadConfig>;
-  log?: (msg: string) => void;
+  /** The daemon's log (default: one made from `[log]`, on stderr). */
+  log?: Log;
+  /** Where a generated admin token is printed once (default: stderr, outside the log). */
+  print?: (line: string) => void;
 }
 
 interface RunningSource {
@@ -84,14 +91,19 @@ export class Daemon implements DaemonView {
   #archives: Archives | undefined;
   /** HTTP sources by name, for the ingest route and its auth (sources/http/registry.ts). */
   readonly #ingest = new IngestRegistry();
-  #log: (m: string) => void;
+  readonly #logger: Log;
+  /** For components that take a plain function: their messages are warnings. */
+  readonly #log: (m: string) => void;
+  readonly #reporter: Reporter;
   #authStats?: () => AuthStats;
 
   constructor(cfg: Config, opts: DaemonOptions) {
     this.#cfg = cfg;
     configureClientSlack(cfg.limits.memory);
     this.#opts = opts;
-    this.#log = opts.log ?? ((m) => process.stderr.write(m + '\n'));
+    this.#logger = opts.log ?? createLog({ level: cfg.log.level, format: cfg.log.format });
+    this.#log = (m) => this.#logger.warn(m);
+    this.#reporter = new Reporter(this.#logger);
   }
 
   // --- DaemonView
@@ -112,7 +124,8 @@ export class Daemon implements DaemonView {
       auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 },
       transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()),
       forward: this.#forwards?.status() ?? [],
-      archive: this.#archives?.status() ?? [] };
+      archive: this.#archives?.status() ?? [],
+      recent_errors: this.#reporter.recent() };
   }
   transformChain(source: string) {
     return this.#stage?.plans().get(source)?.chain() ?? [];
@@ -164,11 +177,14 @@ export class Daemon implements DaemonView {
       })),
     );
     // the store's own errors (SLUICE_ERR_STORE_OPEN) already name its kind, key and cause
-    this.#alerting = await step(STORE_ERR.OPEN_FAILED, `store: cannot open the ${cfg.store.kind} store`, () => Alerting.open(cfg, dataDir, this.#metrics, this.#log), true);
+    const onWebhookFailure = (f: WebhookFailure) =>
+      this.#reporter.failure(`trigger/${f.triggerId}`, `trigger ${f.triggerId} (${f.triggerName})`, f.status !== null ? `http_${f.status}` : 'delivery_failed', `webhook delivery ${f.deliveryId} ${f.result} after ${f.attempts} attempt(s)${f.error ? `: ${f.error}` : ''}`, { trigger_id: f.triggerId, delivery_id: f.deliveryId });
+    this.#alerting = await step(STORE_ERR.OPEN_FAILED, `store: cannot open the ${cfg.store.kind} store`, () => Alerting.open(cfg, dataDir, this.#metrics, (m) => this.#logger.error(m), onWebhookFailure), true);
     this.#pipeline.addStage(this.#alerting.stage);
-    this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: this.#log });
+    this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: (m) => this.#logger.info(m), observe: this.#reporter.observe });
     this.#metrics.setForwardViews(() => this.#forwards?.status() ?? []);
-    this.#archives = new Archives(cfg.archive, this.#pipeline, { drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: this.#log });
+    this.#archives = new Archives(cfg.archive, this.#pipeline, { drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), observe: this.#reporter.observe });
+    this.#metrics.setHealthViews(() => [...[...this.#sources.values()].map((s) => s.source.health), ...(this.#forwards?.healths() ?? []), ...(this.#archives?.healths() ?? [])]);
 
     const built: RunningSource[] = [];
     for (const c of cfg.sources) built.push(await step(E.SOURCE_BUILD, `sources.${c.name}: cannot build the ${c.type} source`, () => this.#build(c)));
@@ -210,18 +226,34 @@ export class Daemon implements DaemonView {
     if (newToken) {
       const t = newToken;
       await step(E.DATA_DIR_NOT_WRITABLE, `data_dir: cannot write ${t.path}`, () => saveAdminToken(t));
-      // printed once: when it is created (afterwards it is in the file, mode 0600)
-      this.#log(`admin token generated and saved to ${t.path} (mode 0600): ${t.token}`);
+      // printed once, when it is created (afterwards it is in the file, mode 0600), and never into the log
+      this.#logger.info({ path: t.path }, `admin token generated and saved to ${t.path} (mode 0600)`);
+      (this.#opts.print ?? ((l: string) => process.stderr.write(l + '\n')))(`admin token (printed once; also in ${t.path}): ${t.token}`);
     }
     for (const r of built) {
       this.#sources.set(r.cfg.name, r); // listed before start, so stop() also ends one whose start failed
       await step(E.SOURCE_START, `sources.${r.cfg.name}: cannot start the ${r.cfg.type} source`, () => r.source.start(this.#pipeline));
     }
-    this.#log(`sluice ${VERSION} listening on ${cfg.server.tls ? 'https' : 'http'}://${this.httpAddress} (data_dir ${dataDir})`);
+    this.#summary(dataDir);
   }
 
   #build(c: SourceConfig): RunningSource {
-    return { cfg: c, key: JSON.stringify(c), source: createSource(c, { dataDir: path.resolve(this.#cfg.data_dir), stage: this.#stage, ingest: this.#ingest }) };
+    const source = createSource(c, { dataDir: path.resolve(this.#cfg.data_dir), stage: this.#stage, ingest: this.#ingest });
+    source.health.observe(this.#reporter.observe);
+    return { cfg: c, key: JSON.stringify(c), source };
+  }
+
+  /** The start-up summary: what runs, where it listens, and what each source found. */
+  #summary(dataDir: string): void {
+    const cfg = this.#cfg;
+    const url = `${cfg.server.tls ? 'https' : 'http'}://${this.httpAddress}`;
+    const tcp = [...this.#tcp.values()].map((t) => ({ stream: t.stream, listen: t.listen }));
+    const sources = this.sources().map((s) => ({ name: s.name, type: s.type, state: s.state, found: describeSource(s) }));
+    this.#logger.info({ version: VERSION, pid: process.pid, config: this.#opts.configFile ?? '(embedded default)', data_dir: dataDir, listen: url, tcp, sources: sources.length, forward: cfg.forward.length, archive: cfg.archive.length },
+      `sluice ${VERSION} listening on ${url} (pid ${process.pid}, config ${this.#opts.configFile ?? '(embedded default)'}, data_dir ${dataDir})`);
+    for (const t of tcp) this.#logger.info({ stream: t.stream, listen: t.listen }, `stream ${t.stream}: NDJSON over TCP on ${t.listen}`);
+    for (const s of sources) this.#logger[s.state === 'error' ? 'error' : s.state === 'degraded' ? 'warn' : 'info']({ component: 'source', name: s.name, type: s.type, state: s.state }, `source ${s.name} (${s.type}, ${s.state}): ${s.found}`);
+    if (sources.length === 0) this.#logger.warn('no sources configured: nothing is collected');
   }
 
   #ringLimits(cfg: Config, replay: number, replayBytes: number) {
@@ -251,10 +283,10 @@ export class Daemon implements DaemonView {
     try {
       const r = this.#opts.loadAgain();
       if (!r.ok) {
-        this.#log(`reload refused: ${r.problems.join('; ')}`);
+        this.#logger.warn({ problems: r.problems }, `reload refused: ${r.problems.join('; ')}`);
         return { ok: false, problems: r.problems };
       }
-      for (const w of r.warnings) this.#log(`warning: ${w}`);
+      for (const w of r.warnings) this.#logger.warn(`config: ${w}`);
       const next = r.config;
       const prev = this.#cfg;
       const changed: string[] = [];
@@ -336,7 +368,7 @@ export class Daemon implements DaemonView {
         this.#tcp.set(name, t);
         if (!changed.includes(`streams.${name}.tcp`)) changed.push(`streams.${name}.tcp`);
       }
-      this.#log(`reloaded: ${changed.length ? changed.join(', ') : 'no component changed'}${restart.length ? `; needs a restart: ${restart.join(', ')}` : ''}`);
+      this.#logger.info({ changed, restart_required: restart }, `reloaded: ${changed.length ? changed.join(', ') : 'no component changed'}${restart.length ? `; needs a restart: ${restart.join(', ')}` : ''}`);
       return { ok: true, changed, restart_required: restart };
     } finally {
       this.#reloading = false;
@@ -351,7 +383,7 @@ export class Daemon implements DaemonView {
         try {
           await s.source.stop();
         } catch (err) {
-          this.#log(`source ${s.cfg.name} stop failed: ${(err as Error).message}`);
+          this.#logger.error({ component: 'source', name: s.cfg.name }, `source ${s.cfg.name}: stop failed: ${(err as Error).message}`);
         }
       }
       // every open session is emitted (reason "shutdown") before the clients' last records are flushed

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { Daemon } from '../main.js';
+import { createLog } from '../core/log.js';
 import { VERSION } from '../version.js';
 import { runTail } from './tail.js';
 import { E, oneLine, SluiceError } from '../core/errors.js';
@@ -104,14 +105,16 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
     process.stderr.write(`SLUICE_ERR_CONFIG_INVALID: ${r.summary}\n`);
     return 1;
   }
-  for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
-  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-  const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: load });
+  // from here on the daemon's own log (core/log.ts); a fatal error stays one plain `CODE: message` line
+  const log = createLog({ level: r.config.log.level, format: r.config.log.format });
+  for (const n of r.notes) log.info(`config: ${n}`);
+  for (const w of r.warnings) log.warn(`config: ${w}`);
+  const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: load, log });
   // SIGHUP's default action ends the process: take it from the start, reload once running
   let running = false;
   process.on('SIGHUP', () => {
     if (running) void daemon.reload();
-    else process.stderr.write('SIGHUP during start-up: ignored (the configuration is being loaded)\n');
+    else log.warn('SIGHUP during start-up: ignored (the configuration is being loaded)');
   });
   // SIGTERM and SIGINT are taken from the start too (their default action kills the process,
   // and the API answers before the sources have started): one during start-up stops the
@@ -122,7 +125,7 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
     if (onStop !== undefined) onStop(sig);
     else if (stopAsked === undefined) {
       stopAsked = sig;
-      process.stderr.write(`${sig} during start-up: stopping once started\n`);
+      log.info(`${sig} during start-up: stopping once started`);
     }
   };
   process.once('SIGTERM', () => ask('SIGTERM'));
@@ -139,7 +142,7 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
   }
   return new Promise<number>((resolve) => {
     const shutdown = (sig: string) => {
-      process.stderr.write(`${sig}: shutting down\n`);
+      log.info(`${sig}: shutting down`);
       // the running config: a reload may have changed the deadline
       const ms = daemon.config().limits.shutdown_timeout;
       const deadline = setTimeout(() => {

@@ -16,6 +16,7 @@ import { rulesSchema } from '../rules/config.js';
 import { triggersSchema } from '../triggers/config.js';
 import { forwardSchema } from '../sinks/forward/config.js';
 import { archiveSchema } from '../sinks/archive/archive.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../core/log.js';
 
 export const serverSchema = z
   .strictObject({
@@ -45,6 +46,13 @@ export const serverSchema = z
     }
   })
   .describe('The HTTP server.');
+
+export const logSchema = z
+  .strictObject({
+    level: z.enum(LOG_LEVELS).default('info').describe('The daemon\'s own log: the least severe level written (`silent` writes nothing).'),
+    format: z.enum(LOG_FORMATS).default('auto').describe('`json`: one JSON object a line; `pretty`: readable lines; `auto`: pretty when stderr is a terminal, else JSON.'),
+  })
+  .describe('The daemon\'s own log, on stderr: start-up summary, state changes of sources and sinks, failed webhook deliveries (rate-limited; never a token or secret).');
 
 /** Floors: below them Sluice cannot do its job (a ring holds a few records; every stop times out). */
 const MIN_MEMORY = 16 * 1024 * 1024;
@@ -85,12 +93,13 @@ export const sourceSchema = z.discriminatedUnion('type', [...sourceSchemas]);
 export const sourceTypeNames: string[] = sourceSchemas.map((s) => s.shape.type.value);
 
 /** Table sections whose keys take env overrides SLUICE_<SECTION>_<KEY>. */
-export const sectionSchemas = { server: serverSchema, limits: limitsSchema, store: storeSchema, rules: rulesSchema, triggers: triggersSchema } as const;
+export const sectionSchemas = { server: serverSchema, log: logSchema, limits: limitsSchema, store: storeSchema, rules: rulesSchema, triggers: triggersSchema } as const;
 
 export const configSchema = z
   .strictObject({
     data_dir: z.string().default('./data').describe('Where checkpoints, the seq counter, the store and the generated admin token live.'),
     server: serverSchema.default(serverSchema.parse({})),
+    log: logSchema.prefault({}),
     limits: limitsSchema.default(limitsSchema.parse({})),
     // prefault: an absent section is parsed as {} so its own defaults apply
     store: storeSchema.prefault({}),

@@ -8,6 +8,9 @@
 import client from 'prom-client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readdirSync } from 'node:fs';
+import { COMPONENT_STATES, type ComponentState, type HealthSubject } from './health.js';
+
+type HealthSubjectState = HealthSubject & { readonly state: ComponentState };
 
 export interface SourceCounterView {
   name: string;
@@ -37,11 +40,13 @@ export class Metrics {
   #sourceViews: () => SourceCounterView[] = () => [];
   #authView: () => Record<string, number> = () => ({});
   #forwardViews: () => ForwardView[] = () => [];
+  #healthViews: () => readonly HealthSubjectState[] = () => [];
 
   constructor() {
     registerProcessMetrics(this.registry);
     this.#registerInstanceMetrics();
     this.#registerForwardMetrics();
+    this.#registerHealthMetrics();
     this.dropped = new client.Counter({
       name: 'sluice_dropped_total',
       help: 'Records or inputs dropped or repaired, by stage and bounded reason.',
@@ -141,6 +146,26 @@ export class Metrics {
 
   setForwardViews(fn: () => ForwardView[]): void {
     this.#forwardViews = fn;
+  }
+
+  /** Sources and sinks with their state (core/health.ts). */
+  setHealthViews(fn: () => readonly HealthSubjectState[]): void {
+    this.#healthViews = fn;
+  }
+
+  /** `sluice_component_state{kind,name,type,state}`: 1 for the state a component is in, 0 for the others. */
+  #registerHealthMetrics(): void {
+    const views = () => this.#healthViews();
+    new client.Gauge({
+      name: 'sluice_component_state',
+      help: `State of each source and sink: 1 for the current one of ${COMPONENT_STATES.join(', ')}.`,
+      labelNames: ['kind', 'name', 'type', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const v of views()) for (const st of COMPONENT_STATES) this.set({ kind: v.kind, name: v.name, type: v.type, state: st }, v.state === st ? 1 : 0);
+      },
+    });
   }
 
   /** Per-container (per-instance) series: active tails and lines read by each. */

@@ -5,6 +5,7 @@
  */
 import type { LogRecord } from './record.js';
 import type { Batch } from '../wire/encoded.js';
+import type { ComponentState, Health, LastError } from './health.js';
 
 export interface Pipeline {
   /**
@@ -30,13 +31,14 @@ export interface Pipeline {
   drop(stage: string, reason: string, n?: number): void;
 }
 
-export type SourceState = 'starting' | 'running' | 'waiting' | 'stopped' | 'failed';
-
 export interface SourceStatus {
   name: string;
   type: string;
   stream: string;
-  state: SourceState;
+  /** From the source's Health (core/health.ts). */
+  state: ComponentState;
+  state_since: string;
+  last_error: LastError | null;
   counters: Record<string, number>;
   [extra: string]: unknown;
 }
@@ -45,6 +47,8 @@ export interface Source {
   readonly name: string;
   readonly type: string;
   readonly stream: string;
+  /** Its state and last error; the daemon observes it for its log. */
+  readonly health: Health;
   /**
    * Optional first phase, run for every source before any `start`: load
    * checkpoints and hand the pipeline what must be replayed.

@@ -32,6 +32,18 @@ export interface WebhookSenderDeps {
   /** 0..1, for jitter (tests pass a fixed one). */
   random?: () => number;
   userAgent?: string;
+  /** A delivery that ended failed or dropped (the daemon's log; never given the URL or the secret). */
+  onFailure?: (f: WebhookFailure) => void;
+}
+
+export interface WebhookFailure {
+  triggerId: number;
+  triggerName: string;
+  deliveryId: string;
+  result: 'failed' | 'dropped';
+  attempts: number;
+  status: number | null;
+  error: string | null;
 }
 
 interface Job {
@@ -77,6 +89,7 @@ export class WebhookSender {
   readonly #cfg: TriggersConfig;
   readonly #drop: DropFn;
   readonly #onError: (err: unknown) => void;
+  readonly #onFailure: (f: WebhookFailure) => void;
   readonly #random: () => number;
   readonly #attemptOpts: AttemptOptions;
   readonly #ua: string;
@@ -95,6 +108,7 @@ export class WebhookSender {
     this.#cfg = deps.config;
     this.#drop = deps.drop ?? (() => {});
     this.#onError = deps.onError ?? (() => {});
+    this.#onFailure = deps.onFailure ?? (() => {});
     this.#random = deps.random ?? Math.random;
     this.#ua = deps.userAgent ?? 'Sluice-Webhook/1';
     this.#attemptOpts = {
@@ -264,6 +278,7 @@ export class WebhookSender {
     this.#stats[result === 'ok' ? 'delivered' : result === 'failed' ? 'failed' : 'dropped']++;
     this.#m?.deliveries.inc({ result });
     const last = job.last;
+    if (result !== 'ok') this.#onFailure({ triggerId: job.triggerId, triggerName: job.triggerName, deliveryId: job.deliveryId, result, attempts: job.attempts, status: last?.status ?? null, error });
     this.#store.insertDelivery({
       trigger_id: job.triggerId, delivery_id: job.deliveryId, event_id: job.eventId, result,
       status: last?.status ?? null, latency_ms: last?.latency_ms ?? null, attempts: job.attempts,

@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/main.js';
 import type { RouteEntry } from '../../src/api/access.js';
 import { freePort, tempDir } from '../helpers/daemon.js';
+import { silentLog } from '../../src/core/log.js';
 
 const ADMIN_TOKEN = 'access-test-admin-token-0123456789';
 const VIEWER_TOKEN = 'access-test-viewer-token-0123456789';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   );
   const r = loadConfig({ file, env: {} });
   if (!r.ok) throw new Error(r.problems.join('\n'));
-  daemon = new Daemon(r.config, { configFile: file, loadAgain: () => loadConfig({ file, env: {} }), log: () => undefined });
+  daemon = new Daemon(r.config, { configFile: file, loadAgain: () => loadConfig({ file, env: {} }), log: silentLog });
   await daemon.start();
   routes = daemon.routeTable();
 });

@@ -66,7 +66,9 @@ describe('sluice CLI', () => {
     const run = await launch(exposed, port);
     try {
       await waitFor(() => run.stderr().includes('listening on'), 'the start line');
-      expect(run.stderr()).toContain('warning: server.listen: 0.0.0.0');
+      // the daemon's log (JSON on a pipe): the warning at level warn
+      const warned = run.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string });
+      expect(warned.find((l) => l.msg.includes('server.listen: 0.0.0.0'))?.level).toBe('warn');
     } finally {
       expect(await run.stop()).toBe(0);
     }

@@ -218,7 +218,7 @@ async function scenario(mode: 'create' | 'copytruncate') {
       // back-pressure: the next batch (one more line) is refused, and the source reads nothing until drain
       p.refuse = true;
       const n = await writer.ask({ cmd: 'write', count: 1 });
-      await waitFor(() => source.status().state === 'waiting' && p.records.length >= n, 'the source to pause', 30_000);
+      await waitFor(() => source.status().paused === true && p.records.length >= n, 'the source to pause', 30_000);
     }
     offsetsAtRotation.push((source.status().files as { path: string; offset: number }[]).find((f) => f.path === log)!.offset);
     await run(LOGROTATE, ['-f', '-s', state, conf]); // copy, then truncate: nothing is written meanwhile

@@ -18,7 +18,7 @@ function stage(extra: Record<string, unknown>) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-archive-'));
   const file = path.join(dir, 'out', 'app.log');
   const drops: Record<string, number> = {};
-  const st = new ArchiveStage(archiveSchema.parse({ stream: 'app', path: file, ...extra }), { drop: (s, r, n) => (drops[`${s}/${r}`] = (drops[`${s}/${r}`] ?? 0) + n), log: () => undefined });
+  const st = new ArchiveStage(archiveSchema.parse({ stream: 'app', path: file, ...extra }), { drop: (s, r, n) => (drops[`${s}/${r}`] = (drops[`${s}/${r}`] ?? 0) + n) });
   open.push(st);
   return { st, file, dir: path.dirname(file), drops };
 }

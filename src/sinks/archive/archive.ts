@@ -16,6 +16,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statfsSync, stat
 import path from 'node:path';
 import { z } from 'zod';
 import type { DurableStage } from '../../core/pipeline-runtime.js';
+import { Health, problemOf } from '../../core/health.js';
 import type { LogRecord } from '../../core/record.js';
 import { PRIVATE_FILE_MODE } from '../../core/private-dir.js';
 import { duration, size } from '../../config/units.js';
@@ -50,21 +51,22 @@ export class ArchiveStage implements DurableStage {
   readonly counters: ArchiveCounters = { records: 0, bytes: 0, rotations: 0, reopened: 0, dropped_disk_floor: 0, write_errors: 0 };
   readonly #cfg: ArchiveConfig;
   readonly #drop: (stage: string, reason: string, n: number) => void;
-  readonly #log: (m: string) => void;
   #fd = -1;
   #ino = 0;
   #size = 0;
   #belowFloor = false;
-  #lastError: string | undefined;
+  /** error while its file cannot be written, degraded below min_free. */
+  readonly health: Health;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(cfg: ArchiveConfig, deps: { drop(stage: string, reason: string, n: number): void; log(m: string): void }) {
+  constructor(cfg: ArchiveConfig, deps: { drop(stage: string, reason: string, n: number): void }) {
     this.#cfg = cfg;
     this.name = `archive:${cfg.stream}`;
+    this.health = new Health('sink', cfg.stream, 'archive');
     this.#drop = deps.drop;
-    this.#log = deps.log;
     mkdirSync(path.dirname(cfg.path), { recursive: true });
     this.#open();
+    this.health.set('running');
     this.#check();
     this.#timer = setInterval(() => this.#check(), cfg.check_interval);
     this.#timer.unref();
@@ -97,11 +99,12 @@ export class ArchiveStage implements DurableStage {
       this.#size += buf.length;
       this.counters.records += n;
       this.counters.bytes += buf.length;
+      if (this.health.state === 'error') this.health.recover();
     } catch (err) {
       this.counters.write_errors++;
       this.#drop('archive', 'write_error', n);
-      this.#lastError = (err as Error).message;
-      this.#log(`${this.name}: cannot write ${this.#cfg.path}: ${this.#lastError}`);
+      const p = problemOf(err);
+      this.health.set('error', { code: p.code, message: `cannot write ${this.#cfg.path}: ${p.message}` });
       this.#reopen();
     }
     return true;
@@ -115,10 +118,11 @@ export class ArchiveStage implements DurableStage {
     clearInterval(this.#timer);
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
+    this.health.set('stopped');
   }
 
   status(): Record<string, unknown> {
-    return { stream: this.#cfg.stream, path: this.#cfg.path, format: this.#cfg.format, size: this.#size, below_floor: this.#belowFloor, counters: { ...this.counters }, ...(this.#lastError !== undefined ? { last_error: this.#lastError } : {}) };
+    return { stream: this.#cfg.stream, path: this.#cfg.path, format: this.#cfg.format, size: this.#size, below_floor: this.#belowFloor, counters: { ...this.counters }, ...this.health.view() };
   }
 
   #open(): void {
@@ -138,7 +142,8 @@ export class ArchiveStage implements DurableStage {
     try {
       this.#open();
     } catch (err) {
-      this.#lastError = (err as Error).message;
+      const p = problemOf(err);
+      this.health.set('error', { code: p.code, message: `cannot open ${this.#cfg.path}: ${p.message}` });
     }
   }
 
@@ -181,7 +186,8 @@ export class ArchiveStage implements DurableStage {
       const fs = statfsSync(path.dirname(this.#cfg.path));
       const free = fs.bavail * fs.bsize;
       const below = free < this.#cfg.min_free;
-      if (below !== this.#belowFloor) this.#log(`${this.name}: ${below ? `free space ${free} bytes is below min_free: writing pauses` : 'free space back above min_free: writing resumes'}`);
+      if (below && !this.#belowFloor) this.health.set('degraded', { code: 'disk_floor', message: `free space ${free} bytes is below min_free (${this.#cfg.min_free}): writing pauses, records are counted as dropped` });
+      else if (!below && this.#belowFloor) this.health.recover();
       this.#belowFloor = below;
     } catch {
       /* statfs unsupported: no floor */

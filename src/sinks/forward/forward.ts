@@ -28,6 +28,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { DurableStage } from '../../core/pipeline-runtime.js';
+import { Health, type Problem } from '../../core/health.js';
 import type { ForwardView } from '../../core/metrics.js';
 import type { LogRecord } from '../../core/record.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/private-dir.js';
@@ -92,12 +93,16 @@ export class ForwardStage implements DurableStage {
   #stopCalled: Promise<void> | undefined;
   #sender: Promise<void> | undefined;
   #attempt = 0;
-  #lastError: { at: string; error: string; status: number | null; snippet: string } | undefined;
+  /** The central's last refusal: its status and the start of its answer. */
+  #lastAnswer: { at: string; status: number | null; snippet: string } | undefined;
+  /** degraded while batches are refused or cannot be sent; the reason in its last error. */
+  readonly health: Health;
 
   constructor(cfg: ForwardConfig, opts: ForwardOptions) {
     this.#cfg = cfg;
     this.#opts = opts;
     this.name = `forward:${opts.name}`;
+    this.health = new Health('sink', opts.name, 'forward');
     const dir = path.join(opts.dataDir, 'spool', opts.name);
     this.#spool = new Spool(dir, { fsync: cfg.fsync, fsyncIntervalMs: cfg.fsync_interval });
     this.#client = new ForwardClient(cfg.url, cfg.allow_hosts, opts.lookup);
@@ -122,6 +127,7 @@ export class ForwardStage implements DurableStage {
     }, Math.max(10, Math.min(this.#cfg.batch_age, 250)));
     this.#ageTimer.unref();
     this.#sender = this.#sendLoop();
+    this.health.set('running');
     return r;
   }
 
@@ -163,6 +169,7 @@ export class ForwardStage implements DurableStage {
     this.#spool.close();
     if (this.#journal >= 0) closeSync(this.#journal);
     this.#journal = -1;
+    this.health.set('stopped');
   }
 
   status(): ForwardView & Record<string, unknown> {
@@ -178,7 +185,8 @@ export class ForwardStage implements DurableStage {
       open_batch_records: this.#count,
       avg_send_ms: this.counters.batches_sent > 0 ? Math.round((this.counters.send_ms_total / this.counters.batches_sent) * 100) / 100 : null,
       counters: { ...this.counters } as unknown as Record<string, number>,
-      ...(this.#lastError !== undefined ? { last_error: this.#lastError } : {}),
+      ...this.health.view(),
+      ...(this.#lastAnswer !== undefined ? { last_answer: this.#lastAnswer } : {}),
     };
   }
 
@@ -319,10 +327,12 @@ export class ForwardStage implements DurableStage {
         this.counters.records_sent += b.records;
         this.counters.bytes_sent += b.len;
         this.counters.send_ms_total += r.latencyMs;
+        this.health.recover();
         this.#maybeDrain();
         continue;
       }
-      this.#lastError = { at: new Date().toISOString(), error: r.error ?? 'failed', status: r.status, snippet: r.snippet };
+      this.#lastAnswer = { at: new Date().toISOString(), status: r.status, snippet: r.snippet };
+      this.health.set('degraded', sendProblem(r, !r.retryable));
       if (!r.retryable) {
         this.#deadLetter(b, raw, r.status, r.snippet);
         this.#spool.ack(b);
@@ -334,7 +344,6 @@ export class ForwardStage implements DurableStage {
       const backoff = Math.min(this.#cfg.backoff_max, this.#cfg.backoff_base * 2 ** Math.min(this.#attempt, 30));
       this.#attempt++;
       const wait = r.retryAfterMs !== undefined ? Math.min(this.#cfg.backoff_max, r.retryAfterMs) : backoff / 2 + Math.random() * (backoff / 2);
-      if (this.#attempt === 1 || this.#attempt % 10 === 0) this.#opts.log(`${this.name}: batch ${b.id} not accepted (${r.error}), retry ${this.#attempt} in ${Math.round(wait)} ms`);
       await Promise.race([sleep(wait), new Promise<void>((res) => (this.#wake = res))]);
       this.#wake = undefined;
     }
@@ -384,4 +393,11 @@ function redactUrl(u: string): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** A failed send as a Problem: `http_<status>`, the errno in the message (ECONNREFUSED), or `timeout`. */
+function sendProblem(r: { status: number | null; error: string | null; snippet: string }, dead: boolean): Problem {
+  const code = r.status !== null ? `http_${r.status}` : (/\b(E[A-Z0-9]{3,})\b/.exec(r.error ?? '')?.[1] ?? (r.error?.startsWith('timeout') ? 'timeout' : 'send_failed'));
+  const what = r.status !== null ? `HTTP ${r.status}${r.snippet ? `: ${r.snippet.slice(0, 200)}` : ''}` : (r.error ?? 'failed');
+  return { code, message: dead ? `the central refused a batch for good (${what}): kept in the dead-letter directory` : `cannot deliver to the central (${what}): retrying` };
 }

@@ -28,7 +28,8 @@ export interface DiscoveryDeps {
   onDestroy(id: string): void;
   onRename(id: string, name: string): void;
   /** Connected to the engine (after every successful (re)connect) or lost it. */
-  onConnection(up: boolean): void;
+  /** The events stream connected (`up`), or failed to or ended (`err`: why, when there was an error). */
+  onConnection(up: boolean, err?: unknown): void;
 }
 
 const BACKOFF_MIN = 1000;
@@ -172,8 +173,10 @@ export class ContainerDiscovery {
         this.#firstListing = false;
         this.#resolveListed();
         await ended;
-      } catch {
-        // Engine unreachable or refused: back off below.
+      } catch (err) {
+        // Engine unreachable or refused: back off below (reported each time: the reason may change).
+        this.#connected = false;
+        this.#d.onConnection(false, err);
       }
       this.#req = undefined;
       if (this.#connected) {

@@ -14,7 +14,8 @@
  * (`replay_skipped` / `replay_mismatch`) but its seqs stay reserved.
  */
 import picomatch from 'picomatch';
-import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
+import type { Pipeline, Source, SourceStatus } from '../../core/pipeline.js';
+import { Health, problemOf, type Problem } from '../../core/health.js';
 import type { Origin } from '../../core/record.js';
 import { DockerClient } from './client.js';
 import { DockerCheckpointStore } from './checkpoint.js';
@@ -37,6 +38,7 @@ export class DockerSource implements Source {
   readonly name: string;
   readonly type = 'docker';
   readonly stream: string;
+  readonly health: Health;
   readonly #cfg: DockerSourceConfig;
   readonly #client: DockerClient;
   readonly #store: DockerCheckpointStore;
@@ -45,7 +47,6 @@ export class DockerSource implements Source {
   /** Containers destroyed while their tail was still finishing: forget their checkpoint when it ends. */
   readonly #destroyed = new Set<string>();
   readonly #labelMatch: ((k: string) => boolean) | undefined;
-  #state: SourceState = 'stopped';
   #pipeline: Pipeline | undefined;
   readonly #opts: DockerSourceOptions;
   #stage: ParseStage | undefined;
@@ -60,6 +61,7 @@ export class DockerSource implements Source {
     this.#cfg = cfg;
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
+    this.health = new Health('source', cfg.name, 'docker');
     this.#opts = opts;
     this.#client = new DockerClient(cfg.socket);
     this.#store = new DockerCheckpointStore(opts.dataDir, cfg.name);
@@ -90,7 +92,7 @@ export class DockerSource implements Source {
     this.#pipeline = pipeline;
     this.#stage = this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool);
     this.#stopping = false;
-    this.#state = 'starting';
+    this.health.set('starting');
     const d = new ContainerDiscovery({
       client: this.#client,
       cfg: this.#cfg,
@@ -98,9 +100,10 @@ export class DockerSource implements Source {
       onContainer: (meta, reason) => this.#onContainer(meta, reason),
       onDestroy: (id) => this.#onDestroy(id),
       onRename: (id, name) => this.#tails.get(id)?.rename(name),
-      onConnection: (up) => {
-        if (this.#state === 'stopped' || this.#state === 'failed') return;
-        this.#state = up ? 'running' : 'waiting';
+      onConnection: (up, err) => {
+        if (this.#stopping) return;
+        if (up) this.health.set('running');
+        else this.health.set('error', engineProblem(this.#cfg.socket, err));
         // The engine is back: tails waiting out a backoff reconnect now.
         if (up) for (const t of this.#tails.values()) t.poke();
       },
@@ -120,7 +123,7 @@ export class DockerSource implements Source {
     await Promise.all([...this.#tails.values()].map((t) => t.stop()));
     this.#tails.clear();
     this.#store.close();
-    this.#state = 'stopped';
+    this.health.set('stopped');
   }
 
   status(): SourceStatus {
@@ -129,7 +132,7 @@ export class DockerSource implements Source {
       name: this.name,
       type: this.type,
       stream: this.stream,
-      state: this.#state,
+      ...this.health.view(),
       counters: { ...this.#counters, containers_active: this.#tails.size },
       containers,
       socket: this.#cfg.socket,
@@ -196,8 +199,10 @@ export class DockerSource implements Source {
     });
     this.#tails.set(meta.id, tail);
     this.#counters.containers_started++;
+    this.health.note('container_attached', `following container ${meta.name} (${meta.id.slice(0, 12)}, ${meta.image})`, { container: meta.name, id: meta.id.slice(0, 12), image: meta.image });
     void tail.run().then(() => {
       if (this.#tails.get(meta.id) === tail) this.#tails.delete(meta.id);
+      this.health.note('container_detached', `container ${meta.name} (${meta.id.slice(0, 12)}) ended: its log is read to the end`, { container: meta.name, id: meta.id.slice(0, 12) });
       if (!this.#stopping) this.#counters.containers_stopped++;
       if (this.#destroyed.delete(meta.id)) this.#forget(meta.id);
     });
@@ -215,4 +220,17 @@ export class DockerSource implements Source {
       this.#counters.checkpoint_errors++;
     }
   }
+}
+
+/** Why the engine cannot be reached, in words an operator can act on. */
+function engineProblem(socket: string, err: unknown): Problem {
+  if (err === undefined) return { code: 'disconnected', message: `the Docker engine at ${socket} ended the events stream; reconnecting` };
+  const p = problemOf(err);
+  const hint: Record<string, string> = {
+    ENOENT: 'no such socket (is Docker installed and running?)',
+    ECONNREFUSED: 'nothing listens on the socket (is dockerd running?)',
+    EACCES: 'permission denied (run Sluice as a user in the docker group, or root)',
+    ENOTSOCK: 'the path is not a socket',
+  };
+  return { code: p.code, message: `cannot reach the Docker engine at ${socket}: ${hint[p.code] ?? p.message}` };
 }

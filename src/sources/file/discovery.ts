@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import type { FileSourceConfig } from './config.js';
 import type { CheckpointEntry } from './checkpoint.js';
 import type { FileCounters } from './counters.js';
+import type { Health } from '../../core/health.js';
 import { REFUSAL_COUNTER, swappedAtOpen, verifyOpened, type LinkPolicy, type Refusal, type RefusalCode } from './links.js';
 import { searchDir } from './replay.js';
 import { FileTailer, parseKey } from './tailer.js';
@@ -29,6 +30,8 @@ export interface FileSetHooks {
   register(t: FileTailer): void;
   /** Read `t` soon. */
   pump(t: FileTailer): void;
+  /** The source's state: degraded while a matched path cannot be opened; files opened and rotated are noted. */
+  readonly health: Health;
 }
 
 export function errCode(e: unknown): string {
@@ -118,8 +121,10 @@ export class FileSet {
         if (t.path !== f.path) {
           // Renamed within the globs (e.g. dateext rotation to another *.log name): same file, keep reading.
           if (this.byPath.get(t.path) === t) this.byPath.delete(t.path);
+          const was = t.path;
           t.rename(f);
           this.#h.counters.rotations++;
+          this.#h.health.note('file_renamed', `${was} renamed to ${f.path}: reading on`, { path: f.path, was });
         } else if (t.realPath !== f.real) t.rename(f); // the same link, its target renamed
         if (t.gone) {
           t.gone = false; // back under a watched name
@@ -137,6 +142,7 @@ export class FileSet {
     // Forget errors of paths that have not failed for a whole poll (gone or fixed).
     for (const [path, e] of this.errors) if (e.gen < this.pollGen - 1) this.errors.delete(path);
     for (const [path, r] of this.refused) if (r.gen < this.pollGen - 1) this.refused.delete(path);
+    this.#judge();
     if (res.truncated) return; // an incomplete listing says nothing about what is gone
     for (const t of this.tailers) {
       if (t.gone || seen.has(t.id)) continue;
@@ -144,6 +150,17 @@ export class FileSet {
       if (res.errors.some((e) => isWithin(t.path, e.path))) continue;
       this.markGone(t);
     }
+  }
+
+  /** Degraded while some matched path cannot be opened (the first one named), running once none fails. */
+  #judge(): void {
+    const h = this.#h.health;
+    if (h.state !== 'running' && h.state !== 'degraded') return;
+    const first = this.errors.entries().next();
+    if (first.done) return h.recover();
+    const [path, e] = first.value;
+    const more = this.errors.size > 1 ? ` (and ${this.errors.size - 1} more paths)` : '';
+    h.set('degraded', { code: e.code, message: `cannot open ${path}: ${e.code}${more}` });
   }
 
   noteError(path: string, code: string): void {
@@ -165,6 +182,7 @@ export class FileSet {
     }
     this.refused.set(path, { code: r.code, reason: r.reason, gen: this.pollGen });
     this.#h.counters[REFUSAL_COUNTER[r.code]]++;
+    this.#h.health.note('file_refused', `not reading ${path}: ${r.reason}`, { path, code: r.code }, 'warn');
   }
 
   async #openNew(f: FoundFile, initial: boolean): Promise<FileTailer | null> {
@@ -219,6 +237,7 @@ export class FileSet {
     this.refused.delete(f.path);
     this.#h.register(t);
     this.byPath.set(t.path, t);
+    this.#h.health.note('file_opened', `reading ${t.path} from offset ${t.committed} of ${t.size}`, { path: t.path, offset: t.committed, size: t.size });
     this.#h.pump(t);
     return t;
   }
@@ -269,6 +288,7 @@ export class FileSet {
     t.gone = true;
     t.goneAt = Date.now();
     if (this.byPath.get(t.path) === t) this.byPath.delete(t.path);
+    this.#h.health.note('file_rotated', `${t.path} was rotated or deleted: reading the old file to its end`, { path: t.path });
     this.#h.pump(t);
   }
 }

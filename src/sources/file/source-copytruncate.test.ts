@@ -85,7 +85,7 @@ describeParseModes(() => {
       p.refuse = true;
       const a401 = lines(PREFIX, 'A', 401, 401);
       writeSync(fd, text(a401));
-      await waitFor(() => s.status().state === 'waiting', 'the source to pause');
+      await waitFor(() => s.status().paused === true, 'the source to pause');
       copytruncate(f, fd);
       const b = lines(PREFIX, 'B', 1, 30); // regrown, still far below the old offset
       writeSync(fd, text(b));

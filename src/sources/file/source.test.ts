@@ -278,7 +278,7 @@ describeParseModes(() => {
       await waitFor(() => p.records.length >= 20, '20 lines');
       p.refuse = true; // the next push pauses the source
       appendFileSync(f, 'A21\n');
-      await waitFor(() => s.status().state === 'waiting', 'paused');
+      await waitFor(() => s.status().paused === true, 'paused');
       // Replaced while paused with more bytes than were read.
       writeFileSync(f, lines('B', 1, 40));
       await sleep(150); // at least one poll marks the fingerprint for checking
@@ -425,7 +425,7 @@ describeParseModes(() => {
       const s = source(join(d, 'data'), { paths: [f] });
       await s.start(p);
       await waitFor(() => p.batches.length === 1, 'first batch');
-      await waitFor(() => s.status().state === 'waiting', 'waiting');
+      await waitFor(() => s.status().paused === true, 'waiting');
       appendFileSync(f, lines('P', 11, 20));
       await sleep(200); // several polls and watch events: still nothing read
       expect(p.batches).toHaveLength(1);
@@ -434,7 +434,7 @@ describeParseModes(() => {
       p.drain();
       await waitFor(() => p.records.length >= 20, '20 lines');
       expect(p.messages).toEqual(names('P', 1, 20));
-      expect(s.status().state).toBe('running');
+      expect(s.status().paused).toBe(false);
     });
   });
 

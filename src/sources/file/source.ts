@@ -23,7 +23,8 @@
  * resuming by Last-Event-ID sees each record once.
  */
 import { dirname, join } from 'node:path';
-import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
+import type { Pipeline, Source, SourceStatus } from '../../core/pipeline.js';
+import { Health, problemOf } from '../../core/health.js';
 import { CheckpointStore, type CheckpointEntry, type CheckpointLast, type LoadResult } from './checkpoint.js';
 import type { FileSourceConfig } from './config.js';
 import { rebuildBatch } from './replay.js';
@@ -60,6 +61,7 @@ export class FileSource implements Source {
   readonly name: string;
   readonly type = 'file';
   readonly stream: string;
+  readonly health: Health;
 
   readonly #cfg: FileSourceConfig;
   readonly #store: CheckpointStore;
@@ -69,7 +71,6 @@ export class FileSource implements Source {
   readonly #links: LinkPolicy;
 
   #pipeline: Pipeline | null = null;
-  #state: SourceState = 'stopped';
   #loaded: LoadResult | null = null;
   #checkpointError: string | null = null;
   #firstStart = false;
@@ -94,6 +95,7 @@ export class FileSource implements Source {
     this.#cfg = cfg;
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
+    this.health = new Health('source', cfg.name, 'file');
     this.#store = new CheckpointStore(opts.dataDir, cfg.name);
     this.#opts = opts;
     this.#regionMin = opts.poolMinChars ?? Math.min(THREAD_MIN_SIZE, cfg.read_buffer / 2);
@@ -119,6 +121,7 @@ export class FileSource implements Source {
       stopping: () => this.#stopping,
       register: (t) => this.#register(t),
       pump: (t) => this.#pump(t),
+      health: this.health,
     });
   }
 
@@ -156,7 +159,7 @@ export class FileSource implements Source {
     this.#pipeline = pipeline;
     this.#stage = this.#opts.stage ?? new ParseStage(pipeline, this.#opts.parsePool, { threadMinSize: this.#regionMin });
     this.#spec.transforms = this.#stage.plan(this.name, this.stream, this.#cfg.transforms);
-    this.#state = 'starting';
+    this.health.set('starting');
     this.#starting = this.#doStart();
     return this.#starting;
   }
@@ -186,9 +189,9 @@ export class FileSource implements Source {
       this.#saveCheckpoint();
       this.#nextPollAt = Date.now() + this.#cfg.poll_interval;
       this.#timer = setInterval(() => this.#tick(), this.#tickMs);
-      if (this.#state === 'starting') this.#state = this.#paused ? 'waiting' : 'running';
+      if (this.health.state === 'starting') this.health.set('running');
     } catch (e) {
-      this.#state = 'failed';
+      this.health.set('error', problemOf(e));
       throw e;
     }
   }
@@ -228,7 +231,7 @@ export class FileSource implements Source {
       this.#counters.files_closed++;
     }
     this.#files.clear();
-    this.#state = 'stopped';
+    this.health.set('stopped');
   }
 
   status(): SourceStatus {
@@ -242,7 +245,8 @@ export class FileSource implements Source {
       name: this.name,
       type: this.type,
       stream: this.stream,
-      state: this.#state,
+      ...this.health.view(),
+      paused: this.#paused,
       counters: { ...this.#counters },
       files,
       ...(errors.length > 0 ? { errors } : {}),
@@ -351,6 +355,7 @@ export class FileSource implements Source {
       else this.#counters.rotations++;
     }
     if (r.truncated) {
+      this.health.note('file_truncated', `${t.path} was truncated (copytruncate): reading it again from the start`, { path: t.path });
       // Copytruncate (or the content was replaced): push what was read of the old content, then start over at 0.
       const now = Date.now();
       t.builder.flushPartial(now);
@@ -443,11 +448,9 @@ export class FileSource implements Source {
   #pause(): void {
     if (this.#paused || this.#stopping || this.#pipeline === null) return;
     this.#paused = true;
-    if (this.#state === 'running') this.#state = 'waiting';
     this.#pipeline.onDrain(() => {
       this.#paused = false;
       if (this.#stopping) return;
-      if (this.#state === 'waiting') this.#state = 'running';
       for (const t of this.#files.tailers) this.#pump(t);
     });
   }

@@ -11,7 +11,8 @@
  */
 import crypto from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
+import type { Pipeline, Source, SourceStatus } from '../../core/pipeline.js';
+import { Health } from '../../core/health.js';
 import { SluiceError } from '../../core/errors.js';
 import type { ParseStage, StageCounters } from '../../parse/stage.js';
 import { RecordLane } from '../records/lane.js';
@@ -61,6 +62,7 @@ export class HttpSource implements Source, IngestTarget {
   readonly name: string;
   readonly type = 'http';
   readonly stream: string;
+  readonly health: Health;
   readonly tokenDigest: Buffer | undefined;
   readonly #cfg: HttpSourceConfig;
   readonly #opts: HttpSourceOptions;
@@ -68,13 +70,13 @@ export class HttpSource implements Source, IngestTarget {
   readonly #keys: IdempotencyStore;
   #lane: RecordLane | undefined;
   #pipeline: Pipeline | undefined;
-  #state: SourceState = 'stopped';
 
   constructor(cfg: HttpSourceConfig, opts: HttpSourceOptions) {
     this.#cfg = cfg;
     this.#opts = opts;
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
+    this.health = new Health('source', cfg.name, 'http');
     this.tokenDigest = cfg.token !== undefined ? crypto.createHash('sha256').update(cfg.token).digest() : undefined;
     this.#keys = new IdempotencyStore(opts.dataDir, cfg.name, cfg.idempotency_window, cfg.idempotency_max_keys);
   }
@@ -83,13 +85,13 @@ export class HttpSource implements Source, IngestTarget {
     this.#pipeline = pipeline;
     this.#keys.open();
     this.#lane = new RecordLane(this.#opts.stage, { source: this.name, stream: this.stream, format: 'json', maxLineBytes: this.#cfg.max_inflated_bytes, dropStage: 'http', counters: this.#counters, transforms: this.#opts.stage.plan(this.name, this.stream, this.#cfg.transforms) });
-    this.#state = 'running';
+    this.health.set('running');
     this.#opts.registry.register(this);
   }
 
   async stop(): Promise<void> {
-    if (this.#state === 'stopped') return;
-    this.#state = 'stopped';
+    if (this.health.state === 'stopped') return;
+    this.health.set('stopped');
     this.#opts.registry.unregister(this);
     // a request still reading its body is answered 503 when it gets to its commit: the check,
     // the commit and the key's write run in one turn, so none straddles this
@@ -103,7 +105,7 @@ export class HttpSource implements Source, IngestTarget {
       name: this.name,
       type: this.type,
       stream: this.stream,
-      state: this.#state,
+      ...this.health.view(),
       counters: { ...this.#counters },
       route: `/api/ingest?source=${encodeURIComponent(this.name)}`,
       token: this.#cfg.token !== undefined,
@@ -131,7 +133,7 @@ export class HttpSource implements Source, IngestTarget {
   async #ingest(req: IngestRequest): Promise<IngestAnswer> {
     const c = this.#counters;
     const cfg = this.#cfg;
-    if (this.#state !== 'running') throw new SluiceError(INGEST_ERR.STOPPED, `source "${this.name}" is not running`);
+    if (this.health.state !== 'running') throw new SluiceError(INGEST_ERR.STOPPED, `source "${this.name}" is not running`);
     let hash: string | undefined;
     if (req.idempotencyKey !== undefined) {
       const k = req.idempotencyKey;
@@ -156,7 +158,7 @@ export class HttpSource implements Source, IngestTarget {
       const seen = this.#replay(hash);
       if (seen) return seen;
     }
-    if (this.#state !== 'running') throw new SluiceError(INGEST_ERR.STOPPED, `source "${this.name}" is not running`);
+    if (this.health.state !== 'running') throw new SluiceError(INGEST_ERR.STOPPED, `source "${this.name}" is not running`);
     this.#busyCheck();
     const lane = this.#lane!;
     // good records are committed in chunks as they are parsed (a request is still all or nothing:

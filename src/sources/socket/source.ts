@@ -21,7 +21,8 @@ import net from 'node:net';
 import { chmodSync, lstatSync, unlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
+import type { Pipeline, Source, SourceStatus } from '../../core/pipeline.js';
+import { Health, problemOf } from '../../core/health.js';
 import type { LogRecord, Origin } from '../../core/record.js';
 import { defineError, SluiceError } from '../../core/errors.js';
 import type { ParseStage, StageCounters } from '../../parse/stage.js';
@@ -70,6 +71,7 @@ export class SocketSource implements Source {
   readonly name: string;
   readonly type = 'socket';
   readonly stream: string;
+  readonly health: Health;
   readonly #cfg: SocketSourceConfig;
   readonly #stage: ParseStage;
   readonly #path: string;
@@ -82,13 +84,12 @@ export class SocketSource implements Source {
   #server: net.Server | undefined;
   /** The socket file we created (to remove only ours at stop). */
   #ino: number | undefined;
-  #state: SourceState = 'stopped';
-  #error: string | undefined;
 
   constructor(cfg: SocketSourceConfig, opts: SocketSourceOptions) {
     this.#cfg = cfg;
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
+    this.health = new Health('source', cfg.name, 'socket');
     this.#stage = opts.stage;
     this.#path = path.resolve(cfg.path);
     this.#origin = Object.freeze({ kind: 'socket', path: this.#path });
@@ -96,7 +97,7 @@ export class SocketSource implements Source {
 
   async start(pipeline: Pipeline): Promise<void> {
     this.#pipeline = pipeline;
-    this.#state = 'starting';
+    this.health.set('starting');
     this.#lane = new RecordLane(this.#stage, { source: this.name, stream: this.stream, format: 'json', maxLineBytes: this.#cfg.max_frame_bytes, dropStage: 'socket', counters: this.#counters, transforms: this.#stage.plan(this.name, this.stream, this.#cfg.transforms) });
     try {
       await this.#clearStale();
@@ -108,16 +109,14 @@ export class SocketSource implements Source {
           resolve();
         });
       });
-      server.on('error', (err) => {
-        this.#error = err.message;
-      });
+      server.on('error', (err) => this.health.set('degraded', problemOf(err)));
       this.#server = server;
       chmodSync(this.#path, this.#cfg.mode);
       this.#ino = lstatSync(this.#path).ino;
-      this.#state = 'running';
+      this.health.set('running');
+      this.health.note('listening', `listening on ${this.#path}`, { path: this.#path });
     } catch (err) {
-      this.#state = 'failed';
-      this.#error = (err as Error).message;
+      this.health.set('error', problemOf(err));
       throw err;
     }
   }
@@ -142,7 +141,7 @@ export class SocketSource implements Source {
 
   #onConnection(sock: net.Socket): void {
     const c = this.#counters;
-    if (this.#state !== 'running') {
+    if (this.health.state !== 'running' && this.health.state !== 'degraded') {
       sock.destroy();
       return;
     }
@@ -253,14 +252,14 @@ export class SocketSource implements Source {
     this.#counters.paused++;
     for (const s of this.#conns) s.pause();
     this.#lane!.onResume(() => {
-      if (this.#state !== 'running') return;
+      if (this.health.state !== 'running' && this.health.state !== 'degraded') return;
       for (const s of this.#conns) s.resume();
     });
   }
 
   async stop(): Promise<void> {
-    if (this.#state === 'stopped') return;
-    this.#state = 'stopped';
+    if (this.health.state === 'stopped') return;
+    this.health.set('stopped');
     const server = this.#server;
     this.#server = undefined;
     // records are committed as they are read: once reading stops, everything read was accepted
@@ -281,13 +280,12 @@ export class SocketSource implements Source {
       name: this.name,
       type: this.type,
       stream: this.stream,
-      state: this.#state,
+      ...this.health.view(),
       counters: { ...this.#counters },
       path: this.#path,
       connections: this.#conns.size,
       paused: this.#lane?.paused ?? false,
     };
-    if (this.#error) st.error = this.#error;
     return st;
   }
 }

@@ -9,7 +9,8 @@
  * "tls", peer: "ip:port" }`. Nothing is checkpointed: a network source has
  * no position to resume from (TCP senders keep what we have not read).
  */
-import type { Pipeline, Source, SourceState, SourceStatus } from '../../core/pipeline.js';
+import type { Pipeline, Source, SourceStatus } from '../../core/pipeline.js';
+import { Health, problemOf } from '../../core/health.js';
 import { ParseStage, type LaneSpec, type StageCounters } from '../../parse/stage.js';
 import type { ParsePool } from '../../parse/pool.js';
 import type { SyslogSourceConfig } from './config.js';
@@ -31,18 +32,18 @@ export class SyslogSource implements Source {
   readonly name: string;
   readonly type = 'syslog';
   readonly stream: string;
+  readonly health: Health;
   readonly #cfg: SyslogSourceConfig;
   readonly #opts: SyslogSourceOptions;
   readonly #stage: StageCounters = newStageCounters();
   #listeners: SyslogListener[] = [];
-  #state: SourceState = 'stopped';
-  #error: string | undefined;
 
   constructor(cfg: SyslogSourceConfig, opts: SyslogSourceOptions = {}) {
     this.#cfg = cfg;
     this.#opts = opts;
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
+    this.health = new Health('source', cfg.name, 'syslog');
   }
 
   async start(pipeline: Pipeline): Promise<void> {
@@ -64,7 +65,7 @@ export class SyslogSource implements Source {
     const plan = stage.plan(cfg.name, this.stream, cfg.transforms);
     if (plan !== undefined) spec.transforms = plan;
     const ctx: ListenerContext = { cfg, stage, pipeline, spec };
-    this.#state = 'starting';
+    this.health.set('starting');
     const ls: SyslogListener[] = [];
     try {
       if (cfg.udp !== undefined) ls.push(new UdpListener(ctx));
@@ -76,18 +77,18 @@ export class SyslogSource implements Source {
       if (failed) throw failed.reason;
     } catch (err) {
       await Promise.allSettled(ls.map((l) => l.stop()));
-      this.#state = 'failed';
-      this.#error = err instanceof Error ? err.message : String(err);
+      this.health.set('error', problemOf(err));
       throw err;
     }
     this.#listeners = ls;
-    this.#state = 'running';
+    this.health.set('running');
+    this.health.note('listening', `listening on ${ls.map((l) => `${l.transport} ${l.status().address}`).join(', ')}`, { listeners: ls.map((l) => `${l.transport}://${l.status().address}`) });
   }
 
   async stop(): Promise<void> {
     const ls = this.#listeners;
     await Promise.all(ls.map((l) => l.stop()));
-    if (this.#state !== 'failed') this.#state = 'stopped';
+    if (this.health.state !== 'error') this.health.set('stopped');
   }
 
   status(): SourceStatus {
@@ -96,11 +97,10 @@ export class SyslogSource implements Source {
       name: this.name,
       type: this.type,
       stream: this.stream,
-      state: this.#state,
+      ...this.health.view(),
       counters: { ...sumCounters(listeners.map((l) => l.counters)), ...this.#stage },
       listeners,
     };
-    if (this.#error !== undefined) st.error = this.#error;
     return st;
   }
 
