@@ -60,7 +60,9 @@ export function prettyLine(json: string): string {
   const { time, level, msg, component, name, ...rest } = o;
   const t = typeof time === 'string' ? new Date(time) : new Date();
   const clock = `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${String(t.getMilliseconds()).padStart(3, '0')}`;
-  const who = component !== undefined ? ` [${String(component)}${name !== undefined ? ` ${String(name)}` : ''}]` : '';
+  const tag = component !== undefined ? `${String(component)}${name !== undefined ? ` ${String(name)}` : ''}` : '';
+  // a message that starts with its component ("source app: running") needs no tag
+  const who = tag && !String(msg ?? '').startsWith(tag) ? ` [${tag}]` : '';
   let fields = '';
   for (const [k, v] of Object.entries(rest)) fields += ` ${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`;
   return `${clock} ${String(level).toUpperCase().padEnd(LEVEL_WIDTH)}${who} ${String(msg ?? '')}${fields}\n`;

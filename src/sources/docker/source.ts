@@ -226,11 +226,13 @@ export class DockerSource implements Source {
 function engineProblem(socket: string, err: unknown): Problem {
   if (err === undefined) return { code: 'disconnected', message: `the Docker engine at ${socket} ended the events stream; reconnecting` };
   const p = problemOf(err);
+  // the client wraps socket errors as SLUICE_ERR_DOCKER_UNREACHABLE: the errno in its message is what an operator acts on
+  const code = /\b(E[A-Z]{3,})\b/.exec(p.message)?.[1] ?? p.code;
   const hint: Record<string, string> = {
     ENOENT: 'no such socket (is Docker installed and running?)',
     ECONNREFUSED: 'nothing listens on the socket (is dockerd running?)',
     EACCES: 'permission denied (run Sluice as a user in the docker group, or root)',
     ENOTSOCK: 'the path is not a socket',
   };
-  return { code: p.code, message: `cannot reach the Docker engine at ${socket}: ${hint[p.code] ?? p.message}` };
+  return { code, message: `cannot reach the Docker engine at ${socket}: ${hint[code] ?? p.message}` };
 }

@@ -15,6 +15,7 @@ interface SourceStatus {
   type: string;
   stream: string;
   state: string;
+  last_error?: { code: string; message: string; at: string } | null;
   counters: Record<string, number>;
   [k: string]: unknown;
 }
@@ -101,6 +102,11 @@ export function StatusPage() {
                         <td data-label="Stream">{src.stream}</td>
                         <td data-label="State">
                           <span class={`state state-${src.state}`}>{src.state}</span>
+                          {src.last_error && (src.state === 'error' || src.state === 'degraded') && (
+                            <small class="state-reason muted" title={`${src.last_error.code} at ${src.last_error.at}`}>
+                              {src.last_error.message}
+                            </small>
+                          )}
                         </td>
                         {MAIN_COUNTERS.map((c) => (
                           <td key={c} data-label={c} class="num">
