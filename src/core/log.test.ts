@@ -21,7 +21,7 @@ describe('the daemon log', () => {
   it('writes readable lines on a terminal (format auto), and JSON when asked even there', () => {
     const tty = capture(true);
     createLog({ out: tty.out }).warn({ component: 'sink', name: 'central', code: 'ECONNREFUSED' }, 'cannot deliver');
-    expect(tty.lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN  \[sink central\] cannot deliver code=ECONNREFUSED\n$/);
+    expect(tty.lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN {2}\[sink central\] cannot deliver code=ECONNREFUSED\n$/);
     const json = capture(true);
     createLog({ out: json.out, format: 'json' }).warn('x');
     expect(JSON.parse(json.lines[0]!)).toMatchObject({ level: 'warn', msg: 'x' });
@@ -44,7 +44,7 @@ describe('the daemon log', () => {
   });
 
   it('prettyLine quotes values with spaces and passes a line that is not JSON through', () => {
-    expect(prettyLine('{"time":"2026-01-01T00:00:00.000Z","level":"info","msg":"m","path":"/a b","n":3}')).toMatch(/ INFO  m path="\/a b" n=3\n$/);
+    expect(prettyLine('{"time":"2026-01-01T00:00:00.000Z","level":"info","msg":"m","path":"/a b","n":3}')).toMatch(/ INFO {2}m path="\/a b" n=3\n$/);
     expect(prettyLine('plain\n')).toBe('plain\n');
   });
 });
