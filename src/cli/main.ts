@@ -8,6 +8,7 @@ import { Daemon } from '../main.js';
 import { createLog } from '../core/log.js';
 import { VERSION } from '../version.js';
 import { runTail } from './tail.js';
+import { preflight } from './preflight.js';
 import { E, oneLine, SluiceError } from '../core/errors.js';
 
 /** The flags of `run` that override config keys, and the flag each key came from (named in its problems). */
@@ -40,11 +41,13 @@ export async function main(argv: string[]): Promise<number> {
     .command('check')
     .description('validate a configuration; print every problem with its key path')
     .option('-c, --config <file>', 'configuration file (TOML)')
-    .action((o: { config?: string }) => {
+    .action(async (o: { config?: string }) => {
       const r = loadConfig({ file: o.config });
       if (r.ok) {
         process.stdout.write(`ok: ${r.file ?? '(embedded default)'} (${r.config.sources.length} sources, ${r.config.streams.length} streams)\n`);
         for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+        // valid, but what the machine shows will fail (a Docker socket absent, a port taken): warnings, exit 0
+        for (const w of await preflight(r.config)) process.stderr.write(`warning: ${w}\n`);
         exitCode = 0;
       } else {
         for (const p of r.problems) process.stdout.write(`${p}\n`);
