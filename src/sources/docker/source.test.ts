@@ -409,3 +409,25 @@ describe('checkpoint store', () => {
     expect(r.kind === 'ok' && r.doc).toEqual({ version: 1, seq: 10, containers: {}, last: null });
   });
 });
+
+describe('state and its reason', () => {
+  it('is error with ENOENT while the engine socket is absent, and running again (recovered) once the engine listens', async () => {
+    const fake = new FakeDocker(); // not listening yet: its socket does not exist
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-fd-'));
+    cleanup.push(() => fake.close(), () => rmSync(dir, { recursive: true, force: true }));
+    const cfg = dockerSourceSchema.parse({ name: 'fake', type: 'docker', socket: `unix://${fake.socket}`, reconcile_interval: '1h' });
+    const src = new DockerSource(cfg, { dataDir: dir });
+    const seen: string[] = [];
+    src.health.observe((_who, e) => e.type === 'state' && seen.push(`${e.from}->${e.to}${e.problem ? ` ${e.problem.code}` : ''}`));
+    cleanup.push(() => src.stop());
+    await src.start(new CollectingPipeline());
+    await waitFor('the error state', () => src.status().state === 'error');
+    const st = src.status();
+    expect(st.last_error).toMatchObject({ code: 'ENOENT' });
+    expect(st.last_error!.message).toContain(`cannot reach the Docker engine at ${fake.socket}: no such socket`);
+    await fake.listen();
+    await waitFor('running once the engine answers', () => src.status().state === 'running', 10_000);
+    expect(seen).toEqual(['stopped->starting', 'starting->error ENOENT', 'error->running']);
+    expect(src.status().last_error).toMatchObject({ code: 'ENOENT' }); // kept: the last failure stays visible
+  });
+});
