@@ -9,6 +9,8 @@ import { createLog } from '../core/log.js';
 import { VERSION } from '../version.js';
 import { runTail } from './tail.js';
 import { preflight } from './preflight.js';
+import { ClientError, EXIT, report, type Target } from './client.js';
+import { resolveTarget } from './token.js';
 import { E, oneLine, SluiceError } from '../core/errors.js';
 
 /** The flags of `run` that override config keys, and the flag each key came from (named in its problems). */
@@ -59,25 +61,24 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('tail')
     .description("follow a Sluice's live stream (SSE), resuming after disconnects")
-    .argument('<url>', 'base URL of a Sluice, e.g. http://127.0.0.1:8080')
+    .argument('[url]', 'base URL of a Sluice, e.g. http://127.0.0.1:8080 or 127.0.0.1:8080 (default: server.listen of the configuration)')
+    .option('-c, --config <file>', 'configuration whose data_dir holds the admin token and whose server.listen is the default URL (default: ./sluice.toml)')
     .option('--stream <name>', 'one stream (default: all streams)')
-    .option('--filter <text>', 'only records whose message contains this text (case-insensitive)')
+    .option('--filter <text>', 'only records whose message contains this text (case-insensitive substring)')
     .option('--level <list>', 'only these levels, e.g. warn,error')
     .option('--since <seq>', 'start after this seq (default: live)')
-    .option('--token <token>', 'bearer token (default: env SLUICE_TOKEN)')
+    .option('--token <token>', 'bearer token (visible in ps; default: env SLUICE_TOKEN, else the admin token of the configuration or <data_dir>/admin_token)')
     .option('--json', 'print records as JSON lines')
-    .option('--max-retries <n>', 'give up after n failed reconnects in a row (default: never)')
-    .action(async (url: string, o: { stream?: string; filter?: string; level?: string; since?: string; token?: string; json?: boolean; maxRetries?: string }) => {
-      exitCode = await runTail({
-        url,
-        stream: o.stream,
-        filter: o.filter,
-        level: o.level,
-        since: o.since !== undefined ? Number(o.since) : undefined,
-        token: o.token ?? process.env.SLUICE_TOKEN,
-        json: !!o.json,
-        maxRetries: o.maxRetries !== undefined ? Number(o.maxRetries) : Infinity,
-      });
+    .option('--max-retries <n>', 'give up after n failed reconnects in a row (default: never); 401, 403 and 404 end at once')
+    .action(async (url: string | undefined, o: ClientFlags & { stream?: string; filter?: string; level?: string; since?: string; json?: boolean }) => {
+      const since = o.since !== undefined ? count(o.since, '--since') : undefined;
+      const maxRetries = o.maxRetries !== undefined ? count(o.maxRetries, '--max-retries') : Infinity;
+      const target = clientTarget('tail', url, o);
+      if (since === null || maxRetries === null || typeof target === 'number') {
+        exitCode = typeof target === 'number' ? target : EXIT.USAGE;
+        return;
+      }
+      exitCode = await runTail({ target, stream: o.stream, filter: o.filter, level: o.level, since, json: !!o.json, maxRetries });
     });
 
   await registerExtraCommands(program, (c) => (exitCode = c));
@@ -92,6 +93,29 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return exitCode;
+}
+
+interface ClientFlags {
+  config?: string;
+  token?: string;
+  maxRetries?: string;
+}
+
+/** A whole number >= 0 from a flag, or null after saying why (a usage error). */
+function count(v: string, flag: string): number | null {
+  if (/^\d{1,15}$/.test(v.trim())) return Number(v);
+  process.stderr.write(`error: ${flag} expects a whole number, got "${v}"\n`);
+  return null;
+}
+
+/** The URL and token of a client command, or its exit code after saying what is wrong. */
+function clientTarget(command: string, url: string | undefined, o: ClientFlags): Target | number {
+  try {
+    return resolveTarget({ url, token: o.token, config: o.config });
+  } catch (err) {
+    if (err instanceof ClientError) return report(command, err);
+    throw err;
+  }
 }
 
 /** Commands owned by other areas (rules) hook in here. */

@@ -3,16 +3,20 @@
  * last event id and reconnects with `Last-Event-ID` (backoff 0.5 s doubling
  * to 10 s), so a restart of either side loses nothing the server still has;
  * a `gap` notice is printed when the server no longer had some records.
+ * Only failures a retry can help are retried (refused, reset, 5xx; at most
+ * --max-retries in a row); 401, 403, 404 and a bad request end it at once
+ * with the exit code of client.ts.
  */
 import { LEVELS } from '../core/record.js';
+import { CLIENT_ERR, ClientError, EXIT, FIRST_DELAY_MS, hostPort, networkError, nextDelay, report, request, sleep, type Target } from './client.js';
 
 export interface TailOptions {
-  url: string;
+  /** The Sluice and the token (token.ts resolveTarget). */
+  target: Target;
   stream?: string;
   filter?: string;
   level?: string;
   since?: number;
-  token?: string;
   json: boolean;
   maxRetries: number;
   out?: (line: string) => void;
@@ -74,52 +78,51 @@ function render(data: string, json: boolean, color: boolean): string {
 export async function runTail(o: TailOptions): Promise<number> {
   const out = o.out ?? ((l: string) => process.stdout.write(l + '\n'));
   if (o.level) for (const l of o.level.split(',')) if (!(LEVELS as readonly string[]).includes(l.trim())) {
-    process.stderr.write(`unknown level "${l}" (one of ${LEVELS.join(', ')})\n`);
-    return 2;
+    process.stderr.write(`sluice tail: unknown level "${l}" (one of ${LEVELS.join(', ')})\n`);
+    return EXIT.USAGE;
   }
-  const base = o.url.replace(/\/+$/, '');
   const path = o.stream ? `/api/streams/${encodeURIComponent(o.stream)}/sse` : '/api/tail/sse';
   const qs = new URLSearchParams();
   if (o.filter) qs.set('q', o.filter);
   if (o.level) qs.set('level', o.level);
+  const target = o.target;
   let lastId: string | undefined = o.since !== undefined ? String(o.since) : undefined;
   const color = !o.json && process.stdout.isTTY === true;
   let failures = 0;
-  let delay = 500;
+  let delay = FIRST_DELAY_MS;
   while (!o.signal?.aborted) {
     const headers: Record<string, string> = { Accept: 'text/event-stream' };
-    if (o.token) headers.Authorization = `Bearer ${o.token}`;
     if (lastId !== undefined) headers['Last-Event-ID'] = lastId;
     try {
-      const res = await fetch(`${base}${path}${qs.size ? `?${qs}` : ''}`, { headers, signal: o.signal });
-      if (res.status === 401 || res.status === 403 || res.status === 404 || res.status === 400) {
-        process.stderr.write(`${res.status}: ${await res.text()}\n`);
-        return 1;
-      }
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+      const res = await request(target, `${path}${qs.size ? `?${qs}` : ''}`, { headers, signal: o.signal });
+      if (!res.body) throw new ClientError(CLIENT_ERR.ANSWER, 'the answer has no body', true);
       failures = 0;
-      delay = 500;
+      delay = FIRST_DELAY_MS;
       const parser = new SseParser();
       const decoder = new TextDecoder();
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        parser.push(decoder.decode(chunk, { stream: true }), (e) => {
-          if (e.id !== undefined) lastId = e.id;
-          if (e.event === 'log') out(render(e.data, o.json, color));
-          else if (e.event === 'gap') process.stderr.write(`-- gap: ${e.data} --\n`);
-        });
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          parser.push(decoder.decode(chunk, { stream: true }), (e) => {
+            if (e.id !== undefined) lastId = e.id;
+            if (e.event === 'log') out(render(e.data, o.json, color));
+            else if (e.event === 'gap') process.stderr.write(`-- gap: ${e.data} --\n`);
+          });
+        }
+      } catch (err) {
+        throw networkError(err, target.base);
       }
-      throw new Error('stream ended');
+      throw new ClientError(CLIENT_ERR.UNREACHABLE, `${hostPort(target.base)} ended the stream`, true);
     } catch (err) {
       if (o.signal?.aborted) break;
+      const e = networkError(err, target.base);
+      // 401, 403, 404, a bad request, TLS or an unknown host: a retry cannot help
+      if (!e.retryable) return report('tail', e);
       failures++;
-      if (failures > o.maxRetries) {
-        process.stderr.write(`giving up after ${failures - 1} retries: ${(err as Error).message}\n`);
-        return 1;
-      }
-      process.stderr.write(`-- disconnected (${(err as Error).message}); reconnecting in ${delay} ms --\n`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 10_000);
+      if (failures > o.maxRetries) return report('tail', e, failures - 1);
+      process.stderr.write(`-- disconnected (${e.message}); reconnecting in ${delay} ms --\n`);
+      await sleep(delay, o.signal);
+      delay = nextDelay(delay);
     }
   }
-  return 0;
+  return EXIT.OK;
 }

@@ -179,8 +179,8 @@ tcp = "127.0.0.1:0"
   });
 
   it('never echoes a token or the store URL from the environment, even in a problem about it', () => {
-    const secret = '[not-toml-but-a-secret-4711';
-    const unparsable = loadConfig({ file: write(''), env: { SLUICE_SERVER_ADMIN_TOKEN: secret } });
+    // not TOML, and too short to be taken as the string it is
+    const unparsable = loadConfig({ file: write(''), env: { SLUICE_SERVER_ADMIN_TOKEN: '[short-4711' } });
     expect(!unparsable.ok && unparsable.problems).toEqual(['server.admin_token (from env SLUICE_SERVER_ADMIN_TOKEN): cannot parse the value (not shown: a secret) as a TOML array or inline table']);
     const short = loadConfig({ file: write(''), env: { SLUICE_ADMIN_TOKEN: 'short-4711' } });
     expect(!short.ok && short.problems).toEqual(['server.admin_token (from env SLUICE_ADMIN_TOKEN): at least 16 characters']);
@@ -197,10 +197,13 @@ tcp = "127.0.0.1:0"
     expect(!list.ok && list.problems).toEqual(['triggers.allow_hosts (from env SLUICE_TRIGGERS_ALLOW_HOSTS): cannot parse "[\\"a\\"" as a TOML array or inline table']);
   });
 
-  it('an env value that reads as a number stays a string where the key wants one (a numeric token)', () => {
+  it('an env value that reads as a number, or starts like an array, stays a string where the key wants one (a numeric token, an IPv6 listen address)', () => {
     const r = loadConfig({ file: write(''), env: { SLUICE_SERVER_ADMIN_TOKEN: '1234567890123456', SLUICE_LIMITS_CLIENT_LAG: '42' } });
     expect(r.ok && r.config.server.admin_token).toBe('1234567890123456');
     expect(r.ok && r.config.limits.client_lag).toBe(42);
+    // and one that starts like a TOML array but is not one: an IPv6 listen address
+    const v6 = loadConfig({ file: write(''), env: { SLUICE_SERVER_LISTEN: '[::]:8080' } });
+    expect(v6.ok && v6.config.server.listen).toBe('[::]:8080');
   });
 
   it('the embedded default tails /var/log/*.log (or an inbox) and serves on loopback', () => {

@@ -113,7 +113,8 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems
       const v = env[name];
       if (v === undefined) continue;
       const dotted = `${section}.${key}`;
-      let value = envValue(v);
+      // "[::]:8080" is not a TOML array but a fine listen address: a string the key accepts stays one
+      let value = envValue(v) ?? (keySchema.safeParse(v).success ? v : undefined);
       if (value === undefined) {
         origins.set(dotted, { kind: 'env', name, value: v } satisfies ValueOrigin);
         problems.push(`${dotted}: cannot parse ${isSecretKey(dotted) ? 'the value (not shown: a secret)' : JSON.stringify(v)} as a TOML array or inline table`);
