@@ -4,7 +4,8 @@
  * reach the central exactly once while the central is stopped for a while,
  * and while the agent is SIGKILLed mid-send and restarted.
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN, authHeaders, fileSourceToml, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
@@ -15,11 +16,11 @@ afterAll(() => stopAll());
 const TOKEN = 'edge-ingest-token-0123456789';
 const N = Number(process.env.SLUICE_FORWARD_LINES ?? 100_000);
 
-async function central(dir: string, port: number): Promise<DaemonHandle> {
+async function central(dir: string, port: number, extra = ''): Promise<DaemonHandle> {
   const cfg = path.join(dir, 'central.toml');
   writeFileSync(
     cfg,
-    `data_dir = "${dir}/central"\n[[sources]]\nname = "edge1"\ntype = "http"\ntoken = "${TOKEN}"\n\n[[streams]]\nname = "edge1"\nreplay = ${N + 10_000}\nreplay_bytes = "512MiB"\n\n[limits]\nmemory = "2GiB"\n\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "${ADMIN}"\n`,
+    `data_dir = "${dir}/central"\n${extra}\n[[sources]]\nname = "edge1"\ntype = "http"\ntoken = "${TOKEN}"\n\n[[streams]]\nname = "edge1"\nreplay = ${N + 10_000}\nreplay_bytes = "512MiB"\n\n[limits]\nmemory = "2GiB"\n\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "${ADMIN}"\n`,
   );
   return launch(cfg, port);
 }
@@ -143,6 +144,72 @@ describe('forward: agent -> central', () => {
     expect(await a.stop()).toBe(0);
     expect(await c.stop()).toBe(0);
   }, 120_000);
+
+  it('the central SIGKILLed after it stored a batch but before its answer reached the agent: the retry under the same key is absorbed, none twice', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'app.log');
+    writeFileSync(log, '');
+    const cPort = await freePort();
+    // what the central stored: its archive of the edge1 stream, written before it answers (and kept across its SIGKILL)
+    const archive = path.join(dir, 'central-archive', 'edge1.ndjson');
+    const archiveToml = `[[archive]]\nstream = "edge1"\npath = "${archive}"\nmax_size = "1GiB"\n`;
+    let c = await central(dir, cPort, archiveToml);
+    // between the two: an HTTP proxy that, for the third batch, lets the central store it and answer, then
+    // drops the answer and SIGKILLs the central (the agent sees a connection reset and retries)
+    const pPort = await freePort();
+    let batches = 0;
+    let lost: { key: string } | undefined;
+    let restarted: Promise<DaemonHandle> | undefined;
+    const proxy = http.createServer((req, res) => {
+      const body: Buffer[] = [];
+      req.on('data', (d: Buffer) => body.push(d));
+      req.on('end', () => {
+        const up = http.request({ host: '127.0.0.1', port: cPort, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+          const answer: Buffer[] = [];
+          ur.on('data', (d: Buffer) => answer.push(d));
+          ur.on('end', () => {
+            if (++batches === 3 && lost === undefined) {
+              lost = { key: String(req.headers['idempotency-key']) };
+              req.socket.destroy();
+              restarted = c.kill9().then(() => central(dir, cPort, archiveToml));
+              return;
+            }
+            res.writeHead(ur.statusCode ?? 502, ur.headers);
+            res.end(Buffer.concat(answer));
+          });
+        });
+        up.on('error', () => req.socket.destroy()); // the central is down: the agent retries
+        up.end(Buffer.concat(body));
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(pPort, '127.0.0.1', () => r()));
+    try {
+      const M = 20_000;
+      const a = await agent(dir, await freePort(), pPort, log, 'batch_records = 1000\nbatch_age = "50ms"');
+      appendFileSync(log, lines(0, M));
+      await waitFor(() => restarted, 'the third batch stored and its answer lost', 60_000);
+      c = await restarted!;
+      await waitFor(async () => (await status(a)).forward[0]!.spool_batches === 0 && (await agentRead(a)) === M, 'the agent done', 120_000);
+      // the stored lines, across the central's two runs: each exactly once
+      const seen = new Map<number, number>();
+      for (const l of readFileSync(archive, 'utf8').split('\n')) {
+        const m = /"message":"line (\d+) /.exec(l);
+        if (m) seen.set(Number(m[1]), (seen.get(Number(m[1])) ?? 0) + 1);
+      }
+      expect(seen.size).toBe(M);
+      expect([...seen.values()].filter((n) => n > 1)).toEqual([]);
+      // the agent sent the lost batch again under the same key; the restarted central answered it from its key store
+      expect((await status(a)).forward[0]!.counters.retries).toBeGreaterThan(0);
+      const cs = (await (await fetch(`${c.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { replayed: number } }[] };
+      expect(cs.sources[0]!.counters.replayed).toBeGreaterThanOrEqual(1);
+      expect(lost!.key).toMatch(/-\d+$/);
+      expect(await a.stop()).toBe(0);
+      expect(await c.stop()).toBe(0);
+    } finally {
+      proxy.close();
+      proxy.closeAllConnections();
+    }
+  }, 240_000);
 
   for (const onFull of ['drop_oldest', 'pause'] as const) {
     it(`the spool limit reached with on_full = "${onFull}": ${onFull === 'pause' ? 'nothing is missing' : 'what is missing is exactly what the drop counters say'}`, async () => {
