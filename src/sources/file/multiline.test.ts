@@ -39,6 +39,23 @@ describe('MultilineJoiner', () => {
     expect(out.map((o) => o.end)).toEqual([1, 4, 5, 6]);
   });
 
+  it('runs a table of states: a rule to `start` ends the record with its line; a line no start rule takes is a record at once', () => {
+    const out: string[] = [];
+    const j = new MultilineJoiner({
+      states: { start: [{ match: '^BEGIN', to: 'body' }], body: [{ match: '^END', to: 'start' }, { match: '', to: 'body' }] },
+      maxLines: 500,
+      onRecord: (text) => out.push(text),
+    });
+    for (const [i, l] of ['x', 'BEGIN', 'a', 'END'].entries()) j.push(l, i + 1, 0);
+    expect(out).toEqual(['x', 'BEGIN\na\nEND']); // at END, not when the next line comes
+    expect(j.pendingLines).toBe(0);
+    for (const [i, l] of ['y', 'BEGIN', 'b'].entries()) j.push(l, i + 5, 0);
+    expect(out).toEqual(['x', 'BEGIN\na\nEND', 'y']);
+    expect(j.pendingLines).toBe(2);
+    j.flush();
+    expect(out.at(-1)).toBe('BEGIN\nb');
+  });
+
   it('records when the last line came, for the quiet timeout', () => {
     const { j } = joiner('^S');
     j.push('S1', 3, 1234);
