@@ -44,7 +44,9 @@ function rows(inp: JS, out: JS | undefined, prefix: string, acc: string[]): void
     const inner = v.anyOf?.find((x) => x.properties) ?? v;
     const innerOut = o?.anyOf?.find((x) => x.properties) ?? o;
     if (inner.type === 'object' && inner.properties) {
-      acc.push(`| \`${key}\` | table | ${defText} | ${desc} |`);
+      // a table that may also be written another way (`multiline = "java"`): name those forms too
+      const forms = [...(v.anyOf ?? []).filter((x) => x !== inner).map(typeOf), 'table'].join(' \\| ');
+      acc.push(`| \`${key}\` | ${forms} | ${defText} | ${desc} |`);
       rows(inner, innerOut, key + '.', acc);
     } else if (v.type === 'array' && v.items?.properties) {
       acc.push(`| \`${key}\` | array of tables | ${defText} | ${desc} |`);

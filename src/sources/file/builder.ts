@@ -12,6 +12,7 @@ import type { Origin } from '../../core/record.js';
 import type { RawBatch } from '../../parse/batch.js';
 import type { FileSourceConfig } from './config.js';
 import { MultilineJoiner } from './multiline.js';
+import { multilineStates } from './multiline-presets.js';
 import type { FileCounters } from './counters.js';
 
 /**
@@ -58,7 +59,7 @@ export class RecordBuilder {
     });
     this.#joiner = cfg.multiline
       ? new MultilineJoiner({
-          start: cfg.multiline.start,
+          states: multilineStates(cfg.multiline),
           maxLines: cfg.multiline.max_lines,
           onRecord: (text, end) => this.#emit(text, end),
         })

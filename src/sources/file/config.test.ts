@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { fileSourceSchema } from './config.js';
+import { formatIssues } from '../../config/load.js';
+import { fileSourceSchema, multilineTableSchema } from './config.js';
 
 describe('fileSourceSchema', () => {
   it('fills the defaults', () => {
@@ -39,6 +40,29 @@ describe('fileSourceSchema', () => {
     expect(issue?.message).toMatch(/^invalid RE2 pattern: missing \)/);
   });
 
+  it('takes a preset by name, alone or in the table with timeout and max_lines', () => {
+    const parse = (multiline: unknown) => fileSourceSchema.parse({ name: 'app', type: 'file', paths: ['x'], multiline }).multiline;
+    expect(parse('java')).toEqual({ preset: 'java', timeout: 1000, max_lines: 500 });
+    expect(parse({ preset: 'python', timeout: '2s', max_lines: 50 })).toEqual({ preset: 'python', timeout: 2000, max_lines: 50 });
+  });
+
+  it('names a bad preset with its key path and lists the valid names (what sluice check prints)', () => {
+    const root = z.object({ sources: z.array(fileSourceSchema) });
+    const problems = (multiline: unknown) => formatIssues(root.safeParse({ sources: [{ name: 'app', type: 'file', paths: ['x'], multiline }] }).error!);
+    const names = 'java, python, go, ruby, dotnet, stack';
+    expect(problems('jav')).toEqual([`sources[0].multiline: unknown multiline preset "jav" (expected one of: ${names})`]);
+    expect(problems({ preset: 'node', timeout: '2s' })).toEqual([`sources[0].multiline.preset: unknown multiline preset "node" (expected one of: ${names})`]);
+  });
+
+  it('wants exactly one of start and preset', () => {
+    for (const multiline of [{ start: '^\\S', preset: 'java' }, { timeout: '1s' }]) {
+      const r = fileSourceSchema.safeParse({ name: 'app', type: 'file', paths: ['x'], multiline });
+      expect(r.error?.issues.map((i) => [i.path.join('.'), i.message]), JSON.stringify(multiline)).toEqual([
+        ['multiline', 'set exactly one of `start` (an RE2 pattern) or `preset` (one of: java, python, go, ruby, dotnet, stack)'],
+      ]);
+    }
+  });
+
   it('rejects what RE2 does not support (lookahead), unknown keys, empty paths', () => {
     const bad = [
       { name: 'a', type: 'file', paths: ['x'], multiline: { start: 'a(?=b)' } },
@@ -57,7 +81,6 @@ describe('fileSourceSchema', () => {
       const inner = 'unwrap' in s && typeof s.unwrap === 'function' ? (s.unwrap() as { description?: string }).description : undefined;
       expect(own.has(k) ? s.description : (s.description ?? inner), k).toBeTruthy();
     }
-    const ml = fileSourceSchema.shape.multiline.unwrap();
-    for (const [k, s] of Object.entries(ml.shape)) expect(s.description, k).toBeTruthy();
+    for (const [k, s] of Object.entries(multilineTableSchema.shape)) expect(s.description, k).toBeTruthy();
   });
 });

@@ -3,13 +3,16 @@
  * directories), where to begin on first sight, how often the safety-net poll
  * runs, when an unterminated last line is emitted, and optional multiline
  * joining, and which symlinks may be followed (the rule itself is in
- * links.ts). The multiline `start` pattern is compiled with RE2 here, so a bad
- * pattern is a config error with its key path (`sluice check`), never a
- * runtime surprise.
+ * links.ts). The multiline `start` pattern is compiled with RE2 here and a
+ * preset name is checked against multiline-presets.ts, so a bad pattern or
+ * name is a config error with its key path (`sluice check`), never a runtime
+ * surprise. `multiline = "java"` is parsed as `{ preset = "java" }` with the
+ * table's defaults.
  */
 import RE2 from 're2';
 import { z } from 'zod';
 import { duration, size, sourceBase } from '../../config/common.js';
+import { isMultilinePreset, multilinePresetNames } from './multiline-presets.js';
 
 /** Compile a user pattern with RE2; the error text without RE2's class prefix, or undefined when valid. */
 export function re2Error(pattern: string): string | undefined {
@@ -25,10 +28,12 @@ export function re2Error(pattern: string): string | undefined {
 // config/schema.ts and the JSON Schema export look for them.
 const D = {
   start:
-    'RE2 pattern that matches the first line of a record (e.g. "^\\\\S" or "^\\\\d{4}-"); the lines after it that do not match are appended to it.',
+    'RE2 pattern that matches the first line of a record (e.g. "^\\\\S" or "^\\\\d{4}-"); the lines after it that do not match are appended to it. Set `start` or `preset`, not both.',
+  preset: `A preset that knows a runtime's stack traces: ${multilinePresetNames.map((n) => `"${n}"`).join(', ')} (see Multiline). Set \`start\` or \`preset\`, not both.`,
   timeout: 'Emit a pending multiline record after this much quiet.',
   max_lines: 'Emit a multiline record once it has this many lines.',
-  multiline: 'Join lines into records: a line matching `start` begins a record, the lines after it belong to it (stack traces).',
+  multiline:
+    'Join lines into records (stack traces): a preset name (`multiline = "java"`), or a table with `preset` or `start` (a line matching `start` begins a record, the lines after it belong to it).',
   type: 'Tail files.',
   paths:
     'Globs (picomatch; "**" recurses) or directories (every regular file in it) to tail; relative paths are resolved from the working directory.',
@@ -47,7 +52,15 @@ const D = {
     'Tail log files: globs and directories, rotation (rename+create, copytruncate), deletion, checkpoints that survive restarts and crashes.',
 } as const;
 
-const multilineSchema = z
+const badPreset = (name: string) => `unknown multiline preset ${JSON.stringify(name)} (expected one of: ${multilinePresetNames.join(', ')})`;
+// A string with a check, not a z.enum: a failed enum aborts, and the table would then be reported as a bare
+// "Invalid input" of the union below instead of this message that lists the presets.
+const presetName = z.string().superRefine((v, ctx) => {
+  if (!isMultilinePreset(v)) ctx.addIssue({ code: 'custom', message: badPreset(v) });
+});
+
+/** The table form; the string form (a preset name) is parsed into it. */
+export const multilineTableSchema = z
   .strictObject({
     start: z
       .string()
@@ -56,11 +69,32 @@ const multilineSchema = z
         const err = re2Error(v);
         if (err !== undefined) ctx.addIssue({ code: 'custom', message: `invalid RE2 pattern: ${err}` });
       })
+      .optional()
       .describe(D.start),
+    preset: presetName.optional().describe(D.preset),
     timeout: duration(D.timeout).default(1000).describe(D.timeout),
     max_lines: z.number().int().min(1).max(100_000).default(500).describe(D.max_lines),
   })
+  .superRefine((v, ctx) => {
+    if ((v.start === undefined) === (v.preset === undefined)) {
+      ctx.addIssue({ code: 'custom', message: `set exactly one of \`start\` (an RE2 pattern) or \`preset\` (one of: ${multilinePresetNames.join(', ')})` });
+    }
+  })
   .describe(D.multiline);
+
+/** `multiline = "java"`: the table `{ preset = "java" }` with its defaults. */
+const presetOnly = z.string().transform((name, ctx) => {
+  const r = multilineTableSchema.safeParse({ preset: name });
+  if (r.success) return r.data;
+  // A bad name fails both members of the union; config/load.ts reports the member with the fewest
+  // problems, the first on a tie: this one (listed first), so the message names the presets.
+  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+  return z.NEVER;
+});
+
+// The transform stays inside the union's first member: the table member keeps its output JSON Schema (the
+// defaults in docs/configuration.md come from it), which a transform around the union would erase.
+const multilineSchema = z.union([presetOnly, multilineTableSchema]).describe(D.multiline);
 
 export const fileSourceSchema = z
   .strictObject({

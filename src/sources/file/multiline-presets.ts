@@ -2,9 +2,9 @@
  * The multiline presets (`multiline = "java"`, or `{ preset = "java", ... }`):
  * one table per runtime, each a state machine as data for the joiner in
  * multiline.ts. This is the one place that knows what each runtime's stack
- * traces look like; config.ts takes the names from here, the docs list them
- * from the comments here, and multiline-presets.test.ts holds each table to
- * traces captured from the real runtime (test/fixtures/multiline/).
+ * traces look like: config.ts takes the names from here, docs/configuration.md
+ * (Multiline) sums up the comments here, and multiline-presets.test.ts holds
+ * each table to traces captured from the real runtime (test/fixtures/multiline/).
  *
  * How a table reads: `start` lists the lines that may begin a multi-line
  * record (a line matching none is a record by itself, emitted at once); in
