@@ -8,6 +8,7 @@ import { Daemon } from '../main.js';
 import { createLog } from '../core/log.js';
 import { VERSION } from '../version.js';
 import { runTail } from './tail.js';
+import { runStatus } from './status.js';
 import { preflight } from './preflight.js';
 import { ClientError, EXIT, report, type Target } from './client.js';
 import { resolveTarget } from './token.js';
@@ -79,6 +80,24 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       exitCode = await runTail({ target, stream: o.stream, filter: o.filter, level: o.level, since, json: !!o.json, maxRetries });
+    });
+
+  program
+    .command('status')
+    .description('a summary of a running Sluice: sources (state, rate, backlog, last error), streams, drops, sinks, recent errors')
+    .argument('[url]', 'base URL of a Sluice (default: server.listen of the configuration, else 127.0.0.1:8080)')
+    .option('-c, --config <file>', 'configuration whose data_dir holds the admin token and whose server.listen is the default URL (default: ./sluice.toml)')
+    .option('--token <token>', 'bearer token (visible in ps; default: env SLUICE_TOKEN, else the admin token of the configuration or <data_dir>/admin_token)')
+    .option('--json', 'print /api/status as the daemon answers it')
+    .option('--max-retries <n>', 'retry a refused connection or a 5xx up to n times (default: 0)')
+    .action(async (url: string | undefined, o: ClientFlags & { json?: boolean }) => {
+      const maxRetries = o.maxRetries !== undefined ? count(o.maxRetries, '--max-retries') : 0;
+      const target = clientTarget('status', url, o);
+      if (maxRetries === null || typeof target === 'number') {
+        exitCode = typeof target === 'number' ? target : EXIT.USAGE;
+        return;
+      }
+      exitCode = await runStatus({ target, json: !!o.json, maxRetries });
     });
 
   await registerExtraCommands(program, (c) => (exitCode = c));
