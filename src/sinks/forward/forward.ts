@@ -9,14 +9,17 @@
  * the lines) before `push` returns, because the source checkpoints past
  * them right after: a SIGKILL loses nothing, the next start seals the
  * journal under the id it reserved (or drops it when that batch already
- * reached the spool). One sender sends the spool's oldest
- * batch at a time, in order, with an `Idempotency-Key` made of this agent's
- * id and the batch id (the same across retries and restarts: the central
- * ingests a batch once however often it arrives); a batch leaves the spool
- * only on a 2xx. Bodies are gzipped as they are sent (level 1, on libuv's
- * pool; the spool keeps NDJSON). Network errors, 408, 429 (its Retry-After honoured) and 5xx
- * are retried with exponential backoff and jitter; any other answer is
- * permanent: the batch goes to a dead-letter file with the answer, counted.
+ * reached the spool). One sender hands the spool's oldest batch at a time,
+ * in order, to the transport (transport.ts: HTTP to a central's ingest, or
+ * JetStream publish, jetstream.ts) with a key made of this agent's id and
+ * the batch id (the same across retries and restarts: an `Idempotency-Key`
+ * or a `Nats-Msg-Id`, so the other end takes a batch once however often it
+ * arrives); a batch leaves the spool only when the transport says it is
+ * safe there (a 2xx, a publish acknowledgement). What the transport calls
+ * retryable (network errors, 408, 429 with its Retry-After honoured, 5xx, no
+ * JetStream answer) is retried with exponential backoff and jitter; any
+ * other answer is permanent: the batch goes to a dead-letter file with the
+ * answer, counted.
  *
  * Past `spool_max`, `on_full = "pause"` makes `push` answer false (the
  * sources wait; files and TCP peers hold, checkpoints do not advance) and
@@ -25,8 +28,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { DurableStage } from '../../core/pipeline-runtime.js';
 import { Health, type Problem } from '../../core/health.js';
 import type { ForwardView } from '../../core/metrics.js';
@@ -34,12 +35,11 @@ import type { LogRecord } from '../../core/record.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/private-dir.js';
 import { encodedTail } from '../../wire/encoded.js';
 import { serializeRecord } from '../../wire/json.js';
-import { ForwardClient } from './client.js';
 import type { ForwardConfig } from './config.js';
+import { HttpTransport, type ForwardTransport, type SendResult } from './transport.js';
 import { Spool, type RecoverReport, type SpooledBatch } from './spool.js';
 import type { BaseLookup } from '../../triggers/ssrf.js';
 
-const gzipAsync = promisify(gzip);
 /** The open batch's journal: its reserved id (u64 BE), then its NDJSON lines. */
 const JOURNAL = 'open.journal';
 
@@ -49,7 +49,12 @@ export interface ForwardOptions {
   drop(stage: string, reason: string, n: number): void;
   log(msg: string): void;
   lookup?: BaseLookup;
+  /** Where batches go (default: HTTP to `cfg.url`). */
+  transport?: ForwardTransport;
 }
+
+/** The spool and batching settings (a `[[forward]]` without its HTTP keys; `[bus.publish]` has the same). */
+export type SpoolSettings = Omit<ForwardConfig, 'name' | 'url' | 'token' | 'allow_hosts'>;
 
 export interface ForwardCounters {
   batches_sent: number;
@@ -68,10 +73,10 @@ export interface ForwardCounters {
 export class ForwardStage implements DurableStage {
   readonly name: string;
   readonly counters: ForwardCounters = { batches_sent: 0, records_sent: 0, bytes_sent: 0, retries: 0, dead_lettered: 0, dropped_batches: 0, dropped_records: 0, recovered_batches: 0, corrupt_frames: 0, corrupt_bytes: 0, send_ms_total: 0 };
-  readonly #cfg: ForwardConfig;
+  readonly #cfg: SpoolSettings;
   readonly #opts: ForwardOptions;
   readonly #spool: Spool;
-  readonly #client: ForwardClient;
+  readonly #transport: ForwardTransport;
   readonly #streams: Set<string> | undefined;
   readonly #agentId: string;
   // the open batch
@@ -98,14 +103,14 @@ export class ForwardStage implements DurableStage {
   /** degraded while batches are refused or cannot be sent; the reason in its last error. */
   readonly health: Health;
 
-  constructor(cfg: ForwardConfig, opts: ForwardOptions) {
+  constructor(cfg: ForwardConfig | SpoolSettings, opts: ForwardOptions) {
     this.#cfg = cfg;
     this.#opts = opts;
     this.name = `forward:${opts.name}`;
     this.health = new Health('sink', opts.name, 'forward');
     const dir = path.join(opts.dataDir, 'spool', opts.name);
     this.#spool = new Spool(dir, { fsync: cfg.fsync, fsyncIntervalMs: cfg.fsync_interval });
-    this.#client = new ForwardClient(cfg.url, cfg.allow_hosts, opts.lookup);
+    this.#transport = opts.transport ?? new HttpTransport(cfg as ForwardConfig, opts.lookup);
     this.#streams = cfg.streams.length > 0 ? new Set(cfg.streams) : undefined;
     this.#agentId = agentId(dir);
     this.#buf = Buffer.allocUnsafe(cfg.batch_bytes + 64 * 1024);
@@ -165,7 +170,7 @@ export class ForwardStage implements DurableStage {
     this.#wake?.();
     await Promise.race([this.#sender, sleep(Math.max(0, deadline - Date.now()))]);
     this.#closed = true;
-    this.#client.close();
+    this.#transport.close();
     this.#spool.close();
     if (this.#journal >= 0) closeSync(this.#journal);
     this.#journal = -1;
@@ -176,7 +181,7 @@ export class ForwardStage implements DurableStage {
     const oldest = this.#spool.oldestCreated;
     return {
       name: this.#opts.name,
-      url: redactUrl(this.#cfg.url),
+      url: this.#transport.target,
       spool_bytes: this.#spool.bytes,
       spool_batches: this.#spool.batches,
       spool_records: this.#spool.records,
@@ -311,11 +316,7 @@ export class ForwardStage implements DurableStage {
       }
       this.#inFlight = b;
       const raw = this.#spool.read(b);
-      const body = this.#cfg.gzip ? await gzipAsync(raw, { level: 1 }) : raw;
-      const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', 'idempotency-key': `${this.#agentId}-${b.id}` };
-      if (this.#cfg.gzip) headers['content-encoding'] = 'gzip';
-      if (this.#cfg.token !== undefined) headers.authorization = `Bearer ${this.#cfg.token}`;
-      const r = await this.#client.send(body, headers, this.#cfg.timeout);
+      const r = await this.#transport.send({ ndjson: raw, records: b.records, key: `${this.#agentId}-${b.id}` }, this.#cfg.timeout);
       this.#inFlight = undefined;
       // stopped while the answer was on its way: the spool is closed; unacknowledged, the batch is
       // sent again at the next start under the same key (the central ingests it once)
@@ -332,7 +333,7 @@ export class ForwardStage implements DurableStage {
         continue;
       }
       this.#lastAnswer = { at: new Date().toISOString(), status: r.status, snippet: r.snippet };
-      this.health.set('degraded', sendProblem(r, !r.retryable));
+      this.health.set('degraded', sendProblem(r, !r.retryable, this.#transport.peer));
       if (!r.retryable) {
         this.#deadLetter(b, raw, r.status, r.snippet);
         this.#spool.ack(b);
@@ -357,7 +358,7 @@ export class ForwardStage implements DurableStage {
     mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     writeFileSync(path.join(dir, `${b.id}.ndjson`), ndjson, { mode: PRIVATE_FILE_MODE });
     writeFileSync(path.join(dir, `${b.id}.json`), JSON.stringify({ id: b.id, records: b.records, status, response: snippet, at: new Date().toISOString() }) + '\n', { mode: PRIVATE_FILE_MODE });
-    this.#opts.log(`${this.name}: batch ${b.id} (${b.records} records) refused with HTTP ${status}: ${snippet.slice(0, 200)}; kept in ${dir}`);
+    this.#opts.log(`${this.name}: batch ${b.id} (${b.records} records) refused${status !== null ? ` with HTTP ${status}` : ''}: ${snippet.slice(0, 200)}; kept in ${dir}`);
   }
 }
 
@@ -380,24 +381,13 @@ function agentId(dir: string): string {
   return id;
 }
 
-/** The URL without its query's values (a token in a query stays out of status). */
-function redactUrl(u: string): string {
-  try {
-    const x = new URL(u);
-    for (const k of [...x.searchParams.keys()]) if (k !== 'source') x.searchParams.set(k, '***');
-    return x.toString();
-  } catch {
-    return '(invalid)';
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 /** A failed send as a Problem: `http_<status>`, the errno in the message (ECONNREFUSED), or `timeout`. */
-function sendProblem(r: { status: number | null; error: string | null; snippet: string }, dead: boolean): Problem {
+function sendProblem(r: SendResult, dead: boolean, peer: string): Problem {
   const code = r.status !== null ? `http_${r.status}` : (/\b(E[A-Z0-9]{3,})\b/.exec(r.error ?? '')?.[1] ?? (r.error?.startsWith('timeout') ? 'timeout' : 'send_failed'));
   const what = r.status !== null ? `HTTP ${r.status}${r.snippet ? `: ${r.snippet.slice(0, 200)}` : ''}` : (r.error ?? 'failed');
-  return { code, message: dead ? `the central refused a batch for good (${what}): kept in the dead-letter directory` : `cannot deliver to the central (${what}): retrying` };
+  return { code, message: dead ? `${peer} refused a batch for good (${what}): kept in the dead-letter directory` : `cannot deliver to ${peer} (${what}): retrying` };
 }
