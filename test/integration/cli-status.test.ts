@@ -80,6 +80,8 @@ afterAll(async () => {
 
 describe('sluice status', () => {
   it('summarizes the daemon, with the token from <data_dir>/admin_token and the URL from server.listen of -c FILE', async () => {
+    // the forward sink has failed to reach its central at least once (its state and reason are shown)
+    await waitFor(async () => ((await (await fetch(`${d.url}/api/status`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { forward: { state: string }[] }).forward[0]?.state === 'degraded', 'the forward sink degraded');
     const r = await status(['-c', d.configFile]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -93,6 +95,9 @@ describe('sluice status', () => {
     expect(r.stdout).toMatch(/\nDrops \(by stage\/reason\)\n {2}transform\/drop +1\n/);
     expect(r.stdout).toMatch(new RegExp(`\\nForward \\(1\\)\\n {2}central +\\S+ +to http://127\\.0\\.0\\.1:${forwardPort}/api/ingest\\?source=edge1`));
     expect(r.stdout).toContain(`\nArchive (1)\n  app  running  to ${dir}/archive/app.ndjson, `);
+    expect(lines[0]).toContain(`pid ${d.proc.pid}`);
+    expect(r.stdout).toMatch(new RegExp(`\\n {2}central +degraded +to http://127\\.0\\.0\\.1:${forwardPort}/[^\\n]*\\n {6}last error at \\S+: ECONNREFUSED: cannot deliver to the central`));
+    expect(r.stdout).toMatch(/\nRecent errors\n.*sink central.*ECONNREFUSED/);
     for (const secret of [token, FORWARD_TOKEN]) expect(r.stdout).not.toContain(secret);
   });
 

@@ -25,6 +25,7 @@ export function registerStatusRoutes(app: FastifyInstance, view: DaemonView): vo
     return {
       version: view.version,
       uptime_s: Math.round((Date.now() - view.startedAt) / 1000),
+      pid: process.pid,
       seq: hub.lastSeq,
       sources: view.sources(),
       streams: hub.streamInfo().map((s) => ({
