@@ -1,6 +1,6 @@
 /**
  * Loading: TOML file (or the embedded default) -> env overrides
- * (SLUICE_<SECTION>_<KEY>, SLUICE_DATA_DIR, SLUICE_ADMIN_TOKEN) -> CLI
+ * (SLUICE_<SECTION>_<KEY>, SLUICE_DATA_DIR, SLUICE_ROLE, SLUICE_ADMIN_TOKEN) -> CLI
  * overrides (dotted keys) -> one zod parse. Every problem is reported with its
  * key path, and with the variable or flag its value came from when not the
  * file (origins.ts); the result is deep-frozen.
@@ -96,7 +96,7 @@ function adaptDefault(config: Config, notes: string[]): void {
 
 /**
  * SLUICE_<SECTION>_<KEY> for every key of every table section, plus
- * SLUICE_DATA_DIR, SLUICE_ADMIN_TOKEN and SLUICE_VIEWER_TOKEN; each key set is
+ * SLUICE_DATA_DIR, SLUICE_ROLE, SLUICE_ADMIN_TOKEN and SLUICE_VIEWER_TOKEN; each key set is
  * recorded in `origins` with its variable.
  */
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[], origins: ValueOrigins): void {
@@ -105,6 +105,7 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems
     origins.set(key, { kind: 'env', name, value: env[name] });
   };
   if (env.SLUICE_DATA_DIR !== undefined) set('data_dir', 'SLUICE_DATA_DIR', env.SLUICE_DATA_DIR);
+  if (env.SLUICE_ROLE !== undefined) set('role', 'SLUICE_ROLE', env.SLUICE_ROLE);
   if (env.SLUICE_ADMIN_TOKEN !== undefined) set('server.admin_token', 'SLUICE_ADMIN_TOKEN', env.SLUICE_ADMIN_TOKEN);
   if (env.SLUICE_VIEWER_TOKEN !== undefined) set('server.viewer_token', 'SLUICE_VIEWER_TOKEN', env.SLUICE_VIEWER_TOKEN);
   for (const [section, schema] of Object.entries(sectionSchemas)) {

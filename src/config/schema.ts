@@ -16,6 +16,7 @@ import { rulesSchema } from '../rules/config.js';
 import { triggersSchema } from '../triggers/config.js';
 import { forwardSchema } from '../sinks/forward/config.js';
 import { archiveSchema } from '../sinks/archive/archive.js';
+import { busSchema, roleChecks, roleSchema } from '../bus/config.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../core/log.js';
 
 export const serverSchema = z
@@ -93,11 +94,12 @@ export const sourceSchema = z.discriminatedUnion('type', [...sourceSchemas]);
 export const sourceTypeNames: string[] = sourceSchemas.map((s) => s.shape.type.value);
 
 /** Table sections whose keys take env overrides SLUICE_<SECTION>_<KEY>. */
-export const sectionSchemas = { server: serverSchema, log: logSchema, limits: limitsSchema, store: storeSchema, rules: rulesSchema, triggers: triggersSchema } as const;
+export const sectionSchemas = { server: serverSchema, log: logSchema, limits: limitsSchema, store: storeSchema, rules: rulesSchema, triggers: triggersSchema, bus: busSchema } as const;
 
 export const configSchema = z
   .strictObject({
     data_dir: z.string().default('./data').describe('Where checkpoints, the seq counter, the store and the generated admin token live.'),
+    role: roleSchema,
     server: serverSchema.default(serverSchema.parse({})),
     log: logSchema.prefault({}),
     limits: limitsSchema.default(limitsSchema.parse({})),
@@ -105,6 +107,7 @@ export const configSchema = z
     store: storeSchema.prefault({}),
     rules: rulesSchema.prefault({}),
     triggers: triggersSchema.prefault({}),
+    bus: busSchema.prefault({}),
     sources: z.array(sourceSchema).default([]).describe('Where logs come from.'),
     streams: z.array(streamSchema).default([]).describe('Streams and their outputs (streams named by sources exist even without an entry).'),
     forward: z.array(forwardSchema).default([]).describe('Agent mode: ship records to a central Sluice (its HTTP source), with a disk spool.'),
@@ -116,7 +119,7 @@ export const configSchema = z
  * (unvalidated) input so they are reported together with type errors.
  */
 export function crossChecks(raw: Record<string, unknown>): string[] {
-  const out: string[] = [];
+  const out: string[] = roleChecks(raw);
   const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []);
   const seen = new Map<string, number>();
   arr(raw.sources).forEach((s, i) => {

@@ -1,0 +1,107 @@
+/**
+ * The server's JetStream consumer against a nats-server of the test's own:
+ * records keep the agent's source, stream and origin (plus the agent's id
+ * and seq); a message is acknowledged once its records are in the pipeline;
+ * one a dead consumer held unacknowledged comes again after ack_wait; one
+ * whose push failed is NAKed and comes again; an unreadable one is counted.
+ */
+import { connect, headers, nanos } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { busSchema } from '../../bus/config.js';
+import type { LogRecord } from '../../core/record.js';
+import { serializeRecord } from '../../wire/json.js';
+import { JetStreamTransport } from '../../sinks/forward/jetstream.js';
+import { CollectingPipeline } from '../../../test/helpers/fake-pipeline.js';
+import { startNats, stopAllNats } from '../../../test/helpers/nats.js';
+import { waitFor } from '../../../test/helpers/daemon.js';
+import { BusSource } from './source.js';
+
+afterAll(() => stopAllNats());
+
+let seq = 100;
+function lines(n: number, source = 'app', stream = 'main'): string {
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const r: LogRecord = { seq: ++seq, time: 1_700_000_000_123, received: 0, source, stream, origin: { kind: 'file', path: '/var/log/a.log' }, level: 'warn', host: 'edge1', message: `line ${seq}`, fields: { k: seq } };
+    s += serializeRecord(r) + '\n';
+  }
+  return s;
+}
+
+async function setup(extra: Record<string, unknown> = {}) {
+  const nats = await startNats();
+  const cfg = busSchema.parse({ kind: 'nats', url: nats.url, ack_wait: '1s', ...extra });
+  const agent = new JetStreamTransport(cfg, 'agent');
+  return { nats, cfg, agent };
+}
+
+describe('BusSource', () => {
+  it('records keep what they were on the agent, with its id and seq in origin; every message acknowledged', async () => {
+    const { nats, cfg, agent } = await setup();
+    expect(await agent.send({ ndjson: Buffer.from(lines(3) + lines(2, 'web', 'edge')), records: 5, key: 'a1b2-1' }, 5000)).toMatchObject({ ok: true });
+    const p = new CollectingPipeline();
+    const src = new BusSource(cfg, 'server-1');
+    await src.start(p);
+    await waitFor(() => p.batches.flat().length === 5, 'five records');
+    const recs = p.batches.flat();
+    expect(recs[0]).toMatchObject({ seq: 1, source: 'app', stream: 'main', host: 'edge1', level: 'warn', message: 'line 101', fields: { k: 101 }, time: 1_700_000_000_123, origin: { kind: 'file', path: '/var/log/a.log', agent: 'a1b2', agent_seq: 101 } });
+    expect(recs.map((r) => `${r.stream}/${r.source}`)).toEqual(['main/app', 'main/app', 'main/app', 'edge/web', 'edge/web']);
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    await waitFor(async () => (await jsm.consumers.info('sluice-records', 'sluice-servers')).num_ack_pending === 0, 'no message pending acknowledgement');
+    expect((await jsm.consumers.info('sluice-records', 'sluice-servers')).num_pending).toBe(0);
+    expect(src.status()).toMatchObject({ state: 'running', counters: { messages: 2, records: 5, redelivered: 0 } });
+    await src.stop();
+    await nc.close();
+    agent.close();
+    await nats.stop();
+  }, 30_000);
+
+  it('messages a dead server fetched and never acknowledged come again after ack_wait, to the live one', async () => {
+    const { nats, cfg, agent } = await setup();
+    for (let i = 1; i <= 4; i++) await agent.send({ ndjson: Buffer.from(lines(10)), records: 10, key: `dead-${i}` }, 5000);
+    // the dead server: a client of the durable consumer (made as BusSource makes it) that fetches two messages and goes away without acknowledging
+    const nc = await connect({ servers: nats.url });
+    await (await jetstreamManager(nc)).consumers.add('sluice-records', { durable_name: 'sluice-servers', ack_policy: AckPolicy.Explicit, ack_wait: nanos(1000), filter_subject: 'sluice.records.>' });
+    const c = await jetstream(nc).consumers.get('sluice-records', 'sluice-servers');
+    const held: number[] = [];
+    for await (const m of await c.fetch({ max_messages: 2, expires: 1000 })) held.push(m.seq);
+    expect(held).toEqual([1, 2]);
+    await nc.close(); // dies holding them
+    const p = new CollectingPipeline();
+    const src = new BusSource(cfg, 'server-1');
+    await src.start(p);
+    await waitFor(() => p.batches.flat().length === 40, 'all forty records handled', 20_000);
+    expect(src.counters.redelivered).toBe(2);
+    expect(new Set(p.batches.flat().map((r) => r.message)).size).toBe(40);
+    await src.stop();
+    agent.close();
+    await nats.stop();
+  }, 30_000);
+
+  it('a push that fails is NAKed and the message comes again; an unreadable message is terminated and counted', async () => {
+    const { nats, cfg, agent } = await setup();
+    await agent.send({ ndjson: Buffer.from(lines(3)), records: 3, key: 'nak-1' }, 5000);
+    const nc = await connect({ servers: nats.url });
+    const h = headers();
+    h.set('Content-Encoding', 'gzip');
+    await jetstream(nc).publish('sluice.records.main.app', Buffer.from('not gzip'), { headers: h });
+    const p = new CollectingPipeline();
+    let fail = 1;
+    const push = p.push.bind(p);
+    p.push = (b) => {
+      if (fail-- > 0) throw new Error('boom');
+      return push(b);
+    };
+    const src = new BusSource(cfg, 'server-1');
+    await src.start(p);
+    await waitFor(() => p.batches.flat().length === 3 && src.counters.bad_messages === 1, 'the records after a NAK, and the bad message counted');
+    expect(src.counters).toMatchObject({ naked: 1, redelivered: 1, messages: 1, bad_messages: 1 });
+    expect(p.drops).toEqual([{ stage: 'bus', reason: 'bad_message', n: 1 }]);
+    await src.stop();
+    await nc.close();
+    agent.close();
+    await nats.stop();
+  }, 30_000);
+});

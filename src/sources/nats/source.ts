@@ -1,0 +1,205 @@
+/**
+ * `role = "server"`: records from JetStream into this server's pipeline.
+ * Every server pulls from one durable consumer (`bus.consumer`, explicit
+ * acknowledgement), so each message is handled by one live server at a
+ * time. A message's records are pushed to the pipeline (hub: seq, replay
+ * ring, live clients; then rules -> store) and the message is acknowledged
+ * right after the pipeline accepted them. Not yet after their events are
+ * stored: a server killed between the two loses those records' rule hits
+ * (docs/deployment.md says what is missing).
+ *
+ * A server that dies or hangs holds its fetched messages unacknowledged;
+ * after `bus.ack_wait` JetStream delivers them to another server (counted
+ * there as `redelivered`). A message the server cannot take now (stopping,
+ * a push that throws) is NAKed: delivered again at once, to any server. One
+ * that can never be read (not gzip when it says so) is terminated, counted.
+ * While the pipeline pushes back the consumer waits before the next message
+ * and tells JetStream it is still working on it (no redelivery meanwhile).
+ * NATS unreachable: the state is degraded and the consumer retries; the
+ * client reconnects by itself.
+ */
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Pipeline, Source, SourceStatus } from '../../core/pipeline.js';
+import { Health, problemOf } from '../../core/health.js';
+import type { BusConfig } from '../../bus/config.js';
+import { AGENT_HEADER, connectBus, ensureRecordsStream, isNotFound, recordsStreamName, recordsWildcard } from '../../bus/jetstream.js';
+import { decodeRecords } from './decode.js';
+
+const gunzipAsync = promisify(gunzip);
+const CONNECT_TIMEOUT_MS = 5_000;
+const RETRY_MS = 1_000;
+/** How long one pull waits for messages before it is asked again. */
+const FETCH_EXPIRES_MS = 2_000;
+
+export interface BusCounters {
+  messages: number;
+  records: number;
+  bytes: number;
+  /** Messages that came again (their first server did not acknowledge them in time, or NAKed them). */
+  redelivered: number;
+  naked: number;
+  bad_messages: number;
+  bad_records: number;
+}
+
+export class BusSource implements Source {
+  readonly name = 'bus';
+  readonly type = 'nats';
+  readonly stream = '*';
+  readonly health = new Health('source', 'bus', 'nats');
+  readonly counters: BusCounters = { messages: 0, records: 0, bytes: 0, redelivered: 0, naked: 0, bad_messages: 0, bad_records: 0 };
+  readonly #cfg: BusConfig;
+  readonly #clientName: string;
+  #pipeline: Pipeline | undefined;
+  #nc: NatsConnection | undefined;
+  #iter: ConsumerMessages | undefined;
+  #run: Promise<void> | undefined;
+  #stopping = false;
+  #wakeRetry: (() => void) | undefined;
+  /** The pipeline asked to wait; resolved on its drain. */
+  #paused: Promise<void> | undefined;
+  #stopSignal: () => void = () => undefined;
+  readonly #stopped = new Promise<void>((r) => (this.#stopSignal = r));
+
+  constructor(cfg: BusConfig, clientName: string) {
+    this.#cfg = cfg;
+    this.#clientName = clientName;
+  }
+
+  async start(pipeline: Pipeline): Promise<void> {
+    this.#pipeline = pipeline;
+    this.health.set('starting');
+    this.#run = this.#loop();
+  }
+
+  /** Stop pulling; what was fetched and not pushed is NAKed (another server takes it at once); acks flushed. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return this.#run;
+    this.#stopping = true;
+    this.#stopSignal();
+    this.#wakeRetry?.();
+    this.#iter?.stop();
+    await this.#run;
+    const nc = this.#nc;
+    this.#nc = undefined;
+    if (nc !== undefined && !nc.isClosed()) await Promise.race([nc.drain().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    this.health.set('stopped');
+  }
+
+  status(): SourceStatus {
+    return {
+      name: this.name,
+      type: this.type,
+      stream: this.stream,
+      ...this.health.view(),
+      counters: { ...this.counters },
+      stream_name: recordsStreamName(this.#cfg.prefix),
+      consumer: this.#cfg.consumer,
+      connected: this.#nc !== undefined && !this.#nc.isClosed(),
+    };
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        await this.#consume();
+      } catch (err) {
+        if (this.#stopping) break;
+        this.health.set('degraded', { ...problemOf(err, 'nats'), message: `cannot consume from JetStream (${(err as Error).message}): retrying` });
+        await new Promise<void>((r) => {
+          this.#wakeRetry = r;
+          setTimeout(r, RETRY_MS).unref();
+        });
+        this.#wakeRetry = undefined;
+      }
+    }
+  }
+
+  async #consume(): Promise<void> {
+    if (this.#nc === undefined || this.#nc.isClosed()) this.#nc = await connectBus(this.#cfg, this.#clientName, CONNECT_TIMEOUT_MS);
+    const nc = this.#nc;
+    const jsm = await jetstreamManager(nc, { timeout: CONNECT_TIMEOUT_MS });
+    await ensureRecordsStream(jsm, this.#cfg);
+    const stream = recordsStreamName(this.#cfg.prefix);
+    const want = { durable_name: this.#cfg.consumer, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: nanos(this.#cfg.ack_wait), filter_subject: recordsWildcard(this.#cfg.prefix), max_deliver: -1 };
+    try {
+      const info = await jsm.consumers.info(stream, this.#cfg.consumer);
+      if (info.config.ack_wait !== want.ack_wait) await jsm.consumers.update(stream, this.#cfg.consumer, { ack_wait: want.ack_wait });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.consumers.add(stream, want).catch(async (e: unknown) => {
+        // another server created it in between
+        await jsm.consumers.info(stream, this.#cfg.consumer).catch(() => Promise.reject(e));
+      });
+    }
+    const consumer = await jetstream(nc).consumers.get(stream, this.#cfg.consumer);
+    this.health.set('running');
+    while (!this.#stopping) {
+      const iter = await consumer.fetch({ max_messages: this.#cfg.fetch_batch, expires: FETCH_EXPIRES_MS });
+      this.#iter = iter;
+      for await (const m of iter) {
+        if (this.#stopping) {
+          this.#nak(m);
+          continue;
+        }
+        await this.#handle(m);
+      }
+      this.health.recover();
+    }
+  }
+
+  async #handle(m: JsMsg): Promise<void> {
+    const c = this.counters;
+    if (m.info.deliveryCount > 1) c.redelivered++;
+    // the pipeline pushed back on the last message: wait, telling JetStream this one is being worked on
+    if (this.#paused !== undefined) {
+      const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(this.#cfg.ack_wait / 3)));
+      await Promise.race([this.#paused, this.#stopped]);
+      clearInterval(keepAlive);
+      if (this.#stopping) return this.#nak(m);
+    }
+    let text: string;
+    try {
+      const gz = m.headers?.get('Content-Encoding') === 'gzip';
+      text = (gz ? await gunzipAsync(m.data) : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length)).toString('utf8');
+    } catch {
+      c.bad_messages++;
+      this.#pipeline!.drop('bus', 'bad_message', 1);
+      m.term('unreadable: not gzip');
+      return;
+    }
+    const agent = m.headers?.get(AGENT_HEADER) || 'unknown';
+    const d = decodeRecords(text, agent, Date.now());
+    if (d.bad > 0) {
+      c.bad_records += d.bad;
+      this.#pipeline!.drop('bus', 'bad_record', d.bad);
+    }
+    if (this.#stopping) return this.#nak(m);
+    let more: boolean;
+    try {
+      more = d.records.length === 0 ? true : this.#pipeline!.push(d.records);
+    } catch {
+      return this.#nak(m);
+    }
+    // accepted (seq, ring, live clients, queued for the rules): this message is done here
+    m.ack();
+    c.messages++;
+    c.records += d.records.length;
+    c.bytes += m.data.length;
+    if (!more && this.#paused === undefined) {
+      this.#paused = new Promise<void>((r) => this.#pipeline!.onDrain(() => {
+        this.#paused = undefined;
+        r();
+      }));
+    }
+  }
+
+  #nak(m: JsMsg): void {
+    this.counters.naked++;
+    m.nak();
+  }
+}
