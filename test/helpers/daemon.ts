@@ -42,9 +42,21 @@ export function sluiceArgs(...args: string[]): string[] {
   return ['--max-semi-space-size=16', '--import', 'tsx', path.join(ROOT, 'src/cli/entry.ts'), ...args];
 }
 
-/** Run the CLI to completion (for check, rules test, ...). */
-export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawn(process.execPath, sluiceArgs(...args), { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The same, runnable from any directory (tsx named by its absolute path: no ./node_modules there). */
+export function sluiceArgsAnywhere(...args: string[]): string[] {
+  return sluiceArgs(...args).map((a) => (a === 'tsx' ? path.join(ROOT, 'node_modules/tsx/dist/loader.mjs') : a));
+}
+
+/** No token, data_dir or listen address from the environment the tests run in (the CLI's own lookups). */
+export const CLEAN_ENV = { SLUICE_TOKEN: '', SLUICE_ADMIN_TOKEN: '', SLUICE_SERVER_ADMIN_TOKEN: '', SLUICE_DATA_DIR: '', SLUICE_SERVER_LISTEN: '' };
+
+/**
+ * Run the CLI to completion (for check, rules test, ...). `cwd`: run it there
+ * (an empty directory: no ./sluice.toml, no ./data) instead of the checkout.
+ */
+export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const argv = opts.cwd !== undefined ? sluiceArgsAnywhere(...args) : sluiceArgs(...args);
+  const p = spawn(process.execPath, argv, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(p);
   let stdout = '';
   let stderr = '';

@@ -4,15 +4,12 @@
  * sinks), `--json`, the token from the configuration's data_dir, and the
  * exit codes of a refused token and a refused port.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileSourceToml, freePort, sluiceArgs, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { CLEAN_ENV, fileSourceToml, freePort, runCli, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 import { SseClient } from '../helpers/sse.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLEAN = { SLUICE_TOKEN: '', SLUICE_ADMIN_TOKEN: '', SLUICE_SERVER_ADMIN_TOKEN: '', SLUICE_DATA_DIR: '', SLUICE_SERVER_LISTEN: '' };
 const FORWARD_TOKEN = 'forward-secret-token-4711';
 
 let d: DaemonHandle;
@@ -24,17 +21,8 @@ let sse: SseClient | undefined;
 let writer: NodeJS.Timeout | undefined;
 
 /** `sluice status ...` to its end, from an empty directory. */
-async function status(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const argv = sluiceArgs('status', ...args).map((a) => (a === 'tsx' ? path.join(ROOT, 'node_modules/tsx/dist/loader.mjs') : a));
-  const p = spawn(process.execPath, argv, { cwd: tempDir(), env: { ...process.env, ...CLEAN, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stdout!.on('data', (c) => (stdout += c));
-  p.stderr!.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-  const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+function status(args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> {
+  return runCli(['status', ...args], { cwd: tempDir(), env: { ...CLEAN_ENV, ...env } });
 }
 
 async function apiStatus(): Promise<{ sources: { name: string; counters: { lines: number } }[]; streams: { name: string; sse_clients: number }[] }> {

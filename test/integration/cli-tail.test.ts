@@ -10,13 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, fileSourceToml, freePort, sluiceArgs, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { ADMIN, CLEAN_ENV, fileSourceToml, freePort, runCli, sluiceArgsAnywhere, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-/** The CLI from any working directory: tsx by its path (`--import tsx` resolves from the cwd). */
-const tailArgs = (args: string[]) => sluiceArgs('tail', ...args).map((a) => (a === 'tsx' ? path.join(ROOT, 'node_modules/tsx/dist/loader.mjs') : a));
-/** No token, data_dir or listen address from the environment the tests run in. */
-const CLEAN = { SLUICE_TOKEN: '', SLUICE_ADMIN_TOKEN: '', SLUICE_SERVER_ADMIN_TOKEN: '', SLUICE_DATA_DIR: '', SLUICE_SERVER_LISTEN: '' };
 
 let withToken: DaemonHandle; // admin_token in its config
 let generated: DaemonHandle; // no admin_token: the daemon wrote data_dir/admin_token
@@ -42,8 +37,8 @@ afterAll(async () => {
 });
 
 /** Run `sluice tail ...` until its stdout has a line, then kill it; the lines and stderr. */
-async function firstLines(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ lines: string[]; stderr: string }> {
-  const p = spawn(process.execPath, tailArgs(args), { cwd, env: { ...process.env, ...CLEAN, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function firstLines(args: string[], env: NodeJS.ProcessEnv, cwd = tempDir()): Promise<{ lines: string[]; stderr: string }> {
+  const p = spawn(process.execPath, sluiceArgsAnywhere('tail', ...args), { cwd, env: { ...process.env, ...CLEAN_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout!.on('data', (c) => (out += c));
@@ -60,17 +55,8 @@ async function firstLines(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): P
 }
 
 /** `sluice tail ...` to its end, in an empty directory (no ./sluice.toml, no ./data). */
-async function tail(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cwd = tempDir();
-  const p = spawn(process.execPath, tailArgs(args), { cwd, env: { ...process.env, ...CLEAN, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stdout!.on('data', (c) => (stdout += c));
-  p.stderr!.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-  const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+function tail(args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> {
+  return runCli(['tail', ...args], { cwd: tempDir(), env: { ...CLEAN_ENV, ...env } });
 }
 
 describe('sluice tail: token and URL', () => {
