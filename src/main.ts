@@ -4,12 +4,14 @@
  *
  * Start: data_dir -> TLS files checked -> seq counter -> metrics -> hub ->
  * store -> sources restore (crash replay) -> hub sealed -> TCP + HTTP
- * listeners -> a generated admin token saved and printed -> sources start.
+ * listeners -> a generated admin token saved and printed -> sources start
+ * (role = "server": then the JetStream consumer; role = "agent": no store or
+ * rules, a publisher stage after the hub instead; bus/wiring.ts).
  * Each step that can fail throws its own SLUICE_ERR_ code naming the config
  * key (docs/operations.md, "Start-up failures"); a token is made in memory
  * and written only once every listener is bound, so a start that fails
  * before writes no admin_token file and prints no token.
- * Stop (SIGTERM/SIGINT): sources stop (each resolves once its last records
+ * Stop (SIGTERM/SIGINT): the JetStream consumer stops (NAKs what it holds) -> sources stop (each resolves once its last records
  * were accepted and its checkpoints written) -> live clients flushed and
  * ended -> listeners closed -> seq counter saved; all within
  * limits.shutdown_timeout.
@@ -35,6 +37,9 @@ import { defaultParseThreads, ParsePool } from './parse/pool.js';
 import { ParseStage } from './parse/stage.js';
 import { Forwards } from './sinks/forward/index.js';
 import { Archives } from './sinks/archive/index.js';
+import type { ForwardStage } from './sinks/forward/forward.js';
+import type { BusSource } from './sources/nats/source.js';
+import { busConsumer, startPublisher } from './bus/wiring.js';
 import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
@@ -89,6 +94,9 @@ export class Daemon implements DaemonView {
   #stage!: ParseStage;
   #forwards: Forwards | undefined;
   #archives: Archives | undefined;
+  /** role = "agent": records to JetStream; role = "server": records from it (bus/wiring.ts). */
+  #publisher: ForwardStage | undefined;
+  #busSource: BusSource | undefined;
   /** HTTP sources by name, for the ingest route and its auth (sources/http/registry.ts). */
   readonly #ingest = new IngestRegistry();
   readonly #logger: Log;
@@ -117,13 +125,16 @@ export class Daemon implements DaemonView {
     return this.#cfg;
   }
   sources() {
-    return [...this.#sources.values()].map((s) => s.source.status());
+    const out = [...this.#sources.values()].map((s) => s.source.status());
+    if (this.#busSource) out.push(this.#busSource.status());
+    return out;
   }
   extraStatus() {
     return {
       auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 },
       transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()),
-      forward: this.#forwards?.status() ?? [],
+      role: this.#cfg.role,
+      forward: this.#forwardViews(),
       archive: this.#archives?.status() ?? [],
       recent_errors: this.#reporter.recent() };
   }
@@ -179,12 +190,18 @@ export class Daemon implements DaemonView {
     // the store's own errors (SLUICE_ERR_STORE_OPEN) already name its kind, key and cause
     const onWebhookFailure = (f: WebhookFailure) =>
       this.#reporter.failure(`trigger/${f.triggerId}`, `trigger ${f.triggerId} (${f.triggerName})`, f.status !== null ? `http_${f.status}` : 'delivery_failed', `webhook delivery ${f.deliveryId} ${f.result} after ${f.attempts} attempt(s)${f.error ? `: ${f.error}` : ''}`, { trigger_id: f.triggerId, delivery_id: f.deliveryId });
-    this.#alerting = await step(STORE_ERR.OPEN_FAILED, `store: cannot open the ${cfg.store.kind} store`, () => Alerting.open(cfg, dataDir, this.#metrics, (m) => this.#logger.error(m), onWebhookFailure), true);
-    this.#pipeline.addStage(this.#alerting.stage);
-    this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), log: (m) => this.#logger.info(m), observe: this.#reporter.observe });
-    this.#metrics.setForwardViews(() => this.#forwards?.status() ?? []);
+    // an agent runs no rules and no store: its servers do (events would be made twice)
+    if (cfg.role !== 'agent') {
+      this.#alerting = await step(STORE_ERR.OPEN_FAILED, `store: cannot open the ${cfg.store.kind} store`, () => Alerting.open(cfg, dataDir, this.#metrics, (m) => this.#logger.error(m), onWebhookFailure), true);
+      this.#pipeline.addStage(this.#alerting.stage);
+    }
+    const drop = (stage: string, reason: string, n: number) => this.#metrics.drop(stage, reason, n);
+    this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop, log: (m) => this.#logger.info(m), observe: this.#reporter.observe });
+    if (cfg.role === 'agent') this.#publisher = startPublisher(cfg.bus, this.#pipeline, { dataDir, drop, log: (m) => this.#logger.info(m), observe: this.#reporter.observe });
+    if (cfg.role === 'server') this.#busSource = busConsumer(cfg.bus, this.#reporter.observe);
+    this.#metrics.setForwardViews(() => this.#forwardViews());
     this.#archives = new Archives(cfg.archive, this.#pipeline, { drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), observe: this.#reporter.observe });
-    this.#metrics.setHealthViews(() => [...[...this.#sources.values()].map((s) => s.source.health), ...(this.#forwards?.healths() ?? []), ...(this.#archives?.healths() ?? [])]);
+    this.#metrics.setHealthViews(() => [...[...this.#sources.values()].map((s) => s.source.health), ...(this.#forwards?.healths() ?? []), ...(this.#archives?.healths() ?? []), ...[this.#publisher?.health, this.#busSource?.health].filter((h) => h !== undefined)]);
 
     const built: RunningSource[] = [];
     for (const c of cfg.sources) built.push(await step(E.SOURCE_BUILD, `sources.${c.name}: cannot build the ${c.type} source`, () => this.#build(c)));
@@ -209,7 +226,7 @@ export class Daemon implements DaemonView {
         this.#authStats = stats;
         this.#metrics.setAuthView(() => ({ ...stats() }));
       },
-      extraRoutes: [(app) => alerting.routes(app), (app) => registerIngestRoute(app, this.#ingest)],
+      extraRoutes: [...(alerting ? [(app: FastifyInstance) => alerting.routes(app)] : []), (app) => registerIngestRoute(app, this.#ingest)],
       ui: {},
       trustProxy: cfg.server.trust_proxy,
       corsOrigins: cfg.server.cors_origins,
@@ -234,6 +251,8 @@ export class Daemon implements DaemonView {
       this.#sources.set(r.cfg.name, r); // listed before start, so stop() also ends one whose start failed
       await step(E.SOURCE_START, `sources.${r.cfg.name}: cannot start the ${r.cfg.type} source`, () => r.source.start(this.#pipeline));
     }
+    // like a source, last: its records are served as soon as they arrive (NATS away: it retries, degraded)
+    await this.#busSource?.start(this.#pipeline);
     this.#summary(dataDir);
   }
 
@@ -254,6 +273,10 @@ export class Daemon implements DaemonView {
     for (const t of tcp) this.#logger.info({ stream: t.stream, listen: t.listen }, `stream ${t.stream}: NDJSON over TCP on ${t.listen}`);
     for (const s of sources) this.#logger[s.state === 'error' ? 'error' : s.state === 'degraded' ? 'warn' : 'info']({ component: 'source', name: s.name, type: s.type, state: s.state }, `source ${s.name} (${s.type}, ${s.state}): ${s.found}`);
     if (sources.length === 0) this.#logger.warn('no sources configured: nothing is collected');
+  }
+
+  #forwardViews() {
+    return [...(this.#forwards?.status() ?? []), ...(this.#publisher ? [this.#publisher.status()] : [])];
   }
 
   #ringLimits(cfg: Config, replay: number, replayBytes: number) {
@@ -291,7 +314,7 @@ export class Daemon implements DaemonView {
       const prev = this.#cfg;
       const changed: string[] = [];
       const restart: string[] = [];
-      for (const k of ['data_dir', 'server', 'limits.memory', 'store', 'rules', 'triggers', 'forward', 'archive'] as const) {
+      for (const k of ['data_dir', 'role', 'bus', 'server', 'limits.memory', 'store', 'rules', 'triggers', 'forward', 'archive'] as const) {
         const get = (c: Config) => JSON.stringify(k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], c));
         if (get(prev) !== get(next)) restart.push(k);
       }
@@ -379,6 +402,8 @@ export class Daemon implements DaemonView {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       const stopStarted = Date.now();
+      // what this server fetched and did not push goes back to JetStream at once (another server takes it)
+      await this.#busSource?.stop();
       for (const s of this.#sources.values()) {
         try {
           await s.source.stop();
@@ -389,7 +414,8 @@ export class Daemon implements DaemonView {
       // every open session is emitted (reason "shutdown") before the clients' last records are flushed
       this.#stage?.close();
       // the forward sinks spool their open batch and try to send what is spooled, leaving time for the rest
-      await this.#forwards?.stop(stopStarted + Math.max(500, this.#cfg.limits.shutdown_timeout - 2000));
+      const fwdDeadline = stopStarted + Math.max(500, this.#cfg.limits.shutdown_timeout - 2000);
+      await Promise.all([this.#forwards?.stop(fwdDeadline), this.#publisher?.stop(fwdDeadline)]);
       this.#archives?.close();
       // the clients' last records are flushed (each TCP stop waits too) before the server closes
       const sse = closeAllSse();
@@ -433,6 +459,8 @@ function keepRunning(prev: Config, next: Config): Config {
   return Object.freeze({
     ...next,
     data_dir: prev.data_dir,
+    role: prev.role,
+    bus: prev.bus,
     server: prev.server,
     store: prev.store,
     rules: prev.rules,

@@ -37,6 +37,7 @@ describe('role and [bus]', () => {
     expect(bad('role = "server"\n[bus]\nkind = "memory"\n')).toEqual([expect.stringMatching(/^bus\.kind: role = "server" needs/)]);
     expect(bad('[bus]\nkind = "nats"\n')).toEqual([expect.stringMatching(/^bus\.kind: "nats" is for role = "agent" or "server"/)]);
     expect(bad('role = "server"\n[bus]\nkind = "nats"\n[[sources]]\nname = "a"\ntype = "http"\n')).toEqual([expect.stringMatching(/^sources: role = "server" takes its records from JetStream/)]);
+    expect(bad('role = "agent"\n[bus]\nkind = "nats"\n[[forward]]\nname = "bus"\nurl = "http://central:8080/api/ingest?source=e"\n')).toEqual([expect.stringMatching(/^forward: the name "bus" is the agent's JetStream publisher's/)]);
     expect(bad('role = "both"\n')).toEqual([expect.stringMatching(/^role: /)]);
     expect(bad('role = "agent"\n[bus]\nkind = "nats"\nprefix = "a.b"\nurl = "http://x"\n')).toEqual([expect.stringMatching(/^bus\.url: /), expect.stringMatching(/^bus\.prefix: /)]);
   });

@@ -60,6 +60,7 @@ export function roleChecks(raw: Record<string, unknown>): string[] {
   const kind = typeof bus.kind === 'string' ? bus.kind : 'memory';
   if ((role === 'agent' || role === 'server') && kind !== 'nats') out.push(`bus.kind: role = "${role}" needs bus.kind = "nats" (agents and servers meet on JetStream)`);
   if (role === 'all' && kind === 'nats') out.push('bus.kind: "nats" is for role = "agent" or "server"; role = "all" (one process) uses "memory" (one process both publishing and consuming is not built yet)');
+  if (role === 'agent' && Array.isArray(raw.forward) && raw.forward.some((f) => (f as { name?: unknown } | null)?.name === 'bus')) out.push('forward: the name "bus" is the agent\'s JetStream publisher\'s (data_dir/spool/bus); name this forward otherwise');
   if (role === 'server' && Array.isArray(raw.sources) && raw.sources.length > 0) out.push('sources: role = "server" takes its records from JetStream; run sources on an agent (or use role = "all")');
   return out;
 }

@@ -190,6 +190,7 @@ export class ForwardStage implements DurableStage {
       open_batch_records: this.#count,
       avg_send_ms: this.counters.batches_sent > 0 ? Math.round((this.counters.send_ms_total / this.counters.batches_sent) * 100) / 100 : null,
       counters: { ...this.counters } as unknown as Record<string, number>,
+      ...(this.#transport.stats !== undefined ? { transport: this.#transport.stats() } : {}),
       ...this.health.view(),
       ...(this.#lastAnswer !== undefined ? { last_answer: this.#lastAnswer } : {}),
     };

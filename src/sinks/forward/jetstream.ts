@@ -80,6 +80,10 @@ export class JetStreamTransport implements ForwardTransport {
     return done({ ok: true, status: null, retryable: false, error: null, snippet: '' });
   }
 
+  stats(): Record<string, number> {
+    return { published: this.published, duplicates: this.duplicates };
+  }
+
   close(): void {
     this.#closed = true;
     const nc = this.#nc;

@@ -32,6 +32,8 @@ export interface ForwardTransport {
   readonly peer: string;
   send(batch: OutgoingBatch, timeoutMs: number): Promise<SendResult>;
   close(): void;
+  /** The transport's own counters, shown in the stage's status (JetStream: messages published, duplicates). */
+  stats?(): Record<string, number>;
 }
 
 /** POST to a central Sluice's `/api/ingest` with `Idempotency-Key` (gzip level 1, on libuv's pool). */

@@ -81,7 +81,8 @@ describe('BusSource', () => {
   }, 30_000);
 
   it('a push that fails is NAKed and the message comes again; an unreadable message is terminated and counted', async () => {
-    const { nats, cfg, agent } = await setup();
+    // ack_wait far longer than the wait below: only the NAK brings the message back in time
+    const { nats, cfg, agent } = await setup({ ack_wait: '60s' });
     await agent.send({ ndjson: Buffer.from(lines(3)), records: 3, key: 'nak-1' }, 5000);
     const nc = await connect({ servers: nats.url });
     const h = headers();
@@ -96,7 +97,7 @@ describe('BusSource', () => {
     };
     const src = new BusSource(cfg, 'server-1');
     await src.start(p);
-    await waitFor(() => p.batches.flat().length === 3 && src.counters.bad_messages === 1, 'the records after a NAK, and the bad message counted');
+    await waitFor(() => p.batches.flat().length === 3 && src.counters.bad_messages === 1, 'the records after a NAK, and the bad message counted', 10_000);
     expect(src.counters).toMatchObject({ naked: 1, redelivered: 1, messages: 1, bad_messages: 1 });
     expect(p.drops).toEqual([{ stage: 'bus', reason: 'bad_message', n: 1 }]);
     await src.stop();
