@@ -198,7 +198,8 @@ export class Daemon implements DaemonView {
     const drop = (stage: string, reason: string, n: number) => this.#metrics.drop(stage, reason, n);
     this.#forwards = new Forwards(cfg.forward, this.#pipeline, { dataDir, drop, log: (m) => this.#logger.info(m), observe: this.#reporter.observe });
     if (cfg.role === 'agent') this.#publisher = startPublisher(cfg.bus, this.#pipeline, { dataDir, drop, log: (m) => this.#logger.info(m), observe: this.#reporter.observe });
-    if (cfg.role === 'server') this.#busSource = busConsumer(cfg.bus, this.#reporter.observe);
+    const engine = this.#alerting?.engine;
+    if (cfg.role === 'server' && engine) this.#busSource = busConsumer(cfg.bus, (seq) => engine.stored.when(seq), this.#reporter.observe);
     this.#metrics.setForwardViews(() => this.#forwardViews());
     this.#archives = new Archives(cfg.archive, this.#pipeline, { drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), observe: this.#reporter.observe });
     this.#metrics.setHealthViews(() => [...[...this.#sources.values()].map((s) => s.source.health), ...(this.#forwards?.healths() ?? []), ...(this.#archives?.healths() ?? []), ...[this.#publisher?.health, this.#busSource?.health].filter((h) => h !== undefined)]);

@@ -9,7 +9,7 @@ import type { PipelineRuntime } from '../core/pipeline-runtime.js';
 import type { HealthObserver } from '../core/health.js';
 import { ForwardStage } from '../sinks/forward/forward.js';
 import { JetStreamTransport } from '../sinks/forward/jetstream.js';
-import { BusSource } from '../sources/nats/source.js';
+import { BusSource, type StoredFn } from '../sources/nats/source.js';
 import type { BusConfig } from './config.js';
 
 /** The publisher's name: its spool directory (data_dir/spool/bus) and its `forward` label in metrics. */
@@ -33,9 +33,9 @@ export function startPublisher(cfg: BusConfig, pipeline: PipelineRuntime, deps: 
   return st;
 }
 
-/** role = "server": the consumer, not yet started (main.ts starts it once the API listens). */
-export function busConsumer(cfg: BusConfig, observe?: HealthObserver): BusSource {
-  const s = new BusSource(cfg, clientName('server'));
+/** role = "server": the consumer, not yet started (main.ts starts it once the API listens); a message is acknowledged once `stored` says its events are. */
+export function busConsumer(cfg: BusConfig, stored: StoredFn, observe?: HealthObserver): BusSource {
+  const s = new BusSource(cfg, clientName('server'), stored);
   s.health.observe(observe);
   return s;
 }

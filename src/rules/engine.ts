@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import type { NewEvent, RuleStateRow, SluiceEvent } from '../store/types.js';
 import { captures, Utf8Scratch } from './compile.js';
 import type { RulesConfig } from './config.js';
+import { StoredMark } from './stored-mark.js';
 import { FloodControl, VERDICT } from './flood.js';
 import { RuleSnapshot, setPass, type CompileError } from './snapshot.js';
 import { truncateUtf8 } from './truncate.js';
@@ -97,6 +98,10 @@ export class RuleEngine {
   #idle: Promise<void> = Promise.resolve();
   #drainWaiters: (() => void)[] = [];
   #lastSweep = 0;
+  /** How far records are matched and their events stored (a server acknowledges JetStream messages by it). */
+  readonly stored = new StoredMark();
+  /** The highest seq pushed. */
+  #maxSeen = 0;
 
   #total: RuleCounters = { hits: 0, suppressed_by_cooldown: 0, suppressed_by_bucket: 0 };
   #perRule = new Map<number, RuleCounters>();
@@ -161,14 +166,19 @@ export class RuleEngine {
   /** Enqueue a batch the hub accepted; false = ask sources to pause until onDrain. */
   push(batch: LogRecord[]): boolean {
     if (batch.length === 0) return this.#queued < this.#cfg.queue_size;
-    if (this.#snapshot.ruleCount === 0) {
+    const last = batch[batch.length - 1]!.seq;
+    if (last > this.#maxSeen) this.#maxSeen = last;
+    // (with records still queued or being written these wait their turn: the stored mark moves in seq order)
+    if (this.#snapshot.ruleCount === 0 && this.#queued === 0 && !this.#scheduled) {
       // No rule can hit: records would finish on this (empty) snapshot anyway. Not queuing
       // them keeps whole records from being retained (and scanned) for nothing.
       this.#scanned += batch.length;
+      this.stored.advance(last);
       return this.#queued < this.#cfg.queue_size;
     }
     if (this.#queued >= this.#cfg.queue_size * HARD_LIMIT_FACTOR) {
       this.#drop('rules', 'queue_overflow', batch.length);
+      this.stored.fail(batch[0]!.seq, last);
       return false;
     }
     this.#queue.push(batch);
@@ -231,6 +241,8 @@ export class RuleEngine {
       // Yield so the hub and sockets get a turn between slices.
       if (this.#queued > 0) await new Promise<void>((r) => setImmediate(r));
     }
+    // everything pushed is done (records dropped at the hard limit behind the last slice included)
+    this.stored.advance(this.#maxSeen);
   }
 
   /** Match up to SLICE records, then write and publish their events. */
@@ -240,9 +252,13 @@ export class RuleEngine {
     const events: NewEvent[] = [];
     const state: RuleStateRow[] = [];
     let budget = SLICE;
+    let first = 0;
+    let last = 0;
     while (budget > 0 && this.#qHead < this.#queue.length) {
       const batch = this.#queue[this.#qHead]!;
       const end = Math.min(batch.length, this.#qOffset + budget);
+      if (first === 0) first = batch[this.#qOffset]!.seq;
+      last = batch[end - 1]!.seq;
       for (let i = this.#qOffset; i < end; i++) this.#match(snap, batch[i]!, now, events, state);
       const n = end - this.#qOffset;
       budget -= n;
@@ -264,7 +280,7 @@ export class RuleEngine {
       this.#flood.sweep(now, snap.maxCooldownMs);
       this.#store.pruneRuleState(now - Math.max(snap.maxCooldownMs, 1000)).catch(this.#onError);
     }
-    if (events.length === 0) return;
+    if (events.length === 0) return this.stored.advance(last);
     let stored: SluiceEvent[];
     try {
       stored = await this.#store.insertEvents(events);
@@ -273,8 +289,10 @@ export class RuleEngine {
       this.#storeErrors++;
       this.#drop('rules', 'store_error', events.length);
       this.#onError(err);
-      return;
+      this.stored.fail(first, last);
+      return this.stored.advance(last);
     }
+    this.stored.advance(last);
     this.#written += stored.length;
     this.#m?.events.inc(stored.length);
     for (const e of stored) this.#bus.publish(e);

@@ -105,4 +105,28 @@ describe('BusSource', () => {
     agent.close();
     await nats.stop();
   }, 30_000);
+
+  it('with a store behind: a message is acknowledged only once its records\' events are stored; a failed write NAKs it and it comes again', async () => {
+    const { nats, cfg, agent } = await setup({ ack_wait: '60s' });
+    await agent.send({ ndjson: Buffer.from(lines(2)), records: 2, key: 'st-1' }, 5000);
+    const asked: { seq: number; answer: (ok: boolean) => void }[] = [];
+    const p = new CollectingPipeline();
+    const src = new BusSource(cfg, 'server-1', (seq) => new Promise((r) => asked.push({ seq, answer: r })));
+    await src.start(p);
+    await waitFor(() => asked.length === 1, 'the source asking whether the events are stored');
+    expect(asked[0]!.seq).toBe(2); // the last record of the message
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.consumers.info('sluice-records', 'sluice-servers')).num_ack_pending).toBe(1);
+    asked[0]!.answer(false); // the store write failed: NAK, delivered again
+    await waitFor(() => asked.length === 2, 'the message again', 10_000);
+    expect(src.counters).toMatchObject({ store_failed: 1, redelivered: 1, acked: 0 });
+    asked[1]!.answer(true);
+    await waitFor(async () => (await jsm.consumers.info('sluice-records', 'sluice-servers')).num_ack_pending === 0, 'the message acknowledged');
+    expect(src.counters).toMatchObject({ acked: 1, messages: 2 });
+    await src.stop();
+    await nc.close();
+    agent.close();
+    await nats.stop();
+  }, 30_000);
 });

@@ -4,9 +4,10 @@
  * acknowledgement), so each message is handled by one live server at a
  * time. A message's records are pushed to the pipeline (hub: seq, replay
  * ring, live clients; then rules -> store) and the message is acknowledged
- * right after the pipeline accepted them. Not yet after their events are
- * stored: a server killed between the two loses those records' rule hits
- * (docs/deployment.md says what is missing).
+ * once the rule engine has stored their events (`stored`, the engine's
+ * stored mark, rules/stored-mark.ts); a failed store write NAKs it (it
+ * comes again, to any server: at least once). Without `stored` (tests) it
+ * is acknowledged once the pipeline accepted the records.
  *
  * A server that dies or hangs holds its fetched messages unacknowledged;
  * after `bus.ack_wait` JetStream delivers them to another server (counted
@@ -34,9 +35,20 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const RETRY_MS = 1_000;
 /** How long one pull waits for messages before it is asked again. */
 const FETCH_EXPIRES_MS = 2_000;
+/** A message whose events could not be stored comes again after this long. */
+const STORE_RETRY_MS = 1_000;
+/** At stop, how long acknowledgements still waiting for the store are waited for. */
+const STOP_ACK_WAIT_MS = 5_000;
+
+/** Resolves true once the events of the record with this seq are stored, false when they will not be. */
+export type StoredFn = (seq: number) => Promise<boolean>;
 
 export interface BusCounters {
   messages: number;
+  /** Messages acknowledged (their records' events stored). */
+  acked: number;
+  /** Messages NAKed because their events could not be stored. */
+  store_failed: number;
   records: number;
   bytes: number;
   /** Messages that came again (their first server did not acknowledge them in time, or NAKed them). */
@@ -51,9 +63,12 @@ export class BusSource implements Source {
   readonly type = 'nats';
   readonly stream = '*';
   readonly health = new Health('source', 'bus', 'nats');
-  readonly counters: BusCounters = { messages: 0, records: 0, bytes: 0, redelivered: 0, naked: 0, bad_messages: 0, bad_records: 0 };
+  readonly counters: BusCounters = { messages: 0, acked: 0, store_failed: 0, records: 0, bytes: 0, redelivered: 0, naked: 0, bad_messages: 0, bad_records: 0 };
   readonly #cfg: BusConfig;
   readonly #clientName: string;
+  readonly #storedFn: StoredFn | undefined;
+  /** Acknowledgements waiting for the store. */
+  readonly #pending = new Set<Promise<void>>();
   #pipeline: Pipeline | undefined;
   #nc: NatsConnection | undefined;
   #iter: ConsumerMessages | undefined;
@@ -65,9 +80,10 @@ export class BusSource implements Source {
   #stopSignal: () => void = () => undefined;
   readonly #stopped = new Promise<void>((r) => (this.#stopSignal = r));
 
-  constructor(cfg: BusConfig, clientName: string) {
+  constructor(cfg: BusConfig, clientName: string, stored?: StoredFn) {
     this.#cfg = cfg;
     this.#clientName = clientName;
+    this.#storedFn = stored;
   }
 
   async start(pipeline: Pipeline): Promise<void> {
@@ -84,6 +100,8 @@ export class BusSource implements Source {
     this.#wakeRetry?.();
     this.#iter?.stop();
     await this.#run;
+    // what was pushed is acknowledged once its events are stored (the engine keeps working meanwhile)
+    if (this.#pending.size > 0) await Promise.race([Promise.all(this.#pending), new Promise((r) => setTimeout(r, STOP_ACK_WAIT_MS).unref())]);
     const nc = this.#nc;
     this.#nc = undefined;
     if (nc !== undefined && !nc.isClosed()) await Promise.race([nc.drain().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
@@ -185,17 +203,35 @@ export class BusSource implements Source {
     } catch {
       return this.#nak(m);
     }
-    // accepted (seq, ring, live clients, queued for the rules): this message is done here
-    m.ack();
     c.messages++;
     c.records += d.records.length;
     c.bytes += m.data.length;
+    this.#ackWhenStored(m, d.records.length > 0 ? this.#pipeline!.lastSeq() : 0);
     if (!more && this.#paused === undefined) {
       this.#paused = new Promise<void>((r) => this.#pipeline!.onDrain(() => {
         this.#paused = undefined;
         r();
       }));
     }
+  }
+
+  /** Acknowledge `m` once the events of its records (up to `seq`) are stored; NAK it when they cannot be. */
+  #ackWhenStored(m: JsMsg, seq: number): void {
+    if (this.#storedFn === undefined || seq === 0) {
+      m.ack();
+      this.counters.acked++;
+      return;
+    }
+    const p: Promise<void> = this.#storedFn(seq).then((ok) => {
+      if (ok) {
+        m.ack();
+        this.counters.acked++;
+      } else {
+        this.counters.store_failed++;
+        m.nak(STORE_RETRY_MS);
+      }
+    }).finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
   }
 
   #nak(m: JsMsg): void {
