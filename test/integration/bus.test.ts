@@ -14,6 +14,7 @@
  *   line is handled; what both showed live is counted and bounded.
  */
 import { appendFileSync, cpSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN, authHeaders, fileSourceToml, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
@@ -231,9 +232,14 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     writeFileSync(log, '');
     const FETCH = 4;
     const BATCH = 200;
-    const bus = `ack_wait = "2s"\nfetch_batch = ${FETCH}`;
+    const bus = `ack_wait = "2s"\nfetch_batch = ${FETCH}\n[rules]\nbucket_capacity = 1000000`;
     const s1 = await server(dir, 's1', await freePort(), nats.url, bus);
     const s2 = await server(dir, 's2', await freePort(), nats.url, bus);
+    // a rule on each server (each has its own store here): every tenth line is an event
+    for (const srv of [s1, s2]) {
+      const r = await fetch(`${srv.url}/api/rules`, { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'tenth', pattern: '^line \\d*0 ', severity: 'info' }) });
+      expect(r.status).toBe(201);
+    }
     const sse1 = await sseOf(s1);
     const sse2 = await sseOf(s2);
     const a = await agent(dir, await freePort(), nats.url, log, `batch_age = "20ms"\nbatch_records = ${BATCH}`);
@@ -265,6 +271,21 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     expect(tally(sse2).dup).toBe(0);
     // at least once: at most what s1 could hold unacknowledged (its fetch) can be shown by both
     expect(both.dup).toBeLessThanOrEqual(FETCH * BATCH);
+    // events: a message is acknowledged once its events are stored, so what s1 had not stored came to s2 again;
+    // an event stored twice is one s1 stored whose acknowledgement never left it (event keys are not built yet)
+    const events = new Map<number, number>();
+    for (const name of ['s1', 's2']) {
+      const db = new Database(path.join(dir, name, 'sluice.db'), { readonly: true });
+      for (const { message } of db.prepare('SELECT message FROM events').all() as { message: string }[]) {
+        const n = Number(/^line (\d+) /.exec(message)![1]);
+        events.set(n, (events.get(n) ?? 0) + 1);
+      }
+      db.close();
+    }
+    const twice = [...events.values()].filter((n) => n > 1).length;
+    console.log(`events: ${events.size} distinct of ${N / 10}, ${twice} stored by both servers`);
+    expect(events.size).toBe(N / 10);
+    expect(twice).toBeLessThanOrEqual((FETCH * BATCH) / 10);
     sse1.disconnect();
     sse2.disconnect();
     expect(await a.stop()).toBe(0);
