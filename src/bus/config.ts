@@ -22,8 +22,9 @@ const jsName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, dig
 
 /** The agent's batching and spool keys: those of a `[[forward]]`, without its HTTP ones. */
 const publishSchema = forwardSchema
-  .pick({ streams: true, spool_max: true, on_full: true, batch_records: true, batch_age: true, gzip: true, fsync: true, fsync_interval: true, timeout: true, backoff_base: true, backoff_max: true })
+  .pick({ streams: true, spool_max: true, on_full: true, batch_records: true, batch_age: true, gzip: true, fsync: true, fsync_interval: true, backoff_base: true, backoff_max: true })
   .extend({
+    timeout: duration('Limit on one publish of a batch (the JetStream acknowledgements of its messages); past it the batch is sent again (under the same ids).').default(10_000),
     batch_bytes: size('Bytes of NDJSON per batch at most (before gzip). A batch becomes one JetStream message per stream and source in it: keep it under the server\'s max_payload (1MiB by default).').default(256 * 1024),
   })
   .describe('role = "agent": how records are batched, spooled (data_dir/spool/bus) and published; the same keys and meaning as a [[forward]]\'s.');

@@ -225,6 +225,41 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     await nats.stop();
   }, 240_000);
 
+  it('NATS stopped while the agent reads and started again: the agent holds (spool), the server reconnects, every line once', async () => {
+    let nats = await startNats();
+    const dir = tempDir();
+    const log = path.join(dir, 'app.log');
+    writeFileSync(log, '');
+    const s = await server(dir, 's1', await freePort(), nats.url);
+    const sse = await sseOf(s);
+    // a publish timeout far above the wait allowed below: a send stuck on the lost connection would show
+    const a = await agent(dir, await freePort(), nats.url, log, 'batch_age = "50ms"\nbatch_records = 1000\ntimeout = "30s"');
+    appendFileSync(log, lines(0, N / 2));
+    await sse.waitFor(() => sse.events.length >= N / 2, 'the first half at the server', 60_000);
+    await nats.stop();
+    appendFileSync(log, lines(N / 2, N));
+    await waitFor(async () => (await agentRead(a)) === N, 'the second half read by the agent while NATS is away', 60_000);
+    await waitFor(async () => (await publisher(a)).counters.retries > 0 && (await publisher(a)).spool_records > 0, 'the agent holding it in its spool, retrying', 60_000);
+    expect(sse.events.length).toBe(N / 2);
+    // the same port and store directory: the stream and the durable consumer are still there
+    nats = await startNats({ port: nats.port, dir: nats.dir });
+    const t0 = Date.now();
+    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the agent spool published', 120_000);
+    const t1 = Date.now();
+    await sse.waitFor(() => sse.events.length >= N, `${N} records at the server`, 120_000);
+    console.log(`NATS back: the agent's spool published after ${t1 - t0} ms, every record at the server after ${Date.now() - t0} ms`);
+    // a send in flight when the connection went, or started while it was away, fails at once and is retried:
+    // the spool goes out within the reconnect and a few backoffs (500 ms each), not after the 30 s publish timeout
+    expect(t1 - t0).toBeLessThan(15_000);
+    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the agent spool empty');
+    await settled(nats, s, sse);
+    expect(tally(sse)).toEqual({ distinct: N, dup: 0 });
+    sse.disconnect();
+    expect(await a.stop()).toBe(0);
+    expect(await s.stop()).toBe(0);
+    await nats.stop();
+  }, 240_000);
+
   it('one of two servers frozen (SIGSTOP) while it holds fetched messages, then SIGKILLed: the other gets them after ack_wait, every line handled', async () => {
     const nats = await startNats();
     const dir = tempDir();

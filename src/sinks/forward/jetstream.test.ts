@@ -11,7 +11,7 @@ import { busSchema } from '../../bus/config.js';
 import { serializeRecord } from '../../wire/json.js';
 import type { LogRecord } from '../../core/record.js';
 import { startNats, stopAllNats } from '../../../test/helpers/nats.js';
-import { freePort } from '../../../test/helpers/daemon.js';
+import { freePort, waitFor } from '../../../test/helpers/daemon.js';
 import { JetStreamTransport, lineRoute, splitBatch } from './jetstream.js';
 
 afterAll(() => stopAllNats());
@@ -82,4 +82,20 @@ describe('JetStreamTransport', () => {
     expect(r).toMatchObject({ ok: false, retryable: true, error: expect.stringMatching(/cannot reach JetStream/) });
     t.close();
   });
+
+  it('the connection lost: a send fails at once (retryable), not after its timeout; NATS back, it goes through', async () => {
+    let nats = await startNats();
+    const cfg = busSchema.parse({ kind: 'nats', url: nats.url });
+    const t = new JetStreamTransport(cfg, 'test-agent');
+    const body = Buffer.from(line('app', 'main'));
+    expect(await t.send({ ndjson: body, records: 1, key: 'lost-1' }, 20_000)).toMatchObject({ ok: true });
+    await nats.stop();
+    const r = await t.send({ ndjson: body, records: 1, key: 'lost-2' }, 20_000);
+    expect(r).toMatchObject({ ok: false, retryable: true });
+    expect(r.latencyMs).toBeLessThan(5_000);
+    nats = await startNats({ port: nats.port, dir: nats.dir });
+    await waitFor(async () => (await t.send({ ndjson: body, records: 1, key: 'lost-2' }, 2_000)).ok, 'a send after NATS is back', 20_000, 100);
+    t.close();
+    await nats.stop();
+  }, 60_000);
 });

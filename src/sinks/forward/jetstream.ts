@@ -10,7 +10,11 @@
  * batch is safe (it leaves the spool) only when every part is acknowledged.
  *
  * Unreachable NATS, no JetStream answer within `timeout`, no stream yet:
- * retryable (the spool holds, the sources pause at its limit). A single
+ * retryable (the spool holds, the sources pause at its limit). A connection
+ * lost while parts are in flight fails the send at once (their answers may
+ * never come; waiting out `timeout` would stall the spool after NATS is
+ * back), and while the client reconnects sends fail fast; the retry sends
+ * every part again under the same ids. A single
  * record larger than the server's max_payload can never be published: a
  * permanent failure (dead-letter file).
  */
@@ -46,6 +50,10 @@ export class JetStreamTransport implements ForwardTransport {
   #nc: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
   #closed = false;
+  /** False from a disconnect until the client reconnected. */
+  #connected = false;
+  /** Sends in flight, failed when the connection is lost. */
+  readonly #onLost = new Set<(err: Error) => void>();
 
   constructor(cfg: BusConfig, name: string) {
     this.#cfg = cfg;
@@ -62,20 +70,27 @@ export class JetStreamTransport implements ForwardTransport {
     } catch (err) {
       return done({ ok: false, status: null, retryable: true, error: `cannot reach JetStream at ${this.target}: ${(err as Error).message}`, snippet: '' });
     }
+    if (!this.#connected) return done({ ok: false, status: null, retryable: true, error: 'the NATS connection is lost: reconnecting', snippet: '' });
     const max = (this.#nc?.info?.max_payload ?? 1024 * 1024) - HEADROOM;
     const parts = splitBatch(b.ndjson, max);
     if (parts === undefined) return done({ ok: false, status: null, retryable: false, error: 'a record is larger than the NATS server\'s max_payload', snippet: `a record of this batch is larger than max_payload (${max + HEADROOM} bytes) and cannot be published` });
     const agent = b.key.slice(0, b.key.lastIndexOf('-'));
+    let lost: ((err: Error) => void) | undefined;
     try {
-      await Promise.all(parts.map(async (p, i) => {
-        const data = this.#cfg.publish.gzip ? await gzipAsync(p.ndjson, { level: 1 }) : p.ndjson;
-        const ack = await js.publish(recordsSubject(this.#cfg.prefix, p.stream, p.source), data, { msgID: `${b.key}-${i}`, timeout: timeoutMs, headers: messageHeaders(agent, this.#cfg.publish.gzip) });
-        if (ack.duplicate) this.duplicates++;
-        else this.published++;
-      }));
+      await Promise.race([
+        Promise.all(parts.map(async (p, i) => {
+          const data = this.#cfg.publish.gzip ? await gzipAsync(p.ndjson, { level: 1 }) : p.ndjson;
+          const ack = await js.publish(recordsSubject(this.#cfg.prefix, p.stream, p.source), data, { msgID: `${b.key}-${i}`, timeout: timeoutMs, headers: messageHeaders(agent, this.#cfg.publish.gzip) });
+          if (ack.duplicate) this.duplicates++;
+          else this.published++;
+        })),
+        new Promise<never>((_, reject) => this.#onLost.add((lost = reject))),
+      ]);
     } catch (err) {
       // some parts may be stored: the retry sends every part again under the same ids (stored once)
       return done({ ok: false, status: null, retryable: true, error: (err as Error).message, snippet: '' });
+    } finally {
+      if (lost !== undefined) this.#onLost.delete(lost);
     }
     return done({ ok: true, status: null, retryable: false, error: null, snippet: '' });
   }
@@ -108,7 +123,18 @@ export class JetStreamTransport implements ForwardTransport {
     }
     this.#nc = nc;
     this.#js = jetstream(nc, { timeout: timeoutMs });
+    this.#connected = true;
+    void this.#watch(nc);
     return this.#js;
+  }
+
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'staleConnection') {
+        this.#connected = false;
+        for (const f of this.#onLost) f(new Error('the NATS connection was lost'));
+      } else if (s.type === 'reconnect') this.#connected = true;
+    }
   }
 }
 
