@@ -129,6 +129,11 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     expect(first).toMatchObject({ source: 'app', stream: 'app', origin: { kind: 'file', path: log, agent: expect.stringMatching(/^[0-9a-f]+$/), agent_seq: expect.any(Number) } });
     expect((await busCounters(s)).records).toBe(N);
     expect((await publisher(a)).counters.records_sent).toBe(N);
+    const am = await (await fetch(`${a.url}/metrics`)).text();
+    expect(am).toContain(`sluice_forward_events_total{forward="bus",counter="records_sent"} ${N}`);
+    expect(am).toContain('sluice_forward_spool_bytes{forward="bus"} 0');
+    const sm = await (await fetch(`${s.url}/metrics`)).text();
+    expect(sm).toMatch(new RegExp(`sluice_source_events_total\\{source="bus",type="nats",counter="records"\\} ${N}\\b`));
     // the agent has no rules or store: its API has no /api/rules
     expect((await fetch(`${a.url}/api/rules`, { headers: authHeaders })).status).toBe(404);
     sse.disconnect();
