@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, tempDir } from './daemon.js';
+import { freePort, tempDir, waitFor } from './daemon.js';
 
 export const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
 
@@ -19,13 +19,14 @@ export interface NatsHandle {
   dir: string;
   log(): string;
   stop(): Promise<void>;
+  kill9(): Promise<void>;
 }
 
-export async function startNats(opts: { port?: number; dir?: string } = {}): Promise<NatsHandle> {
+export async function startNats(opts: { port?: number; dir?: string; args?: string[] } = {}): Promise<NatsHandle> {
   if (NATS_SERVER === undefined) throw new Error('nats-server is not installed');
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? tempDir('sluice-nats-');
-  const proc = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', path.join(dir, 'js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', path.join(dir, 'js'), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let log = '';
   const ready = new Promise<void>((resolve, reject) => {
@@ -59,7 +60,39 @@ export async function startNats(opts: { port?: number; dir?: string } = {}): Pro
       await exited;
       clearTimeout(t);
     },
+    async kill9() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
   };
+}
+
+/**
+ * A JetStream cluster of `n` nodes on loopback (routes between all of them),
+ * returned once JetStream answers through every node (a meta leader elected).
+ */
+export async function startNatsCluster(n = 3): Promise<NatsHandle[]> {
+  const cports = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const routes = cports.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  const nodes = await Promise.all(cports.map((cp, i) => startNats({ args: ['--cluster_name', 'sluice-test', '-n', `n${i + 1}`, '--cluster', `nats://127.0.0.1:${cp}`, '--routes', routes] })));
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  for (const node of nodes) {
+    await waitFor(async () => {
+      let nc;
+      try {
+        nc = await connect({ servers: node.url });
+        await (await jetstreamManager(nc, { timeout: 1000 })).getAccountInfo();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await nc?.close();
+      }
+    }, `JetStream through ${node.url}`, 30_000, 200);
+  }
+  return nodes;
 }
 
 export function stopAllNats(): void {

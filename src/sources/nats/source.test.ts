@@ -129,4 +129,19 @@ describe('BusSource', () => {
     agent.close();
     await nats.stop();
   }, 30_000);
+
+  it('a store slower than ack_wait: the server tells JetStream it is still working, the message is not delivered again', async () => {
+    const { nats, cfg, agent } = await setup({ ack_wait: '1s' });
+    await agent.send({ ndjson: Buffer.from(lines(2)), records: 2, key: 'slow-1' }, 5000);
+    const p = new CollectingPipeline();
+    // the store answers after two and a half ack_waits (a slow disk, a busy PostgreSQL)
+    const src = new BusSource(cfg, 'server-1', () => new Promise((r) => setTimeout(() => r(true), 2_500)));
+    await src.start(p);
+    await waitFor(() => src.counters.acked === 1, 'the message acknowledged', 10_000);
+    expect(src.counters).toMatchObject({ messages: 1, redelivered: 0, repeats_skipped: 0 });
+    expect(p.batches.flat()).toHaveLength(2);
+    await src.stop();
+    agent.close();
+    await nats.stop();
+  }, 30_000);
 });

@@ -15,7 +15,10 @@
  * a push that throws) is NAKed: delivered again at once, to any server. One
  * that can never be read (not gzip when it says so) is terminated, counted.
  * While the pipeline pushes back the consumer waits before the next message
- * and tells JetStream it is still working on it (no redelivery meanwhile).
+ * and tells JetStream it is still working on it (no redelivery meanwhile);
+ * so it does for messages whose events are still being stored. A message
+ * delivered again to the server that took it (an ack lost when a NATS node
+ * died) is answered like the first delivery, not pushed twice (handled.ts).
  * NATS unreachable: the state is degraded and the consumer retries; the
  * client reconnects by itself.
  */
@@ -29,6 +32,7 @@ import { Health, problemOf } from '../../core/health.js';
 import type { BusConfig } from '../../bus/config.js';
 import { AGENT_HEADER, connectBus, ensureRecordsStream, isNotFound, recordsStreamName, recordsWildcard } from '../../bus/jetstream.js';
 import { decodeRecords } from './decode.js';
+import { HandledMessages } from './handled.js';
 
 const gunzipAsync = promisify(gunzip);
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -53,6 +57,8 @@ export interface BusCounters {
   bytes: number;
   /** Messages that came again (their first server did not acknowledge them in time, or NAKed them). */
   redelivered: number;
+  /** Redelivered messages this server had taken already: answered like the first delivery, not pushed again. */
+  repeats_skipped: number;
   naked: number;
   bad_messages: number;
   bad_records: number;
@@ -63,12 +69,16 @@ export class BusSource implements Source {
   readonly type = 'nats';
   readonly stream = '*';
   readonly health = new Health('source', 'bus', 'nats');
-  readonly counters: BusCounters = { messages: 0, acked: 0, store_failed: 0, records: 0, bytes: 0, redelivered: 0, naked: 0, bad_messages: 0, bad_records: 0 };
+  readonly counters: BusCounters = { messages: 0, acked: 0, store_failed: 0, records: 0, bytes: 0, redelivered: 0, repeats_skipped: 0, naked: 0, bad_messages: 0, bad_records: 0 };
   readonly #cfg: BusConfig;
   readonly #clientName: string;
   readonly #storedFn: StoredFn | undefined;
   /** Acknowledgements waiting for the store. */
   readonly #pending = new Set<Promise<void>>();
+  /** Messages whose acknowledgement waits for the store: told "still working" on one shared timer. */
+  readonly #waiting = new Set<JsMsg>();
+  #working: NodeJS.Timeout | undefined;
+  readonly #handled = new HandledMessages();
   #pipeline: Pipeline | undefined;
   #nc: NatsConnection | undefined;
   #iter: ConsumerMessages | undefined;
@@ -89,6 +99,10 @@ export class BusSource implements Source {
   async start(pipeline: Pipeline): Promise<void> {
     this.#pipeline = pipeline;
     this.health.set('starting');
+    this.#working = setInterval(() => {
+      for (const m of this.#waiting) m.working();
+    }, Math.max(100, Math.floor(this.#cfg.ack_wait / 3)));
+    this.#working.unref();
     this.#run = this.#loop();
   }
 
@@ -102,6 +116,7 @@ export class BusSource implements Source {
     await this.#run;
     // what was pushed is acknowledged once its events are stored (the engine keeps working meanwhile)
     if (this.#pending.size > 0) await Promise.race([Promise.all(this.#pending), new Promise((r) => setTimeout(r, STOP_ACK_WAIT_MS).unref())]);
+    clearInterval(this.#working);
     const nc = this.#nc;
     this.#nc = undefined;
     if (nc !== undefined && !nc.isClosed()) await Promise.race([nc.drain().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
@@ -172,7 +187,13 @@ export class BusSource implements Source {
 
   async #handle(m: JsMsg): Promise<void> {
     const c = this.counters;
-    if (m.info.deliveryCount > 1) c.redelivered++;
+    if (m.info.deliveryCount > 1) {
+      c.redelivered++;
+      if (this.#handled.answerRepeat(m.seq, m, STORE_RETRY_MS)) {
+        c.repeats_skipped++;
+        return;
+      }
+    }
     // the pipeline pushed back on the last message: wait, telling JetStream this one is being worked on
     if (this.#paused !== undefined) {
       const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(this.#cfg.ack_wait / 3)));
@@ -220,9 +241,13 @@ export class BusSource implements Source {
     if (this.#storedFn === undefined || seq === 0) {
       m.ack();
       this.counters.acked++;
+      this.#handled.taken(m.seq, true);
       return;
     }
-    const p: Promise<void> = this.#storedFn(seq).then((ok) => {
+    const answer = this.#storedFn(seq);
+    this.#handled.taken(m.seq, answer);
+    this.#waiting.add(m);
+    const p: Promise<void> = answer.then((ok) => {
       if (ok) {
         m.ack();
         this.counters.acked++;
@@ -230,7 +255,10 @@ export class BusSource implements Source {
         this.counters.store_failed++;
         m.nak(STORE_RETRY_MS);
       }
-    }).finally(() => this.#pending.delete(p));
+    }).finally(() => {
+      this.#pending.delete(p);
+      this.#waiting.delete(m);
+    });
     this.#pending.add(p);
   }
 
