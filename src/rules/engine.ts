@@ -41,6 +41,8 @@ export interface RuleCounters {
 export interface RuleStats extends RuleCounters {
   records_scanned: number;
   events_written: number;
+  /** Hits left out by the store: the rule had an event for that record already (record_key). */
+  events_repeated: number;
   store_errors: number;
   queue: { records: number; capacity: number };
   snapshot: { version: number; built_at: string; rules: number; scoped_sources: number };
@@ -107,6 +109,7 @@ export class RuleEngine {
   #perRule = new Map<number, RuleCounters>();
   #scanned = 0;
   #written = 0;
+  #repeats = 0;
   #storeErrors = 0;
 
   #m?: { hits: Counter<'rule'>; suppressed: Counter<'reason'>; events: Counter; queue: Gauge; compileErrors: Gauge };
@@ -205,6 +208,7 @@ export class RuleEngine {
       ...this.#total,
       records_scanned: this.#scanned,
       events_written: this.#written,
+      events_repeated: this.#repeats,
       store_errors: this.#storeErrors,
       queue: { records: this.#queued, capacity: this.#cfg.queue_size },
       snapshot: { version: snap.version, built_at: new Date(snap.builtAt).toISOString(), rules: snap.ruleCount, scoped_sources: snap.sourceCount },
@@ -294,6 +298,8 @@ export class RuleEngine {
     }
     this.stored.advance(last);
     this.#written += stored.length;
+    // a record delivered again (a JetStream redelivery) whose event the store has already
+    this.#repeats += events.length - stored.length;
     this.#m?.events.inc(stored.length);
     for (const e of stored) this.#bus.publish(e);
   }
@@ -347,7 +353,14 @@ export class RuleEngine {
         captures: rule.captures ? (captures(rule.re, bytes) ?? {}) : {},
         record_seq: r.seq,
         origin: r.origin,
+        ...recordKey(r),
       });
     }
   }
+}
+
+/** A record from JetStream carries its identity across the cluster (sources/nats/decode.ts): the key of its events. */
+function recordKey(r: LogRecord): { record_key: string } | Record<string, never> {
+  const { agent, agent_seq: seq } = r.origin;
+  return typeof agent === 'string' && typeof seq === 'number' ? { record_key: `${agent}:${seq}` } : {};
 }

@@ -36,6 +36,7 @@ export interface Store {
   deleteTrigger(id: number): Promise<void>;
 
   /** Insert a batch of events in one transaction; returns them with ids, in order. */
+  /** The events stored, in order; one whose rule already has an event for its `record_key` is left out. */
   insertEvents(events: NewEvent[]): Promise<SluiceEvent[]>;
   queryEvents(q: EventQuery): Promise<EventPage>;
   countEvents(): Promise<number>;

@@ -74,7 +74,15 @@ export interface SluiceEvent {
   origin: Record<string, unknown>;
 }
 
-export type NewEvent = Omit<SluiceEvent, 'id'>;
+export type NewEvent = Omit<SluiceEvent, 'id'> & {
+  /**
+   * The record's identity across a cluster (`<agent id>:<agent seq>`, from a
+   * JetStream server's records): a rule's second event for the same record
+   * (the record delivered again) is not stored. Absent: always stored. Not
+   * part of the stored event's shape.
+   */
+  record_key?: string;
+};
 
 export interface EventQuery {
   severity?: Severity[];

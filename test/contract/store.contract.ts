@@ -114,6 +114,24 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
         expect(page.next).toBeNull();
       });
 
+      it('one event per rule and record_key: a repeat is left out (also within one batch), other rules and keyless events are stored', async () => {
+        const first = await store.insertEvents([eventInput({ record_seq: 1, record_key: 'a1:7' }), eventInput({ record_seq: 2 })]);
+        expect(first.map((e) => e.record_seq)).toEqual([1, 2]);
+        expect(first[0]).not.toHaveProperty('record_key');
+        const again = await store.insertEvents([
+          eventInput({ record_seq: 11, record_key: 'a1:7' }), // the same record again (another server's seq)
+          eventInput({ record_seq: 12, rule_id: 2, record_key: 'a1:7' }), // another rule's hit on it
+          eventInput({ record_seq: 13 }), // no key: always stored
+          eventInput({ record_seq: 14, record_key: 'a1:8' }),
+          eventInput({ record_seq: 15, record_key: 'a1:8' }), // twice in one batch
+        ]);
+        expect(again.map((e) => e.record_seq)).toEqual([12, 13, 14]);
+        expect(again[2]!.id).toBeGreaterThan(again[1]!.id);
+        const page = await store.queryEvents({});
+        expect(page.events.map((e) => e.record_seq)).toEqual([14, 13, 12, 2, 1]);
+        expect(page.events.find((e) => e.record_seq === 14)).toEqual(again[2]);
+      });
+
       it('paginates with a cursor without gaps or repeats', async () => {
         const all = await store.insertEvents(Array.from({ length: 25 }, (_, i) => eventInput({ record_seq: i })));
         const seen: number[] = [];

@@ -93,4 +93,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_state_fired ON rule_state(last_fired);
     `,
   },
+  {
+    version: 2,
+    name: 'events.record_key: one event per rule and record across a cluster',
+    sql: `
+      ALTER TABLE events ADD COLUMN record_key TEXT;
+      CREATE UNIQUE INDEX events_record_key ON events(rule_id, record_key) WHERE record_key IS NOT NULL;
+    `,
+  },
 ];

@@ -199,10 +199,10 @@ export class PostgresStore implements Store {
   async insertEvents(events: NewEvent[]): Promise<SluiceEvent[]> {
     if (events.length === 0) return [];
     return this.#tx(async (c) => {
-      const out: SluiceEvent[] = new Array(events.length);
+      const out: SluiceEvent[] = [];
       for (let start = 0; start < events.length; start += INSERT_CHUNK) {
         const chunk = events.slice(start, start + INSERT_CHUNK);
-        const cols: unknown[][] = Array.from({ length: 10 }, () => new Array(chunk.length));
+        const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(chunk.length));
         chunk.forEach((e, i) => {
           const message = noNul(e.message);
           cols[0]![i] = e.time;
@@ -215,20 +215,31 @@ export class PostgresStore implements Store {
           cols[7]![i] = e.record_seq;
           cols[8]![i] = JSON.stringify(e.origin);
           cols[9]![i] = searchDocument(message);
+          cols[10]![i] = e.record_key === undefined ? null : noNul(e.record_key);
         });
         // Identity values are drawn in the ORDER BY ord order, so the ids sorted
-        // ascending line up with the input whatever order RETURNING uses.
-        const { rows } = await c.query<{ id: number }>(
-          `INSERT INTO events (time, severity, source, rule_id, rule_name, message, captures, record_seq, origin, search)
-           SELECT u.t, u.sv, u.src, u.rid, u.rn, u.msg, u.cap::json, u.seq, u.org::json, to_tsvector('simple', u.doc)
-           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[])
-             WITH ORDINALITY AS u(t, sv, src, rid, rn, msg, cap, seq, org, doc, ord)
+        // ascending line up with the rows inserted, in input order; a row left out
+        // (its rule has an event for its record_key already) is known by its key.
+        const { rows } = await c.query<{ id: number; rule_id: number; record_key: string | null }>(
+          `INSERT INTO events (time, severity, source, rule_id, rule_name, message, captures, record_seq, origin, search, record_key)
+           SELECT u.t, u.sv, u.src, u.rid, u.rn, u.msg, u.cap::json, u.seq, u.org::json, to_tsvector('simple', u.doc), u.rk
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+             WITH ORDINALITY AS u(t, sv, src, rid, rn, msg, cap, seq, org, doc, rk, ord)
            ORDER BY u.ord
-           RETURNING id`,
+           ON CONFLICT DO NOTHING
+           RETURNING id, rule_id, record_key`,
           cols,
         );
-        const ids = rows.map((r) => r.id).sort((a, b) => a - b);
-        chunk.forEach((e, i) => { out[start + i] = { id: ids[i]!, ...e }; });
+        const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+        const keyed = new Set(rows.filter((r) => r.record_key !== null).map((r) => `${Number(r.rule_id)}\u0000${r.record_key}`));
+        let j = 0;
+        for (const { record_key: key, ...e } of chunk) {
+          if (key !== undefined) {
+            const k = `${e.rule_id}\u0000${noNul(key)}`;
+            if (!keyed.delete(k)) continue; // not inserted (or its twin in this chunk was)
+          }
+          out.push({ id: ids[j++]!, ...e });
+        }
       }
       return out;
     });

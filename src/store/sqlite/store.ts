@@ -98,8 +98,8 @@ export class SqliteStore implements Store {
       ),
       deleteTrigger: p('DELETE FROM triggers WHERE id = ?'),
       insertEvent: p(
-        `INSERT INTO events (time, severity, source, rule_id, rule_name, message, captures, record_seq, origin)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        `INSERT INTO events (time, severity, source, rule_id, rule_name, message, captures, record_seq, origin, record_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       countEvents: p('SELECT count(*) AS n FROM events'),
       eventIdsOlderThan: p(`SELECT id FROM events WHERE time < ? ORDER BY id LIMIT ${PRUNE_CHUNK}`),
@@ -245,14 +245,14 @@ export class SqliteStore implements Store {
     if (events.length === 0) return [];
     const stmt = this.#s.insertEvent!;
     return this.db.transaction(() => {
-      const out: SluiceEvent[] = new Array(events.length);
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i]!;
+      const out: SluiceEvent[] = [];
+      for (const { record_key: key, ...e } of events) {
         const row = stmt.get(
           e.time, e.severity, e.source, e.rule_id, e.rule_name, e.message,
-          JSON.stringify(e.captures), e.record_seq, JSON.stringify(e.origin),
-        )!;
-        out[i] = { id: row.id as number, ...e };
+          JSON.stringify(e.captures), e.record_seq, JSON.stringify(e.origin), key ?? null,
+        );
+        // none: the rule has an event for this record already (record_key)
+        if (row !== undefined) out.push({ id: row.id as number, ...e });
       }
       return out;
     })();
