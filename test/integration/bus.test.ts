@@ -1,22 +1,27 @@
 /**
- * Scale-out on NATS JetStream with real processes: a nats-server of the
+ * Scale-out on NATS JetStream with real processes: nats-servers of the
  * test's own, agents (role = "agent": a file source, records published
  * through the spool) and servers (role = "server": the shared durable
  * consumer). Numbered lines are tallied on the servers' live streams (SSE).
  * - every line reaches the server exactly once;
- * - the agent SIGKILLed mid-publish and restarted: every line once;
+ * - the agent SIGKILLed mid-publish, and with a batch still open: every line once;
  * - the agent's whole spool published again (a crash after JetStream
  *   acknowledged but before the spool learnt it, for every batch): JetStream
- *   answers every part as a duplicate (Nats-Msg-Id) and the server sees each
- *   line once;
+ *   answers every part as a duplicate (Nats-Msg-Id), every line once;
+ * - NATS stopped and started again: the agent holds, the server reconnects;
+ * - a three-node JetStream cluster losing the agent's node: every line once;
+ * - two servers on one PostgreSQL store, every message delivered again
+ *   (the consumer deleted): no second event (events keyed by record);
  * - one of two servers frozen (SIGSTOP) while it holds fetched messages,
  *   then SIGKILLed: the other gets them after ack_wait (redelivered), every
- *   line is handled; what both showed live is counted and bounded.
+ *   line and every event is handled; what both showed is counted and bounded.
  */
 import { appendFileSync, cpSync, rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ADMIN, authHeaders, fileSourceToml, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -29,6 +34,31 @@ afterAll(() => {
 });
 
 const N = Number(process.env.SLUICE_BUS_LINES ?? 50_000);
+const PG_URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A database of the test's own on the test PostgreSQL (undefined when it cannot be reached), dropped by `drop`. */
+async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await admin.connect();
+  } catch {
+    return undefined;
+  }
+  const name = `sluice_bus_${randomBytes(6).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
 
 async function server(dir: string, name: string, port: number, natsUrl: string, bus = ''): Promise<DaemonHandle> {
   const cfg = path.join(dir, `${name}.toml`);
@@ -294,6 +324,53 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     expect(await a.stop()).toBe(0);
     expect(await s.stop()).toBe(0);
     for (const n of nodes) await n.stop();
+  }, 240_000);
+
+  it('servers sharing a PostgreSQL store: every record delivered again (the consumer lost) makes no second event', async (ctx) => {
+    const db = await freshDatabase();
+    if (db === undefined) return ctx.skip();
+    onTestFinished(() => db.drop());
+    const M = 20_000;
+    const nats = await startNats();
+    const dir = tempDir();
+    const log = path.join(dir, 'app.log');
+    writeFileSync(log, '');
+    const store = `[store]\nkind = "postgres"\nurl = "${db.url}"\n[rules]\nbucket_capacity = 1000000`;
+    const s1 = await server(dir, 's1', await freePort(), nats.url, store);
+    const r = await fetch(`${s1.url}/api/rules`, { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'tenth', pattern: '^line \\d*0 ', severity: 'info' }) });
+    expect(r.status).toBe(201);
+    const sse1 = await sseOf(s1);
+    const a = await agent(dir, await freePort(), nats.url, log, 'batch_age = "50ms"\nbatch_records = 1000');
+    appendFileSync(log, lines(0, M));
+    await sse1.waitFor(() => sse1.events.length >= M, `${M} records at s1`, 60_000);
+    await settled(nats, s1, sse1);
+    const events = async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      const { rows } = await c.query<{ message: string }>('SELECT message FROM events');
+      await c.end();
+      return rows.map((x) => Number(/^line (\d+) /.exec(x.message)![1]));
+    };
+    expect((await events()).length).toBe(M / 10);
+    sse1.disconnect();
+    expect(await s1.stop()).toBe(0);
+    // the consumer and its acknowledgements lost: JetStream delivers every message again, to s2
+    const nc = await connect({ servers: nats.url });
+    await (await jetstreamManager(nc)).consumers.delete('sluice-records', 'sluice-servers');
+    await nc.close();
+    const s2 = await server(dir, 's2', await freePort(), nats.url, store);
+    const sse2 = await sseOf(s2);
+    await sse2.waitFor(() => sse2.events.length >= M, `${M} records again at s2`, 60_000);
+    await settled(nats, s2, sse2);
+    const ev = await events();
+    expect(ev.length).toBe(M / 10);
+    expect(new Set(ev).size).toBe(M / 10);
+    const st = (await (await fetch(`${s2.url}/api/status`, { headers: authHeaders })).json()) as { rules: { hits: number; events_written: number; events_repeated: number } };
+    expect(st.rules).toMatchObject({ hits: M / 10, events_written: 0, events_repeated: M / 10 });
+    sse2.disconnect();
+    expect(await a.stop()).toBe(0);
+    expect(await s2.stop()).toBe(0);
+    await nats.stop();
   }, 240_000);
 
   it('one of two servers frozen (SIGSTOP) while it holds fetched messages, then SIGKILLed: the other gets them after ack_wait, every line handled', async () => {
