@@ -51,11 +51,11 @@ describe('tightenPrivateDir', () => {
     expect(mode(path.join(data, 'run.sh'))).toBe(0o700); // owner bits are kept, only group/other go
     expect(logs.sort()).toEqual(
       [
-        'warning: data was mode 0755; set to 0700',
-        'warning: data/checkpoints was mode 0775; set to 0700',
-        'warning: data/checkpoints/file-a.json was mode 0640; set to 0600',
-        'warning: data/run.sh was mode 0755; set to 0700',
-        'warning: data/sluice.db was mode 0644; set to 0600',
+        'data was mode 0755; set to 0700',
+        'data/checkpoints was mode 0775; set to 0700',
+        'data/checkpoints/file-a.json was mode 0640; set to 0600',
+        'data/run.sh was mode 0755; set to 0700',
+        'data/sluice.db was mode 0644; set to 0600',
       ].sort(),
     );
     expect(changed).toHaveLength(5);
@@ -93,7 +93,7 @@ describe('tightenPrivateDir', () => {
     const deep: string[] = [];
     tightenPrivateDir(data, (m) => deep.push(m), 'data', { maxDepth: 2, maxEntries: 100 });
     expect(mode(path.join(data, 'a', 'b', 'c', 'deep'))).toBe(0o644);
-    expect(deep).toEqual(['warning: data is nested deeper than 2 levels; deeper entries were not checked for private modes']);
+    expect(deep).toEqual(['data is nested deeper than 2 levels; deeper entries were not checked for private modes']);
 
     const wide = path.join(base, 'wide');
     fs.mkdirSync(wide, { mode: 0o700 });
@@ -104,7 +104,7 @@ describe('tightenPrivateDir', () => {
     const logs: string[] = [];
     const changed = tightenPrivateDir(wide, (m) => logs.push(m), 'wide', { maxDepth: 8, maxEntries: 4 });
     expect(changed).toHaveLength(4);
-    expect(logs.at(-1)).toBe('warning: wide has more than 4 entries; only the first 4 were checked for private modes');
+    expect(logs.at(-1)).toBe('wide has more than 4 entries; only the first 4 were checked for private modes');
   });
 });
 

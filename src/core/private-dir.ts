@@ -46,7 +46,7 @@ const octal = (m: number) => (m & 0o7777).toString(8).padStart(4, '0');
 /**
  * Remove group and other permissions from `dir` and from the files and
  * directories under it, logging each one changed once as a warning
- * (`warning: data/sluice.db was mode 0644; set to 0600`). Bounded (depth,
+ * (`data/sluice.db was mode 0644; set to 0600`). Bounded (depth,
  * entries); symbolic links are never followed, so nothing outside `dir` is
  * changed; sockets, FIFOs and devices are left alone. `label` is how `dir`
  * is shown in warnings (the configured data_dir). A path that cannot be
@@ -61,9 +61,9 @@ export function tightenPrivateDir(dir: string, log: (m: string) => void, label =
     try {
       if (!chmodSame(abs, st, want, follow)) return; // replaced since it was listed: not ours to judge
       changed.push(abs);
-      log(`warning: ${shown} was mode ${octal(st.mode)}; set to ${octal(want)}`);
+      log(`${shown} was mode ${octal(st.mode)}; set to ${octal(want)}`);
     } catch (err) {
-      log(`warning: ${shown} is mode ${octal(st.mode)} and could not be made private: ${(err as Error).message}`);
+      log(`${shown} is mode ${octal(st.mode)} and could not be made private: ${(err as Error).message}`);
     }
   };
   // data_dir itself may be a symlink the operator chose (e.g. onto another disk): its target is the directory meant.
@@ -101,8 +101,8 @@ export function tightenPrivateDir(dir: string, log: (m: string) => void, label =
       else tooDeep = true;
     }
   }
-  if (truncated) log(`warning: ${label} has more than ${limits.maxEntries} entries; only the first ${limits.maxEntries} were checked for private modes`);
-  if (tooDeep) log(`warning: ${label} is nested deeper than ${limits.maxDepth} levels; deeper entries were not checked for private modes`);
+  if (truncated) log(`${label} has more than ${limits.maxEntries} entries; only the first ${limits.maxEntries} were checked for private modes`);
+  if (tooDeep) log(`${label} is nested deeper than ${limits.maxDepth} levels; deeper entries were not checked for private modes`);
   return changed;
 }
 

@@ -151,13 +151,15 @@ ${docker}`,
     expect(lstatSync(path.join(data, 'old')).mode & 0o777).toBe(0o700);
     expect(lstatSync(path.join(data, 'old', 'notes.txt')).mode & 0o777).toBe(0o600);
     expect(lstatSync(outside).mode & 0o777).toBe(0o644);
-    const warnings = d.stderr().split('\n').filter((l) => l.startsWith('warning:') && l.includes(' was mode ')).sort();
+    // the daemon's log (JSON lines on a pipe): one warning a path
+    const logged = d.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string });
+    const warnings = logged.filter((l) => l.level === 'warn' && l.msg.includes(' was mode ')).map((l) => l.msg).sort();
     expect(warnings).toEqual(
       [
-        `warning: ${data} was mode 0755; set to 0700`,
-        `warning: ${data}/hub-seq.json was mode 0644; set to 0600`,
-        `warning: ${data}/old was mode 0755; set to 0700`,
-        `warning: ${data}/old/notes.txt was mode 0640; set to 0600`,
+        `${data} was mode 0755; set to 0700`,
+        `${data}/hub-seq.json was mode 0644; set to 0600`,
+        `${data}/old was mode 0755; set to 0700`,
+        `${data}/old/notes.txt was mode 0640; set to 0600`,
       ].sort(),
     );
   }, 60_000);
