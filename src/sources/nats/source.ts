@@ -37,8 +37,13 @@ import { HandledMessages } from './handled.js';
 const gunzipAsync = promisify(gunzip);
 const CONNECT_TIMEOUT_MS = 5_000;
 const RETRY_MS = 1_000;
-/** How long one pull waits for messages before it is asked again. */
-const FETCH_EXPIRES_MS = 2_000;
+/**
+ * How long one pull request stays open at the server. `consume()` keeps
+ * pulls outstanding and renews them (a missed heartbeat under load re-pulls;
+ * with `fetch()` it ended the iterator, and the messages it had buffered
+ * waited out ack_wait: seen under a loaded machine).
+ */
+const PULL_EXPIRES_MS = 30_000;
 /** A message whose events could not be stored comes again after this long. */
 const STORE_RETRY_MS = 1_000;
 /** At stop, how long acknowledgements still waiting for the store are waited for. */
@@ -171,18 +176,18 @@ export class BusSource implements Source {
     }
     const consumer = await jetstream(nc).consumers.get(stream, this.#cfg.consumer);
     this.health.set('running');
-    while (!this.#stopping) {
-      const iter = await consumer.fetch({ max_messages: this.#cfg.fetch_batch, expires: FETCH_EXPIRES_MS });
-      this.#iter = iter;
-      for await (const m of iter) {
-        if (this.#stopping) {
-          this.#nak(m);
-          continue;
-        }
-        await this.#handle(m);
+    const iter = await consumer.consume({ max_messages: this.#cfg.fetch_batch, expires: PULL_EXPIRES_MS });
+    this.#iter = iter;
+    if (this.#stopping) iter.stop();
+    for await (const m of iter) {
+      if (this.#stopping) {
+        this.#nak(m);
+        continue;
       }
-      this.health.recover();
+      await this.#handle(m);
     }
+    // ended by stop(); otherwise (the consumer deleted, the connection closed) the loop starts over
+    if (!this.#stopping) throw new Error('the JetStream consumer ended');
   }
 
   async #handle(m: JsMsg): Promise<void> {
