@@ -22,6 +22,8 @@ import { registerRuleRoutes } from './api/routes/rules.js';
 import { registerTriggerRoutes } from './api/routes/triggers.js';
 import { registerEventRoutes } from './api/routes/events.js';
 
+export type ConfigChange = 'rules' | 'triggers';
+
 export class Alerting {
   readonly store: Store;
   readonly engine: RuleEngine;
@@ -58,9 +60,23 @@ export class Alerting {
     return a;
   }
 
+  /**
+   * Told after this daemon's API changed rules or triggers (a server tells the
+   * other servers, bus/control.ts, so they reload from the shared store).
+   */
+  onChange: ((what: ConfigChange) => void) | undefined;
+
+  /** Another server changed rules or triggers in the shared store: reload them. */
+  async reloadFromStore(what: ConfigChange): Promise<void> {
+    if (what === 'rules') await this.engine.reload();
+    else await this.#dispatcher.reload();
+  }
+
   async routes(app: FastifyInstance): Promise<void> {
-    await registerRuleRoutes(app, { store: this.store, engine: this.engine });
-    await registerTriggerRoutes(app, { store: this.store, dispatcher: this.#dispatcher, webhook: this.#webhook, config: this.#cfg.triggers });
+    const engine = { reload: async () => { await this.engine.reload(); this.onChange?.('rules'); }, stats: () => this.engine.stats() };
+    const dispatcher = { reload: async () => { await this.#dispatcher.reload(); this.onChange?.('triggers'); }, stats: () => this.#dispatcher.stats() };
+    await registerRuleRoutes(app, { store: this.store, engine });
+    await registerTriggerRoutes(app, { store: this.store, dispatcher, webhook: this.#webhook, config: this.#cfg.triggers });
     await registerEventRoutes(app, { store: this.store });
   }
 

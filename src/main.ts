@@ -39,7 +39,8 @@ import { Forwards } from './sinks/forward/index.js';
 import { Archives } from './sinks/archive/index.js';
 import type { ForwardStage } from './sinks/forward/forward.js';
 import type { BusSource } from './sources/nats/source.js';
-import { busConsumer, startPublisher } from './bus/wiring.js';
+import { busConsumer, startControl, startPublisher } from './bus/wiring.js';
+import type { BusControl } from './bus/control.js';
 import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
 import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
@@ -97,6 +98,7 @@ export class Daemon implements DaemonView {
   /** role = "agent": records to JetStream; role = "server": records from it (bus/wiring.ts). */
   #publisher: ForwardStage | undefined;
   #busSource: BusSource | undefined;
+  #control: BusControl | undefined;
   /** HTTP sources by name, for the ingest route and its auth (sources/http/registry.ts). */
   readonly #ingest = new IngestRegistry();
   readonly #logger: Log;
@@ -134,6 +136,7 @@ export class Daemon implements DaemonView {
       auth: this.#authStats?.() ?? null, ...(this.#alerting?.status() ?? {}), parse: this.#parsePool?.status() ?? { threads: 0, running: 0, jobs: 0, failures: 0 },
       transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()),
       role: this.#cfg.role,
+      ...(this.#control ? { bus_control: this.#control.status() } : {}),
       forward: this.#forwardViews(),
       archive: this.#archives?.status() ?? [],
       recent_errors: this.#reporter.recent() };
@@ -200,6 +203,7 @@ export class Daemon implements DaemonView {
     if (cfg.role === 'agent') this.#publisher = startPublisher(cfg.bus, this.#pipeline, { dataDir, drop, log: (m) => this.#logger.info(m), observe: this.#reporter.observe });
     const engine = this.#alerting?.engine;
     if (cfg.role === 'server' && engine) this.#busSource = busConsumer(cfg.bus, (seq) => engine.stored.when(seq), this.#reporter.observe);
+    if (cfg.role === 'server' && this.#alerting) this.#control = startControl(cfg.bus, this.#alerting, this.#log);
     this.#metrics.setForwardViews(() => this.#forwardViews());
     this.#archives = new Archives(cfg.archive, this.#pipeline, { drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), observe: this.#reporter.observe });
     this.#metrics.setHealthViews(() => [...[...this.#sources.values()].map((s) => s.source.health), ...(this.#forwards?.healths() ?? []), ...(this.#archives?.healths() ?? []), ...[this.#publisher?.health, this.#busSource?.health].filter((h) => h !== undefined)]);
@@ -407,6 +411,7 @@ export class Daemon implements DaemonView {
       const stopStarted = Date.now();
       // what this server fetched and did not push goes back to JetStream at once (another server takes it)
       await this.#busSource?.stop();
+      await this.#control?.stop();
       for (const s of this.#sources.values()) {
         try {
           await s.source.stop();

@@ -11,6 +11,8 @@ import { ForwardStage } from '../sinks/forward/forward.js';
 import { JetStreamTransport } from '../sinks/forward/jetstream.js';
 import { BusSource, type StoredFn } from '../sources/nats/source.js';
 import type { BusConfig } from './config.js';
+import type { Alerting } from '../alerting.js';
+import { BusControl } from './control.js';
 
 /** The publisher's name: its spool directory (data_dir/spool/bus) and its `forward` label in metrics. */
 export const PUBLISHER_NAME = 'bus';
@@ -42,4 +44,12 @@ export function busConsumer(cfg: BusConfig, stored: StoredFn, observe?: HealthOb
 
 function clientName(role: string): string {
   return `sluice-${role}-${hostname()}-${process.pid}`;
+}
+
+/** role = "server": rule and trigger changes told to and heard from the other servers (started at once, in the background). */
+export function startControl(cfg: BusConfig, alerting: Alerting, log: (msg: string) => void): BusControl {
+  const c = new BusControl(cfg, clientName('server-control'), (what) => alerting.reloadFromStore(what), log);
+  alerting.onChange = (what) => c.changed(what);
+  c.start();
+  return c;
 }

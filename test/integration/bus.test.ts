@@ -80,7 +80,7 @@ async function agent(dir: string, port: number, natsUrl: string, log: string, pu
 
 interface Status {
   sources: { name: string; counters: Record<string, number> }[];
-  forward: { name: string; spool_batches: number; spool_records: number; counters: Record<string, number>; transport?: Record<string, number> }[];
+  forward: { name: string; spool_batches: number; spool_records: number; open_batch_records: number; counters: Record<string, number>; transport?: Record<string, number> }[];
 }
 
 async function status(d: DaemonHandle): Promise<Status> {
@@ -94,6 +94,12 @@ async function agentRead(a: DaemonHandle): Promise<number> {
 
 async function publisher(a: DaemonHandle) {
   return (await status(a)).forward.find((f) => f.name === 'bus')!;
+}
+
+/** The agent has published everything it read: nothing spooled, no batch open. */
+async function agentIdle(a: DaemonHandle): Promise<boolean> {
+  const p = await publisher(a);
+  return p.spool_batches === 0 && p.open_batch_records === 0;
 }
 
 async function busCounters(s: DaemonHandle): Promise<Record<string, number>> {
@@ -156,7 +162,7 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     const a = await agent(dir, await freePort(), nats.url, log);
     appendFileSync(log, lines(0, N));
     await sse.waitFor(() => sse.events.length >= N, `${N} records at the server`, 120_000);
-    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the agent spool empty');
+    await waitFor(async () => (await agentIdle(a)), 'the agent spool empty');
     expect(tally(sse)).toEqual({ distinct: N, dup: 0 });
     const first = sse.logs()[0]!;
     expect(first).toMatchObject({ source: 'app', stream: 'app', origin: { kind: 'file', path: log, agent: expect.stringMatching(/^[0-9a-f]+$/), agent_seq: expect.any(Number) } });
@@ -190,7 +196,7 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     expect(tally(sse).distinct).toBeLessThan(N); // killed mid-stream
     a = await agent(dir, aPort, nats.url, log, 'batch_age = "50ms"\nbatch_records = 1000');
     await sse.waitFor(() => sse.events.length >= N, `${N} records at the server`, 120_000);
-    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the agent spool empty');
+    await waitFor(async () => (await agentIdle(a)), 'the agent spool empty');
     await settled(nats, s, sse);
     expect(tally(sse)).toEqual({ distinct: N, dup: 0 });
     sse.disconnect();
@@ -245,7 +251,7 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     const s = await server(dir, 's1', await freePort(), url);
     const sse = await sseOf(s);
     a = await agent(dir, aPort, url, log, publish);
-    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the spool published', 60_000);
+    await waitFor(async () => (await agentIdle(a)), 'the spool published', 60_000);
     const first = (await publisher(a)).transport!;
     expect(first.duplicates).toBe(0);
     await a.kill9();
@@ -253,7 +259,7 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     rmSync(path.join(dir, 'agent'), { recursive: true });
     cpSync(saved, path.join(dir, 'agent'), { recursive: true });
     a = await agent(dir, aPort, url, log, publish);
-    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the spool published again', 60_000);
+    await waitFor(async () => (await agentIdle(a)), 'the spool published again', 60_000);
     expect((await publisher(a)).transport).toEqual({ published: 0, duplicates: first.published });
     await settled(nats, s, sse);
     expect(tally(sse)).toEqual({ distinct: M, dup: 0 });
@@ -282,14 +288,14 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     // the same port and store directory: the stream and the durable consumer are still there
     nats = await startNats({ port: nats.port, dir: nats.dir });
     const t0 = Date.now();
-    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the agent spool published', 120_000);
+    await waitFor(async () => (await agentIdle(a)), 'the agent spool published', 120_000);
     const t1 = Date.now();
     await sse.waitFor(() => sse.events.length >= N, `${N} records at the server`, 120_000);
     console.log(`NATS back: the agent's spool published after ${t1 - t0} ms, every record at the server after ${Date.now() - t0} ms`);
     // a send in flight when the connection went, or started while it was away, fails at once and is retried:
     // the spool goes out within the reconnect and a few backoffs (500 ms each), not after the 30 s publish timeout
     expect(t1 - t0).toBeLessThan(15_000);
-    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the agent spool empty');
+    await waitFor(async () => (await agentIdle(a)), 'the agent spool empty');
     await settled(nats, s, sse);
     expect(tally(sse)).toEqual({ distinct: N, dup: 0 });
     sse.disconnect();
@@ -312,7 +318,7 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     await nodes[0]!.kill9();
     appendFileSync(log, lines(N / 2, N));
     await sse.waitFor(() => sse.events.length >= N, `${N} records at the server`, 120_000);
-    await waitFor(async () => (await publisher(a)).spool_batches === 0, 'the agent spool empty');
+    await waitFor(async () => (await agentIdle(a)), 'the agent spool empty');
     await settled(nodes[1]!, s, sse);
     const c = await busCounters(s);
     // an acknowledgement the dead node's consumer leader had not replicated comes back as a redelivery to this
@@ -373,6 +379,38 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     await nats.stop();
   }, 240_000);
 
+  it('servers sharing a PostgreSQL store: a rule or trigger changed through one server is in force on the other within a second', async (ctx) => {
+    const db = await freshDatabase();
+    if (db === undefined) return ctx.skip();
+    onTestFinished(() => db.drop());
+    const nats = await startNats();
+    const dir = tempDir();
+    const store = `[store]\nkind = "postgres"\nurl = "${db.url}"\n[triggers]\nallow_hosts = ["127.0.0.1"]`;
+    const s1 = await server(dir, 's1', await freePort(), nats.url, store);
+    const s2 = await server(dir, 's2', await freePort(), nats.url, store);
+    const st = async (d: DaemonHandle) => (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { rules: { snapshot: { rules: number } }; dispatcher: { triggers: number }; bus_control: { sent: number; applied: number; listening: boolean } };
+    // both listen for notices before the change is made
+    await waitFor(async () => (await st(s1)).bus_control.listening && (await st(s2)).bus_control.listening, 'both servers on the control subject');
+    const post = (d: DaemonHandle, route: string, body: unknown) => fetch(`${d.url}${route}`, { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await st(s2)).rules.snapshot.rules).toBe(0);
+    const t0 = Date.now();
+    expect((await post(s1, '/api/rules', { name: 'boom', pattern: 'boom', severity: 'error' })).status).toBe(201);
+    await waitFor(async () => (await st(s2)).rules.snapshot.rules === 1, 'the rule in force on s2', 5_000, 20);
+    const ruleMs = Date.now() - t0;
+    const t1 = Date.now();
+    expect((await post(s1, '/api/triggers', { name: 'hook', url: 'http://127.0.0.1:9/hook', filter: {} })).status).toBe(201);
+    await waitFor(async () => (await st(s2)).dispatcher.triggers === 1, 'the trigger in force on s2', 5_000, 20);
+    const triggerMs = Date.now() - t1;
+    console.log(`a change through s1 in force on s2 after: rule ${ruleMs} ms, trigger ${triggerMs} ms`);
+    expect(ruleMs).toBeLessThan(1_000);
+    expect(triggerMs).toBeLessThan(1_000);
+    expect((await st(s1)).bus_control).toMatchObject({ sent: 2 });
+    expect((await st(s2)).bus_control).toMatchObject({ applied: 2 });
+    expect(await s1.stop()).toBe(0);
+    expect(await s2.stop()).toBe(0);
+    await nats.stop();
+  }, 120_000);
+
   it('one of two servers frozen (SIGSTOP) while it holds fetched messages, then SIGKILLed: the other gets them after ack_wait, every line handled', async () => {
     const nats = await startNats();
     const dir = tempDir();
@@ -408,7 +446,7 @@ describe.skipIf(NATS_SERVER === undefined)('bus: agents and servers on JetStream
     } finally {
       clearInterval(writer);
     }
-    await waitFor(async () => (await agentRead(a)) === N && (await publisher(a)).spool_batches === 0, 'the agent done', 120_000);
+    await waitFor(async () => (await agentRead(a)) === N && (await agentIdle(a)), 'the agent done', 120_000);
     await settled(nats, s2, sse2);
     const both = tally(sse1, sse2);
     const c2 = await busCounters(s2);
