@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { busSchema } from '../../bus/config.js';
 import { serializeRecord } from '../../wire/json.js';
 import type { LogRecord } from '../../core/record.js';
-import { startNats, stopAllNats } from '../../../test/helpers/nats.js';
+import { NATS_SERVER, startNats, stopAllNats } from '../../../test/helpers/nats.js';
 import { freePort, waitFor } from '../../../test/helpers/daemon.js';
 import { JetStreamTransport, lineRoute, splitBatch } from './jetstream.js';
 
@@ -46,7 +46,7 @@ describe('splitBatch', () => {
   });
 });
 
-describe('JetStreamTransport', () => {
+describe.skipIf(NATS_SERVER === undefined)('JetStreamTransport', () => {
   it('publishes one message per stream and source on its subject; the same batch again is stored once (Nats-Msg-Id)', async () => {
     const nats = await startNats();
     const cfg = busSchema.parse({ kind: 'nats', url: nats.url, prefix: 't', publish: { gzip: false } });
