@@ -45,7 +45,7 @@ export const busSchema = z
     replicas: z.number().int().min(1).max(5).default(1).describe('Replicas of the JetStream stream (a clustered JetStream: 3).'),
     consumer: jsName.default('sluice-servers').describe('role = "server": the durable pull consumer every server shares; each message goes to one server at a time.'),
     ack_wait: duration('role = "server": a message not acknowledged within this long (its server died or hangs) is delivered again, to any server.').default(30_000),
-    fetch_batch: z.number().int().min(1).max(1000).default(16).describe('role = "server": messages one server asks for at a time (and holds unacknowledged at most).'),
+    fetch_batch: z.number().int().min(1).max(1000).default(16).describe('role = "server": how many messages one server keeps asked for (a pull request kept open and renewed as they are handled); about what a dying server can hold unacknowledged.'),
     publish: publishSchema.prefault({}),
   })
   .describe('The bus between agents and servers (scale-out). kind = "memory" for the embedded daemon.');
