@@ -40,3 +40,52 @@ describe('FloodControl', () => {
     expect(f.cooldownEntries).toBe(0);
   });
 });
+
+describe('flood control at its edges (found by mutation testing)', () => {
+  it('a rule without a cooldown keeps no cooldown entry, and a cooldown ends exactly when its time is up', () => {
+    const f = new FloodControl(100, 60_000);
+    expect(f.check(1, 0, 'app', 0)).toBe(VERDICT.FIRE);
+    expect(f.check(1, 0, 'app', 0)).toBe(VERDICT.FIRE);
+    expect(f.cooldownEntries).toBe(0);
+    expect(f.check(2, 1_000, 'app', 0)).toBe(VERDICT.FIRE);
+    expect(f.check(2, 1_000, 'app', 999)).toBe(VERDICT.COOLDOWN);
+    expect(f.check(2, 1_000, 'app', 1_000)).toBe(VERDICT.FIRE);
+  });
+
+  it('restore keeps the newer time of two, and forgetting rule 1 leaves rule 12 alone', () => {
+    const f = new FloodControl(100, 60_000);
+    f.restore(1, 'app', 5_000);
+    f.restore(1, 'app', 1_000); // older: ignored
+    expect(f.check(1, 10_000, 'app', 14_999)).toBe(VERDICT.COOLDOWN);
+    f.restore(12, 'app', 5_000);
+    f.forgetRule(1);
+    expect(f.cooldownEntries).toBe(1);
+    expect(f.check(12, 10_000, 'app', 14_999)).toBe(VERDICT.COOLDOWN);
+    expect(f.check(1, 10_000, 'app', 14_999)).toBe(VERDICT.FIRE);
+  });
+
+  it('sweep drops a cooldown entry once it is as old as the longest cooldown, not before', () => {
+    const f = new FloodControl(100, 60_000);
+    f.restore(1, 'a', 1_000);
+    f.restore(1, 'b', 2_000);
+    f.sweep(60_999, 60_000);
+    expect(f.cooldownEntries).toBe(2);
+    f.sweep(61_000, 60_000);
+    expect(f.cooldownEntries).toBe(1);
+  });
+
+  it('a bucket sweep keeps a bucket that has not refilled, and drops it once full', () => {
+    const b = new TokenBuckets(2, 60_000);
+    b.take('c1', 0);
+    b.sweep(10_000); // 1 + 1/3 token: still carries information
+    expect(b.size).toBe(1);
+    b.sweep(30_000);
+    expect(b.size).toBe(0);
+    // a clock that steps back neither refills nor takes tokens away
+    b.take('c2', 50_000);
+    b.take('c2', 50_000);
+    expect(b.take('c2', 40_000)).toBe(false);
+    b.take('c3', 60_000); // 1 token left
+    expect(b.take('c3', 30_000)).toBe(true);
+  });
+});
