@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { captures, compilePattern, groupNames, testPattern, Utf8Scratch } from './compile.js';
+import { captures, compilePattern, groupNames, hasGroups, MAX_CAPTURE_CHARS, MAX_PATTERN_LENGTH, testPattern, Utf8Scratch } from './compile.js';
 import { truncateUtf8 } from './truncate.js';
 
 describe('compilePattern', () => {
@@ -69,5 +69,62 @@ describe('truncateUtf8', () => {
     expect(e.includes('\ufffd')).toBe(false);
     const emoji = truncateUtf8('😀'.repeat(10), 13);
     expect(emoji).toBe('😀😀…');
+  });
+});
+
+describe('compile at its edges (found by mutation testing)', () => {
+  it('names why a pattern is refused: empty, or longer than MAX_PATTERN_LENGTH (which itself is allowed)', () => {
+    expect(compilePattern('')).toEqual({ ok: false, error: 'empty pattern' });
+    expect(compilePattern('a'.repeat(MAX_PATTERN_LENGTH + 1))).toEqual({ ok: false, error: `pattern longer than ${MAX_PATTERN_LENGTH} characters` });
+    expect(compilePattern('a'.repeat(MAX_PATTERN_LENGTH)).ok).toBe(true);
+  });
+
+  it('matches Unicode by character (the u flag): . is one code point, and captures of a Buffer line decode UTF-8', () => {
+    expect(testPattern('^(?P<c>.)$', '😀')).toEqual({ matched: true, captures: { c: '😀' } });
+    const c = compilePattern('user=(?P<u>\\S+)');
+    if (!c.ok) throw new Error(c.error);
+    expect(captures(c.re, Buffer.from('user=zoë x'))).toEqual({ u: 'zoë' });
+    expect(captures(c.re, 'nobody')).toBeUndefined();
+  });
+
+  it('a pattern without groups gives {} on a match; hasGroups says so', () => {
+    const plain = compilePattern('error');
+    const grouped = compilePattern('(error)');
+    if (!plain.ok || !grouped.ok) throw new Error('compile');
+    expect(captures(plain.re, 'an error')).toEqual({});
+    expect(hasGroups(plain.re)).toBe(false);
+    expect(hasGroups(grouped.re)).toBe(true);
+  });
+
+  it('a capture longer than MAX_CAPTURE_CHARS is cut with an ellipsis; one of exactly that length is kept', () => {
+    const c = compilePattern('v=(?P<v>\\S+)');
+    if (!c.ok) throw new Error(c.error);
+    expect(captures(c.re, 'v=' + 'x'.repeat(MAX_CAPTURE_CHARS))!.v).toBe('x'.repeat(MAX_CAPTURE_CHARS));
+    expect(captures(c.re, 'v=' + 'x'.repeat(MAX_CAPTURE_CHARS + 1))!.v).toBe('x'.repeat(MAX_CAPTURE_CHARS) + '…');
+    expect(captures(c.re, Buffer.from('v=' + 'y'.repeat(MAX_CAPTURE_CHARS + 5)))!.v).toBe('y'.repeat(MAX_CAPTURE_CHARS) + '…');
+  });
+
+  it('group names: a class ends at its first unescaped ], both (?P<n>) and (?<n>) name, a name is only at the group start', () => {
+    const c = compilePattern('[a](?P<x>b)[\\]](?<y>c)(d(?:e))');
+    if (!c.ok) throw new Error(c.error);
+    expect(groupNames(c.re)).toEqual(['x', 'y', undefined]);
+    expect(groupNames(c.re)).toBe(groupNames(c.re)); // parsed once (cached)
+    expect(captures(c.re, 'abc]cde')).toBeUndefined();
+    expect(captures(c.re, 'ab]cde')).toEqual({ x: 'b', y: 'c', $3: 'de' });
+    // a non-capturing group followed by a named one: the name belongs to the second only
+    const nc = compilePattern('(?:a)(?i)(?P<n>b)');
+    if (!nc.ok) throw new Error(nc.error);
+    expect(groupNames(nc.re)).toEqual(['n']);
+    expect(captures(nc.re, 'aB')).toEqual({ n: 'B' });
+  });
+
+  it('testPattern carries the compile error for the API', () => {
+    let e: unknown;
+    try {
+      testPattern('(x', 'x');
+    } catch (err) {
+      e = err;
+    }
+    expect((e as { compileError?: string }).compileError).toMatch(/missing \)/);
   });
 });
