@@ -29,9 +29,14 @@ describe('filterMatches', () => {
     expect(filterMatches(x, ev({ message: 'payment failed' }))).toBe(false);
     expect(filterMatches(x, ev({ severity: 'critical', source: 'web' }))).toBe(true);
   });
-  it('an invalid message_re is reported, not thrown', () => {
+  it('an invalid message_re is reported, not thrown, named as message_re', () => {
     const c = compileFilter({ severity: [], source: [], message_re: '(?=x)' });
     expect(c.ok).toBe(false);
+    expect(!c.ok && c.error).toMatch(/^message_re: .*invalid perl operator/);
+  });
+  it('an empty message_re is no message filter (not the "empty pattern" error)', () => {
+    const c = compileFilter({ severity: [], source: [], message_re: '' });
+    expect(c.ok && c.filter.re).toBe(null);
   });
 });
 
