@@ -21,7 +21,8 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
   const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
   try {
     await admin.connect();
-  } catch {
+  } catch (err) {
+    console.warn(`[sluice] PostgreSQL at ${PG_URL} cannot be reached (${(err as Error).message}): SKIPPING the shared-store bus test`);
     return undefined;
   }
   const name = `sluice_bus_${randomBytes(6).toString('hex')}`;
