@@ -27,13 +27,13 @@ import { PipelineRuntime } from './core/pipeline-runtime.js';
 import type { Source } from './core/pipeline.js';
 import { SeqState } from './core/seq-state.js';
 import { openDataDir, usePrivateUmask } from './core/private-dir.js';
-import { E, reasonOf, SluiceError, type ErrorDef } from './core/errors.js';
+import { E } from './core/errors.js';
 import { checkTlsFiles } from './core/tls-files.js';
 import { STORE_ERR } from './store/errors.js';
 import { loadConfig } from './config/load.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import { createSource } from './sources/index.js';
-import { defaultParseThreads, ParsePool } from './parse/pool.js';
+import { ParsePool } from './parse/pool.js';
 import { ParseStage } from './parse/stage.js';
 import { Forwards } from './sinks/forward/index.js';
 import { Archives } from './sinks/archive/index.js';
@@ -47,6 +47,7 @@ import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
 import { closeAllSse } from './sinks/sse/sse.js';
 import { configureClientSlack } from './sinks/write.js';
 import { VERSION } from './version.js';
+import { keepRunning, parseThreads, ringLimits, sourceStreams, step, streamLimits } from './daemon-config.js';
 import { Alerting } from './alerting.js';
 import type { WebhookFailure } from './triggers/webhook.js';
 import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken, type AuthStats } from './api/auth.js';
@@ -56,9 +57,6 @@ import { IngestRegistry } from './sources/http/registry.js';
 import { createLog, type Log } from './core/log.js';
 import { Reporter } from './core/reporter.js';
 import { describeSource } from './core/describe.js';
-
-/** Share of limits.memory given to replay rings (the rest is for queues). */
-const RING_SHARE = 0.6;
 
 export interface DaemonOptions {
   configFile: string | null;
@@ -172,8 +170,8 @@ export class Daemon implements DaemonView {
     await step(E.DATA_DIR_NOT_WRITABLE, `data_dir: cannot write ${this.#seq.path}`, () => this.#seq.ensure(seqStart));
     this.#hub = new Hub({
       seqStart,
-      defaults: this.#ringLimits(cfg, 10_000, 32 * 1024 * 1024),
-      streams: this.#streamLimits(cfg),
+      defaults: ringLimits(cfg, 10_000, 32 * 1024 * 1024),
+      streams: streamLimits(cfg),
       drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n),
     });
     for (const st of sourceStreams(cfg)) this.#hub.ensureStream(st);
@@ -286,18 +284,6 @@ export class Daemon implements DaemonView {
     return [...(this.#forwards?.status() ?? []), ...(this.#publisher ? [this.#publisher.status()] : [])];
   }
 
-  #ringLimits(cfg: Config, replay: number, replayBytes: number) {
-    const streams = Math.max(1, new Set([...cfg.streams.map((s) => s.name), ...sourceStreams(cfg)]).size);
-    const share = Math.floor((cfg.limits.memory * RING_SHARE) / streams);
-    return { replay, replayBytes: Math.min(replayBytes, share) };
-  }
-
-  #streamLimits(cfg: Config) {
-    const out: Record<string, { replay: number; replayBytes: number }> = {};
-    for (const s of cfg.streams) out[s.name] = this.#ringLimits(cfg, s.replay, s.replay_bytes);
-    return out;
-  }
-
   async #startTcp(stream: string, listen: string): Promise<TcpStreamServer> {
     this.#hub.ensureStream(stream);
     const t = new TcpStreamServer({ hub: this.#hub, stream, listen, maxLag: this.#cfg.limits.client_lag });
@@ -335,7 +321,7 @@ export class Daemon implements DaemonView {
       for (const st of next.streams) {
         const cur = this.#tcp.get(st.name);
         if (st.tcp && (!cur || cur.listen !== st.tcp)) {
-          this.#hub.ensureStream(st.name, this.#ringLimits(next, st.replay, st.replay_bytes));
+          this.#hub.ensureStream(st.name, ringLimits(next, st.replay, st.replay_bytes));
           const t = new TcpStreamServer({ hub: this.#hub, stream: st.name, listen: st.tcp, maxLag: next.limits.client_lag });
           try {
             await t.start();
@@ -378,7 +364,7 @@ export class Daemon implements DaemonView {
         changed.push('limits.parse_threads');
       } else if (!this.#parsePool && threads > 0) restart.push('limits.parse_threads');
       // a stream the reload adds gets its configured ring (an existing ring keeps its size: restart_required)
-      for (const st of next.streams) this.#hub.ensureStream(st.name, this.#ringLimits(next, st.replay, st.replay_bytes));
+      for (const st of next.streams) this.#hub.ensureStream(st.name, ringLimits(next, st.replay, st.replay_bytes));
       for (const st of sourceStreams(next)) this.#hub.ensureStream(st);
       for (const r of nextSources.values()) {
         if (!this.#sources.has(r.cfg.name) || this.#sources.get(r.cfg.name) !== r) await r.source.start(this.#pipeline);
@@ -436,61 +422,4 @@ export class Daemon implements DaemonView {
     })();
     return this.#stopping;
   }
-}
-
-/**
- * One start-up step: its failure becomes `def` with `what` and the reason in
- * words (the inner code kept in the message when it had one).
- * `passThrough`: a SluiceError from the step is already precise; keep it.
- */
-async function step<T>(def: ErrorDef, what: string, fn: () => T | Promise<T>, passThrough = false): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof SluiceError && (passThrough || err.code === def.code)) throw err;
-    const inner = err instanceof SluiceError ? ` (${err.code})` : '';
-    throw new SluiceError(def, `${what}: ${reasonOf(err)}${inner}`);
-  }
-}
-
-/**
- * `next` with the parts a reload does not apply (those it reports in
- * restart_required) as they run now: the rest of the daemon reads its config
- * through config() (SSE heartbeat, status), and must not see a value that is
- * not in force.
- */
-function keepRunning(prev: Config, next: Config): Config {
-  const streams = next.streams.map((st) => {
-    const was = prev.streams.find((x) => x.name === st.name);
-    return was ? Object.freeze({ ...st, replay: was.replay, replay_bytes: was.replay_bytes }) : st;
-  });
-  return Object.freeze({
-    ...next,
-    data_dir: prev.data_dir,
-    role: prev.role,
-    bus: prev.bus,
-    server: prev.server,
-    store: prev.store,
-    rules: prev.rules,
-    triggers: prev.triggers,
-    forward: prev.forward,
-    archive: prev.archive,
-    limits: Object.freeze({ ...next.limits, memory: prev.limits.memory }),
-    streams: Object.freeze(streams),
-  }) as Config;
-}
-
-function parseThreads(cfg: Config): number {
-  const t = cfg.limits.parse_threads;
-  return t === 'auto' ? defaultParseThreads() : t;
-}
-
-/** The streams sources publish on: each source's own, and those its route transforms send records to. */
-function sourceStreams(cfg: Config): string[] {
-  const out = new Set<string>();
-  for (const s of cfg.sources) {
-    out.add(s.stream ?? s.name);
-    for (const t of s.transforms) if (t.type === 'route') out.add(t.stream);
-  }
-  return [...out];
 }
