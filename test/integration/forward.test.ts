@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN, authHeaders, fileSourceToml, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 import { SseClient } from '../helpers/sse.js';
+// numbered lines, their tally at the central and the agent's read count: the same as the bus tests'
+import { agentRead, lines, tally } from '../helpers/bus.js';
 
 afterAll(() => stopAll());
 
@@ -44,29 +46,6 @@ async function withCentral(): Promise<{ dir: string; log: string; cPort: number;
   const sse = new SseClient(`${c.url}/api/streams/edge1/sse`, authHeaders);
   await sse.connect();
   return { dir, log, cPort, c, sse };
-}
-
-/** Records the agent's file source has read. */
-async function agentRead(a: DaemonHandle): Promise<number> {
-  return ((await (await fetch(`${a.url}/api/status`, { headers: authHeaders })).json()) as { sources: { counters: { records: number } }[] }).sources[0]!.counters.records;
-}
-
-function lines(from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += `line ${i} ${'x'.repeat(40)}\n`;
-  return s;
-}
-
-/** Numbers seen by an SSE client of the central, and how many times each. */
-function tally(c: SseClient): { distinct: number; dup: number } {
-  const seen = new Map<number, number>();
-  for (const r of c.logs()) {
-    const m = /^line (\d+) /.exec(r.message);
-    if (m) seen.set(Number(m[1]), (seen.get(Number(m[1])) ?? 0) + 1);
-  }
-  let dup = 0;
-  for (const n of seen.values()) if (n > 1) dup += n - 1;
-  return { distinct: seen.size, dup };
 }
 
 async function status(d: DaemonHandle): Promise<{ forward: { spool_batches: number; counters: Record<string, number> }[] }> {
