@@ -98,6 +98,14 @@ describe('sluice status', () => {
     expect([st.forward.length, st.archive.length]).toEqual([1, 1]);
   });
 
+  it('a bad URL: exit 2 at once, naming it', async () => {
+    for (const url of ['http://[zz', 'ftp://127.0.0.1:8080']) {
+      const r = await status([url], { SLUICE_TOKEN: token });
+      expect(r.code, url).toBe(2);
+      expect(r.stderr, url).toMatch(/^sluice status: SLUICE_ERR_CLIENT_URL: invalid URL/);
+    }
+  });
+
   it('a refused token: exit 3; no token: exit 3 saying where it looked; a refused port: exit 5, retried only with --max-retries', async () => {
     const wrong = await status([d.url.replace('http://', '')], { SLUICE_TOKEN: 'not-the-token-0123456789' });
     expect(wrong.code).toBe(3);
