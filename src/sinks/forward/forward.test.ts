@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../core/record.js';
 import { forwardSchema } from './config.js';
 import { ForwardStage } from './forward.js';
+import type { ForwardTransport, SendResult } from './transport.js';
 
 interface Req { key: string; encoding: string | undefined; auth: string | undefined; lines: string[] }
 
@@ -164,5 +165,37 @@ describe('ForwardStage', () => {
     await until(() => next.st.counters.records_sent === 5, 'the journaled batch sent');
     expect(next.st.counters.recovered_batches).toBe(1);
     expect(c.got.map((g) => g.key.split('-').pop())).toEqual([String(Number(journal.readBigUInt64BE(0)))]);
+  });
+
+  it('the next batch goes to the transport to prepare (compress) while the one before it is on its way', async () => {
+    const events: string[] = [];
+    const answers: (() => void)[] = [];
+    const transport: ForwardTransport = {
+      target: 'scripted',
+      peer: 'the central',
+      prepare: (b) => events.push(`prepare ${b.key.split('-').pop()}`),
+      send: (b) => {
+        events.push(`send ${b.key.split('-').pop()} (${b.records})`);
+        return new Promise<SendResult>((r) => answers.push(() => r({ ok: true, status: 200, retryable: false, error: null, snippet: '', latencyMs: 1 })));
+      },
+      close: () => undefined,
+    };
+    const cfg = forwardSchema.parse({ url: 'http://127.0.0.1:9/api/ingest?source=edge', allow_hosts: ['127.0.0.1:9'], batch_records: 10, batch_age: '1h' });
+    const st = new ForwardStage(cfg, { name: 'f', dataDir: mkdtempSync(path.join(tmpdir(), 'sluice-fwd-')), drop: () => undefined, log: () => undefined, transport });
+    st.start();
+    // three full batches spooled before the sender's first turn (the 31st record seals the third)
+    st.push(recs(31));
+    open.push(() => st.stop(Date.now() + 50));
+    await until(() => answers.length === 1, 'the first send');
+    // batch 2 is being prepared while batch 1 waits for its answer; batch 3 not yet
+    expect(events).toEqual(['send 1 (10)', 'prepare 2']);
+    answers.shift()!();
+    await until(() => answers.length === 1, 'the second send');
+    expect(events).toEqual(['send 1 (10)', 'prepare 2', 'send 2 (10)', 'prepare 3']);
+    answers.shift()!();
+    await until(() => answers.length === 1, 'the third send');
+    answers.shift()!();
+    await until(() => st.counters.batches_sent === 3, 'all three acknowledged');
+    expect(events.slice(4)).toEqual(['send 3 (10)']);
   });
 });

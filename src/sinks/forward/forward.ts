@@ -317,7 +317,11 @@ export class ForwardStage implements DurableStage {
       }
       this.#inFlight = b;
       const raw = this.#spool.read(b);
-      const r = await this.#transport.send({ ndjson: raw, records: b.records, key: `${this.#agentId}-${b.id}` }, this.#cfg.timeout);
+      const sending = this.#transport.send({ ndjson: raw, records: b.records, key: this.#key(b) }, this.#cfg.timeout);
+      // the next batch's body is made ready while this one is on its way
+      const next = this.#transport.prepare !== undefined ? this.#spool.after(b) : undefined;
+      if (next !== undefined) this.#transport.prepare!({ ndjson: this.#spool.read(next), records: next.records, key: this.#key(next) });
+      const r = await sending;
       this.#inFlight = undefined;
       // stopped while the answer was on its way: the spool is closed; unacknowledged, the batch is
       // sent again at the next start under the same key (the central ingests it once)
@@ -349,6 +353,11 @@ export class ForwardStage implements DurableStage {
       await Promise.race([sleep(wait), new Promise<void>((res) => (this.#wake = res))]);
       this.#wake = undefined;
     }
+  }
+
+  /** A batch's key: the same across retries and restarts (`Idempotency-Key`, `Nats-Msg-Id`). */
+  #key(b: SpooledBatch): string {
+    return `${this.#agentId}-${b.id}`;
   }
 
   /** A permanent refusal: the batch and the answer go to data_dir/spool/<name>/dead/, counted; sending goes on. */

@@ -201,6 +201,12 @@ export class Spool {
     return this.#queue[0];
   }
 
+  /** The pending batch right after `b` (the sender prepares it while `b` is on its way). */
+  after(b: SpooledBatch): SpooledBatch | undefined {
+    const i = this.#queue.indexOf(b);
+    return i < 0 ? undefined : this.#queue[i + 1];
+  }
+
   /** A batch's payload, read back from its segment. */
   read(b: SpooledBatch): Buffer {
     const out = Buffer.allocUnsafe(b.len);

@@ -31,17 +31,29 @@ export interface ForwardTransport {
   /** Who answers, in messages: "the central", "JetStream". */
   readonly peer: string;
   send(batch: OutgoingBatch, timeoutMs: number): Promise<SendResult>;
+  /** Start the work `send` will need for this batch (compression) while the one before it is on its way. */
+  prepare?(batch: OutgoingBatch): void;
   close(): void;
   /** The transport's own counters, shown in the stage's status (JetStream: messages published, duplicates). */
   stats?(): Record<string, number>;
 }
 
-/** POST to a central Sluice's `/api/ingest` with `Idempotency-Key` (gzip level 1, on libuv's pool). */
+/** zlib's output chunk: the 16 KiB default made compressing a 9 MiB batch ~25 % slower (a callback per chunk). */
+const GZIP_CHUNK = 256 * 1024;
+
+/**
+ * POST to a central Sluice's `/api/ingest` with `Idempotency-Key` (gzip level
+ * 1, on libuv's pool). The next batch is compressed while the one before it
+ * is on its way (`prepare`): the central parses one while this side deflates
+ * the next, instead of each waiting for the other.
+ */
 export class HttpTransport implements ForwardTransport {
   readonly target: string;
   readonly peer = 'the central';
   readonly #cfg: ForwardConfig;
   readonly #client: ForwardClient;
+  /** Bodies being compressed ahead, by batch key (at most the next one). */
+  readonly #ahead = new Map<string, Promise<Buffer>>();
 
   constructor(cfg: ForwardConfig, lookup?: BaseLookup) {
     this.#cfg = cfg;
@@ -49,8 +61,22 @@ export class HttpTransport implements ForwardTransport {
     this.target = redactUrl(cfg.url);
   }
 
+  prepare(b: OutgoingBatch): void {
+    if (!this.#cfg.gzip || this.#ahead.has(b.key)) return;
+    // only the next batch is kept ahead: a batch dropped from the spool meanwhile leaves no body behind
+    this.#ahead.clear();
+    const p = gzipAsync(b.ndjson, { level: 1, chunkSize: GZIP_CHUNK });
+    p.catch(() => undefined);
+    this.#ahead.set(b.key, p);
+  }
+
   async send(b: OutgoingBatch, timeoutMs: number): Promise<SendResult> {
-    const body = this.#cfg.gzip ? await gzipAsync(b.ndjson, { level: 1 }) : b.ndjson;
+    let body = b.ndjson;
+    if (this.#cfg.gzip) {
+      const ahead = this.#ahead.get(b.key);
+      this.#ahead.delete(b.key);
+      body = await (ahead ?? gzipAsync(b.ndjson, { level: 1, chunkSize: GZIP_CHUNK }));
+    }
     const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', 'idempotency-key': b.key };
     if (this.#cfg.gzip) headers['content-encoding'] = 'gzip';
     if (this.#cfg.token !== undefined) headers.authorization = `Bearer ${this.#cfg.token}`;
@@ -58,6 +84,7 @@ export class HttpTransport implements ForwardTransport {
   }
 
   close(): void {
+    this.#ahead.clear();
     this.#client.close();
   }
 }

@@ -56,6 +56,9 @@ export async function readBody(stream: Readable, limit: number): Promise<Buffer>
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
 }
 
+/** The largest output chunk zlib writes into while inflating. */
+const MAX_INFLATE_CHUNK = 1024 * 1024;
+
 const gunzip = promisify<zlib.InputType, zlib.ZlibOptions, Buffer>(zlib.gunzip);
 const inflate = promisify<zlib.InputType, zlib.ZlibOptions, Buffer>(zlib.inflate);
 const inflateRaw = promisify<zlib.InputType, zlib.ZlibOptions, Buffer>(zlib.inflateRaw);
@@ -70,7 +73,9 @@ export async function decodeBody(buf: Buffer, encoding: string | undefined, maxO
   }
   const run = async (f: typeof gunzip): Promise<Buffer> => {
     try {
-      return await f(buf, { maxOutputLength: maxOut });
+      // output chunks sized to the body (zlib's 16 KiB default cost a callback each: inflating a 2.5 MB
+      // forwarded batch took twice as long), a small body still gets a small one
+      return await f(buf, { maxOutputLength: maxOut, chunkSize: Math.min(MAX_INFLATE_CHUNK, Math.max(zlib.constants.Z_DEFAULT_CHUNK, buf.length * 4)) });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw tooBig();
       throw err;
