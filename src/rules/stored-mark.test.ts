@@ -26,6 +26,78 @@ describe('StoredMark', () => {
   });
 });
 
+describe('StoredMark at its edges', () => {
+  /** Ask for each seq now; read the answers after the mark moves. */
+  function ask(m: StoredMark, seqs: number[]): Map<number, boolean> {
+    const answers = new Map<number, boolean>();
+    for (const s of seqs) void m.when(s).then((ok) => answers.set(s, ok));
+    return answers;
+  }
+
+  it('a failed range includes both its ends and nothing either side', async () => {
+    const m = new StoredMark();
+    const answers = ask(m, [3, 4, 5, 6, 7]);
+    m.fail(4, 6);
+    m.advance(7);
+    await Promise.resolve();
+    expect([...answers].sort(([a], [b]) => a - b)).toEqual([[3, true], [4, false], [5, false], [6, false], [7, true]]);
+  });
+
+  it('a one-record range fails that record; an empty range (to < from) fails none', async () => {
+    const m = new StoredMark();
+    const answers = ask(m, [5, 8, 9]);
+    m.fail(5, 5);
+    m.fail(9, 8);
+    m.advance(9);
+    await Promise.resolve();
+    expect([answers.get(5), answers.get(8), answers.get(9)]).toEqual([false, true, true]);
+  });
+
+  it('a waiter at exactly the new mark is answered; one past it waits', async () => {
+    const m = new StoredMark();
+    const answers = ask(m, [6, 7]);
+    m.advance(6);
+    await Promise.resolve();
+    expect([...answers]).toEqual([[6, true]]);
+    m.advance(7);
+    await Promise.resolve();
+    expect(answers.get(7)).toBe(true);
+  });
+
+  it('a seq at the mark already is answered at once', async () => {
+    const m = new StoredMark();
+    m.advance(5);
+    const answers = ask(m, [5]);
+    await Promise.resolve();
+    expect(answers.get(5)).toBe(true);
+  });
+
+  it('a failed seq at the mark already is answered false at once (a drop at the hard limit, then the mark passes)', async () => {
+    const m = new StoredMark();
+    m.fail(4, 6);
+    m.advance(5);
+    expect(await m.when(5)).toBe(false);
+  });
+
+  it('the mark never moves back', () => {
+    const m = new StoredMark();
+    expect(m.seq).toBe(0);
+    m.advance(9);
+    m.advance(5);
+    expect(m.seq).toBe(9);
+  });
+
+  it('a failed range the mark is inside of still answers false for the seqs after the mark', async () => {
+    const m = new StoredMark();
+    m.fail(4, 6);
+    m.advance(5);
+    const answers = ask(m, [6]);
+    m.advance(6);
+    await Promise.resolve();
+    expect(answers.get(6)).toBe(false);
+  });
+});
+
 describe('RuleEngine.stored', () => {
   let store: SqliteStore;
   beforeEach(() => {
