@@ -122,6 +122,28 @@ export class SyslogBatch {
     this.#runLen += n + 1;
   }
 
+  /**
+   * The run, with at least `min` bytes free after `runLength`, for a native
+   * reader to append LF-terminated frames to in place (then `appended`).
+   */
+  runFor(min: number): Buffer {
+    this.settle();
+    const run = this.#run;
+    if (run === null || this.#runLen + min > run.length) return this.#grow(min);
+    return run;
+  }
+
+  /** Bytes in the run so far. */
+  get runLength(): number {
+    return this.#runLen;
+  }
+
+  /** `bytes` of `frames` LF-terminated frames were written into the run at runLength (their syslog check is the writer's). */
+  appended(bytes: number, frames: number): void {
+    this.#runLen += bytes;
+    this.#frames += frames;
+  }
+
   #grow(more: number): Buffer {
     let cap = this.#runCap;
     while (cap < this.#runLen + more) cap *= 2;

@@ -15,6 +15,7 @@ import { configSchema, crossChecks, exposureWarnings } from '../../config/schema
 import { SyslogSource } from './source.js';
 import { GATHER_BYTES } from './stream.js';
 import { HOLD_BYTES, type UdpListener } from './udp.js';
+import { nativeUdp } from './udp-native.js';
 
 const run = promisify(execFile);
 const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p));
@@ -221,48 +222,55 @@ describe('syslog source: framing, limits and back-pressure', () => {
     expect(counters().invalid_utf8).toBe(1);
   });
 
-  it('UDP: a datagram with several lines gives a record per line; udp_rcvbuf sets SO_RCVBUF', async () => {
-    const { src, pipeline, port, counters } = await start({ udp_rcvbuf: '256KiB' });
-    const sock = dgram.createSocket('udp4');
-    cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
-    await new Promise<void>((r) => sock.send('<13>one\n<13>two\n<13>three', port('udp'), '127.0.0.1', () => r()));
-    await waitFor(() => pipeline.records.length === 3, 'three records');
-    expect(pipeline.messages).toEqual(['one', 'two', 'three']);
-    expect(counters()).toMatchObject({ datagrams: 1, frames: 3 });
-    const udp = (src.status().listeners as { transport: string; rcvbuf: number }[]).find((l) => l.transport === 'udp')!;
-    expect(udp.rcvbuf).toBeGreaterThanOrEqual(256 * 1024); // Linux reports twice what was asked
-  });
+  // both readers: the native one (udp_native = true, the default, on Linux) and Node's dgram, its fallback
+  for (const [native, reader] of [
+    [true, nativeUdp ? 'native' : 'dgram'],
+    [false, 'dgram'],
+  ] as const) {
+    it(`UDP (${reader}): a datagram with several lines gives a record per line; udp_rcvbuf sets SO_RCVBUF`, async () => {
+      const { src, pipeline, port, counters } = await start({ udp_rcvbuf: '256KiB', udp_native: native });
+      const sock = dgram.createSocket('udp4');
+      cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
+      await new Promise<void>((r) => sock.send('<13>one\n<13>two\n<13>three', port('udp'), '127.0.0.1', () => r()));
+      await waitFor(() => pipeline.records.length === 3, 'three records');
+      expect(pipeline.messages).toEqual(['one', 'two', 'three']);
+      expect(counters()).toMatchObject({ datagrams: 1, frames: 3 });
+      const udp = (src.status().listeners as { transport: string; rcvbuf: number; reader: string }[]).find((l) => l.transport === 'udp')!;
+      expect(udp.rcvbuf).toBeGreaterThanOrEqual(256 * 1024); // Linux reports twice what was asked
+      expect(udp.reader).toBe(reader);
+    });
 
-  it('UDP: while the pipeline refuses, datagrams are held up to HOLD_BYTES, then dropped and counted udp_overflow; all accounted for after the drain', async () => {
-    const pipeline = new CollectingPipeline();
-    const { port, counters } = await start({ udp_rcvbuf: '4MiB' }, pipeline);
-    const sock = dgram.createSocket('udp4');
-    cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
-    pipeline.refuse = true;
-    const m = Buffer.alloc(1400, 97);
-    m.write('<13>');
-    const n = Math.ceil((1.5 * HOLD_BYTES) / 1400);
-    for (let i = 0; i < n; i++) await new Promise<void>((r) => sock.send(m, port('udp'), '127.0.0.1', () => r()));
-    await waitFor(() => counters().udp_overflow > 0, 'overflow drops');
-    expect(pipeline.drops.some((d) => d.reason === 'udp_overflow')).toBe(true);
-    pipeline.drain();
-    await waitFor(() => {
-      const c = counters();
-      return pipeline.records.length + c.udp_overflow + c.kernel_drops === n;
-    }, 'every datagram delivered or counted');
-    expect(pipeline.records.length).toBeLessThan(n);
-  });
+    it(`UDP (${reader}): while the pipeline refuses, datagrams are held up to HOLD_BYTES, then dropped and counted udp_overflow; all accounted for after the drain`, async () => {
+      const pipeline = new CollectingPipeline();
+      const { port, counters } = await start({ udp_rcvbuf: '4MiB', udp_native: native }, pipeline);
+      const sock = dgram.createSocket('udp4');
+      cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
+      pipeline.refuse = true;
+      const m = Buffer.alloc(1400, 97);
+      m.write('<13>');
+      const n = Math.ceil((1.5 * HOLD_BYTES) / 1400);
+      for (let i = 0; i < n; i++) await new Promise<void>((r) => sock.send(m, port('udp'), '127.0.0.1', () => r()));
+      await waitFor(() => counters().udp_overflow > 0, 'overflow drops');
+      expect(pipeline.drops.some((d) => d.reason === 'udp_overflow')).toBe(true);
+      pipeline.drain();
+      await waitFor(() => {
+        const c = counters();
+        return pipeline.records.length + c.udp_overflow + c.kernel_drops === n;
+      }, 'every datagram delivered or counted');
+      expect(pipeline.records.length).toBeLessThan(n);
+    });
 
-  it('UDP: datagrams the kernel dropped (receive buffer full while the receiver was stalled) are read from /proc/net/udp and counted', async () => {
-    if (!existsSync('/proc/net/udp')) return;
-    const { src, pipeline, port, counters } = await start({ udp_rcvbuf: 4096 });
-    const sock = dgram.createSocket('udp4');
-    cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
-    (src.listener('udp') as UdpListener).stall(500);
-    const m = Buffer.alloc(1000, 97);
-    m.write('<13>');
-    for (let i = 0; i < 200; i++) await new Promise<void>((r) => sock.send(m, port('udp'), '127.0.0.1', () => r()));
-    await waitFor(() => counters().kernel_drops > 0 && pipeline.drops.some((d) => d.reason === 'kernel'), 'the kernel drop count');
-    await waitFor(() => counters().kernel_drops + pipeline.records.length === 200, 'every datagram delivered or counted');
-  });
+    it(`UDP (${reader}): datagrams the kernel dropped (receive buffer full while the receiver was stalled) are read from /proc/net/udp and counted`, async () => {
+      if (!existsSync('/proc/net/udp')) return;
+      const { src, pipeline, port, counters } = await start({ udp_rcvbuf: 4096, udp_native: native });
+      const sock = dgram.createSocket('udp4');
+      cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
+      (src.listener('udp') as UdpListener).stall(500);
+      const m = Buffer.alloc(1000, 97);
+      m.write('<13>');
+      for (let i = 0; i < 200; i++) await new Promise<void>((r) => sock.send(m, port('udp'), '127.0.0.1', () => r()));
+      await waitFor(() => counters().kernel_drops > 0 && pipeline.drops.some((d) => d.reason === 'kernel'), 'the kernel drop count');
+      await waitFor(() => counters().kernel_drops + pipeline.records.length === 200, 'every datagram delivered or counted');
+    });
+  }
 });

@@ -4,7 +4,7 @@
  * their byte runs transferred, not copied.
  *
  *   main -> thread: { kind: "ack", bytes } | { kind: "close" } | { kind: "stall", ms } (tests: stop reading for ms)
- *   thread -> main: { kind: "ready", address, port, family, rcvbuf } | { kind: "error", message }
+ *   thread -> main: { kind: "ready", address, port, family, rcvbuf, reader, reader_why } | { kind: "error", message }
  *                   | { kind: "batch", raw, counts } | { kind: "counts", counts } | { kind: "closed" }
  */
 import { parentPort, workerData } from 'node:worker_threads';

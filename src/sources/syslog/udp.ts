@@ -3,7 +3,8 @@
  * carries several lines), with a configurable kernel receive buffer
  * (`udp_rcvbuf`, SO_RCVBUF).
  *
- * The socket is read by a thread of its own (udp-receiver.ts says why);
+ * The socket is read by a thread of its own (udp-receiver.ts says why), with
+ * recvmmsg by the native reader unless `udp_native = false` (udp-native.ts);
  * here its batches go to the listener's lane at the parse stage, in order.
  * UDP cannot make a sender wait: while the lane is full or the pipeline
  * paused, batches are held, and the bytes in flight (held or at the lane)
@@ -20,7 +21,7 @@ import type { Lane } from '../../parse/stage.js';
 import { newListenerCounters, type ListenerCounters, type Reason } from './counters.js';
 import { KernelDrops } from './kernel-drops.js';
 import { countBad, mustWait, peerOf, room, splitListen, type ListenerContext, type ListenerStatus, type SyslogListener } from './listener.js';
-import type { UdpCounts, UdpReceiverOptions } from './udp-receiver.js';
+import type { UdpBound, UdpCounts, UdpReceiverOptions } from './udp-receiver.js';
 
 /** Bytes of batches in flight (handed on by the receiver, not yet committed); past it datagrams are dropped (udp_overflow). */
 export const HOLD_BYTES = 8 * 1024 * 1024;
@@ -42,7 +43,7 @@ function spawnThread(opts: UdpReceiverOptions): Worker {
 }
 
 type FromThread =
-  | { kind: 'ready'; address: string; port: number; family: string; rcvbuf: number }
+  | ({ kind: 'ready' } & UdpBound)
   | { kind: 'error'; message: string }
   | { kind: 'batch'; raw: RawBatch; counts: UdpCounts }
   | { kind: 'counts'; counts: UdpCounts }
@@ -55,7 +56,7 @@ export class UdpListener implements SyslogListener {
   readonly #ctx: ListenerContext;
   readonly #lane: Lane;
   #thread: Worker | undefined;
-  #bound: { address: string; port: number; rcvbuf: number } | undefined;
+  #bound: UdpBound | undefined;
   /** Batches waiting for room, in order. */
   readonly #held: RawBatch[] = [];
   #heldBytes = 0;
@@ -76,7 +77,7 @@ export class UdpListener implements SyslogListener {
   start(): Promise<void> {
     const { host, port } = splitListen(this.listen);
     const cfg = this.#ctx.cfg;
-    const t = spawnThread({ host, port, rcvbuf: cfg.udp_rcvbuf, maxFrameBytes: cfg.max_frame_bytes, checkSyslog: cfg.format === 'syslog', holdBytes: HOLD_BYTES });
+    const t = spawnThread({ host, port, rcvbuf: cfg.udp_rcvbuf, maxFrameBytes: cfg.max_frame_bytes, checkSyslog: cfg.format === 'syslog', holdBytes: HOLD_BYTES, native: cfg.udp_native });
     this.#thread = t;
     return new Promise((resolve, reject) => {
       t.on('message', (m: FromThread) => {
@@ -189,6 +190,8 @@ export class UdpListener implements SyslogListener {
       address: b && !this.#closed ? peerOf(b.address, b.port) : null,
       counters: { ...this.counters },
       rcvbuf: b?.rcvbuf ?? null,
+      reader: b?.reader ?? null,
+      reader_why: b?.reader_why ?? null,
       held_bytes: this.#heldBytes,
     };
   }
