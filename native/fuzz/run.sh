@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# npm run fuzz: build the fuzz driver (native/fuzz/fuzz_core.c) over the native writer's core
-# with libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer (clang; Debian: clang and
-# libclang-rt-14-dev), write the seed corpus (native/fuzz/seeds.ts: the bench lines, the
-# differential suite's edge lines, lines near 64 KiB) and fuzz for FUZZ_SECONDS.
+# npm run fuzz: build the fuzz drivers over the native cores with libFuzzer, AddressSanitizer and
+# UndefinedBehaviorSanitizer (clang; Debian: clang and libclang-rt-14-dev): native/fuzz/fuzz_udp.c
+# over the UDP reader's core (native/udp_core.c), fuzzed first for FUZZ_UDP_SECONDS, then
+# native/fuzz/fuzz_core.c over the native writer's core, with its seed corpus (native/fuzz/seeds.ts:
+# the bench lines, the differential suite's edge lines, lines near 64 KiB), for FUZZ_SECONDS.
 #
-#   FUZZ_SECONDS=300   how long (default 300; CI runs 45)
+#   FUZZ_SECONDS=300   how long the writer's core is fuzzed (default 300; CI runs 45)
+#   FUZZ_UDP_SECONDS   how long the UDP reader's core is fuzzed (default a fifth of FUZZ_SECONDS, at least 10)
 #   FUZZ_RUNS=N        stop after N inputs instead (with FUZZ_SECONDS as a bound)
 #   FUZZ_DIR=.tmp/fuzz the build, the corpus it grows (kept between runs), crash artifacts
 #   FUZZ_JOBS=1        parallel fuzzing processes (libFuzzer -fork)
@@ -12,7 +14,7 @@
 #                      input in 16 still stretches its first line to ~64 KiB)
 #   CC=clang           the compiler (needs -fsanitize=fuzzer)
 # Any sanitizer report or broken invariant stops the run with a non-zero status and leaves the
-# input in $FUZZ_DIR/artifacts/ (replay: $FUZZ_DIR/fuzz_core <file>).
+# input in $FUZZ_DIR/artifacts/ (replay: $FUZZ_DIR/fuzz_core <file>, or fuzz_udp for an udp- one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-300}
@@ -31,6 +33,9 @@ cflags=(-std=gnu11 -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -Inative
 "$cc" "${cflags[@]}" "${san[@]}" -fsanitize=fuzzer-no-link -c native/fastparse_core.c -o "$dir/fastparse_core.o"
 "$cc" "${cflags[@]}" "${san[@]}" -c native/fuzz/fuzz_core.c -o "$dir/fuzz_core.o"
 "$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_core.o" "$dir/fastparse_core.o" -lm -o "$dir/fuzz_core"
+"$cc" "${cflags[@]}" "${san[@]}" -fsanitize=fuzzer-no-link -c native/udp_core.c -o "$dir/udp_core.o"
+"$cc" "${cflags[@]}" "${san[@]}" -c native/fuzz/fuzz_udp.c -o "$dir/fuzz_udp.o"
+"$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_udp.o" "$dir/udp_core.o" -o "$dir/fuzz_udp"
 
 node --import tsx native/fuzz/seeds.ts "$dir/seeds" "$dir/lines.dict"
 
@@ -40,5 +45,16 @@ if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); fi
 if [ "$jobs" -gt 1 ]; then args+=(-fork="$jobs"); fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+udp_secs=${FUZZ_UDP_SECONDS:-$((secs / 5 > 10 ? secs / 5 : 10))}
+mkdir -p "$dir/corpus-udp" "$dir/seeds-udp"
+# seeds (fuzz_udp.c: config byte, hold byte, then datagrams of a peer byte, a 2-byte length, the bytes):
+# two peers with a frame, one without <PRI>, one with a LF inside; a frame past a 64-byte run
+printf '\045\005\000\013\000<13>hello\r\n\001\012\000plain text\000\016\000<13>a\n<13>b\r\n' >"$dir/seeds-udp/peers"
+printf '\032\005\002\120\000<134>1 2026-12-06T01:02:03Z host app - - - a message longer than the first run.' >"$dir/seeds-udp/room"
+udp_args=(-max_len=70000 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -max_total_time="$udp_secs" -artifact_prefix="$dir/artifacts/udp-")
+if [ -n "${FUZZ_RUNS:-}" ]; then udp_args+=(-runs="$FUZZ_RUNS"); fi
+echo "fuzz: $dir/fuzz_udp ${udp_args[*]} $dir/corpus-udp $dir/seeds-udp"
+"$dir/fuzz_udp" "${udp_args[@]}" "$dir/corpus-udp" "$dir/seeds-udp"
+
 echo "fuzz: $dir/fuzz_core ${args[*]} $dir/corpus $dir/seeds"
 exec "$dir/fuzz_core" "${args[@]}" "$dir/corpus" "$dir/seeds"
