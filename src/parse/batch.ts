@@ -9,6 +9,7 @@ import { splitRegion } from '../framing/lines.js';
 import type { LogRecord, Origin } from '../core/record.js';
 import { parseLine, type Format } from './detect.js';
 import type { TransformPlan } from '../transforms/plan.js';
+import { checkNdjson, newTally, type RecordTally } from '../sources/records/ndjson.js';
 
 export interface RawBatch {
   /** In order: a line, or the bytes of a run of complete lines (ending with '\n'; shared memory crosses threads without a copy). */
@@ -31,6 +32,8 @@ export interface RawBatch {
    * Only for string items.
    */
   times?: (number | undefined)[];
+  /** A records lane's batch (LaneSpec.records): which records were good and which bad, set where it was parsed. */
+  tally?: RecordTally;
 }
 
 /** A lane's fixed part: whose records these are and how their lines are read. */
@@ -46,6 +49,12 @@ export interface LaneSpec {
   threadMinSize?: number;
   /** The source's transforms (transforms/plan.ts; from ParseStage.plan): its records are decoded, transformed, then encoded. */
   transforms?: TransformPlan;
+  /**
+   * The batches' items are NDJSON records (an ingest body's chunks,
+   * sources/records/ndjson.ts), checked as records rather than parsed as
+   * log lines; each batch's tally is left in `RawBatch.tally`.
+   */
+  records?: boolean;
 }
 
 /** What the stage adds to a source's counters (monotonic; the optional ones only for sources that hand over byte runs). */
@@ -85,6 +94,12 @@ export function parseOnly(spec: LaneSpec, raw: RawBatch): LogRecord[] {
   const out: LogRecord[] = [];
   const c = spec.counters;
   const { now, origin, times, origins, originIdx } = raw;
+  if (spec.records === true) {
+    const ctx = { source: spec.source, stream: spec.stream, origin, now };
+    raw.tally = newTally();
+    for (const it of raw.items) checkNdjson(typeof it === 'string' ? it : Buffer.from(it.buffer, it.byteOffset, it.length).toString('utf8'), ctx, raw.tally, (r) => out.push(r));
+    return out;
+  }
   for (let k = 0; k < raw.items.length; k++) {
     const it = raw.items[k]!;
     if (typeof it === 'string') out.push(record(spec, it, now, originIdx !== undefined ? origins![originIdx[k]!]! : origin, times?.[k]));

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { nativeParseState } from './native.js';
 import type { Format } from './detect.js';
 import type { LogRecord } from '../core/record.js';
+import type { RecordTally } from '../sources/records/ndjson.js';
 import type { TransformConfig } from '../transforms/config.js';
 
 export interface ParseJob {
@@ -50,6 +51,8 @@ export interface ParseJob {
   transforms?: TransformConfig[];
   /** Hand the records back decoded (`ParseResult.records`): a stateful transform runs on them at commit. */
   decoded?: boolean;
+  /** The items are NDJSON records (an ingest body's chunks, sources/records/ndjson.ts): checked, not parsed as log lines. */
+  records?: boolean;
 }
 
 export interface ParseResult {
@@ -80,6 +83,8 @@ export interface ParseResult {
   transformDropped?: number;
   /** Per stateless transform of the job, records in and out (transforms/plan.ts applySteps). */
   transformCounts?: number[];
+  /** A `records` job: which records were good and which bad (by line within the job). */
+  tally?: RecordTally;
 }
 
 /** The default number of parse threads: one per core, at most 4 (the main thread's share does not grow with them). */

@@ -137,6 +137,11 @@ export class ParseStage {
 
   // ------------------------------------------------------------- for lanes
 
+  /** Are there parse threads to send batches to? */
+  get threaded(): boolean {
+    return this.#pool !== undefined && this.#pool.threads > 0;
+  }
+
   /** Should this batch go to a thread? (A lane with queued batches queues behind them anyway.) */
   wantsThread(raw: RawBatch, spec: LaneSpec): boolean {
     return raw.size >= (spec.threadMinSize ?? this.#minSize) && this.#pool !== undefined && this.#pool.threads > 0 && this.#jobs < STAGE_MAX_JOBS;
@@ -180,7 +185,9 @@ export class ParseStage {
         origin: JSON.stringify(raw.origin),
         seqDigits: job.digits,
         ...(spec.transforms !== undefined ? { transforms: spec.transforms.threaded, decoded: spec.transforms.hasMain && !spec.transforms.readsOnly } : {}),
+        ...(spec.records === true ? { records: true } : {}),
       });
+      if (res.tally !== undefined) raw.tally = res.tally;
       if (res.transformDropped !== undefined) {
         spec.transforms?.countDrops('drop', res.transformDropped);
         add(spec.counters, 'transform_dropped', res.transformDropped);
@@ -219,7 +226,7 @@ export class ParseStage {
   #encoded(res: ParseResult, job: Job, spec: LaneSpec): EncodedBatch {
     this.#count(res, spec);
     const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
-    return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits: job.digits, received: job.raw.now, source: spec.source, stream: spec.stream, origin: job.raw.origin, ...(job.raw.originIdx !== undefined ? { origins: job.raw.origins, originIdx: job.raw.originIdx } : {}) };
+    return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits: job.digits, received: job.raw.now, source: spec.source, stream: spec.stream, origin: job.raw.origin, ...(job.raw.originIdx !== undefined ? { origins: job.raw.origins, originIdx: job.raw.originIdx } : {}), ...(spec.records === true ? { originsInWire: true } : {}) };
   }
 
   /** Push a parsed batch and report it (its own count on an exception: counted, never silent). */

@@ -15,6 +15,7 @@ import { fieldsTail, headWith, middleText } from '../wire/json.js';
 import { PARSE_WORKER_MARK, type ParseJob, type ParseResult } from './pool.js';
 import type { Format } from './detect.js';
 import { applySteps, compileSteps } from '../transforms/plan.js';
+import { checkNdjson, newTally, type RecordTally } from '../sources/records/ndjson.js';
 import type { Step } from '../transforms/stateless.js';
 import { FORMAT_CODE, NATIVE_COUNTERS, ST, STEP, localZoneIsUtc, nativeParse, type NativeParse } from './native.js';
 
@@ -215,18 +216,25 @@ function stepsOf(job: ParseJob): Step[] {
 }
 
 /**
- * A job of a source with transforms (transforms/plan.ts): each line parsed
- * to a record, the stateless transforms run over it; the survivors are
- * written like any job's records, or handed back decoded when a stateful
- * transform runs next at commit (`job.decoded`) or a route moved one to
- * another stream (an encoded batch is one stream's).
+ * A job's records as objects, before its stateless transforms: its lines
+ * parsed (a source with transforms), or its items checked as NDJSON records
+ * (`job.records`: an ingest body's chunk; the tally says which were bad).
+ * `midOf`: a record's middle segment when not the job's (per item origins;
+ * a forwarded record's origin, which carries its sender's).
  */
-function transformJob(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { recs: Records; records?: undefined; dropped: number; counts: number[] } | { records: LogRecord[]; dropped: number; counts: number[] } {
+function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { records: LogRecord[]; midOf: (r: LogRecord) => string; tally?: RecordTally } {
+  const origin = Object.freeze(JSON.parse(job.origin) as Origin);
+  if (job.records === true) {
+    const records: LogRecord[] = [];
+    const tally = newTally();
+    const ctx = { source: job.source, stream: job.stream, origin, now: job.now };
+    for (const it of job.items) checkNdjson(typeof it === 'string' ? it : Buffer.from(it.buffer, it.byteOffset, it.length).toString('utf8'), ctx, tally, (r) => records.push(r));
+    return { records, tally, midOf: (r) => (r.origin === origin ? mid : middleText(job.source, job.stream, JSON.stringify(r.origin))) };
+  }
   const { lines, forced, from } = linesOf(job, split);
-  const origin = JSON.parse(job.origin) as Origin;
   const origins = job.originIdx !== undefined && job.origins !== undefined ? job.origins.map((o) => JSON.parse(o) as Origin) : undefined;
   const records: LogRecord[] = new Array<LogRecord>(lines.length);
-  const midOf = mids !== undefined ? new Map<LogRecord, string>() : undefined;
+  const mids_ = mids !== undefined ? new Map<LogRecord, string>() : undefined;
   for (let i = 0; i < lines.length; i++) {
     const p = parseLine(lines[i]!, job.format, job.now);
     const o = origins !== undefined ? origins[job.originIdx![from[i]!]!]! : origin;
@@ -235,17 +243,30 @@ function transformJob(job: ParseJob, split: ParseResult['split'], mid: string, m
     if (p.host !== undefined) r.host = p.host;
     if (p.app !== undefined) r.app = p.app;
     records[i] = r;
-    midOf?.set(r, mids![job.originIdx![from[i]!]!]!);
+    mids_?.set(r, mids![job.originIdx![from[i]!]!]!);
   }
-  const steps = stepsOf(job);
+  return { records, midOf: (r) => mids_?.get(r) ?? mid };
+}
+
+/**
+ * A job whose records are objects first (objectsOf): the stateless
+ * transforms run over them; the survivors are written like any job's
+ * records, or handed back decoded when a stateful transform runs next at
+ * commit (`job.decoded`) or a route moved one to another stream (an encoded
+ * batch is one stream's).
+ */
+function objectJob(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { recs: Records; records?: undefined; dropped: number; counts: number[]; tally?: RecordTally } | { records: LogRecord[]; dropped: number; counts: number[]; tally?: RecordTally } {
+  const { records, midOf, tally } = objectsOf(job, split, mid, mids);
+  const steps = job.transforms !== undefined ? stepsOf(job) : [];
   const counts = new Array<number>(2 * steps.length).fill(0);
-  const dropped = applySteps(steps, records, counts);
-  if (job.decoded === true || records.some((r) => r.stream !== job.stream)) return { records, dropped, counts };
+  const dropped = steps.length > 0 ? applySteps(steps, records, counts) : 0;
+  const t = tally !== undefined ? { tally } : {};
+  if (job.decoded === true || records.some((r) => r.stream !== job.stream)) return { records, dropped, counts, ...t };
   let chars = 0;
   for (const r of records) chars += r.message.length;
   const recs = new Records(job, mid, records.length, chars);
-  for (const r of records) recs.put(r, r.time, midOf?.get(r) ?? mid);
-  return { recs, dropped, counts };
+  for (const r of records) recs.put(r, r.time, midOf(r));
+  return { recs, dropped, counts, ...t };
 }
 
 /** Run a job; `native` null: JS only (the definition the native writer is tested against). */
@@ -260,15 +281,20 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
   let recs: Records;
   let transformDropped = 0;
   let transformCounts: number[] | undefined;
-  if (job.transforms !== undefined && job.transforms.length + (job.decoded === true ? 1 : 0) > 0) {
-    const t = transformJob(job, split, mid, mids);
-    transformDropped = t.dropped;
-    transformCounts = t.counts;
+  let tally: RecordTally | undefined;
+  const transforms = job.transforms !== undefined && job.transforms.length + (job.decoded === true ? 1 : 0) > 0;
+  if (transforms || job.records === true) {
+    const t = objectJob(job, split, mid, mids);
+    if (transforms) {
+      transformDropped = t.dropped;
+      transformCounts = t.counts;
+    }
+    tally = t.tally;
     if (t.records !== undefined) {
       const counters: Record<string, number> = {};
       for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;
       // empty buffers of their own: each is in the transfer list once
-      return { id: job.id, buf: new Uint8Array(0), ends: new Uint32Array(0), msg: new Uint32Array(0), times: new Float64Array(0), levels: new Uint8Array(0), unserializable: 0, counters, split, native: nat, records: t.records, transformDropped, transformCounts };
+      return { id: job.id, buf: new Uint8Array(0), ends: new Uint32Array(0), msg: new Uint32Array(0), times: new Float64Array(0), levels: new Uint8Array(0), unserializable: 0, counters, split, native: nat, records: t.records, ...(transformCounts !== undefined ? { transformDropped, transformCounts } : {}), ...(tally !== undefined ? { tally } : {}) };
     }
     recs = t.recs;
   } else if (native === undefined || native === null) {
@@ -326,6 +352,7 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     split,
     native: nat,
     ...(transformCounts !== undefined ? { transformDropped, transformCounts } : {}),
+    ...(tally !== undefined ? { tally } : {}),
   };
 }
 

@@ -32,6 +32,12 @@ export interface EncodedBatch {
   /** When the records' origins differ: record i's is origins[originIdx[i]]. */
   origins?: Origin[];
   originIdx?: Uint8Array;
+  /**
+   * When each record may have an origin of its own (ingested records that
+   * carry their sender's in `origin.from`): `origin` is only the common part,
+   * a record's own is read from its bytes when asked.
+   */
+  originsInWire?: boolean;
 }
 
 /** What a source pushes: records, or records already encoded. */
@@ -64,6 +70,7 @@ interface Rest {
   fields: Record<string, unknown>;
   host?: string;
   app?: string;
+  origin: Origin;
 }
 
 /**
@@ -75,21 +82,28 @@ interface Rest {
 class EncodedRecord implements LogRecord {
   #msg: string | undefined;
   #rest: Rest | undefined;
+  /** undefined: the record's own, read from its bytes (EncodedBatch.originsInWire). */
+  readonly #origin: Origin | undefined;
   constructor(
     readonly seq: number,
     readonly time: number,
     readonly received: number,
     readonly source: string,
     readonly stream: string,
-    readonly origin: Origin,
+    origin: Origin | undefined,
     readonly level: Level | undefined,
     readonly buf: Buffer,
     readonly start: number,
     readonly end: number,
     readonly msgStart: number,
     readonly msgEnd: number,
-  ) {}
+  ) {
+    this.#origin = origin;
+  }
 
+  get origin(): Origin {
+    return this.#origin ?? this.#decode().origin;
+  }
   get message(): string {
     return (this.#msg ??= JSON.parse(this.buf.toString('utf8', this.msgStart, this.msgEnd)) as string);
   }
@@ -105,7 +119,7 @@ class EncodedRecord implements LogRecord {
   #decode(): Rest {
     if (this.#rest === undefined) {
       const r = JSON.parse('{"seq":0' + this.buf.toString('utf8', this.start, this.end)) as Rest;
-      this.#rest = { fields: r.fields, host: r.host, app: r.app };
+      this.#rest = { fields: r.fields, host: r.host, app: r.app, origin: r.origin };
     }
     return this.#rest;
   }
@@ -116,7 +130,7 @@ export function recordsOf(b: EncodedBatch, first: number): LogRecord[] {
   const n = b.ends.length;
   const out = new Array<LogRecord>(n);
   for (let i = 0; i < n; i++) {
-    const origin = b.originIdx !== undefined ? b.origins![b.originIdx[i]!]! : b.origin;
+    const origin = b.originsInWire === true ? undefined : b.originIdx !== undefined ? b.origins![b.originIdx[i]!]! : b.origin;
     out[i] = new EncodedRecord(first + i, b.times[i]!, b.received, b.source, b.stream, origin, levelOfCode(b.levels[i]!), b.buf, tailStart(b, i), b.ends[i]!, b.msg[2 * i]!, b.msg[2 * i + 1]!);
   }
   return out;

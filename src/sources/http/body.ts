@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { defineError, SluiceError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/record.js';
-import { checkRecord, mayRewritePrototype, parseRecord, type RecordContext, type RecordReason } from '../records/record.js';
+import { mayRewritePrototype, type RecordContext } from '../records/record.js';
+import { checkItems, checkNdjson, newTally, type RecordTally } from '../records/ndjson.js';
 
 export const INGEST_ERR = {
   TOO_LARGE: defineError('SLUICE_ERR_INGEST_TOO_LARGE', 413, 'the body is too large'),
@@ -24,9 +25,6 @@ export const INGEST_ERR = {
   STOPPED: defineError('SLUICE_ERR_INGEST_STOPPED', 503, 'the source is not running'),
   ABORTED: defineError('SLUICE_ERR_INGEST_ABORTED', 400, 'the request body ended before it was complete'),
 } as const;
-
-/** Bad records listed in an answer (the count says how many there were in all). */
-export const MAX_LISTED_ERRORS = 10;
 
 /**
  * Read a body, refusing it past `limit` bytes (the rest is not read), and
@@ -99,27 +97,20 @@ export async function decodeBody(buf: Buffer, encoding: string | undefined, maxO
   throw new SluiceError(INGEST_ERR.ENCODING, `unsupported Content-Encoding "${enc.slice(0, 40)}" (use gzip, deflate or none)`);
 }
 
-export interface BadRecord {
-  /** NDJSON: the line number (1-based); a JSON array: the item number (1-based). */
-  line?: number;
-  item?: number;
-  reason: RecordReason;
-  error: string;
-}
-
-export interface ParsedBody {
-  /** Good records (handed to `sink` in chunks as they are found, when one is given). */
-  accepted: number;
-  /** The good records not handed to a sink (all of them without one). */
-  records: LogRecord[];
-  rejected: number;
-  /** The first MAX_LISTED_ERRORS bad records. */
-  errors: BadRecord[];
-  reasons: Partial<Record<RecordReason, number>>;
-}
-
 /** Good records handed to a sink at a time: a batch's worth, so records die young instead of all living until the body's end (profiled: GC was 18% of ingest's main thread with whole bodies, 8.5% in chunks). */
 export const SINK_CHUNK = 1024;
+
+export interface ParsedBody extends RecordTally {
+  /** The good records not handed to a sink (all of them without one). */
+  records: LogRecord[];
+}
+
+/** Skip whitespace (and a BOM) at the start of a body: where its first record or its '[' is. */
+export function firstNonBlank(text: string): number {
+  let i = 0;
+  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 0xfeff)) i++;
+  return i;
+}
 
 /**
  * Split a decoded body into records. Throws BAD_BODY only when the body as
@@ -128,28 +119,15 @@ export const SINK_CHUNK = 1024;
  * found (it is called synchronously, within this call).
  */
 export function parseBody(text: string, ctx: RecordContext, sink?: (records: LogRecord[]) => void): ParsedBody {
-  const out: ParsedBody = { accepted: 0, records: [], rejected: 0, errors: [], reasons: {} };
+  const out: ParsedBody = { ...newTally(), records: [] };
   const good = (r: LogRecord) => {
-    out.accepted++;
     out.records.push(r);
     if (sink !== undefined && out.records.length >= SINK_CHUNK) {
       sink(out.records);
       out.records = [];
     }
   };
-  const flush = () => {
-    if (sink !== undefined && out.records.length > 0) {
-      sink(out.records);
-      out.records = [];
-    }
-  };
-  const bad = (where: { line: number } | { item: number }, reason: RecordReason, error: string) => {
-    out.rejected++;
-    out.reasons[reason] = (out.reasons[reason] ?? 0) + 1;
-    if (out.errors.length < MAX_LISTED_ERRORS) out.errors.push({ ...where, reason, error: error.length > 200 ? error.slice(0, 200) + '...' : error });
-  };
-  let i = 0;
-  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 0xfeff)) i++;
+  const i = firstNonBlank(text);
   if (text.charCodeAt(i) === 91 /* [ */) {
     let arr: unknown;
     try {
@@ -158,32 +136,11 @@ export function parseBody(text: string, ctx: RecordContext, sink?: (records: Log
       throw new SluiceError(INGEST_ERR.BAD_BODY, `the body starts with "[" but is not a valid JSON array: ${(err as Error).message}`);
     }
     if (!Array.isArray(arr)) throw new SluiceError(INGEST_ERR.BAD_BODY, 'the body is not a JSON array');
-    const keysSafe = !mayRewritePrototype(text);
-    for (let k = 0; k < arr.length; k++) {
-      const r = checkRecord(arr[k], ctx, keysSafe);
-      if (r.ok) good(r.record);
-      else bad({ item: k + 1 }, r.reason, r.error);
-    }
-    flush();
-    return out;
+    checkItems(arr, ctx, !mayRewritePrototype(text), out, good);
+  } else checkNdjson(text, ctx, out, good);
+  if (sink !== undefined && out.records.length > 0) {
+    sink(out.records);
+    out.records = [];
   }
-  let start = 0;
-  let line = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    line++;
-    let s = start;
-    let e = end;
-    if (e > s && text.charCodeAt(e - 1) === 13) e--;
-    while (s < e && (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9)) s++;
-    if (s < e) {
-      const r = parseRecord(text.slice(s, e), ctx);
-      if (r.ok) good(r.record);
-      else bad({ line }, r.reason, r.error);
-    }
-    start = end + 1;
-  }
-  flush();
   return out;
 }

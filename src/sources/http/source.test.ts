@@ -14,6 +14,8 @@ import { CollectingPipeline } from '../../../test/helpers/fake-pipeline.js';
 import { prepareApp } from '../../api/server.js';
 import { registerAuth } from '../../api/auth.js';
 import { registerIngestRoute } from '../../api/routes/ingest.js';
+import { ParsePool } from '../../parse/pool.js';
+import { NDJSON_CHUNK } from '../records/lane.js';
 import { ParseStage } from '../../parse/stage.js';
 import { httpSourceSchema, type HttpSourceInput } from './config.js';
 import { IngestRegistry } from './registry.js';
@@ -29,13 +31,13 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(extra: Partial<HttpSourceInput> = {}, o: { dir?: string; pipeline?: CollectingPipeline } = {}) {
+async function setup(extra: Partial<HttpSourceInput> = {}, o: { dir?: string; pipeline?: CollectingPipeline; pool?: ParsePool } = {}) {
   const dir = o.dir ?? mkdtempSync(path.join(tmpdir(), 'sl-http-'));
   if (!o.dir) cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const pipeline = o.pipeline ?? new CollectingPipeline();
   const registry = new IngestRegistry();
   const cfg = httpSourceSchema.parse({ name: 'push', type: 'http', token: PUSH, ...extra });
-  const src = new HttpSource(cfg, { dataDir: dir, stage: new ParseStage(pipeline), registry });
+  const src = new HttpSource(cfg, { dataDir: dir, stage: new ParseStage(pipeline, o.pool), registry });
   await src.start(pipeline);
   cleanup.push(() => src.stop());
   const app: FastifyInstance = Fastify();
@@ -228,5 +230,82 @@ describe('POST /api/ingest', () => {
     // a key the first instance never saw is ingested
     expect((await second.post(body, { 'idempotency-key': 'batch-3' })).json()).toMatchObject({ accepted: 1 });
     expect((await second.post(body, { 'idempotency-key': 'x'.repeat(300) })).statusCode).toBe(400);
+  });
+});
+
+describe('a large NDJSON body in the parse threads', () => {
+  /** ~1.6 MB: four chunks; bad lines (bad JSON, no message, a bad level) and blank lines throughout, forwarded wire records, non-ASCII. */
+  function bigBody(): { text: string; bad: number[] } {
+    const lines: string[] = [];
+    const bad: number[] = [];
+    for (let i = 1; lines.length < 6000; i++) {
+      const n = lines.length + 1;
+      if (i % 997 === 0) {
+        lines.push('{"message": broken');
+        bad.push(n);
+      } else if (i % 1301 === 0) {
+        lines.push('{"level":"info"}');
+        bad.push(n);
+      } else if (i % 1999 === 0) {
+        lines.push(`{"message":"m${i}","level":"loud"}`);
+        bad.push(n);
+      } else if (i % 401 === 0) lines.push('');
+      else if (i % 3 === 0) lines.push(JSON.stringify({ seq: i, time: '2026-12-06T01:02:03.456Z', source: 'app', stream: 'app', origin: { kind: 'file', path: '/var/log/app.log' }, host: 'edge-1', level: 'warn', message: `forwarded ${i} ${'x'.repeat(200)}`, fields: { i, ünï: 'çødé', nested: { a: [1, 2] } } }));
+      else lines.push(JSON.stringify({ message: `plain ${i} ✓ ${'y'.repeat(200)}`, time: 1_765_000_000_000 + i, fields: { i } }));
+    }
+    return { text: lines.join('\n') + '\n', bad };
+  }
+
+  it('gives the answer and the records inline checking gives (bad lines by their line in the whole body), the threads doing the work', async () => {
+    const { text, bad } = bigBody();
+    expect(text.length).toBeGreaterThan(3 * NDJSON_CHUNK);
+    const inline = await setup();
+    const a = await inline.post(text);
+    const pool = new ParsePool(2);
+    cleanup.push(() => pool.close());
+    const threaded = await setup({}, { pool });
+    const b = await threaded.post(text);
+        expect(b.statusCode).toBe(200);
+    expect(pool.status().jobs).toBeGreaterThanOrEqual(4);
+    expect(pool.status().failures).toBe(0);
+    expect(threaded.pipeline.encoded.every(Boolean)).toBe(true);
+    const answer = b.json() as { accepted: number; rejected: number; errors: { line: number; reason: string }[] };
+    expect(answer).toEqual(a.json());
+    expect(answer.rejected).toBe(bad.length);
+    expect(answer.errors.map((e) => e.line)).toEqual(bad.slice(0, 10));
+    // what a record says (a decoded one also carries its wire bytes)
+    const strip = (p: CollectingPipeline) => p.records.map((r) => JSON.stringify([r.time, r.level, r.host, r.app, r.source, r.stream, r.origin.kind, r.origin.from, r.message, r.fields]));
+    const [t, i] = [strip(threaded.pipeline), strip(inline.pipeline)];
+    // the first record that differs (a diff of thousands of records is too large to print)
+    const k = t.findIndex((x, j) => x !== i[j]);
+    expect(k < 0 ? undefined : [k, t[k], i[k]]).toBeUndefined();
+    expect(t.length).toBe(i.length);
+    expect(threaded.pipeline.records).toHaveLength(answer.accepted);
+    expect(threaded.src.status().counters).toMatchObject({ lines: answer.accepted, records: answer.accepted, bad_json: 6, no_message: 4 });
+  });
+
+  it('runs the source\'s transforms in the threads (stateless) and at commit (stateful)', async () => {
+    const pool = new ParsePool(2);
+    cleanup.push(() => pool.close());
+    const { post, pipeline, src } = await setup({ transforms: [{ type: 'redact', matches: ['secret=\\S+'] }, { type: 'dedupe', keys: ['message'], window: '1m' }] } as Partial<HttpSourceInput>, { pool });
+    const lines = Array.from({ length: 4000 }, (_, i) => JSON.stringify({ message: `login ${i % 2000} secret=hunter${i} ${'z'.repeat(300)}` }));
+    expect((await post(lines.join('\n'))).json()).toEqual({ accepted: 4000 });
+    expect(pool.status().jobs).toBeGreaterThan(0);
+    expect(pipeline.records).toHaveLength(2000);
+    expect(pipeline.messages.every((m) => m.includes('[REDACTED]') && !m.includes('hunter'))).toBe(true);
+    expect(src.status().counters.transform_dropped).toBe(2000);
+  });
+
+  it('two requests with one Idempotency-Key at once: one is ingested, the other waits and is answered as it was', async () => {
+    const pool = new ParsePool(2);
+    cleanup.push(() => pool.close());
+    const { post, pipeline, src } = await setup({}, { pool });
+    const { text } = bigBody();
+    const [a, b] = await Promise.all([post(text, { 'idempotency-key': 'k-1' }), post(text, { 'idempotency-key': 'k-1' })]);
+    expect(a.statusCode).toBe(200);
+    expect(b.json()).toEqual(a.json());
+    expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']].filter(Boolean)).toEqual(['true']);
+    expect(pipeline.records).toHaveLength((a.json() as { accepted: number }).accepted);
+    expect(src.status().counters.replayed).toBe(1);
   });
 });

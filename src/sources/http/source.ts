@@ -18,6 +18,9 @@ import type { ParseStage, StageCounters } from '../../parse/stage.js';
 import { RecordLane } from '../records/lane.js';
 import { RECORD_REASONS, type RecordReason } from '../records/record.js';
 import { decodeBody, INGEST_ERR, parseBody, readBody } from './body.js';
+import type { Origin } from '../../core/record.js';
+import { THREAD_MIN_SIZE } from '../../parse/stage.js';
+import type { RecordTally } from '../records/ndjson.js';
 import type { HttpSourceConfig } from './config.js';
 import { IdempotencyStore } from './idempotency.js';
 import type { IngestAnswer, IngestRegistry, IngestRequest, IngestTarget } from './registry.js';
@@ -70,6 +73,8 @@ export class HttpSource implements Source, IngestTarget {
   readonly #keys: IdempotencyStore;
   #lane: RecordLane | undefined;
   #pipeline: Pipeline | undefined;
+  /** Keys of requests being ingested now, resolved when each is answered. */
+  readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(cfg: HttpSourceConfig, opts: HttpSourceOptions) {
     this.#cfg = cfg;
@@ -152,35 +157,55 @@ export class HttpSource implements Source, IngestTarget {
     c.bytes_inflated += body.length;
     if (body.length === 0) throw new SluiceError(INGEST_ERR.BAD_BODY, 'the body is empty; send NDJSON or a JSON array of records');
     if (!isUtf8(body)) c.repaired_utf8++;
-    // From here to the answer nothing awaits: a request with the same key cannot interleave,
-    // and the checks below hold for the whole commit.
     if (hash !== undefined) {
-      const seen = this.#replay(hash);
+      const seen = await this.#afterSameKey(hash);
       if (seen) return seen;
     }
     if (this.health.state !== 'running') throw new SluiceError(INGEST_ERR.STOPPED, `source "${this.name}" is not running`);
     this.#busyCheck();
+    // Until its answer, this request's key is taken: a request with the same key waits for it and is
+    // answered as it was (or, when it failed, is tried in its turn).
+    let done: () => void = () => undefined;
+    if (hash !== undefined) this.#inFlight.set(hash, new Promise<void>((r) => (done = r)));
+    try {
+      const parsed = await this.#check(body, Object.freeze({ kind: 'http', peer: req.peer }), Date.now());
+      c.lines += parsed.accepted;
+      for (const [reason, n] of Object.entries(parsed.reasons)) {
+        c[reason as RecordReason] += n;
+        this.#pipeline!.drop('http', reason, n);
+      }
+      const answer: Record<string, unknown> = { accepted: parsed.accepted };
+      if (parsed.rejected > 0) {
+        answer.rejected = parsed.rejected;
+        answer.errors = parsed.errors;
+      }
+      if (parsed.accepted === 0) {
+        throw new SluiceError(INGEST_ERR.BAD_BODY, `none of the ${parsed.rejected} records is acceptable (a record is a JSON object with a string "message", optional "time", "level", "fields")`, answer);
+      }
+      if (hash !== undefined) this.#keys.put(hash, answer);
+      return { status: 200, body: answer, headers: {} };
+    } finally {
+      if (hash !== undefined) this.#inFlight.delete(hash);
+      done();
+    }
+  }
+
+  /**
+   * Check the body's records and commit the good ones; every refusal of the
+   * whole body comes before its first record is committed. A large NDJSON
+   * body is checked in the parse threads (RecordLane.commitNdjson), the
+   * rest here, committed in chunks as they are found.
+   */
+  async #check(body: Buffer, origin: Origin, now: number): Promise<RecordTally> {
     const lane = this.#lane!;
-    // good records are committed in chunks as they are parsed (a request is still all or nothing:
-    // every refusal of the whole body comes before the first record)
-    const parsed = parseBody(body.toString('utf8'), { source: this.name, stream: this.stream, origin: Object.freeze({ kind: 'http', peer: req.peer }), now: Date.now() }, (records) => {
-      c.lines += records.length;
-      lane.commit(records);
-    });
-    for (const [reason, n] of Object.entries(parsed.reasons)) {
-      c[reason as RecordReason] += n;
-      this.#pipeline!.drop('http', reason, n);
-    }
-    const answer: Record<string, unknown> = { accepted: parsed.accepted };
-    if (parsed.rejected > 0) {
-      answer.rejected = parsed.rejected;
-      answer.errors = parsed.errors;
-    }
-    if (parsed.accepted === 0) {
-      throw new SluiceError(INGEST_ERR.BAD_BODY, `none of the ${parsed.rejected} records is acceptable (a record is a JSON object with a string "message", optional "time", "level", "fields")`, answer);
-    }
-    if (hash !== undefined) this.#keys.put(hash, answer);
-    return { status: 200, body: answer, headers: {} };
+    if (body.length >= THREAD_MIN_SIZE && lane.threaded && !startsArray(body)) return lane.commitNdjson(body, origin, now);
+    return parseBody(body.toString('utf8'), { source: this.name, stream: this.stream, origin, now }, (records) => lane.commit(records));
+  }
+
+  /** The answer to a key already taken: at once when it was answered, after it when it is being ingested. */
+  async #afterSameKey(hash: string): Promise<IngestAnswer | undefined> {
+    for (let p = this.#inFlight.get(hash); p !== undefined; p = this.#inFlight.get(hash)) await p;
+    return this.#replay(hash);
   }
 
   #replay(hash: string): IngestAnswer | undefined {
@@ -193,5 +218,16 @@ export class HttpSource implements Source, IngestTarget {
   /** 429 while the pipeline pushes back: nothing of this request is ingested. */
   #busyCheck(): void {
     if (this.#lane!.paused) throw new SluiceError(INGEST_ERR.BUSY, `the pipeline is pushing back; retry in ${RETRY_AFTER_S}s`);
+  }
+}
+
+/** Does the body start with '[' (a JSON array, parsed whole) past what body.ts firstNonBlank skips (whitespace, BOMs)? */
+function startsArray(body: Buffer): boolean {
+  let i = 0;
+  for (;;) {
+    const b = body[i];
+    if (b === 32 || b === 9 || b === 10 || b === 13) i++;
+    else if (b === 0xef && body[i + 1] === 0xbb && body[i + 2] === 0xbf) i += 3;
+    else return b === 91;
   }
 }

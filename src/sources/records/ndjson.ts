@@ -1,0 +1,88 @@
+/**
+ * NDJSON records (HTTP ingest's usual body, a forward batch): one record per
+ * line, blank lines skipped, each checked on its own (record.ts). The good
+ * ones go to a callback as they are found; the bad ones are tallied by
+ * reason and the first MAX_LISTED_ERRORS listed by line. The same code runs
+ * on the main thread (a small body, a JSON array's items) and in a parse
+ * thread (parse/worker.ts: a large body's chunks, each cut after a '\n', its
+ * line numbers made absolute when the chunks' tallies are merged in order).
+ */
+import type { LogRecord } from '../../core/record.js';
+import { checkRecord, parseRecord, type RecordContext, type RecordReason } from './record.js';
+
+/** Bad records listed in an answer (the count says how many there were in all). */
+export const MAX_LISTED_ERRORS = 10;
+
+export interface BadRecord {
+  /** NDJSON: the line number (1-based); a JSON array: the item number (1-based). */
+  line?: number;
+  item?: number;
+  reason: RecordReason;
+  error: string;
+}
+
+/** What checking a body (or one chunk of it) found. */
+export interface RecordTally {
+  accepted: number;
+  rejected: number;
+  /** The first MAX_LISTED_ERRORS bad records. */
+  errors: BadRecord[];
+  reasons: Partial<Record<RecordReason, number>>;
+  /** The '\n' in the text: how far the next chunk's line numbers are shifted. */
+  newlines: number;
+}
+
+export function newTally(): RecordTally {
+  return { accepted: 0, rejected: 0, errors: [], reasons: {}, newlines: 0 };
+}
+
+export function tallyBad(t: RecordTally, where: { line: number } | { item: number }, reason: RecordReason, error: string): void {
+  t.rejected++;
+  t.reasons[reason] = (t.reasons[reason] ?? 0) + 1;
+  if (t.errors.length < MAX_LISTED_ERRORS) t.errors.push({ ...where, reason, error: error.length > 200 ? error.slice(0, 200) + '...' : error });
+}
+
+/** Add a later chunk's tally to `into` (its lines come after `into`'s). */
+export function mergeTally(into: RecordTally, t: RecordTally): void {
+  const base = into.newlines;
+  into.accepted += t.accepted;
+  into.rejected += t.rejected;
+  for (const e of t.errors) if (into.errors.length < MAX_LISTED_ERRORS) into.errors.push(e.line !== undefined ? { ...e, line: e.line + base } : e);
+  for (const [k, n] of Object.entries(t.reasons)) into.reasons[k as RecordReason] = (into.reasons[k as RecordReason] ?? 0) + n;
+  into.newlines += t.newlines;
+}
+
+/** Check each line of `text` as a record: the good ones to `good` in order, the bad ones into `t` by line. */
+export function checkNdjson(text: string, ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
+  let start = 0;
+  let line = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    else t.newlines++;
+    line++;
+    let s = start;
+    let e = end;
+    if (e > s && text.charCodeAt(e - 1) === 13) e--;
+    while (s < e && (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9)) s++;
+    if (s < e) {
+      const r = parseRecord(text.slice(s, e), ctx);
+      if (r.ok) {
+        t.accepted++;
+        good(r.record);
+      } else tallyBad(t, { line }, r.reason, r.error);
+    }
+    start = end + 1;
+  }
+}
+
+/** Check a JSON array's items as records (`keysSafe`: see record.ts mayRewritePrototype). */
+export function checkItems(arr: unknown[], ctx: RecordContext, keysSafe: boolean, t: RecordTally, good: (r: LogRecord) => void): void {
+  for (let k = 0; k < arr.length; k++) {
+    const r = checkRecord(arr[k], ctx, keysSafe);
+    if (r.ok) {
+      t.accepted++;
+      good(r.record);
+    } else tallyBad(t, { item: k + 1 }, r.reason, r.error);
+  }
+}
