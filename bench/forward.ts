@@ -6,11 +6,13 @@
  * appearance until the central's source has counted every line. Cases: with
  * gzip (the default) and without. MiB/s = raw log MiB / wall time; also the
  * spool's write rate (the agent's bytes through its spool per second) and
- * both daemons' CPU. Prints one JSON line per case.
+ * both daemons' CPU. Then the same dataset through two rsyslogd, omfwd ->
+ * imtcp (bench/rsyslog-forward.ts). Prints one JSON line per case.
  */
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDataset } from './gen.js';
+import { runRsyslogForward } from './rsyslog-forward.js';
 import { runDirFor, startSluice } from './sluice.js';
 import { MiB, nowMs, sleep, stopAll } from './util.js';
 
@@ -80,6 +82,12 @@ async function main(): Promise<void> {
     } catch (e) {
       console.log(JSON.stringify({ case: gzip ? 'gzip' : 'ndjson', error: (e as Error).message.split('\n')[0] }));
     }
+  }
+  // the same dataset relayed by rsyslog (omfwd -> imtcp), in the same run
+  try {
+    console.log(JSON.stringify(await runRsyslogForward(ensureDataset(SIZE_MB), (s) => console.error(s))));
+  } catch (e) {
+    console.log(JSON.stringify({ case: 'rsyslog omfwd -> imtcp', error: (e as Error).message.split('\n')[0] }));
   }
 }
 

@@ -469,14 +469,18 @@ function childJson(args: string[], name: string, log: (m: string) => void): Reco
   return out;
 }
 
-/** bench/forward.ts: agent -> central MiB/s of raw log, with and without gzip. */
+/** bench/forward.ts: agent -> central MiB/s of raw log, with and without gzip, and rsyslog's omfwd -> imtcp relay of the same data. */
 function forwardRows(res: Record<string, unknown>[]): Row[] {
+  const peer = res.find((x) => x.case === 'rsyslog omfwd -> imtcp' && !('error' in x));
   return res.map((x) => {
     if ('error' in x) return { figure: `Forward agent -> central${x.case ? ` (${String(x.case)})` : ''}`, value: `error: ${String(x.error).slice(0, 70)}`, target: '', result: 'FAIL' as const };
+    const lines = `${Number(x.lines).toLocaleString('en-US')} / ${Number(x.expected).toLocaleString('en-US')} lines`;
+    if (x === peer) return { figure: 'Forward peer: rsyslog omfwd -> imtcp -> omfile', value: `${fmt(Number(x.mib_per_s))} MiB/s, ${lines}`, target: '', result: x.complete !== true ? ('FAIL' as const) : ('' as const) };
     const gz = x.case === 'gzip';
+    const ratio = peer !== undefined ? `, ${fmt(Number(x.mib_per_s) / Number(peer.mib_per_s), 2)}x rsyslog` : '';
     return {
       figure: `Forward agent -> central ${gz ? 'gzip' : 'NDJSON'} (spool ${fmt(Number(x.spool_mib_per_s))} MiB/s)`,
-      value: `${fmt(Number(x.mib_per_s))} MiB/s, ${Number(x.lines).toLocaleString('en-US')} / ${Number(x.expected).toLocaleString('en-US')} lines`,
+      value: `${fmt(Number(x.mib_per_s))} MiB/s${ratio}, ${lines}`,
       target: gz ? '>= 50 MiB/s' : '',
       result: x.complete !== true ? ('FAIL' as const) : gz ? passFail(Number(x.mib_per_s) >= 50) : ('' as const),
     };
