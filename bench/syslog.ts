@@ -21,7 +21,9 @@
  * stay up for all cases). Run alone: `node --import tsx bench/syslog.ts`;
  * prints one JSON line per case (what `npm run bench -- --only syslog` reads).
  * BENCH_SYSLOG_LINES (default 500000) sets the TCP lines per case,
- * BENCH_SYSLOG_CASES a subset of the cases (tcp-1,tcp-8,udp-100k,udp-200k).
+ * BENCH_SYSLOG_CASES a subset of the cases (tcp-1,tcp-8,udp-100k,udp-200k),
+ * BENCH_SYSLOG_UDP_NATIVE=0 reads Sluice's UDP with Node's dgram instead of
+ * the native reader (`udp_native = false`); each UDP line names the reader.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
@@ -35,6 +37,7 @@ import { BENCH_ROOT, freePort, nowMs, sleep, spawnManaged, stopAll, treeCpuSecon
 const env = process.env;
 const LINES = Number(env.BENCH_SYSLOG_LINES ?? 500_000);
 const UDP_SECONDS = Number(env.BENCH_SYSLOG_UDP_SECONDS ?? 3);
+const UDP_NATIVE = env.BENCH_SYSLOG_UDP_NATIVE !== '0';
 /** BENCH_SYSLOG_CASES=tcp-1,udp-100k: only these cases (default all four). */
 const ONLY = env.BENCH_SYSLOG_CASES?.split(',').map((s) => s.trim());
 
@@ -48,6 +51,8 @@ interface Receiver {
   streamed?(): number;
   /** Sluice: the syslog source's counters (kernel_drops, udp_overflow, ...). */
   counters?(): Promise<Record<string, number>>;
+  /** Sluice: which reader reads its UDP socket (native or dgram) and its effective receive buffer. */
+  udpReader?(): Promise<{ reader: string; rcvbuf: number }>;
   cpu(): number;
   stop(): Promise<void>;
 }
@@ -96,6 +101,7 @@ stream = "bench"
 tcp = "127.0.0.1:${tcpPort}"
 udp = "127.0.0.1:${udpPort}"
 udp_rcvbuf = "4MiB"
+udp_native = ${UDP_NATIVE}
 max_connections = 64
 `,
   });
@@ -132,6 +138,11 @@ max_connections = 64
     async counters() {
       const st = (await h.getJson('/api/status')) as { sources: { name: string; counters: Record<string, number> }[] };
       return st.sources.find((x) => x.name === 'syslog')?.counters ?? {};
+    },
+    async udpReader() {
+      const st = (await h.getJson('/api/status')) as { sources: { name: string; listeners?: { transport: string; reader: string; rcvbuf: number }[] }[] };
+      const l = st.sources.find((x) => x.name === 'syslog')?.listeners?.find((x) => x.transport === 'udp');
+      return { reader: l?.reader ?? '?', rcvbuf: l?.rcvbuf ?? 0 };
     },
     cpu: () => h.cpu(),
     async stop() {
@@ -274,6 +285,7 @@ async function udpCase(r: Receiver, rate: number): Promise<Record<string, unknow
     const c1 = await r.counters();
     for (const k of ['datagrams', 'kernel_drops', 'udp_overflow']) out[k] = (c1[k] ?? 0) - (c0[k] ?? 0);
   }
+  if (r.udpReader) Object.assign(out, await r.udpReader());
   return out;
 }
 
