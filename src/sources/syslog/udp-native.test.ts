@@ -73,27 +73,29 @@ async function receiver(o: UdpReceiverOptions) {
   };
 }
 
-async function sender(): Promise<{ sock: dgram.Socket; port: number }> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+async function sender(host: string): Promise<{ sock: dgram.Socket; port: number }> {
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((r) => sock.bind(0, host, () => r()));
   cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
   return { sock, port: sock.address().port };
 }
 
-const send = (s: dgram.Socket, msg: Uint8Array, port: number) => new Promise<void>((r, j) => s.send(msg, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+const send = (s: dgram.Socket, msg: Uint8Array, port: number, host: string) => new Promise<void>((r, j) => s.send(msg, port, host, (e) => (e ? j(e) : r())));
 
 /** The same datagrams (each from sender 0 or 1) to a native and a dgram receiver; what each handed on. */
 async function both(dgrams: { from: 0 | 1; bytes: Uint8Array }[], o: Partial<UdpReceiverOptions> = {}): Promise<{ nat: Got; js: Got; peers: string[] }> {
+  const host = o.host ?? OPTS.host;
   const nat = await receiver({ ...OPTS, ...o, native: true });
   const js = await receiver({ ...OPTS, ...o, native: false });
   expect(nat.bound.reader).toBe('native');
   expect(js.bound.reader).toBe('dgram');
-  const from = [await sender(), await sender()];
+  const from = [await sender(host), await sender(host)];
   for (const d of dgrams) {
-    await send(from[d.from]!.sock, d.bytes, nat.bound.port);
-    await send(from[d.from]!.sock, d.bytes, js.bound.port);
+    await send(from[d.from]!.sock, d.bytes, nat.bound.port, host);
+    await send(from[d.from]!.sock, d.bytes, js.bound.port, host);
   }
-  return { nat: await nat.done(dgrams.length), js: await js.done(dgrams.length), peers: from.map((f) => `127.0.0.1:${f.port}`) };
+  const peer = (port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+  return { nat: await nat.done(dgrams.length), js: await js.done(dgrams.length), peers: from.map((f) => peer(f.port)) };
 }
 
 const onLinux = process.platform === 'linux';
@@ -164,6 +166,14 @@ describeNative('native UDP reader against the dgram reader', () => {
     expect(nat.frames).toEqual(js.frames);
     expect(nat.counts).toEqual(js.counts);
     expect(nat.counts.bad.udp_overflow).toBe(40 - Math.ceil(1000 / 51));
+  });
+
+  it('over IPv6: the same frames, the peers written [addr]:port', async () => {
+    const dgrams = [0, 1, 0].map((from, i) => ({ from: from as 0 | 1, bytes: b(`<13>over IPv6 ${i}`) }));
+    const { nat, js, peers } = await both(dgrams, { host: '::1' });
+    expect(nat.frames).toEqual(js.frames);
+    expect(nat.frames).toEqual([`${peers[0]}|<13>over IPv6 0`, `${peers[1]}|<13>over IPv6 1`, `${peers[0]}|<13>over IPv6 2`]);
+    expect(nat.counts).toEqual(js.counts);
   });
 
   it('large datagrams: a 65,000-byte one with lines goes to the frame decoder whole', async () => {
