@@ -7,45 +7,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseCounters, parseLine } from './detect.js';
+import { Records } from './render.js';
 import { splitRegion } from '../framing/lines.js';
-import { utf8Write } from '../wire/utf8.js';
-import { LEVEL_CODE, type LogRecord, type Origin, type ParsedLine } from '../core/record.js';
-import { SEQ_KEY } from '../wire/seq.js';
-import { fieldsTail, headWith, middleText } from '../wire/json.js';
+import type { LogRecord, Origin } from '../core/record.js';
+import { middleText } from '../wire/json.js';
 import { PARSE_WORKER_MARK, type ParseJob, type ParseResult } from './pool.js';
-import type { Format } from './detect.js';
 import { applySteps, compileSteps } from '../transforms/plan.js';
 import { checkNdjson, newTally, type RecordTally } from '../sources/records/ndjson.js';
 import type { Step } from '../transforms/stateless.js';
+import { compileGates, type Gate } from '../transforms/gates.js';
+import { gateRecords } from './gated.js';
 import { FORMAT_CODE, NATIVE_COUNTERS, ST, STEP, localZoneIsUtc, nativeParse, type NativeParse } from './native.js';
-
-
-class Out {
-  buf: Buffer;
-  off = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafeSlow(size);
-  }
-  /** Write `s`, return the bytes written. */
-  write(s: string): number {
-    // worst case 3 bytes per UTF-16 unit
-    if (this.off + s.length * 3 > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.off + s.length * 3));
-      this.buf.copy(bigger, 0, 0, this.off);
-      this.buf = bigger;
-    }
-    const n = utf8Write(this.buf, s, this.off);
-    this.off += n;
-    return n;
-  }
-  /** At least `n` free bytes after off. */
-  reserve(n: number): void {
-    if (this.off + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.off + n));
-    this.buf.copy(bigger, 0, 0, this.off);
-    this.buf = bigger;
-  }
-}
 
 function snapshotCounters(): Record<string, number> {
   return { ...parseCounters };
@@ -73,98 +45,6 @@ function linesOf(job: ParseJob, split: ParseResult['split']): { lines: string[];
     }
   });
   return { lines, forced, from };
-}
-
-/** One job's output: the records' bytes and the per-record values the main thread routes on. */
-class Records {
-  readonly out: Out;
-  ends: Uint32Array;
-  msg: Uint32Array;
-  times: Float64Array;
-  levels: Uint8Array;
-  /** Records written so far. */
-  i = 0;
-  unserializable = 0;
-  readonly #mid: string;
-  readonly #hold: string;
-  readonly #nl: string;
-  readonly #now: number;
-  readonly #format: Format;
-
-  constructor(job: ParseJob, mid: string, lines: number, bytes: number) {
-    this.#mid = mid;
-    // whole records with room for their seq (see ParseJob.seqDigits), or tails only
-    this.#hold = job.seqDigits > 0 ? SEQ_KEY + '0'.repeat(job.seqDigits) : '';
-    this.#nl = this.#hold === '' ? '' : '\n';
-    this.#now = job.now;
-    this.#format = job.format;
-    // A record is its line (plus escapes), the middle segment and ~100 bytes of keys, time and level:
-    // a guess close enough that the buffer rarely grows and is rarely trimmed (either is a copy).
-    this.out = new Out(256 + Math.ceil(bytes * 1.2) + lines * (mid.length + 112 + this.#hold.length + 1));
-    this.ends = new Uint32Array(lines);
-    this.msg = new Uint32Array(2 * lines);
-    this.times = new Float64Array(lines);
-    this.levels = new Uint8Array(lines);
-  }
-
-  /** Room for `more` records (the native writer found the count short). */
-  growLines(more: number): void {
-    const n = this.ends.length + Math.max(more, this.ends.length);
-    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, m: T): T => {
-      m.set(a);
-      return m;
-    };
-    this.ends = grow(this.ends, new Uint32Array(n));
-    this.msg = grow(this.msg, new Uint32Array(2 * n));
-    this.times = grow(this.times, new Float64Array(n));
-    this.levels = grow(this.levels, new Uint8Array(n));
-  }
-
-  /** Parse and write one line in JS; `forced`: its time when the source knows it (RawBatch.times); `mid`: its origin's segment when not the job's. */
-  add(line: string, forced?: number, mid = this.#mid): void {
-    const p = parseLine(line, this.#format, this.#now);
-    this.put(p, forced ?? p.time ?? this.#now, mid);
-  }
-
-  /** Write one parsed record (a line's parse, or a record a transform changed) at `time`. */
-  put(p: ParsedLine, time: number, mid = this.#mid): void {
-    const i = this.i;
-    if (i >= this.ends.length) this.growLines(1);
-    const now = this.#now;
-    const hold = this.#hold;
-    const nl = this.#nl;
-    const out = this.out;
-    let head: string, lit: string, rest: string;
-    try {
-      head = headWith(mid, time, p.host, p.app, p.level);
-      lit = JSON.stringify(p.message);
-      rest = fieldsTail(p.fields);
-    } catch {
-      // as the hub does: a record that cannot be serialized keeps its message, loses its fields
-      this.unserializable++;
-      time = Number.isFinite(time) ? time : now;
-      head = headWith(mid, time, p.host, p.app, p.level);
-      lit = JSON.stringify(String(p.message));
-      rest = fieldsTail({});
-    }
-    // One write for the record; when it was all ASCII (bytes = UTF-16 units, the common case)
-    // the message's place follows from the string lengths, else it is measured.
-    const at = out.off + hold.length;
-    const whole = hold + head + lit + rest + nl;
-    const msg = this.msg;
-    if (out.write(whole) === whole.length) {
-      msg[2 * i] = at + head.length;
-      msg[2 * i + 1] = at + head.length + lit.length;
-    } else {
-      const h = Buffer.byteLength(head, 'utf8');
-      msg[2 * i] = at + h;
-      msg[2 * i + 1] = at + h + Buffer.byteLength(lit, 'utf8');
-    }
-    this.ends[i] = out.off - nl.length;
-    this.times[i] = time;
-    this.levels[i] = p.level === undefined ? 0 : LEVEL_CODE.get(p.level)!;
-    this.i = i + 1;
-  }
 }
 
 /** Add a byte run's lines through the JS splitter and parsers. */
@@ -202,17 +82,27 @@ function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, 
   }
 }
 
-/** A source's stateless transforms compiled once per thread, by their configs' JSON. */
-const stepCache = new Map<string, Step[]>();
+/** A source's stateless transforms compiled once per thread, by their configs' JSON: steps, and their gates when the chain has them. */
+const stepCache = new Map<string, { steps: Step[]; gates: Gate[] | undefined }>();
+
+function compiledOf(job: ParseJob): { steps: Step[]; gates: Gate[] | undefined } {
+  const key = JSON.stringify(job.transforms);
+  let c = stepCache.get(key);
+  if (c === undefined) {
+    if (stepCache.size >= 64) stepCache.clear();
+    stepCache.set(key, (c = { steps: compileSteps(job.transforms!), gates: compileGates(job.transforms!) }));
+  }
+  return c;
+}
 
 function stepsOf(job: ParseJob): Step[] {
-  const key = JSON.stringify(job.transforms);
-  let steps = stepCache.get(key);
-  if (steps === undefined) {
-    if (stepCache.size >= 64) stepCache.clear();
-    stepCache.set(key, (steps = compileSteps(job.transforms!)));
-  }
-  return steps;
+  return compiledOf(job).steps;
+}
+
+/** The job's steps with their gates, or undefined when its chain cannot be gated. */
+function gatedOf(job: ParseJob): { steps: Step[]; gates: Gate[] } | undefined {
+  const c = compiledOf(job);
+  return c.gates !== undefined ? { steps: c.steps, gates: c.gates } : undefined;
 }
 
 /**
@@ -283,7 +173,9 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
   let transformCounts: number[] | undefined;
   let tally: RecordTally | undefined;
   const transforms = job.transforms !== undefined && job.transforms.length + (job.decoded === true ? 1 : 0) > 0;
-  if (transforms || job.records === true) {
+  // transforms over the native writer's output, where their gates can tell which records they may change
+  const gated = transforms && job.decoded !== true && native !== undefined && native !== null && job.records !== true ? gatedOf(job) : undefined;
+  if ((transforms && gated === undefined) || job.records === true) {
     const t = objectJob(job, split, mid, mids);
     if (transforms) {
       transformDropped = t.dropped;
@@ -326,6 +218,12 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     nat.lines = st[ST.LINES]!;
     split.lines += nat.lines;
     for (const [k, slot] of NATIVE_COUNTERS) parseCounters[k] += st[slot]!;
+    if (gated !== undefined) {
+      transformCounts = new Array<number>(2 * gated.steps.length).fill(0);
+      const g = gateRecords(job, recs, gated.steps, gated.gates, mid, transformCounts);
+      recs = g.recs;
+      transformDropped = g.dropped;
+    }
   }
   const counters: Record<string, number> = {};
   for (const k of Object.keys(before)) counters[k] = parseCounters[k as keyof typeof parseCounters] - before[k]!;

@@ -1,0 +1,98 @@
+/**
+ * Transforms over a natively rendered batch (worker.ts): the batch is
+ * rendered as if the source had no transforms, then each record is shown to
+ * the transforms' gates (transforms/gates.ts). A record no gate opens for
+ * is one no transform changes: its bytes are kept as they are. The others
+ * are decoded from their bytes, run through the transforms like any record
+ * (dropped ones counted) and rendered again by the JS writer. The output is
+ * the bytes the JS path (parse every line, transform, render) gives; the
+ * differential tests hold the two to it.
+ */
+import type { LogRecord } from '../core/record.js';
+import type { Gate, RecordBytes } from '../transforms/gates.js';
+import type { Step } from '../transforms/stateless.js';
+import { middleText } from '../wire/json.js';
+import { SEQ_KEY } from '../wire/seq.js';
+import type { ParseJob } from './pool.js';
+import { Records } from './render.js';
+
+interface Wire {
+  time: string;
+  origin: LogRecord['origin'];
+  host?: string;
+  app?: string;
+  level?: LogRecord['level'];
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Apply `steps` (their `gates` alongside) to the records `a` holds; `counts`
+ * gets each step's in and out as applySteps counts them. Returns `a` itself
+ * when no gate opened.
+ */
+export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], gates: readonly Gate[], mid: string, counts: number[]): { recs: Records; dropped: number } {
+  const n = a.i;
+  const hold = job.seqDigits > 0 ? SEQ_KEY.length + job.seqDigits : 0;
+  const nl = hold > 0 ? 1 : 0;
+  const buf = a.out.buf;
+  const start = (i: number): number => (i === 0 ? 0 : a.ends[i - 1]! + nl);
+  const open = new Uint8Array(n);
+  let opened = 0;
+  const view: RecordBytes = { buf, start: 0, end: 0, msgStart: 0, msgEnd: 0 };
+  for (let i = 0; i < n; i++) {
+    view.start = start(i) + hold;
+    view.end = a.ends[i]!;
+    view.msgStart = a.msg[2 * i]!;
+    view.msgEnd = a.msg[2 * i + 1]!;
+    for (const g of gates) {
+      if (g(view)) {
+        open[i] = 1;
+        opened++;
+        break;
+      }
+    }
+  }
+  // a record no gate opened for goes through every step unchanged
+  for (let k = 0; k < steps.length; k++) {
+    counts[2 * k]! += n - opened;
+    counts[2 * k + 1]! += n - opened;
+  }
+  if (opened === 0) return { recs: a, dropped: 0 };
+  const b = new Records(job, mid, n, 0, a.out.off + 256 + opened * 64);
+  let dropped = 0;
+  outer: for (let i = 0; i < n; i++) {
+    const s = start(i);
+    if (open[i] === 0) {
+      const len = a.ends[i]! + nl - s;
+      b.out.reserve(len);
+      const at = b.out.off;
+      buf.copy(b.out.buf, at, s, s + len);
+      b.out.off += len;
+      const delta = at - s;
+      const j = b.i++;
+      b.ends[j] = a.ends[i]! + delta;
+      b.msg[2 * j] = a.msg[2 * i]! + delta;
+      b.msg[2 * j + 1] = a.msg[2 * i + 1]! + delta;
+      b.times[j] = a.times[i]!;
+      b.levels[j] = a.levels[i]!;
+      continue;
+    }
+    const w = JSON.parse('{"seq":0' + buf.toString('utf8', s + hold, a.ends[i])) as Wire;
+    const r: LogRecord = { seq: 0, time: a.times[i]!, received: job.now, source: job.source, stream: job.stream, origin: w.origin, message: w.message, fields: w.fields };
+    if (w.level !== undefined) r.level = w.level;
+    if (w.host !== undefined) r.host = w.host;
+    if (w.app !== undefined) r.app = w.app;
+    for (let k = 0; k < steps.length; k++) {
+      counts[2 * k]!++;
+      if (!steps[k]!(r)) {
+        dropped++;
+        continue outer;
+      }
+      counts[2 * k + 1]!++;
+    }
+    b.put(r, r.time, job.originIdx === undefined ? mid : middleText(job.source, job.stream, JSON.stringify(r.origin)));
+  }
+  b.unserializable += a.unserializable;
+  return { recs: b, dropped };
+}

@@ -1,0 +1,133 @@
+/**
+ * A parse thread's output being written: the records' wire bytes in one
+ * buffer (each with room for its seq, see ParseJob.seqDigits) and the
+ * per-record values the main thread routes on. The JS writer of a record
+ * is `put`; the native writer fills the same arrays (worker.ts).
+ */
+import { parseLine, type Format } from './detect.js';
+import { utf8Write } from '../wire/utf8.js';
+import { LEVEL_CODE, type ParsedLine } from '../core/record.js';
+import { SEQ_KEY } from '../wire/seq.js';
+import { fieldsTail, headWith } from '../wire/json.js';
+import type { ParseJob } from './pool.js';
+
+export class Out {
+  buf: Buffer;
+  off = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+  /** Write `s`, return the bytes written. */
+  write(s: string): number {
+    // worst case 3 bytes per UTF-16 unit
+    if (this.off + s.length * 3 > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.off + s.length * 3));
+      this.buf.copy(bigger, 0, 0, this.off);
+      this.buf = bigger;
+    }
+    const n = utf8Write(this.buf, s, this.off);
+    this.off += n;
+    return n;
+  }
+  /** At least `n` free bytes after off. */
+  reserve(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(bigger, 0, 0, this.off);
+    this.buf = bigger;
+  }
+}
+
+/** One job's output: the records' bytes and the per-record values the main thread routes on. */
+export class Records {
+  readonly out: Out;
+  ends: Uint32Array;
+  msg: Uint32Array;
+  times: Float64Array;
+  levels: Uint8Array;
+  /** Records written so far. */
+  i = 0;
+  unserializable = 0;
+  readonly #mid: string;
+  readonly #hold: string;
+  readonly #nl: string;
+  readonly #now: number;
+  readonly #format: Format;
+
+  /** `outBytes`: the output buffer's size when the caller knows it (else guessed from `bytes` of text). */
+  constructor(job: ParseJob, mid: string, lines: number, bytes: number, outBytes?: number) {
+    this.#mid = mid;
+    // whole records with room for their seq (see ParseJob.seqDigits), or tails only
+    this.#hold = job.seqDigits > 0 ? SEQ_KEY + '0'.repeat(job.seqDigits) : '';
+    this.#nl = this.#hold === '' ? '' : '\n';
+    this.#now = job.now;
+    this.#format = job.format;
+    // A record is its line (plus escapes), the middle segment and ~100 bytes of keys, time and level:
+    // a guess close enough that the buffer rarely grows and is rarely trimmed (either is a copy).
+    this.out = new Out(outBytes ?? 256 + Math.ceil(bytes * 1.2) + lines * (mid.length + 112 + this.#hold.length + 1));
+    this.ends = new Uint32Array(lines);
+    this.msg = new Uint32Array(2 * lines);
+    this.times = new Float64Array(lines);
+    this.levels = new Uint8Array(lines);
+  }
+
+  /** Room for `more` records (the native writer found the count short). */
+  growLines(more: number): void {
+    const n = this.ends.length + Math.max(more, this.ends.length);
+    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, m: T): T => {
+      m.set(a);
+      return m;
+    };
+    this.ends = grow(this.ends, new Uint32Array(n));
+    this.msg = grow(this.msg, new Uint32Array(2 * n));
+    this.times = grow(this.times, new Float64Array(n));
+    this.levels = grow(this.levels, new Uint8Array(n));
+  }
+
+  /** Parse and write one line in JS; `forced`: its time when the source knows it (RawBatch.times); `mid`: its origin's segment when not the job's. */
+  add(line: string, forced?: number, mid = this.#mid): void {
+    const p = parseLine(line, this.#format, this.#now);
+    this.put(p, forced ?? p.time ?? this.#now, mid);
+  }
+
+  /** Write one parsed record (a line's parse, or a record a transform changed) at `time`. */
+  put(p: ParsedLine, time: number, mid = this.#mid): void {
+    const i = this.i;
+    if (i >= this.ends.length) this.growLines(1);
+    const now = this.#now;
+    const hold = this.#hold;
+    const nl = this.#nl;
+    const out = this.out;
+    let head: string, lit: string, rest: string;
+    try {
+      head = headWith(mid, time, p.host, p.app, p.level);
+      lit = JSON.stringify(p.message);
+      rest = fieldsTail(p.fields);
+    } catch {
+      // as the hub does: a record that cannot be serialized keeps its message, loses its fields
+      this.unserializable++;
+      time = Number.isFinite(time) ? time : now;
+      head = headWith(mid, time, p.host, p.app, p.level);
+      lit = JSON.stringify(String(p.message));
+      rest = fieldsTail({});
+    }
+    // One write for the record; when it was all ASCII (bytes = UTF-16 units, the common case)
+    // the message's place follows from the string lengths, else it is measured.
+    const at = out.off + hold.length;
+    const whole = hold + head + lit + rest + nl;
+    const msg = this.msg;
+    if (out.write(whole) === whole.length) {
+      msg[2 * i] = at + head.length;
+      msg[2 * i + 1] = at + head.length + lit.length;
+    } else {
+      const h = Buffer.byteLength(head, 'utf8');
+      msg[2 * i] = at + h;
+      msg[2 * i + 1] = at + h + Buffer.byteLength(lit, 'utf8');
+    }
+    this.ends[i] = out.off - nl.length;
+    this.times[i] = time;
+    this.levels[i] = p.level === undefined ? 0 : LEVEL_CODE.get(p.level)!;
+    this.i = i + 1;
+  }
+}
+
