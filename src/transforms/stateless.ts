@@ -61,10 +61,11 @@ export function extractStep(c: ExtractConfig): Step {
       const v = text(get(r));
       if (v === undefined || v === '') return undefined;
       if (re === undefined) return v;
-      if (!probe!.mayMatch(new Text(v))) return undefined;
-      const m = re.exec(v);
-      const got = m?.groups?.v;
-      return got === undefined || got === '' ? undefined : got;
+      const t = new Text(v);
+      if (!probe!.mayMatch(t)) return undefined;
+      // on the bytes the probe may have made already (RE2 on a string converts it again, ~2.5x the cost)
+      const got = (re.exec(t.bytes)?.groups as Record<string, Buffer | undefined> | undefined)?.v;
+      return got === undefined || got.length === 0 ? undefined : got.toString('utf8');
     };
   });
   return (r) => {
