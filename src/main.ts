@@ -36,6 +36,7 @@ import { createSource } from './sources/index.js';
 import { ParsePool } from './parse/pool.js';
 import { ParseStage } from './parse/stage.js';
 import { Forwards } from './sinks/forward/index.js';
+import { busUrls } from './bus/jetstream.js';
 import { Archives } from './sinks/archive/index.js';
 import type { ForwardStage } from './sinks/forward/forward.js';
 import type { BusSource } from './sources/nats/source.js';
@@ -275,7 +276,7 @@ export class Daemon implements DaemonView {
       `sluice ${VERSION} listening on ${url} (pid ${process.pid}, config ${this.#opts.configFile ?? '(embedded default)'}, data_dir ${dataDir})`);
     for (const t of tcp) this.#logger.info({ stream: t.stream, listen: t.listen }, `stream ${t.stream}: NDJSON over TCP on ${t.listen}`);
     if (this.#publisher) this.#logger.info({ role: cfg.role, bus: this.#publisher.status().url }, `role agent: records published to ${this.#publisher.status().url} through the spool in ${path.join(dataDir, 'spool', 'bus')}`);
-    if (this.#busSource) this.#logger.info({ role: cfg.role, consumer: cfg.bus.consumer }, `role server: records consumed from JetStream (${cfg.bus.url}) through the durable consumer ${cfg.bus.consumer}`);
+    if (this.#busSource) this.#logger.info({ role: cfg.role, consumer: cfg.bus.consumer }, `role server: records consumed from JetStream (${busUrls(cfg.bus.url)}) through the durable consumer ${cfg.bus.consumer}`);
     for (const s of sources) this.#logger[s.state === 'error' ? 'error' : s.state === 'degraded' ? 'warn' : 'info']({ component: 'source', name: s.name, type: s.type, state: s.state }, `source ${s.name} (${s.type}, ${s.state}): ${s.found}`);
     if (sources.length === 0) this.#logger.warn('no sources configured: nothing is collected');
   }

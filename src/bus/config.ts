@@ -38,6 +38,17 @@ export const busSchema = z
       .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected "nats://host:port" (several comma-separated)')
       .default('nats://127.0.0.1:4222')
       .describe('NATS server(s), comma-separated: "nats://host:4222"; the client reconnects to any of them.'),
+    user: z.string().min(1).optional().describe('NATS user name (with `password`).'),
+    password: z.string().min(1).optional().describe('NATS password for `user` (write-only: never shown back).'),
+    token: z.string().min(1).optional().describe('NATS authentication token, instead of `user` and `password` (write-only: never shown back).'),
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).optional().describe('PEM file of the CA that signed the NATS servers\' certificates (else the system\'s CAs).'),
+        cert: z.string().min(1).optional().describe('PEM file of this client\'s certificate, for servers that verify clients (with `key`).'),
+        key: z.string().min(1).optional().describe('PEM file of the key of `cert`.'),
+      })
+      .optional()
+      .describe('Connect with TLS (servers that require it, or "tls://" URLs): the CA to trust and, for mutual TLS, this client\'s certificate and key.'),
     prefix: jsName.default('sluice').describe('Names what Sluice makes in JetStream: the stream "<prefix>-records" with subjects "<prefix>.records.<stream>.<source>".'),
     max_age: duration('The JetStream stream keeps records at most this long (its max_age).').default(86_400_000),
     max_bytes: size('The JetStream stream keeps at most this many bytes (its max_bytes); past it the oldest messages go.').default(1024 ** 3),
@@ -47,6 +58,11 @@ export const busSchema = z
     ack_wait: duration('role = "server": a message not acknowledged within this long (its server died or hangs) is delivered again, to any server.').default(30_000),
     fetch_batch: z.number().int().min(1).max(1000).default(16).describe('role = "server": how many messages one server keeps asked for (a pull request kept open and renewed as they are handled); about what a dying server can hold unacknowledged.'),
     publish: publishSchema.prefault({}),
+  })
+  .superRefine((b, ctx) => {
+    if (b.password !== undefined && b.user === undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'a password needs its `user`' });
+    if (b.token !== undefined && b.user !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give `token` or `user` and `password`, not both' });
+    if (b.tls !== undefined && (b.tls.cert === undefined) !== (b.tls.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls', b.tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key (give `cert` and `key` together)' });
   })
   .describe('The bus between agents and servers (scale-out). kind = "memory" for the embedded daemon.');
 

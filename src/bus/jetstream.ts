@@ -35,8 +35,17 @@ export function subjectToken(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join(''));
 }
 
-/** Connect (one attempt within `timeoutMs`); once connected the client reconnects by itself, without end. */
+/** The servers of `[bus] url` as they may be shown: credentials in a URL (nats://user:pass@host) replaced by ***. */
+export function busUrls(url: string): string {
+  return url
+    .split(',')
+    .map((u) => u.replace(/\/\/[^@/]*@/, '//***@'))
+    .join(',');
+}
+
+/** Connect (one attempt within `timeoutMs`), with `[bus]`'s credentials and TLS; once connected the client reconnects by itself, without end. */
 export async function connectBus(cfg: BusConfig, name: string, timeoutMs: number): Promise<NatsConnection> {
+  const t = cfg.tls;
   return connect({
     servers: cfg.url.split(','),
     name,
@@ -44,6 +53,10 @@ export async function connectBus(cfg: BusConfig, name: string, timeoutMs: number
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     pingInterval: 10_000,
+    ...(cfg.user !== undefined ? { user: cfg.user, ...(cfg.password !== undefined ? { pass: cfg.password } : {}) } : {}),
+    ...(cfg.token !== undefined ? { token: cfg.token } : {}),
+    // the files are read by the client at each (re)connect
+    ...(t !== undefined ? { tls: { ...(t.ca !== undefined ? { caFile: t.ca } : {}), ...(t.cert !== undefined ? { certFile: t.cert, keyFile: t.key! } : {}) } } : {}),
   });
 }
 

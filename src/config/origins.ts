@@ -17,7 +17,7 @@ export interface ValueOrigin {
 }
 
 /** Keys whose values must never appear in a message. */
-const SECRET_KEYS = new Set(['server.admin_token', 'server.viewer_token', 'store.url']);
+const SECRET_KEYS = new Set(['server.admin_token', 'server.viewer_token', 'store.url', 'bus.password', 'bus.token']);
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(key);

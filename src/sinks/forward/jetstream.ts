@@ -23,7 +23,7 @@ import { gzip } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { BusConfig } from '../../bus/config.js';
-import { connectBus, ensureRecordsStream, messageHeaders, recordsStreamName, recordsSubject } from '../../bus/jetstream.js';
+import { busUrls, connectBus, ensureRecordsStream, messageHeaders, recordsStreamName, recordsSubject } from '../../bus/jetstream.js';
 import type { ForwardTransport, OutgoingBatch, SendResult } from './transport.js';
 
 const gzipAsync = promisify(gzip);
@@ -58,7 +58,7 @@ export class JetStreamTransport implements ForwardTransport {
   constructor(cfg: BusConfig, name: string) {
     this.#cfg = cfg;
     this.#name = name;
-    this.target = `${cfg.url.split(',').map(redactNatsUrl).join(',')} (JetStream stream ${recordsStreamName(cfg.prefix)})`;
+    this.target = `${busUrls(cfg.url)} (JetStream stream ${recordsStreamName(cfg.prefix)})`;
   }
 
   async send(b: OutgoingBatch, timeoutMs: number): Promise<SendResult> {
@@ -198,6 +198,3 @@ function jsonStringAt(buf: Buffer, at: number, end: number): { value: string; en
   return undefined;
 }
 
-function redactNatsUrl(u: string): string {
-  return u.replace(/\/\/[^@/]*@/, '//***@');
-}
