@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../core/record.js';
 import { forwardSchema } from './config.js';
 import { ForwardStage } from './forward.js';
-import type { ForwardTransport, SendResult } from './transport.js';
+import { HttpTransport, type ForwardTransport, type SendResult } from './transport.js';
 
 interface Req { key: string; encoding: string | undefined; auth: string | undefined; lines: string[] }
 
@@ -197,5 +197,11 @@ describe('ForwardStage', () => {
     answers.shift()!();
     await until(() => st.counters.batches_sent === 3, 'all three acknowledged');
     expect(events.slice(4)).toEqual(['send 3 (10)']);
+  });
+
+  it('HTTP: only gzip has work to do ahead (without it the sender does not read the next batch early)', () => {
+    const cfg = (gzip: boolean) => forwardSchema.parse({ url: 'http://127.0.0.1:9/api/ingest?source=edge', allow_hosts: ['127.0.0.1:9'], gzip });
+    expect(new HttpTransport(cfg(false)).prepare).toBeUndefined();
+    expect(typeof new HttpTransport(cfg(true)).prepare).toBe('function');
   });
 });

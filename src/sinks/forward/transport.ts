@@ -59,10 +59,14 @@ export class HttpTransport implements ForwardTransport {
     this.#cfg = cfg;
     this.#client = new ForwardClient(cfg.url, cfg.allow_hosts, lookup);
     this.target = redactUrl(cfg.url);
+    this.prepare = cfg.gzip ? (b) => this.#compressAhead(b) : undefined;
   }
 
-  prepare(b: OutgoingBatch): void {
-    if (!this.#cfg.gzip || this.#ahead.has(b.key)) return;
+  /** Only with gzip (without it there is nothing to do ahead, and the sender need not read the next batch). */
+  readonly prepare: ((b: OutgoingBatch) => void) | undefined;
+
+  #compressAhead(b: OutgoingBatch): void {
+    if (this.#ahead.has(b.key)) return;
     // only the next batch is kept ahead: a batch dropped from the spool meanwhile leaves no body behind
     this.#ahead.clear();
     const p = gzipAsync(b.ndjson, { level: 1, chunkSize: GZIP_CHUNK });
