@@ -2,7 +2,8 @@
  * The rule engine beyond its queue, at the edges mutation testing found open: which std a
  * record carries (fields before origin) and a stdout-only rule, what stats() reports and that
  * it hands out copies, a deleted rule's counters and cooldowns going on reload, reloads
- * serialized and one failing not blocking the next, and the metrics.
+ * serialized and one failing not blocking the next, the metrics, which records are keyed, no
+ * cooldown state or store write where none is due, and a throwing bus not stopping the queue.
  */
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import type { LogRecord } from '../core/record.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.js';
 import type { RuleInput, SluiceEvent } from '../store/types.js';
 import type { RulesConfig } from './config.js';
-import { RuleEngine, recordStd } from './engine.js';
+import { RuleEngine, recordStd, sourceInstance } from './engine.js';
 
 const cfg = (over: Partial<RulesConfig> = {}): RulesConfig => ({
   bucket_capacity: 1000, bucket_window: 60_000, queue_size: 1000, max_message_bytes: 2048, ...over,
@@ -137,3 +138,95 @@ describe('RuleEngine metrics', () => {
     expect(await registry.getSingleMetricAsString('sluice_rule_compile_errors')).toContain('sluice_rule_compile_errors 0');
   });
 });
+
+describe('RuleEngine: edges of matching', () => {
+  it('the flood unit is the container id when the container is an object with one, else the path', () => {
+    expect(sourceInstance(rec('x', { origin: { kind: 'docker', container: null, path: '/p.log' } }))).toBe('app//p.log');
+    expect(sourceInstance(rec('x', { origin: { kind: 'docker', container: { name: 'web' }, path: '/p.log' } }))).toBe('app//p.log');
+  });
+
+  it('only a record with both an agent and an agent_seq is keyed: others are new lines every time', async () => {
+    await store.createRule(ruleIn());
+    const e = engine();
+    await e.reload();
+    const agentOnly = () => rec('boom', { origin: { kind: 'file', agent: 'a1' } });
+    const seqOnly = () => rec('boom', { origin: { kind: 'file', agent_seq: 7 } });
+    e.push([agentOnly(), agentOnly(), seqOnly(), seqOnly()]);
+    await e.flush();
+    expect(e.stats()).toMatchObject({ events_written: 4, events_repeated: 0 });
+  });
+
+  it('a rule without a cooldown leaves no cooldown state in the store; one with a cooldown does', async () => {
+    await store.createRule(ruleIn({ name: 'plain' }));
+    const e = engine();
+    await e.reload();
+    const save = store.saveRuleState.bind(store);
+    const saved: unknown[] = [];
+    store.saveRuleState = (rows) => { saved.push(rows); return save(rows); };
+    e.push([rec('boom')]);
+    await e.flush();
+    expect(saved).toEqual([]);
+    expect(await store.loadRuleState()).toEqual([]);
+    const cool = await store.createRule(ruleIn({ name: 'cool', cooldown_s: 5 }));
+    await e.reload();
+    e.push([rec('boom')]);
+    await e.flush();
+    expect(saved).toEqual([[{ rule_id: cool.id, instance: 'app//a.log', last_fired: 1_000_000 }]]);
+    expect(await store.loadRuleState()).toEqual([{ rule_id: cool.id, instance: 'app//a.log', last_fired: 1_000_000 }]);
+  });
+
+  it('a slice without a hit makes no store write', async () => {
+    await store.createRule(ruleIn());
+    const e = engine();
+    await e.reload();
+    let writes = 0;
+    const insert = store.insertEvents.bind(store);
+    store.insertEvents = (ev) => { writes++; return insert(ev); };
+    const batch = [rec('fine'), rec('also fine')];
+    e.push(batch);
+    await e.flush();
+    expect(writes).toBe(0);
+    expect(e.stored.seq).toBe(batch[1]!.seq);
+  });
+
+  it('bucket suppression is counted without a metrics registry', async () => {
+    await store.createRule(ruleIn());
+    const e = new RuleEngine({ store, bus: new InProcessBus<SluiceEvent>(), config: cfg({ bucket_capacity: 1 }), now: () => 1_000_000 });
+    await e.reload();
+    e.push([rec('boom'), rec('boom')]);
+    await e.flush();
+    expect(e.stats()).toMatchObject({ hits: 1, suppressed_by_bucket: 1 });
+  });
+
+  it('a drain listener is called once per wait, and the next fill and drain call the next ones cleanly', async () => {
+    await store.createRule(ruleIn({ pattern: 'never' }));
+    const errors: unknown[] = [];
+    const e = new RuleEngine({ store, bus: new InProcessBus<SluiceEvent>(), config: cfg({ queue_size: 10 }), onError: (err) => { errors.push(err); } });
+    await e.reload();
+    const calls: string[] = [];
+    for (const round of ['first', 'second']) {
+      e.push(Array.from({ length: 10 }, () => rec('x')));
+      e.onDrain(() => { calls.push(round); });
+      await e.flush();
+    }
+    expect(calls).toEqual(['first', 'second']);
+    expect(errors).toEqual([]);
+  });
+
+  it('a bus that throws is reported and matching carries on with the rest of the queue', async () => {
+    await store.createRule(ruleIn());
+    let throws = true;
+    const published: number[] = [];
+    const bus = { publish: (ev: SluiceEvent) => { if (throws) { throws = false; throw new Error('bus closed'); } published.push(ev.record_seq); }, subscribe: () => () => {} };
+    const errors: unknown[] = [];
+    const e = new RuleEngine({ store, bus, config: cfg({ queue_size: 100_000 }), onError: (err) => { errors.push(err); } });
+    await e.reload();
+    const batch = Array.from({ length: 5000 }, (_, i) => rec(i === 0 || i === 4999 ? 'boom' : 'fine'));
+    e.push(batch);
+    await e.flush();
+    expect(errors.map(String)).toEqual(['Error: bus closed']);
+    expect(e.stats().records_scanned).toBe(5000);
+    expect(published).toEqual([batch[4999]!.seq]);
+  });
+});
+
