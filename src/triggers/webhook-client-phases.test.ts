@@ -181,5 +181,7 @@ describe('postOnce phases over https', () => {
     answer();
     while (!t.result) await turn();
     expect(t.result).toMatchObject({ ok: true, status: 200, response_snippet: 'late but fine' });
+    // a finished attempt leaves no phase timer behind (it would hold the process up to timeout)
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -178,6 +178,31 @@ describe('WebhookSender.cancelTrigger', () => {
 });
 
 describe('WebhookSender: idle and close', () => {
+  it('cancelling one trigger does not wake idle() while another still has deliveries', async () => {
+    const h = startSender(cfg({ concurrency: 1 }));
+    h.sender.enqueue(trigger(1), event(1));
+    await h.calls[0]!.answer(busy());
+    h.sender.enqueue(trigger(2), event(2));
+    await h.calls[1]!.answer(busy());
+    const idle = watch(h.sender.idle());
+    expect(h.sender.cancelTrigger(1)).toBe(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(idle.done).toBe(false);
+    await vi.advanceTimersByTimeAsync(750);
+    await h.calls[2]!.answer(OK);
+    expect(idle.done).toBe(true);
+  });
+
+  it('idle() works round after round', async () => {
+    const h = startSender(cfg());
+    for (const id of [1, 2, 3]) {
+      h.sender.enqueue(trigger(1), event(id));
+      const idle = watch(h.sender.idle());
+      await h.calls.at(-1)!.answer(OK);
+      expect(idle.done, `round ${id}`).toBe(true);
+    }
+  });
+
   it('idle() resolves at once when empty, else when the last delivery ends', async () => {
     const h = startSender(cfg());
     const empty = watch(h.sender.idle());

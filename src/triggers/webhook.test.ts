@@ -60,6 +60,8 @@ describe('WebhookSender: one delivery', () => {
     }]);
     expect(h.failures).toEqual([]);
     expect(h.sender.stats()).toEqual({ queued: 0, in_flight: 0, capacity: 10, delivered: 1, failed: 0, dropped: 0, retries: 0 });
+    // nothing waiting: no timer left running (it would spin or hold the process)
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('no secret, no signature header; the user agent can be set', async () => {
