@@ -3,7 +3,9 @@
  * message delivered to it again is not pushed again. JetStream redelivers a
  * message whose acknowledgement it did not record: the ack was lost when the
  * consumer's leader changed (a NATS node died), or `ack_wait` ran out while
- * the server waited for the store. Its records are in this server's hub
+ * the server waited for the store; and a NATS stopped before it kept the
+ * consumer's acks delivers such messages again as first deliveries (every
+ * delivery is looked up, not only those JetStream counts as redelivered). Its records are in this server's hub
  * already: a second push would show them twice and make their events again.
  * So a message seen before is answered as the first delivery was (acked
  * when that one was, NAKed when that one's events could not be stored) and

@@ -144,4 +144,28 @@ describe.skipIf(NATS_SERVER === undefined)('BusSource', () => {
     agent.close();
     await nats.stop();
   }, 30_000);
+
+  it('a message this server took, delivered again as a first delivery (the consumer\'s state lost, as when NATS restarts before it kept the acks): not pushed again', async () => {
+    const { nats, cfg, agent } = await setup();
+    await agent.send({ ndjson: Buffer.from(lines(3)), records: 3, key: 'lost-1' }, 5000);
+    await agent.send({ ndjson: Buffer.from(lines(2)), records: 2, key: 'lost-2' }, 5000);
+    const p = new CollectingPipeline();
+    const src = new BusSource(cfg, 'server-1');
+    await src.start(p);
+    await waitFor(() => src.counters.acked === 2, 'both acknowledged');
+    // the durable consumer made again from the start: JetStream delivers both messages anew (delivery count 1)
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete('sluice-records', 'sluice-servers');
+    await jsm.consumers.add('sluice-records', { durable_name: 'sluice-servers', ack_policy: AckPolicy.Explicit, ack_wait: nanos(1000), filter_subject: 'sluice.records.>', max_deliver: -1 });
+    // (the consumer loop notices the deletion when its pull request ends, and starts over)
+    await waitFor(() => src.counters.messages + src.counters.repeats_skipped === 4, 'both delivered again', 90_000);
+    expect(src.counters).toMatchObject({ messages: 2, repeats_skipped: 2, redelivered: 0 });
+    expect(p.batches.flat()).toHaveLength(5);
+    await waitFor(async () => (await jsm.consumers.info('sluice-records', 'sluice-servers')).num_ack_pending === 0, 'both acknowledged again');
+    await src.stop();
+    await nc.close();
+    agent.close();
+    await nats.stop();
+  }, 120_000);
 });

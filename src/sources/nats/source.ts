@@ -192,12 +192,12 @@ export class BusSource implements Source {
 
   async #handle(m: JsMsg): Promise<void> {
     const c = this.counters;
-    if (m.info.deliveryCount > 1) {
-      c.redelivered++;
-      if (this.#handled.answerRepeat(m.seq, m, STORE_RETRY_MS)) {
-        c.repeats_skipped++;
-        return;
-      }
+    if (m.info.deliveryCount > 1) c.redelivered++;
+    // Not only a redelivery: a JetStream that lost its consumer's state (NATS stopped before it kept
+    // the acks) delivers a message this server took as a first delivery again.
+    if (this.#handled.answerRepeat(m.seq, m, STORE_RETRY_MS)) {
+      c.repeats_skipped++;
+      return;
     }
     // the pipeline pushed back on the last message: wait, telling JetStream this one is being worked on
     if (this.#paused !== undefined) {
