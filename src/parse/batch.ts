@@ -9,7 +9,7 @@ import { splitRegion } from '../framing/lines.js';
 import type { LogRecord, Origin } from '../core/record.js';
 import { parseLine, type Format } from './detect.js';
 import type { TransformPlan } from '../transforms/plan.js';
-import { checkNdjson, newTally, type RecordTally } from '../sources/records/ndjson.js';
+import { checkNdjsonItems, newTally, type RecordTally } from '../sources/records/ndjson.js';
 
 export interface RawBatch {
   /** In order: a line, or the bytes of a run of complete lines (ending with '\n'; shared memory crosses threads without a copy). */
@@ -97,7 +97,7 @@ export function parseOnly(spec: LaneSpec, raw: RawBatch): LogRecord[] {
   if (spec.records === true) {
     const ctx = { source: spec.source, stream: spec.stream, origin, now };
     raw.tally = newTally();
-    for (const it of raw.items) checkNdjson(typeof it === 'string' ? it : Buffer.from(it.buffer, it.byteOffset, it.length).toString('utf8'), ctx, raw.tally, (r) => out.push(r));
+    checkNdjsonItems(raw.items, ctx, raw.tally, (r) => out.push(r));
     return out;
   }
   for (let k = 0; k < raw.items.length; k++) {

@@ -13,7 +13,7 @@ import type { LogRecord, Origin } from '../core/record.js';
 import { middleText } from '../wire/json.js';
 import { PARSE_WORKER_MARK, type ParseJob, type ParseResult } from './pool.js';
 import { applySteps, compileSteps } from '../transforms/plan.js';
-import { checkNdjson, newTally, type RecordTally } from '../sources/records/ndjson.js';
+import { checkNdjsonItems, newTally, type RecordTally } from '../sources/records/ndjson.js';
 import type { Step } from '../transforms/stateless.js';
 import { compileGates, type Gate } from '../transforms/gates.js';
 import { gateRecords } from './gated.js';
@@ -118,7 +118,7 @@ function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids
     const records: LogRecord[] = [];
     const tally = newTally();
     const ctx = { source: job.source, stream: job.stream, origin, now: job.now };
-    for (const it of job.items) checkNdjson(typeof it === 'string' ? it : Buffer.from(it.buffer, it.byteOffset, it.length).toString('utf8'), ctx, tally, (r) => records.push(r));
+    checkNdjsonItems(job.items, ctx, tally, (r) => records.push(r));
     return { records, tally, midOf: (r) => (r.origin === origin ? mid : middleText(job.source, job.stream, JSON.stringify(r.origin))) };
   }
   const { lines, forced, from } = linesOf(job, split);

@@ -76,6 +76,11 @@ export function checkNdjson(text: string, ctx: RecordContext, t: RecordTally, go
   }
 }
 
+/** checkNdjson over a raw batch's items (strings, or UTF-8 bytes of whole lines): one tally, line numbers running on. */
+export function checkNdjsonItems(items: readonly (string | Uint8Array)[], ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
+  for (const it of items) checkNdjson(typeof it === 'string' ? it : Buffer.from(it.buffer, it.byteOffset, it.length).toString('utf8'), ctx, t, good);
+}
+
 /** Check a JSON array's items as records (`keysSafe`: see record.ts mayRewritePrototype). */
 export function checkItems(arr: unknown[], ctx: RecordContext, keysSafe: boolean, t: RecordTally, good: (r: LogRecord) => void): void {
   for (let k = 0; k < arr.length; k++) {
