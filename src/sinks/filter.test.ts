@@ -3,8 +3,9 @@ import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { Hub } from '../hub/hub.js';
 import { Block } from '../wire/block.js';
-import type { Entry } from '../hub/entry.js';
-import type { LogRecord } from '../core/record.js';
+import type { Entry, RecordView } from '../hub/entry.js';
+import { LEVELS, type Level, type LogRecord } from '../core/record.js';
+import { E, SluiceError } from '../core/errors.js';
 import { buildFilter } from './filter.js';
 
 const rec = (message: string): LogRecord => ({ seq: 0, time: 0, received: 0, source: 's', stream: 'a', origin: { kind: 't' }, message, fields: {} });
@@ -58,3 +59,80 @@ describe('live filters over a ring entry\'s bytes', () => {
     }
   });
 });
+
+describe('level, min_level and source filters, and how filters combine', () => {
+  const view = (level: string | undefined, source = 's', message = 'm'): RecordView => ({ source, stream: 'a', message, ...(level !== undefined ? { level: level as Level } : {}) });
+
+  it('no filter given: no test at all (every record passes without a call)', () => {
+    expect(buildFilter({})).toBeUndefined();
+    expect(buildFilter({ level: '', min_level: '', source: '', q: '', re: '' })).toBeUndefined();
+  });
+
+  it('level: a comma list (spaces and empty items ignored); a record without a level never matches', () => {
+    const f = buildFilter({ level: ' warn , error,, ' })!;
+    expect(['warn', 'error', 'info', 'critical', undefined].map((l) => f(view(l)))).toEqual([true, true, false, false, false]);
+  });
+
+  it('level: an unknown level is a FILTER_INVALID error naming it and the known ones', () => {
+    const err = catchErr(() => buildFilter({ level: 'warn,loud' }));
+    expect(err).toBeInstanceOf(SluiceError);
+    expect((err as SluiceError).code).toBe(E.FILTER_INVALID.code);
+    expect((err as Error).message).toBe(`level: unknown level "loud" (one of ${LEVELS.join(', ')})`);
+  });
+
+  it('min_level: that level and every more severe one; a record without a level never matches', () => {
+    const f = buildFilter({ min_level: ' warn ' })!;
+    expect(LEVELS.map((l) => f(view(l)))).toEqual(LEVELS.map((l) => LEVELS.indexOf(l) >= LEVELS.indexOf('warn')));
+    expect(f(view(undefined))).toBe(false);
+    const lowest = buildFilter({ min_level: 'trace' })!;
+    expect(LEVELS.every((l) => lowest(view(l)))).toBe(true);
+    expect(lowest(view(undefined))).toBe(false);
+  });
+
+  it('min_level: an unknown level is a FILTER_INVALID error', () => {
+    const err = catchErr(() => buildFilter({ min_level: 'loud' }));
+    expect((err as SluiceError).code).toBe(E.FILTER_INVALID.code);
+    expect((err as Error).message).toBe('min_level: unknown level "loud"');
+  });
+
+  it('source: a comma list of exact names', () => {
+    const f = buildFilter({ source: 'web, db' })!;
+    expect(['web', 'db', 'webx', 'we', 'other'].map((s) => f(view('info', s)))).toEqual([true, true, false, false, false]);
+  });
+
+  it('re: an invalid pattern is a FILTER_INVALID error', () => {
+    const err = catchErr(() => buildFilter({ re: '(unclosed' }));
+    expect((err as SluiceError).code).toBe(E.FILTER_INVALID.code);
+    expect((err as Error).message).toMatch(/^re: invalid RE2 pattern: /);
+  });
+
+  it('q and re on a record without message bytes look at its message', () => {
+    expect(buildFilter({ q: 'FAIL' })!(view('info', 's', 'login failed'))).toBe(true);
+    expect(buildFilter({ q: 'FAIL' })!(view('info', 's', 'ok'))).toBe(false);
+    expect(buildFilter({ q: 'é' })!(view('info', 's', 'CAFÉ'))).toBe(true);
+    expect(buildFilter({ re: '^lo' })!(view('info', 's', 'login'))).toBe(true);
+    expect(buildFilter({ re: '^lo' })!(view('info', 's', 'a login'))).toBe(false);
+  });
+
+  it('all given filters must match (AND), whichever fails', () => {
+    const f = buildFilter({ level: 'error', min_level: 'warn', source: 'web', q: 'disk', re: 'full$' })!;
+    expect(f(view('error', 'web', 'disk full'))).toBe(true);
+    expect(f(view('warn', 'web', 'disk full'))).toBe(false); // level
+    expect(f(view('error', 'db', 'disk full'))).toBe(false); // source
+    expect(f(view('error', 'web', 'cpu full'))).toBe(false); // q
+    expect(f(view('error', 'web', 'disk fullness'))).toBe(false); // re
+    const g = buildFilter({ min_level: 'error', source: 'web' })!;
+    expect(g(view('info', 'web'))).toBe(false); // the first fails, the last passes
+    expect(g(view('error', 'db'))).toBe(false); // the first passes, the last fails
+    expect(g(view('alert', 'web'))).toBe(true);
+  });
+});
+
+function catchErr(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
