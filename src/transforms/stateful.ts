@@ -7,8 +7,9 @@
  */
 import type { LogRecord } from '../core/record.js';
 import type { DedupeConfig, ThrottleConfig } from './config.js';
-import { Lru } from './lru.js';
-import { keyOf, textGetter } from './path.js';
+import { compileKey, hashSavedKey, KeyHash, type KeyOf } from './keyhash.js';
+import { KeyTable } from './keytable.js';
+import { textGetter } from './path.js';
 
 /** What a keyed transform reports besides its drops. */
 export interface KeyedCounters {
@@ -27,6 +28,89 @@ export interface Keyed {
   load(state: unknown): void;
 }
 
+/** Saved state: the hash seed and per key [h1, h2, ...values], oldest first. */
+interface Saved {
+  seed: [number, number];
+  keys: number[][];
+}
+
+/**
+ * The keys and their values, hashed (keyhash.ts, keytable.ts). The state
+ * saved before keys were hashed ([key string, values] pairs) loads too.
+ */
+class KeyedState {
+  #kh: KeyHash;
+  #table: KeyTable;
+  readonly #key: KeyOf;
+
+  constructor(
+    keys: readonly string[],
+    max: number,
+    readonly width: number,
+  ) {
+    this.#key = compileKey(keys);
+    this.#kh = new KeyHash();
+    this.#table = new KeyTable(max, width);
+  }
+
+  get size(): number {
+    return this.#table.size;
+  }
+
+  get vals(): Float64Array {
+    return this.#table.vals;
+  }
+
+  /** r's key's entry (values at vals[e * width]), or -1. */
+  get(r: LogRecord): number {
+    this.#key(r, this.#kh);
+    return this.#table.get(this.#kh.h1, this.#kh.h2);
+  }
+
+  /** A new entry for the key get() just missed; true in `evicted` when one was forgotten for it. */
+  add(): number {
+    return this.#table.add(this.#kh.h1, this.#kh.h2);
+  }
+
+  get evicted(): boolean {
+    return this.#table.evicted;
+  }
+
+  save(): Saved {
+    return { seed: [...this.#kh.seed] as [number, number], keys: [...this.#table.entries()] };
+  }
+
+  /** `legacy`: a pair's values as the old state held them, as numbers (undefined: skip it). */
+  load(state: unknown, legacy: (v: unknown) => number[] | undefined): void {
+    if (Array.isArray(state)) {
+      for (const e of state) {
+        if (!Array.isArray(e) || typeof e[0] !== 'string') continue;
+        const v = legacy(e[1]);
+        if (v === undefined || !hashSavedKey(this.#kh, e[0])) continue;
+        this.#put(this.#kh.h1, this.#kh.h2, v);
+      }
+      return;
+    }
+    const s = state as Partial<Saved> | null;
+    if (s === null || typeof s !== 'object' || !Array.isArray(s.seed) || !Array.isArray(s.keys)) return;
+    const [a, b] = s.seed;
+    if (typeof a !== 'number' || typeof b !== 'number') return;
+    // the keys were hashed with the saved seed: go on with it (a fresh table, nothing held yet under another)
+    this.#kh = new KeyHash([a, b]);
+    this.#table = new KeyTable(this.#table.max, this.width);
+    for (const row of s.keys) {
+      if (!Array.isArray(row) || row.length !== 2 + this.width || !row.every((x) => typeof x === 'number')) continue;
+      this.#put(row[0] as number, row[1] as number, (row as number[]).slice(2));
+    }
+  }
+
+  #put(h1: number, h2: number, v: readonly number[]): void {
+    let e = this.#table.get(h1, h2);
+    if (e < 0) e = this.#table.add(h1, h2);
+    for (let k = 0; k < this.width; k++) this.#table.vals[e * this.width + k] = v[k]!;
+  }
+}
+
 /**
  * The first record of a key passes and opens a window of `window` ms of
  * event time; repeats inside it are dropped. A record out of order (older
@@ -35,15 +119,13 @@ export interface Keyed {
 export class Dedupe implements Keyed {
   readonly reason = 'dedupe';
   readonly counters: KeyedCounters = { evicted: 0 };
-  readonly #keys: ((r: LogRecord) => string | undefined)[];
   readonly #window: number;
-  readonly #seen: Lru<number>;
+  readonly #seen: KeyedState;
   readonly #only: ((r: LogRecord) => boolean) | undefined;
 
   constructor(c: DedupeConfig) {
-    this.#keys = c.keys.map(textGetter);
     this.#window = c.window;
-    this.#seen = new Lru(c.max_keys);
+    this.#seen = new KeyedState(c.keys, c.max_keys, 1);
     if (c.only) {
       const get = textGetter(c.only.field);
       const set = new Set(c.only.in);
@@ -60,20 +142,25 @@ export class Dedupe implements Keyed {
 
   pass(r: LogRecord): boolean {
     if (this.#only !== undefined && !this.#only(r)) return true;
-    const k = keyOf(this.#keys, r);
-    const first = this.#seen.get(k);
-    if (first !== undefined && Math.abs(r.time - first) < this.#window) return false;
-    if (this.#seen.set(k, r.time) !== undefined) this.counters.evicted++;
+    const seen = this.#seen;
+    const e = seen.get(r);
+    if (e >= 0) {
+      const first = seen.vals[e]!;
+      if (Math.abs(r.time - first) < this.#window) return false;
+      seen.vals[e] = r.time;
+      return true;
+    }
+    seen.vals[seen.add()] = r.time;
+    if (seen.evicted) this.counters.evicted++;
     return true;
   }
 
   save(): unknown {
-    return [...this.#seen.entries()];
+    return this.#seen.save();
   }
 
   load(state: unknown): void {
-    if (!Array.isArray(state)) return;
-    for (const e of state) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number') this.#seen.set(e[0], e[1]);
+    this.#seen.load(state, (v) => (typeof v === 'number' ? [v] : undefined));
   }
 }
 
@@ -81,17 +168,15 @@ export class Dedupe implements Keyed {
 export class Throttle implements Keyed {
   readonly reason = 'throttle';
   readonly counters: KeyedCounters = { evicted: 0 };
-  readonly #keys: ((r: LogRecord) => string | undefined)[];
   readonly #rate: number;
   readonly #perMs: number;
-  /** key -> [tokens, at (epoch ms)] */
-  readonly #buckets: Lru<[number, number]>;
+  /** per key: tokens, at (epoch ms) */
+  readonly #buckets: KeyedState;
 
   constructor(c: ThrottleConfig) {
-    this.#keys = c.keys.map(textGetter);
     this.#rate = c.rate;
     this.#perMs = c.per;
-    this.#buckets = new Lru(c.max_keys);
+    this.#buckets = new KeyedState(c.keys, c.max_keys, 2);
   }
 
   get size(): number {
@@ -99,29 +184,31 @@ export class Throttle implements Keyed {
   }
 
   pass(r: LogRecord): boolean {
-    const k = keyOf(this.#keys, r);
     const now = r.received;
-    let b = this.#buckets.get(k);
-    if (b === undefined) {
-      b = [this.#rate, now];
-      if (this.#buckets.set(k, b) !== undefined) this.counters.evicted++;
-    } else if (now > b[1]) {
-      b[0] = Math.min(this.#rate, b[0] + ((now - b[1]) * this.#rate) / this.#perMs);
-      b[1] = now;
+    const b = this.#buckets;
+    let e = b.get(r);
+    if (e < 0) {
+      e = b.add();
+      if (b.evicted) this.counters.evicted++;
+      b.vals[2 * e] = this.#rate;
+      b.vals[2 * e + 1] = now;
     }
-    if (b[0] < 1) return false;
-    b[0] -= 1;
+    // read after add: a table that grew has new arrays
+    const vals = b.vals;
+    if (now > vals[2 * e + 1]!) {
+      vals[2 * e] = Math.min(this.#rate, vals[2 * e]! + ((now - vals[2 * e + 1]!) * this.#rate) / this.#perMs);
+      vals[2 * e + 1] = now;
+    }
+    if (vals[2 * e]! < 1) return false;
+    vals[2 * e]! -= 1;
     return true;
   }
 
   save(): unknown {
-    return [...this.#buckets.entries()];
+    return this.#buckets.save();
   }
 
   load(state: unknown): void {
-    if (!Array.isArray(state)) return;
-    for (const e of state) {
-      if (Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]) && typeof e[1][0] === 'number' && typeof e[1][1] === 'number') this.#buckets.set(e[0], [e[1][0], e[1][1]]);
-    }
+    this.#buckets.load(state, (v) => (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'number' ? [v[0], v[1]] : undefined));
   }
 }

@@ -185,3 +185,23 @@ export function filterEncoded(b: EncodedBatch, keep: Uint8Array): EncodedBatch {
 export function encodedTail(r: LogRecord): { buf: Buffer; start: number; end: number } | undefined {
   return r instanceof EncodedRecord ? { buf: r.buf, start: r.start, end: r.end } : undefined;
 }
+
+/** Where messageLiteral puts a message's bytes (one reused object, nothing allocated per record). */
+export interface Span {
+  buf: Buffer;
+  from: number;
+  to: number;
+}
+
+/**
+ * A record of an encoded batch: its message's JSON string literal, quotes
+ * left out, set into `span` (nothing decoded), and the answer is true. False
+ * for any other record: read `message`.
+ */
+export function messageLiteral(r: LogRecord, span: Span): boolean {
+  if (!(r instanceof EncodedRecord)) return false;
+  span.buf = r.buf;
+  span.from = r.msgStart + 1;
+  span.to = r.msgEnd - 1;
+  return true;
+}
