@@ -6,10 +6,18 @@
  * first warms up the JIT) and the output/input byte ratio.
  *
  *   node --max-semi-space-size=16 --import tsx bench/parse-thread.ts [MiB]   (default 100)
+ *
+ * BENCH_TRANSFORMS=1: the job carries the stateless part of the bench's
+ * transforms case (extract + redact, scenarios.ts TRANSFORMS_TOML), as a
+ * parse thread runs it for that source.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
 import { runJob } from '../src/parse/worker.js';
+import { transformSchema, type TransformConfig } from '../src/transforms/config.js';
+import { statelessPrefix } from '../src/transforms/plan.js';
 import { ensureDataset } from './gen.js';
+import { TRANSFORMS_TOML } from './scenarios.js';
 
 const mib = Number(process.argv[2] ?? 100);
 const ds = ensureDataset(1024, () => undefined);
@@ -27,11 +35,13 @@ while (pos < mib * 1024 * 1024) {
 }
 closeSync(fd);
 const origin = JSON.stringify({ kind: 'file', path: ds.path });
+const transforms: TransformConfig[] | undefined = process.env.BENCH_TRANSFORMS === '1' ? statelessPrefix(((parseToml(TRANSFORMS_TOML) as { sources: { transforms: unknown[] } }).sources.transforms).map((t) => transformSchema.parse(t))) : undefined;
+if (transforms) console.log(`transforms in the thread: ${transforms.map((t) => t.type).join(', ')}`);
 for (let pass = 1; pass <= 3; pass++) {
   const c0 = process.cpuUsage();
   let out = 0;
   for (let i = 0; i < runs.length; i++) {
-    const r = runJob({ id: i, items: [runs[i]!], maxLineBytes: 1 << 20, format: 'auto', now: Date.now(), source: 'bench', stream: 'bench', origin, seqDigits: 7 });
+    const r = runJob({ id: i, items: [runs[i]!], maxLineBytes: 1 << 20, format: 'auto', now: Date.now(), source: 'bench', stream: 'bench', origin, seqDigits: 7, ...(transforms ? { transforms } : {}) });
     out += r.buf.length;
   }
   const c = process.cpuUsage(c0);

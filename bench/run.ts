@@ -331,6 +331,7 @@ function buildTable(r: {
       const t = r.transforms.median;
       const complete = r.transforms.completeRuns === r.transforms.runs.length;
       rows.push({ figure: `Sluice file->TCP with extract+redact+dedupe${r.transforms.runs.length > 1 ? ' (median)' : ''}`, value: `${fmt(t.mibPerS)} MiB/s (${fmt(t.linesPerS, 0)} lines/s)`, target: '', result: passFail(complete) });
+      rows.push({ figure: 'Sluice CPU per GiB with transforms', value: `${fmt(t.cpuSPerGiB, 2)} s`, target: '', result: '' });
       if (sMib !== null) rows.push({ figure: 'with transforms / plain (MiB/s)', value: fmt(t.mibPerS / sMib, 2), target: '>= 0.50', result: passFail(complete && t.mibPerS / sMib >= 0.5) });
     }
   }

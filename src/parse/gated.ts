@@ -9,7 +9,7 @@
  * differential tests hold the two to it.
  */
 import type { LogRecord } from '../core/record.js';
-import type { Gate, RecordBytes } from '../transforms/gates.js';
+import { nextBatch, plainMessage, type Gate, type RecordBytes } from '../transforms/gates.js';
 import type { Step } from '../transforms/stateless.js';
 import { middleText } from '../wire/json.js';
 import { SEQ_KEY } from '../wire/seq.js';
@@ -35,16 +35,18 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
   const n = a.i;
   const hold = job.seqDigits > 0 ? SEQ_KEY.length + job.seqDigits : 0;
   const nl = hold > 0 ? 1 : 0;
-  const buf = a.out.buf;
+  // only the batch's bytes: the output buffer has room past them, and a gate's search must not read on into it
+  const buf = a.out.buf.subarray(0, a.out.off);
   const start = (i: number): number => (i === 0 ? 0 : a.ends[i - 1]! + nl);
   const open = new Uint8Array(n);
   let opened = 0;
-  const view: RecordBytes = { buf, start: 0, end: 0, msgStart: 0, msgEnd: 0 };
+  const view: RecordBytes = { buf, start: 0, end: 0, msgStart: 0, msgEnd: 0, plain: true, batch: nextBatch() };
   for (let i = 0; i < n; i++) {
     view.start = start(i) + hold;
     view.end = a.ends[i]!;
     view.msgStart = a.msg[2 * i]!;
     view.msgEnd = a.msg[2 * i + 1]!;
+    view.plain = plainMessage(view);
     for (const g of gates) {
       if (g(view)) {
         open[i] = 1;
@@ -64,18 +66,24 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
   outer: for (let i = 0; i < n; i++) {
     const s = start(i);
     if (open[i] === 0) {
-      const len = a.ends[i]! + nl - s;
+      // a run of records no gate opened for: one copy, then each one's offsets moved by the same delta
+      let k = i + 1;
+      while (k < n && open[k] === 0) k++;
+      const len = a.ends[k - 1]! + nl - s;
       b.out.reserve(len);
       const at = b.out.off;
       buf.copy(b.out.buf, at, s, s + len);
       b.out.off += len;
       const delta = at - s;
-      const j = b.i++;
-      b.ends[j] = a.ends[i]! + delta;
-      b.msg[2 * j] = a.msg[2 * i]! + delta;
-      b.msg[2 * j + 1] = a.msg[2 * i + 1]! + delta;
-      b.times[j] = a.times[i]!;
-      b.levels[j] = a.levels[i]!;
+      for (; i < k; i++) {
+        const j = b.i++;
+        b.ends[j] = a.ends[i]! + delta;
+        b.msg[2 * j] = a.msg[2 * i]! + delta;
+        b.msg[2 * j + 1] = a.msg[2 * i + 1]! + delta;
+        b.times[j] = a.times[i]!;
+        b.levels[j] = a.levels[i]!;
+      }
+      i = k - 1;
       continue;
     }
     const w = JSON.parse('{"seq":0' + buf.toString('utf8', s + hold, a.ends[i])) as Wire;

@@ -11,8 +11,8 @@
  * - the message is read where it is plain UTF-8 in the bytes (its JSON
  *   literal has no escape); a message with an escape opens every gate that
  *   reads it;
- * - a pattern over the message is probed as probe.ts does (a literal every
- *   match contains, else RE2 `test` on the bytes, here without a copy);
+ * - a pattern over the message is decided by RE2 `test` on the bytes, where
+ *   a literal every match contains (probe.ts) is found first;
  * - any other part is "present or not": a transform reading `fields.a.b`,
  *   `host`, `level` or `origin.k` can only act when the key's JSON name
  *   (`"b":`) is somewhere in the record; `source` and `stream` always are.
@@ -30,6 +30,10 @@ export interface RecordBytes {
   end: number;
   msgStart: number;
   msgEnd: number;
+  /** The message's literal has no escape: its plain UTF-8 is [msgStart + 1, msgEnd - 1) (plainMessage). */
+  plain: boolean;
+  /** Changes with every batch (nextBatch): a gate's memo of where it searched holds within one batch only. */
+  batch: number;
 }
 
 /** true: the transform may change (or drop) the record. */
@@ -37,36 +41,77 @@ export type Gate = (r: RecordBytes) => boolean;
 
 const BACKSLASH = 0x5c;
 
-/** The message's plain bytes are [msgStart + 1, msgEnd - 1) when its literal has no escape. */
-function plainMessage(r: RecordBytes): boolean {
+/** Does the message's literal in r have no escape? (computed once per record, for every gate) */
+export function plainMessage(r: RecordBytes): boolean {
   const b = r.buf;
   // a loop, not indexOf: that would search on past the record, to the end of the batch
   for (let i = r.msgStart + 1, end = r.msgEnd - 1; i < end; i++) if (b[i] === BACKSLASH) return false;
   return true;
 }
 
-/** Does buf[from, to) hold `needle`? (indexOf on a view: it must not search past `to`.) */
-function holds(buf: Buffer, from: number, to: number, needle: Buffer): boolean {
-  return to - from >= needle.length && buf.subarray(from, to).indexOf(needle) >= 0;
+let batches = 0;
+/** A number for a new batch's RecordBytes.batch. */
+export function nextBatch(): number {
+  return ++batches;
 }
 
-function patternGate(pattern: string): Gate {
-  const lit = requiredLiteral(pattern);
-  if (lit !== undefined) {
-    const needle = Buffer.from(lit, 'utf8');
-    return (r) => !plainMessage(r) || holds(r.buf, r.msgStart + 1, r.msgEnd - 1, needle);
+/**
+ * "Does r.buf[from, to) hold `needle`?" for records asked in order through a
+ * batch. A needle of a few bytes (say ".") is in most records: a loop over
+ * the range costs less than a call to indexOf. A longer one is rarer: the
+ * first occurrence at or after the last `from` is kept, so a batch's bytes
+ * are searched once per needle in all, not once per record, and no view is
+ * made (indexOf from an offset would search on to the end of the batch).
+ */
+function finder(needle: Buffer): (r: RecordBytes, from: number, to: number) => boolean {
+  const n = needle.length;
+  const first = needle[0]!;
+  if (n < 4) {
+    return (r, from, to) => {
+      const b = r.buf;
+      outer: for (let i = from, last = to - n; i <= last; i++) {
+        if (b[i] !== first) continue;
+        for (let k = 1; k < n; k++) if (b[i + k] !== needle[k]) continue outer;
+        return true;
+      }
+      return false;
+    };
   }
+  let batch = 0;
+  let memoFrom = 0;
+  let at = -1;
+  return (r, from, to) => {
+    if (r.batch !== batch || from < memoFrom || (at !== -1 && at < from)) {
+      batch = r.batch;
+      at = r.buf.indexOf(needle, from);
+    }
+    memoFrom = from;
+    return at !== -1 && at + n <= to;
+  };
+}
+
+/**
+ * A pattern over the message: a literal every match holds is looked for
+ * first (once per batch, finder); where it is, or when the pattern has
+ * none, RE2 decides on the message's bytes. A literal as common as "."
+ * would otherwise open the gate for most records.
+ */
+function patternGate(pattern: string): Gate {
   const re = new RE2(pattern, 'u');
-  return (r) => !plainMessage(r) || re.test(r.buf.subarray(r.msgStart + 1, r.msgEnd - 1));
+  const test = (r: RecordBytes): boolean => re.test(r.buf.subarray(r.msgStart + 1, r.msgEnd - 1));
+  const lit = requiredLiteral(pattern);
+  if (lit === undefined) return (r) => !r.plain || test(r);
+  const has = finder(Buffer.from(lit, 'utf8'));
+  return (r) => !r.plain || (has(r, r.msgStart + 1, r.msgEnd - 1) && test(r));
 }
 
 /** Open when the part `path` (not the message) may be in the record: its key's JSON name is in the bytes (a `fields.` key after the message, where `fields` is). */
 function presentGate(path: string): Gate {
   if (path === 'source' || path === 'stream') return () => true;
   const key = path.includes('.') ? path.slice(path.lastIndexOf('.') + 1) : path;
-  const needle = Buffer.from(JSON.stringify(key) + ':', 'utf8');
-  if (path.startsWith('fields.')) return (r) => holds(r.buf, r.msgEnd, r.end, needle);
-  return (r) => holds(r.buf, r.start, r.end, needle);
+  const has = finder(Buffer.from(JSON.stringify(key) + ':', 'utf8'));
+  if (path.startsWith('fields.')) return (r) => has(r, r.msgEnd, r.end);
+  return (r) => has(r, r.start, r.end);
 }
 
 /** A gate over one part: the message by its patterns (none: any message), anything else by presence. */
