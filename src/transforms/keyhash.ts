@@ -1,9 +1,12 @@
 /**
  * A 64-bit seeded hash of a key's parts, as two 32-bit halves (KeyTable's
- * key). A part is hashed as its UTF-8 bytes, so a message read straight from
- * a record's wire bytes (plain UTF-8 where its JSON literal has no escape)
- * and the same text as a string hash alike; each part's length goes in
- * first, so parts never run into one another and absent differs from "".
+ * key). A part is hashed as its JSON string literal's UTF-8 bytes, quotes
+ * left out: a message still in wire form is hashed where it lies, nothing
+ * decoded, and a text given as a string is first written as JSON.stringify
+ * writes it, which is how both writers write a message (the differential
+ * tests hold the native one to JSON.stringify's escapes). Each part's length
+ * goes in first, so parts never run into one another and absent differs
+ * from "".
  *
  * The halves are two different mixing chains over 4-byte blocks (murmur3's
  * and xxhash32's rounds), each with a seed of its own. Not cryptographic:
@@ -12,15 +15,12 @@
 import { randomInt } from 'node:crypto';
 import type { LogRecord } from '../core/record.js';
 import { messageLiteral, type Span } from '../wire/encoded.js';
-import { unescapeUtf8 } from '../wire/literal.js';
 import { textGetter } from './path.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 const P1 = 0x9e3779b1;
 const P2 = 0x85ebca77;
-
-const BACKSLASH = 0x5c;
 
 function fmix(h: number): number {
   h ^= h >>> 16;
@@ -51,34 +51,19 @@ export class KeyHash {
     this.#word(0);
   }
 
-  /** A part given as a string. */
+  /** A part given as a string: hashed as its JSON literal (literal()). */
   text(s: string): void {
-    if (s.length * 3 > this.#scratch.length) {
-      const need = Buffer.byteLength(s, 'utf8');
+    const lit = JSON.stringify(s);
+    if (lit.length * 3 > this.#scratch.length) {
+      const need = Buffer.byteLength(lit, 'utf8');
       if (need > this.#scratch.length) this.#scratch = Buffer.allocUnsafe(Math.max(need, 2 * this.#scratch.length));
     }
-    const n = this.#scratch.write(s, 0, 'utf8');
-    this.bytes(this.#scratch, 0, n);
+    const n = this.#scratch.write(lit, 0, 'utf8');
+    this.literal(this.#scratch, 1, n - 1);
   }
 
-  /**
-   * A part given as the inside of a JSON string literal, buf[from, to): its
-   * text's UTF-8 is hashed, so the same as text() of the decoded string. With
-   * no escape that is the bytes themselves; else the escapes are decoded into
-   * the scratch buffer (a lone surrogate as U+FFFD, as Buffer's UTF-8 encoder
-   * writes it).
-   */
-  jsonText(b: Uint8Array, from: number, to: number): void {
-    let esc = from;
-    while (esc < to && b[esc] !== BACKSLASH) esc++;
-    if (esc === to) return this.bytes(b, from, to);
-    // the text is never longer in UTF-8 than its escaped literal
-    if (this.#scratch.length < to - from) this.#scratch = Buffer.allocUnsafe(Math.max(to - from, 2 * this.#scratch.length));
-    this.bytes(this.#scratch, 0, unescapeUtf8(b, from, to, this.#scratch));
-  }
-
-  /** A part given as its UTF-8 bytes buf[from, to). */
-  bytes(b: Uint8Array, from: number, to: number): void {
+  /** A part given as the inside of its JSON string literal, buf[from, to), as JSON.stringify writes it. */
+  literal(b: Uint8Array, from: number, to: number): void {
     this.#word(to - from + 1);
     let i = from;
     for (const end = to - 3; i < end; i += 4) this.#word(b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
@@ -114,7 +99,7 @@ export function compileKey(paths: readonly string[]): KeyOf {
   const span: Span = { buf: Buffer.alloc(0), from: 0, to: 0 };
   const parts = paths.map((p): ((r: LogRecord, kh: KeyHash) => void) => {
     // the message of a record still in wire form is hashed from its bytes, not decoded
-    if (p === 'message') return (r, kh) => (messageLiteral(r, span) ? kh.jsonText(span.buf, span.from, span.to) : kh.text(r.message));
+    if (p === 'message') return (r, kh) => (messageLiteral(r, span) ? kh.literal(span.buf, span.from, span.to) : kh.text(r.message));
     const get = textGetter(p);
     return (r, kh) => {
       const v = get(r);
