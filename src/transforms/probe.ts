@@ -69,6 +69,11 @@ export class Probe {
     this.#test = this.#literal === undefined ? new RE2(pattern, 'u') : undefined;
   }
 
+  /** The probe is a string search, no RE2 call: worth asking before an exec (a test would only repeat the exec's work). */
+  get cheap(): boolean {
+    return this.#literal !== undefined;
+  }
+
   /** False only when the pattern cannot match `t`. */
   mayMatch(t: Text): boolean {
     return this.#literal !== undefined ? t.value.includes(this.#literal) : this.#test!.test(t.bytes);

@@ -61,11 +61,11 @@ export function extractStep(c: ExtractConfig): Step {
       const v = text(get(r));
       if (v === undefined || v === '') return undefined;
       if (re === undefined) return v;
-      const t = new Text(v);
-      if (!probe!.mayMatch(t)) return undefined;
-      // on the bytes the probe may have made already (RE2 on a string converts it again, ~2.5x the cost)
-      const got = (re.exec(t.bytes)?.groups as Record<string, Buffer | undefined> | undefined)?.v;
-      return got === undefined || got.length === 0 ? undefined : got.toString('utf8');
+      // a literal is looked for first; without one the probe would be RE2's test, which exec repeats
+      if (probe!.cheap && !probe!.mayMatch(new Text(v))) return undefined;
+      // exec on the string: on bytes node-re2 answers with Buffers, 3.7 us a match against 1.5 us (bench line, an IP)
+      const got = (re.exec(v)?.groups as Record<string, string | undefined> | undefined)?.v;
+      return got === undefined || got.length === 0 ? undefined : got;
     };
   });
   return (r) => {
