@@ -13,7 +13,7 @@
  * reads more) and closes the lane when it stops.
  */
 import type { Pipeline } from '../core/pipeline.js';
-import { batchLength, filterEncoded, isEncoded, recordsOf, type Batch, type EncodedBatch } from '../wire/encoded.js';
+import { batchLength, cursorOf, filterEncoded, isEncoded, type Batch, type EncodedBatch } from '../wire/encoded.js';
 import type { LogRecord } from '../core/record.js';
 import { TransformPlan } from '../transforms/plan.js';
 import type { TransformConfig } from '../transforms/config.js';
@@ -236,8 +236,9 @@ export class ParseStage {
     if (plan !== undefined && plan.hasMain) {
       // the stateful transforms, here on the main thread in the lane's order
       if (isEncoded(batch)) {
-        // they only read (plan.readsOnly): views that decode what they read, the dropped records cut out of the bytes
-        const t = plan.applyMainViews(recordsOf(batch, 0));
+        // they only read (plan.readsOnly): one view re-pointed at each record in turn, decoding what they
+        // read (they keep no record); the dropped records cut out of the bytes
+        const t = plan.applyMainViews(batch.ends.length, cursorOf(batch, 0));
         add(spec.counters, 'transform_dropped', t.dropped);
         batch = filterEncoded(batch, t.keep);
         if (t.emitted.length > 0) emitted = t.emitted;

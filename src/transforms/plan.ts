@@ -196,24 +196,25 @@ export class TransformPlan {
   applyMain(records: LogRecord[]): { records: LogRecord[]; dropped: number } {
     if (this.#main.length === 0 || records.length === 0) return { records, dropped: 0 };
     const out: LogRecord[] = [];
-    const dropped = this.#run(records, (r) => void out.push(r), (s) => void out.push(s));
+    const dropped = this.#run(records.length, (i) => records[i]!, (r) => void out.push(r), (s) => void out.push(s));
     return { records: out, dropped };
   }
 
   /**
-   * The same over read-only views of an encoded batch (`readsOnly`): which
-   * records go on (keep[i] = 1) and the session summaries it closed, to be
-   * published after the batch.
+   * The same over read-only views of an encoded batch's n records (`readsOnly`;
+   * recordAt(i) may hand out one view re-pointed each time, wire/encoded.ts
+   * cursorOf: no transform keeps a record): which records go on (keep[i] = 1)
+   * and the session summaries it closed, to be published after the batch.
    */
-  applyMainViews(views: LogRecord[]): { keep: Uint8Array; emitted: LogRecord[]; dropped: number } {
-    const keep = new Uint8Array(views.length);
+  applyMainViews(n: number, recordAt: (i: number) => LogRecord): { keep: Uint8Array; emitted: LogRecord[]; dropped: number } {
+    const keep = new Uint8Array(n);
     const emitted: LogRecord[] = [];
-    const dropped = this.#run(views, (_r, i) => void (keep[i] = 1), (s) => void emitted.push(s));
+    const dropped = this.#run(n, recordAt, (_r, i) => void (keep[i] = 1), (s) => void emitted.push(s));
     return { keep, emitted, dropped };
   }
 
   /** The commit-time loop: `pass` gets each record that goes on, `emit` each session summary, in order. */
-  #run(records: readonly LogRecord[], pass: (r: LogRecord, i: number) => void, emit: (s: LogRecord) => void): number {
+  #run(n: number, recordAt: (i: number) => LogRecord, pass: (r: LogRecord, i: number) => void, emit: (s: LogRecord) => void): number {
     const drops: Record<string, number> = {};
     const onSession = (s: LogRecord): void => {
       this.counters.sessions_emitted++;
@@ -222,8 +223,8 @@ export class TransformPlan {
     const io = this.#io;
     const base = 2 * this.threaded.length;
     const main = this.#main;
-    outer: for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
+    outer: for (let i = 0; i < n; i++) {
+      const r = recordAt(i);
       for (let k = 0; k < main.length; k++) {
         const m = main[k]!.m;
         io[base + 2 * k]!++;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Hub } from '../hub/hub.js';
 import { runJob } from '../parse/worker.js';
 import { entryJson } from './block.js';
-import { filterEncoded, recordsOf, type EncodedBatch } from './encoded.js';
+import { cursorOf, filterEncoded, recordsOf, type EncodedBatch } from './encoded.js';
 
 const lines = ['{"level":"error","msg":"zero ü"}', 'one', '{"msg":"two","k":"v"}', 'three ✓', 'four'];
 
@@ -37,4 +37,23 @@ describe('filterEncoded', () => {
       expect(filterEncoded(b, new Uint8Array(5)).ends.length).toBe(0);
     });
   }
+});
+
+describe('cursorOf', () => {
+  it('reads record i as recordsOf gives it, one view re-pointed (nothing decoded of one record shows in the next)', () => {
+    for (const digits of [0, 3]) {
+      const b = { ...encoded(digits), origins: [{ kind: 't' }, { kind: 'u', path: '/x' }], originIdx: Uint8Array.from([0, 1, 1, 0, 1]) };
+      const want = recordsOf(b, 7).map((r) => JSON.stringify([r.seq, r.time, r.level, r.origin, r.message, r.fields, r.host, r.app]));
+      const at = cursorOf(b, 7);
+      const got: string[] = [];
+      // read in an order that leaves each record's decoded parts behind for the next
+      for (const i of [0, 1, 2, 3, 4]) {
+        const r = at(i);
+        got.push(JSON.stringify([r.seq, r.time, r.level, r.origin, r.message, r.fields, r.host, r.app]));
+      }
+      expect(got).toEqual(want);
+      expect(at(4)).toBe(at(0));
+      expect(at(2).message).toBe('two');
+    }
+  });
 });

@@ -83,22 +83,36 @@ class EncodedRecord implements LogRecord {
   #msg: string | undefined;
   #rest: Rest | undefined;
   /** undefined: the record's own, read from its bytes (EncodedBatch.originsInWire). */
-  readonly #origin: Origin | undefined;
+  #origin: Origin | undefined;
   constructor(
-    readonly seq: number,
-    readonly time: number,
+    public seq: number,
+    public time: number,
     readonly received: number,
     readonly source: string,
     readonly stream: string,
     origin: Origin | undefined,
-    readonly level: Level | undefined,
+    public level: Level | undefined,
     readonly buf: Buffer,
-    readonly start: number,
-    readonly end: number,
-    readonly msgStart: number,
-    readonly msgEnd: number,
+    public start: number,
+    public end: number,
+    public msgStart: number,
+    public msgEnd: number,
   ) {
     this.#origin = origin;
+  }
+
+  /** Become record i of b (cursorOf): what was decoded of the one before is forgotten. */
+  moveTo(b: EncodedBatch, i: number, seq: number): void {
+    this.seq = seq;
+    this.time = b.times[i]!;
+    this.level = levelOfCode(b.levels[i]!);
+    this.#origin = originOf(b, i);
+    this.start = tailStart(b, i);
+    this.end = b.ends[i]!;
+    this.msgStart = b.msg[2 * i]!;
+    this.msgEnd = b.msg[2 * i + 1]!;
+    this.#msg = undefined;
+    this.#rest = undefined;
   }
 
   get origin(): Origin {
@@ -125,15 +139,34 @@ class EncodedRecord implements LogRecord {
   }
 }
 
+function originOf(b: EncodedBatch, i: number): Origin | undefined {
+  return b.originsInWire === true ? undefined : b.originIdx !== undefined ? b.origins![b.originIdx[i]!]! : b.origin;
+}
+
 /** The records of `b`, with the seqs first, first+1, ... */
 export function recordsOf(b: EncodedBatch, first: number): LogRecord[] {
   const n = b.ends.length;
   const out = new Array<LogRecord>(n);
   for (let i = 0; i < n; i++) {
-    const origin = b.originsInWire === true ? undefined : b.originIdx !== undefined ? b.origins![b.originIdx[i]!]! : b.origin;
-    out[i] = new EncodedRecord(first + i, b.times[i]!, b.received, b.source, b.stream, origin, levelOfCode(b.levels[i]!), b.buf, tailStart(b, i), b.ends[i]!, b.msg[2 * i]!, b.msg[2 * i + 1]!);
+    out[i] = new EncodedRecord(first + i, b.times[i]!, b.received, b.source, b.stream, originOf(b, i), levelOfCode(b.levels[i]!), b.buf, tailStart(b, i), b.ends[i]!, b.msg[2 * i]!, b.msg[2 * i + 1]!);
   }
   return out;
+}
+
+/**
+ * Record i of `b` (seq first + i) through one view that each call re-points:
+ * nothing is allocated per record. For a pass that reads each record while
+ * it has it and keeps none (the stateful transforms at commit, which keep
+ * keys and values, never the record): the view of an earlier call is the
+ * later record.
+ */
+export function cursorOf(b: EncodedBatch, first: number): (i: number) => LogRecord {
+  let view: EncodedRecord | undefined;
+  return (i) => {
+    if (view === undefined) view = new EncodedRecord(first + i, b.times[i]!, b.received, b.source, b.stream, originOf(b, i), levelOfCode(b.levels[i]!), b.buf, tailStart(b, i), b.ends[i]!, b.msg[2 * i]!, b.msg[2 * i + 1]!);
+    else view.moveTo(b, i, first + i);
+    return view;
+  };
 }
 
 /**
