@@ -13,7 +13,7 @@ import { recordsOf, type EncodedBatch } from '../wire/encoded.js';
 import { transformSchema } from './config.js';
 import { compileKey, hashSavedKey, KeyHash } from './keyhash.js';
 import { KeyTable } from './keytable.js';
-import { Dedupe } from './stateful.js';
+import { Dedupe, Throttle } from './stateful.js';
 
 /** The model: a Map in use order (delete + set to touch), oldest first. */
 class Model {
@@ -142,6 +142,21 @@ describe('KeyHash', () => {
     }
     expect(hashSavedKey(kh, '{"not":"a key"}')).toBe(false);
     expect(hashSavedKey(kh, JSON.stringify([1]))).toBe(false);
+  });
+});
+
+describe('Dedupe and Throttle through the table growing', () => {
+  const rec = (message: string): LogRecord => ({ seq: 1, time: 1_700_000_000_000, received: 1_700_000_000_000, source: 's', stream: 'a', origin: { kind: 't' }, message, fields: {} });
+
+  it('every key added while the table grows keeps its value: each of 5000 keys passes once', () => {
+    const d = new Dedupe(transformSchema.parse({ type: 'dedupe', keys: ['message'], window: '1h' }) as never);
+    const t = new Throttle(transformSchema.parse({ type: 'throttle', keys: ['message'], rate: 1, per: '1h' }) as never);
+    for (const k of [d, t]) {
+      let passed = 0;
+      for (let round = 0; round < 2; round++) for (let i = 0; i < 5000; i++) if (k.pass(rec(`key ${i}`))) passed++;
+      expect(passed, k.reason).toBe(5000);
+      expect(k.size).toBe(5000);
+    }
   });
 });
 

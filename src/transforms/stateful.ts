@@ -150,7 +150,9 @@ export class Dedupe implements Keyed {
       seen.vals[e] = r.time;
       return true;
     }
-    seen.vals[seen.add()] = r.time;
+    // add first: a table that grows has new arrays (seen.vals read before add() would be the old one)
+    const added = seen.add();
+    seen.vals[added] = r.time;
     if (seen.evicted) this.counters.evicted++;
     return true;
   }
