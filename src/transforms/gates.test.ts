@@ -56,13 +56,23 @@ describe('gates', () => {
     expect(recs.map((r) => gate!(r))).toEqual([false, false, true, false]);
   });
 
-  it('a pattern with a common literal or none opens only where RE2 matches, and any escaped message', () => {
+  it('a pattern with a literal or none opens only where RE2 matches; an escaped message opens one without a literal', () => {
     const [ip] = compileGates([cfg({ type: 'extract', into: 'c', from: [{ field: 'message', matches: '(?P<v>\\d+\\.\\d+\\.\\d+\\.\\d+)' }] })])!;
     const [dot] = compileGates([cfg({ type: 'drop', field: 'message', matches: 'a\\.b\\.c' })])!;
     const recs = batch([{ message: 'v1.2 ok.' }, { message: 'from 10.0.0.1' }, { message: 'a.b.x a.b.c' }, { message: 'quote " escaped 1.2' }, { message: 'a.b' }]);
     expect(recs.map((r) => r.plain)).toEqual([true, true, true, false, true]);
     expect(recs.map((r) => ip!(r))).toEqual([false, true, false, true, false]);
-    expect(recs.map((r) => dot!(r))).toEqual([false, false, true, true, false]);
+    expect(recs.map((r) => dot!(r))).toEqual([false, false, true, false, false]);
+  });
+
+  it('an escaped message opens a pattern gate only when it holds the literal (of characters JSON never escapes)', () => {
+    const [gate] = compileGates([cfg({ type: 'redact', matches: ['password=\\S+'] })])!;
+    const [quoted] = compileGates([cfg({ type: 'redact', matches: ['say "hi"'] })])!;
+    const recs = batch([{ message: 'tab\there, no secret' }, { message: 'tab\there password=x' }, { message: 'quote " password=' }, { message: 'say "hi"' }, { message: 'say hi' }]);
+    expect(recs.map((r) => r.plain)).toEqual([false, false, false, false, true]);
+    expect(recs.map((r) => gate!(r))).toEqual([false, true, true, false, false]);
+    // a literal with a quote is escaped in the bytes: an escaped message opens, as before
+    expect(recs.map((r) => quoted!(r))).toEqual([true, true, true, true, false]);
   });
 
   it('a short literal (k=v) is looked for inside the record only (records asked out of order, too)', () => {

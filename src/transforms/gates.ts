@@ -10,7 +10,8 @@
  * stays shut for one the transform would change:
  * - the message is read where it is plain UTF-8 in the bytes (its JSON
  *   literal has no escape); a message with an escape opens every gate that
- *   reads it;
+ *   reads it, but for a pattern whose required literal is of characters
+ *   JSON never escapes, when the literal is not in its bytes;
  * - a pattern over the message is decided by RE2 `test` on the bytes, where
  *   a literal every match contains (probe.ts) is found first;
  * - any other part is "present or not": a transform reading `fields.a.b`,
@@ -102,8 +103,13 @@ function patternGate(pattern: string): Gate {
   const lit = requiredLiteral(pattern);
   if (lit === undefined) return (r) => !r.plain || test(r);
   const has = finder(Buffer.from(lit, 'utf8'));
+  // a literal of characters JSON never escapes is in an escaped message's bytes whenever it is in the message
+  if (VERBATIM.test(lit)) return (r) => has(r, r.msgStart + 1, r.msgEnd - 1) && (!r.plain || test(r));
   return (r) => !r.plain || (has(r, r.msgStart + 1, r.msgEnd - 1) && test(r));
 }
+
+/** Printable ASCII but the quote and the backslash: what both writers (JSON.stringify's escapes) write as it is. */
+const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** Open when the part `path` (not the message) may be in the record: its key's JSON name is in the bytes (a `fields.` key after the message, where `fields` is). */
 function presentGate(path: string): Gate {
