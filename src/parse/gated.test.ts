@@ -34,6 +34,14 @@ const LINES: (string | Buffer)[] = [
   // quotes and a tab: escaped in the record's bytes, so a pattern over them must not be probed there
   '{"msg":"login key=\\"s3cret\\" ok"}',
   '{"msg":"col1\\tDROPTAB"}',
+  // extract's patch (transforms/patch.ts): the key already there, nested, an escaped message, empty and integer-keyed fields
+  '{"msg":"from 10.1.1.1","client":"keep-me"}',
+  '{"msg":"from 10.1.1.2","x":{"client":"nested"}}',
+  '{"msg":"say \\"hi\\" from 10.1.1.3\\n","n":1}',
+  '{"msg":"from 10.1.1.4","7":"seven","b":true}',
+  'from 10.1.1.5 with nothing else',
+  '{"msg":"from host-a","b":1}',
+  '{"msg":"at place-b only","c":{"d":1}}',
 ];
 
 function jobOf(transforms: TransformConfig[], seqDigits: number): ParseJob {
@@ -62,6 +70,15 @@ const chains: Record<string, unknown[]> = {
   'patterns over characters the bytes escape (a quote, a tab)': [
     { type: 'redact', matches: ['key="[^"]*"'] },
     { type: 'drop', field: 'message', matches: '\\tDROP' },
+  ],
+  'extract patched into the bytes, or not: into an index key, read by a later drop, a key a record has': [
+    { type: 'extract', into: 'client', from: [{ field: 'message', matches: '(?P<v>\\d+\\.\\d+\\.\\d+\\.\\d+)' }] },
+    { type: 'extract', into: '5', from: [{ field: 'message', matches: 'from (?P<v>\\S+)' }] },
+    { type: 'extract', into: 'c.e', from: [{ field: 'message', matches: 'at (?P<v>\\S+)' }] },
+  ],
+  'extract read by a later transform (no patch)': [
+    { type: 'extract', into: 'ip', from: [{ field: 'message', matches: '(?P<v>\\d+\\.\\d+\\.\\d+\\.\\d+)' }] },
+    { type: 'drop', field: 'fields.ip', matches: '^10\\.1\\.1\\.' },
   ],
   'a route (not gated: the JS path)': [{ type: 'route', field: 'message', matches: 'password', stream: 'secrets' }],
 };

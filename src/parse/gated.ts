@@ -10,6 +10,7 @@
  */
 import type { LogRecord } from '../core/record.js';
 import { nextBatch, plainMessage, type Gate, type RecordBytes } from '../transforms/gates.js';
+import { patchValue, type ExtractPatch } from '../transforms/patch.js';
 import type { Step } from '../transforms/stateless.js';
 import { middleText } from '../wire/json.js';
 import { SEQ_KEY } from '../wire/seq.js';
@@ -29,30 +30,59 @@ interface Wire {
 /**
  * Apply `steps` (their `gates` alongside) to the records `a` holds; `counts`
  * gets each step's in and out as applySteps counts them. Returns `a` itself
- * when no gate opened.
+ * when no gate opened. `patches` (transforms/patch.ts): an extract that can
+ * write its field into a record's bytes when its gate is the only one open.
  */
-export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], gates: readonly Gate[], mid: string, counts: number[]): { recs: Records; dropped: number } {
+export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], gates: readonly Gate[], mid: string, counts: number[], patches: readonly (ExtractPatch | undefined)[] = []): { recs: Records; dropped: number } {
   const n = a.i;
   const hold = job.seqDigits > 0 ? SEQ_KEY.length + job.seqDigits : 0;
   const nl = hold > 0 ? 1 : 0;
   // only the batch's bytes: the output buffer has room past them, and a gate's search must not read on into it
   const buf = a.out.buf.subarray(0, a.out.off);
   const start = (i: number): number => (i === 0 ? 0 : a.ends[i - 1]! + nl);
+  /** 0: untouched, 1: decoded and transformed, 2: patched with values[i] */
   const open = new Uint8Array(n);
   let opened = 0;
+  let patched: string[] | undefined;
+  const anyPatch = patches.some((p) => p !== undefined);
   const view: RecordBytes = { buf, start: 0, end: 0, msgStart: 0, msgEnd: 0, plain: true, batch: nextBatch() };
+  const message = (): string => (view.plain ? buf.toString('utf8', view.msgStart + 1, view.msgEnd - 1) : (JSON.parse(buf.toString('utf8', view.msgStart, view.msgEnd)) as string));
   for (let i = 0; i < n; i++) {
     view.start = start(i) + hold;
     view.end = a.ends[i]!;
     view.msgStart = a.msg[2 * i]!;
     view.msgEnd = a.msg[2 * i + 1]!;
     view.plain = plainMessage(view);
-    for (const g of gates) {
-      if (g(view)) {
-        open[i] = 1;
-        opened++;
-        break;
+    if (!anyPatch) {
+      for (const g of gates) {
+        if (g(view)) {
+          open[i] = 1;
+          opened++;
+          break;
+        }
       }
+      continue;
+    }
+    // with a patchable extract every gate is asked: the patch needs its gate to be the only one open
+    let first = -1;
+    let count = 0;
+    for (let k = 0; k < gates.length; k++) {
+      if (gates[k]!(view)) {
+        if (first < 0) first = k;
+        count++;
+      }
+    }
+    if (count === 0) continue;
+    const p = count === 1 ? patches[first] : undefined;
+    const v = p !== undefined ? patchValue(p, view, message) : null;
+    if (v === undefined) continue; // the extract finds nothing: the record goes on as it is
+    if (v === null) {
+      open[i] = 1;
+      opened++;
+    } else {
+      open[i] = 2;
+      // `"<into>":<value>` after the last key (no comma when fields is `{}`)
+      (patched ??= new Array<string>(n))[i] = (buf[view.end - 3] === 0x7b ? '' : ',') + p!.keyText + JSON.stringify(v);
     }
   }
   // a record no gate opened for goes through every step unchanged
@@ -60,11 +90,28 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
     counts[2 * k]! += n - opened;
     counts[2 * k + 1]! += n - opened;
   }
-  if (opened === 0) return { recs: a, dropped: 0 };
+  if (opened === 0 && patched === undefined) return { recs: a, dropped: 0 };
   const b = new Records(job, mid, n, 0, a.out.off + 256 + opened * 64);
   let dropped = 0;
   outer: for (let i = 0; i < n; i++) {
     const s = start(i);
+    if (open[i] === 2) {
+      // the record's bytes up to its closing `}}` (fields, record), the extract's key and value, `}}`
+      const end = a.ends[i]!;
+      b.out.reserve(end - 2 - s);
+      const at = b.out.off;
+      buf.copy(b.out.buf, at, s, end - 2);
+      b.out.off += end - 2 - s;
+      b.out.write(patched![i]! + (nl > 0 ? '}}\n' : '}}'));
+      const delta = at - s;
+      const j = b.i++;
+      b.ends[j] = b.out.off - nl;
+      b.msg[2 * j] = a.msg[2 * i]! + delta;
+      b.msg[2 * j + 1] = a.msg[2 * i + 1]! + delta;
+      b.times[j] = a.times[i]!;
+      b.levels[j] = a.levels[i]!;
+      continue;
+    }
     if (open[i] === 0) {
       // a run of records no gate opened for: one copy, then each one's offsets moved by the same delta
       let k = i + 1;

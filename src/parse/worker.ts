@@ -16,6 +16,7 @@ import { applySteps, compileSteps } from '../transforms/plan.js';
 import { checkNdjsonItems, newTally, type RecordTally } from '../sources/records/ndjson.js';
 import type { Step } from '../transforms/stateless.js';
 import { compileGates, type Gate } from '../transforms/gates.js';
+import { compilePatches, type ExtractPatch } from '../transforms/patch.js';
 import { gateRecords } from './gated.js';
 import { FORMAT_CODE, NATIVE_COUNTERS, ST, STEP, localZoneIsUtc, nativeParse, type NativeParse } from './native.js';
 
@@ -83,14 +84,15 @@ function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, 
 }
 
 /** A source's stateless transforms compiled once per thread, by their configs' JSON: steps, and their gates when the chain has them. */
-const stepCache = new Map<string, { steps: Step[]; gates: Gate[] | undefined }>();
+const stepCache = new Map<string, { steps: Step[]; gates: Gate[] | undefined; patches: (ExtractPatch | undefined)[] }>();
 
-function compiledOf(job: ParseJob): { steps: Step[]; gates: Gate[] | undefined } {
+function compiledOf(job: ParseJob): { steps: Step[]; gates: Gate[] | undefined; patches: (ExtractPatch | undefined)[] } {
   const key = JSON.stringify(job.transforms);
   let c = stepCache.get(key);
   if (c === undefined) {
     if (stepCache.size >= 64) stepCache.clear();
-    stepCache.set(key, (c = { steps: compileSteps(job.transforms!), gates: compileGates(job.transforms!) }));
+    const gates = compileGates(job.transforms!);
+    stepCache.set(key, (c = { steps: compileSteps(job.transforms!), gates, patches: gates !== undefined ? compilePatches(job.transforms!) : [] }));
   }
   return c;
 }
@@ -100,9 +102,9 @@ function stepsOf(job: ParseJob): Step[] {
 }
 
 /** The job's steps with their gates, or undefined when its chain cannot be gated. */
-function gatedOf(job: ParseJob): { steps: Step[]; gates: Gate[] } | undefined {
+function gatedOf(job: ParseJob): { steps: Step[]; gates: Gate[]; patches: (ExtractPatch | undefined)[] } | undefined {
   const c = compiledOf(job);
-  return c.gates !== undefined ? { steps: c.steps, gates: c.gates } : undefined;
+  return c.gates !== undefined ? { steps: c.steps, gates: c.gates, patches: c.patches } : undefined;
 }
 
 /**
@@ -220,7 +222,7 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     for (const [k, slot] of NATIVE_COUNTERS) parseCounters[k] += st[slot]!;
     if (gated !== undefined) {
       transformCounts = new Array<number>(2 * gated.steps.length).fill(0);
-      const g = gateRecords(job, recs, gated.steps, gated.gates, mid, transformCounts);
+      const g = gateRecords(job, recs, gated.steps, gated.gates, mid, transformCounts, gated.patches);
       recs = g.recs;
       transformDropped = g.dropped;
     }

@@ -121,7 +121,7 @@ function presentGate(path: string): Gate {
 }
 
 /** A gate over one part: the message by its patterns (none: any message), anything else by presence. */
-function partGate(path: string, patterns: readonly string[] | undefined): Gate {
+export function partGate(path: string, patterns: readonly string[] | undefined): Gate {
   if (path !== 'message') return presentGate(path);
   if (patterns === undefined) return () => true;
   const gates = patterns.map(patternGate);

@@ -1,0 +1,97 @@
+/**
+ * An `extract` applied to a record's bytes, with no decode and no second
+ * render (parse/gated.ts). In the bench's chain a quarter of the records
+ * carry an address that `extract` takes; decoding each one (JSON.parse of
+ * the record), running the chain on the object and rendering it again cost
+ * more than the match itself.
+ *
+ * The bytes the JS path gives for such a record are the record's own with
+ * `"<into>":<value as JSON>` added as the last key of `fields` (a key a
+ * record does not have goes last: `fieldsTail` is JSON.stringify of the
+ * fields in their order). That holds, and the patch is offered, only when:
+ * - `into` is one plain key (no dot: no object to create) and not an array
+ *   index (JS puts those first, not last);
+ * - no other transform of the chain reads `fields.<into>` or below it (its
+ *   gate saw the record without the new field);
+ * - the record has no `"<into>":` anywhere in its fields' bytes (else the
+ *   key may exist and keep its place);
+ * - of the extract's candidates, only ones over the message with a pattern
+ *   opened their gate (a candidate whose gate is shut yields nothing: a
+ *   field whose name is not in the bytes is absent, a pattern that cannot
+ *   match the message does not).
+ * The caller also requires that this extract is the only transform whose
+ * gate opened. The differential tests hold the result to the JS path's.
+ */
+import RE2 from 're2';
+import type { TransformConfig } from './config.js';
+import { partGate, type Gate, type RecordBytes } from './gates.js';
+
+export interface ExtractPatch {
+  /** Per candidate: its gate, and its pattern when it is over the message (else undefined: not patchable when open). */
+  cands: { gate: Gate; re: RE2 | undefined }[];
+  /** `"<into>":` in UTF-8: the key as it is written. */
+  key: Buffer;
+  keyText: string;
+}
+
+const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
+
+/** Per transform of the (gated) chain, its patch when it is an extract that can take one. */
+export function compilePatches(cfgs: readonly TransformConfig[]): (ExtractPatch | undefined)[] {
+  return cfgs.map((c, k) => {
+    if (c.type !== 'extract' || c.into.includes('.') || (ARRAY_INDEX.test(c.into) && Number(c.into) < 2 ** 32 - 1)) return undefined;
+    const path = 'fields.' + c.into;
+    const reads = (p: string): boolean => p === path || p.startsWith(path + '.') || p === 'fields';
+    const others = cfgs.filter((_, j) => j !== k);
+    if (others.some((o) => pathsOf(o).some(reads))) return undefined;
+    return {
+      cands: c.from.map((f) => ({ gate: partGate(f.field, f.matches !== undefined ? [f.matches] : undefined), re: f.field === 'message' && f.matches !== undefined ? new RE2(f.matches, 'u') : undefined })),
+      key: Buffer.from(JSON.stringify(c.into) + ':', 'utf8'),
+      keyText: JSON.stringify(c.into) + ':',
+    };
+  });
+}
+
+/** The record paths a transform reads or writes. */
+function pathsOf(c: TransformConfig): string[] {
+  switch (c.type) {
+    case 'extract':
+      return ['fields.' + c.into, ...c.from.map((f) => f.field)];
+    case 'drop':
+    case 'route':
+    case 'redact':
+      return [c.field];
+    default:
+      // the stateful ones never run in a parse thread; say "everything" to be safe
+      return ['fields'];
+  }
+}
+
+/**
+ * The value the extract sets for record r, or undefined when it sets none;
+ * null when the patch cannot decide (a non-message candidate opened, or the
+ * key may already be there): decode the record instead.
+ */
+export function patchValue(p: ExtractPatch, r: RecordBytes, message: () => string): string | undefined | null {
+  if (holds(r.buf, r.msgEnd, r.end, p.key)) return null;
+  for (const c of p.cands) {
+    if (!c.gate(r)) continue;
+    if (c.re === undefined) return null;
+    const m = message();
+    if (m === '') continue;
+    const got = (c.re.exec(m)?.groups as Record<string, string | undefined> | undefined)?.v;
+    if (got !== undefined && got.length > 0) return got;
+  }
+  return undefined;
+}
+
+function holds(buf: Buffer, from: number, to: number, needle: Buffer): boolean {
+  const n = needle.length;
+  const first = needle[0]!;
+  outer: for (let i = from, last = to - n; i <= last; i++) {
+    if (buf[i] !== first) continue;
+    for (let k = 1; k < n; k++) if (buf[i + k] !== needle[k]) continue outer;
+    return true;
+  }
+  return false;
+}
