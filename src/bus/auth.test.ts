@@ -1,6 +1,7 @@
 /**
  * `[bus]` credentials and TLS against a real nats-server: user and
- * password, a token, TLS with a private CA (the server's certificate
+ * password, a token, a .creds file (the server in operator mode, its JWTs
+ * made with @nats-io/jwt), TLS with a private CA (the server's certificate
  * checked) and mutual TLS (this client's certificate checked by the
  * server). Each is refused without what it needs, so the test fails when
  * connectBus stops passing it on. Certificates are made with openssl.
@@ -9,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
+import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NATS_SERVER, startNats, type NatsHandle } from '../../test/helpers/nats.js';
 import { busSchema } from './config.js';
@@ -69,6 +72,38 @@ describe.skipIf(NATS_SERVER === undefined)('[bus] credentials and TLS (real nats
     servers.push(s);
     expect(await tryConnect(bus({ url: s.url, token: 'tok-0123456789' }))).toBe('connected');
     expect(await tryConnect(bus({ url: s.url, token: 'tok-other' }))).toMatch(/^refused/);
+  });
+
+  it('a .creds file: connects as its user (operator mode), refused with a user of an account the server does not know, without one, and a missing file is named', async () => {
+    const operator = createOperator();
+    const account = createAccount();
+    const stranger = createAccount();
+    // JetStream (the test server runs with -js) needs a system account in operator mode
+    const system = createAccount();
+    const opJwt = await encodeOperator('sluice-test-op', operator, { system_account: system.getPublicKey() });
+    // an account's limits default to none allowed: open them (no limit = -1)
+    const open = { limits: { conn: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, leaf: -1, wildcards: true } };
+    const accJwt = await encodeAccount('sluice-test-acc', account, open, { signer: operator });
+    const sysJwt = await encodeAccount('SYS', system, {}, { signer: operator });
+    const credsOf = async (issuer: typeof account, file: string): Promise<string> => {
+      const user = createUser();
+      writeFileSync(path.join(dir, file), fmtCreds(await encodeUser('agent', user, issuer), user));
+      return path.join(dir, file);
+    };
+    const conf = path.join(dir, 'operator.conf');
+    writeFileSync(conf, `operator: ${opJwt}\nsystem_account: ${system.getPublicKey()}\nresolver: MEMORY\nresolver_preload: {\n  ${account.getPublicKey()}: ${accJwt}\n  ${system.getPublicKey()}: ${sysJwt}\n}\n`);
+    const s = await startNats({ args: ['-c', conf] });
+    servers.push(s);
+    expect(await tryConnect(bus({ url: s.url, creds: await credsOf(account, 'good.creds') }))).toBe('connected');
+    expect(await tryConnect(bus({ url: s.url, creds: await credsOf(stranger, 'stranger.creds') }))).toMatch(/^refused/);
+    expect(await tryConnect(bus({ url: s.url }))).toMatch(/^refused/);
+    expect(await tryConnect(bus({ url: s.url, creds: path.join(dir, 'missing.creds') }))).toMatch(/^refused: .*bus\.creds: cannot read .*missing\.creds: ENOENT/);
+  });
+
+  it('creds with a token or a user is refused by the schema, naming bus.creds', () => {
+    const r = busSchema.safeParse({ kind: 'nats', creds: '/x.creds', token: 't' });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path.join('.'))).toContain('creds');
   });
 
   it.skipIf(OPENSSL === undefined)('TLS: the server checked against the CA given; mutual TLS: this client\'s certificate checked by the server', async () => {

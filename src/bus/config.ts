@@ -41,6 +41,11 @@ export const busSchema = z
     user: z.string().min(1).optional().describe('NATS user name (with `password`).'),
     password: z.string().min(1).optional().describe('NATS password for `user` (write-only: never shown back).'),
     token: z.string().min(1).optional().describe('NATS authentication token, instead of `user` and `password` (write-only: never shown back).'),
+    creds: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A NATS credentials file (a user JWT and its NKey seed, as `nsc` writes it) for servers in operator (JWT) mode, instead of `user` or `token`; read again at each reconnect, so a rotated file is picked up.'),
     tls: z
       .strictObject({
         ca: z.string().min(1).optional().describe('PEM file of the CA that signed the NATS servers\' certificates (else the system\'s CAs).'),
@@ -62,6 +67,7 @@ export const busSchema = z
   .superRefine((b, ctx) => {
     if (b.password !== undefined && b.user === undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'a password needs its `user`' });
     if (b.token !== undefined && b.user !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give `token` or `user` and `password`, not both' });
+    if (b.creds !== undefined && (b.user !== undefined || b.token !== undefined)) ctx.addIssue({ code: 'custom', path: ['creds'], message: 'give `creds`, `token` or `user` and `password`, one of them' });
     if (b.tls !== undefined && (b.tls.cert === undefined) !== (b.tls.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls', b.tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key (give `cert` and `key` together)' });
   })
   .describe('The bus between agents and servers (scale-out). kind = "memory" for the embedded daemon.');

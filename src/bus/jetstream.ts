@@ -11,7 +11,8 @@
  * become two tokens). A message carries the wire NDJSON of one stream and
  * source of one agent's batch, gzip'd when `Content-Encoding: gzip`.
  */
-import { connect, headers, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, headers, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { BusConfig } from './config.js';
 
@@ -55,9 +56,19 @@ export async function connectBus(cfg: BusConfig, name: string, timeoutMs: number
     pingInterval: 10_000,
     ...(cfg.user !== undefined ? { user: cfg.user, ...(cfg.password !== undefined ? { pass: cfg.password } : {}) } : {}),
     ...(cfg.token !== undefined ? { token: cfg.token } : {}),
+    // the file is read at each (re)connect: a rotated one is picked up; an unreadable one fails the connect, saying which
+    ...(cfg.creds !== undefined ? { authenticator: credsAuthenticator(() => readCreds(cfg.creds!)) } : {}),
     // the files are read by the client at each (re)connect
     ...(t !== undefined ? { tls: { ...(t.ca !== undefined ? { caFile: t.ca } : {}), ...(t.cert !== undefined ? { certFile: t.cert, keyFile: t.key! } : {}) } } : {}),
   });
+}
+
+function readCreds(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`bus.creds: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
 }
 
 export function streamConfig(cfg: BusConfig): Partial<StreamConfig> & { name: string } {
