@@ -212,3 +212,77 @@ describe('Spool bookkeeping', () => {
     s.close();
   });
 });
+
+describe('Spool reopened', () => {
+  it('counts what it found (bytes, batches, records, last id) and numbers the next batch after the highest found', () => {
+    const d = dir();
+    const s = new Spool(d, { ...opts, segmentBytes: 2 * (HEADER_BYTES + payload(0).length) });
+    s.open();
+    const bs = [1, 2, 3].map((i) => s.append(payload(i), i, false, 1000 + i));
+    s.close();
+    const again = new Spool(d, opts);
+    expect(again.open()).toEqual({ batches: 3, records: 6, corrupt_frames: 0, corrupt_bytes: 0 });
+    expect([again.bytes, again.batches, again.records, again.lastId, again.oldestCreated]).toEqual([bs.reduce((n, b) => n + b.bytes, 0), 3, 6, 3, 1001]);
+    // given back in id order across segments
+    const ids: number[] = [];
+    for (let b = again.peek(); b !== undefined; b = again.peek()) {
+      ids.push(b.id);
+      expect(again.read(b)).toEqual(payload(b.id));
+      again.ack(b);
+    }
+    expect(ids).toEqual([1, 2, 3]);
+    expect(again.reserveId()).toBe(4);
+    again.close();
+  });
+
+  it('one pending batch and nothing acknowledged: the next id is past it, not its own', () => {
+    const d = dir();
+    const s = new Spool(d, opts);
+    s.open();
+    s.append(payload(1), 1, false);
+    s.close();
+    const again = new Spool(d, opts);
+    again.open();
+    expect(again.append(payload(2), 1, false).id).toBe(2);
+    again.close();
+  });
+
+  it('ids reserved one after another; a batch appended under exactly the next id moves the next one on', () => {
+    const s = new Spool(dir(), opts);
+    s.open();
+    expect([s.reserveId(), s.reserveId()]).toEqual([1, 2]);
+    expect(s.append(payload(3), 1, false, 0, 3).id).toBe(3);
+    expect(s.reserveId()).toBe(4);
+    s.close();
+  });
+
+  it('only seg-<16 digits>.spool files are segments', () => {
+    const d = dir();
+    const s = new Spool(d, opts);
+    s.open();
+    s.append(payload(1), 1, false);
+    s.close();
+    const good = readFileSync(path.join(d, 'seg-0000000000000001.spool'));
+    // copies under names that are not segments: their frames must not be loaded (ids 1 again)
+    writeFileSync(path.join(d, 'xseg-0000000000000001.spool'), good);
+    writeFileSync(path.join(d, 'seg-0000000000000001.spool.bak'), good);
+    const again = new Spool(d, opts);
+    expect(again.open()).toMatchObject({ batches: 1, records: 1 });
+    again.close();
+  });
+
+  it('the magic inside a damaged frame\'s payload is not taken for a frame: the scan goes on to the next valid one', () => {
+    const d = dir();
+    const s = new Spool(d, opts);
+    s.open();
+    const bs = [Buffer.from('SLB1 SLB1 inside'), payload(2), payload(3)].map((p) => s.append(p, 1, false));
+    s.close();
+    const seg = path.join(d, 'seg-0000000000000001.spool');
+    const buf = readFileSync(seg);
+    buf[bs[0]!.off + 1] ^= 0xff; // the first frame's magic
+    writeFileSync(seg, buf);
+    const again = new Spool(d, opts);
+    expect(again.open()).toMatchObject({ batches: 2, corrupt_frames: 1, corrupt_bytes: bs[0]!.bytes });
+    again.close();
+  });
+});
