@@ -45,6 +45,14 @@ describe('live filters over a ring entry\'s bytes', () => {
     );
   });
 
+  it('q: a needle that is not printable ASCII is never searched as bytes (its latin1 bytes would be other letters)', () => {
+    const entries = entriesOf(['q', 'quartz', 'CAFÉ']);
+    // U+0171 in latin1 is 0x71 ('q'); U+212A (Kelvin) lowercases to an ASCII 'k'
+    expect(entries.map((e) => buildFilter({ q: 'ű' })!(e))).toEqual([false, false, false]);
+    expect(entries.map((e) => buildFilter({ q: 'é' })!(e))).toEqual([false, false, true]);
+    expect(entriesOf(['ok']).map((e) => buildFilter({ q: '\u212a' })!(e))).toEqual([true]);
+  });
+
   it('decides plain ASCII messages from the bytes: no message is decoded', () => {
     const entries = entriesOf(['GET /health 200', 'POST /login 401 Failed', 'failover done', 'ok']);
     const decode = vi.spyOn(Block.prototype, 'message');

@@ -5,7 +5,7 @@
  * (ENOSPC on /dev/full) in health and counters, status, onDrain, close, and
  * the Archives unit.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,6 +109,22 @@ describe('ArchiveStage edges', () => {
     expect(a.st.health.lastError!.message).toMatch(/^cannot write \/dev\/full: /);
   });
 
+  it('creates the directories of its path; its health names it as an archive sink', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-archive-')), 'a', 'b', 'c', 'app.log');
+    const a = stage({}, file);
+    expect(existsSync(file)).toBe(true);
+    expect([a.st.health.kind, a.st.health.name, a.st.health.type]).toEqual(['sink', 'app', 'archive']);
+  });
+
+  it('a file removed from outside is reopened at the path and counted once', async () => {
+    const a = stage({ format: 'raw', check_interval: '20ms' });
+    unlinkSync(a.file);
+    await waitFor(() => a.st.counters.reopened === 1, 'the reopen');
+    a.st.push(recs(1));
+    expect(existsSync(a.file)).toBe(true);
+    expect(a.st.counters.reopened).toBe(1);
+  });
+
   it('status shows its settings, size, floor and counters with its health; close stops it', () => {
     const a = stage({ format: 'raw' });
     a.st.push(recs(2));
@@ -128,8 +144,13 @@ describe('ArchiveStage edges', () => {
     expect(called).toBe(1);
   });
 
-  it('below min_free it is degraded with the reason', () => {
+  it('below min_free it is degraded with the reason; records of its stream are counted as dropped, others not at all', () => {
     const a = stage({ min_free: '1000000000GiB' });
+    expect(a.st.push(recs(2, 'other'))).toBe(true);
+    expect(a.drops['archive/disk_floor']).toBeUndefined();
+    expect(a.st.push(recs(3))).toBe(true);
+    expect(a.drops['archive/disk_floor']).toBe(3);
+    expect(a.st.counters.dropped_disk_floor).toBe(3);
     expect(a.st.health.state).toBe('degraded');
     expect(a.st.health.lastError).toMatchObject({ code: 'disk_floor' });
     expect(a.st.health.lastError!.message).toMatch(/is below min_free/);

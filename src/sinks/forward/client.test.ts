@@ -170,6 +170,18 @@ describe('HttpTransport', () => {
     expect(c.got.map((g) => gunzipSync(g.body).toString())).toEqual(['{"seq":3}\n', '{"seq":9,"x":1}\n']);
   });
 
+  it('a prepared body is the one sent for its key (the next batch deflated ahead), at level 1', async () => {
+    const c = await central({ status: 200 });
+    const t = new HttpTransport(cfg(c.port, { gzip: true }));
+    open.push(() => t.close());
+    t.prepare!({ ndjson: Buffer.from('{"seq":5,"ahead":true}\n'), records: 1, key: 'agent-5' });
+    await t.send({ ndjson: Buffer.from('{"seq":5}\n'), records: 1, key: 'agent-5' }, 5000);
+    await t.send({ ndjson: Buffer.from('{"seq":6}\n'), records: 1, key: 'agent-6' }, 5000);
+    expect(c.got.map((g) => gunzipSync(g.body).toString())).toEqual(['{"seq":5,"ahead":true}\n', '{"seq":6}\n']);
+    // gzip header byte 8 (XFL) is 4 for the fastest level
+    expect(c.got.map((g) => g.body[8])).toEqual([4, 4]);
+  });
+
   it('its target is the URL without secrets', () => {
     const t = new HttpTransport(forwardSchema.parse({ url: 'http://central.example:8080/api/ingest?source=edge&token=s3cret' }));
     open.push(() => t.close());

@@ -4,7 +4,8 @@
  * quiet clients (fake clock), the client count and onClose, and
  * closeAllSse ending every response.
  */
-import type { ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub } from '../../hub/hub.js';
@@ -159,5 +160,31 @@ describe('serveSse without a raw socket', () => {
     expect(a.writableFinished).toBe(true);
     expect(ids(a.text)).toEqual([1]);
     await closeAllSse(); // none left: resolves at once
+  });
+});
+
+describe('serveSse on a real connection', () => {
+  it('its hand-written head carries a Date line, and every line of it is a header', async () => {
+    const { hub } = makeHub();
+    const srv = http.createServer((_req, res) => {
+      serveSse(res, { hub, stream: 'app', heartbeatMs: 60_000 });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    let text = '';
+    const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1', () => c.write('GET /sse HTTP/1.1\r\nHost: x\r\n\r\n'));
+    c.setEncoding('latin1');
+    c.on('data', (d: string) => (text += d));
+    try {
+      await vi.waitFor(() => expect(text).toContain(': connected\n\n'), { timeout: 10_000, interval: 5 });
+      const date = /\r\nDate: ([^\r]+)\r\n/.exec(text)?.[1];
+      expect(date).toBeDefined();
+      expect(Number.isNaN(Date.parse(date!))).toBe(false);
+      expect(text.split('\r\n\r\n')[0]!.split('\r\n').every((l, i) => i === 0 || /^[A-Za-z-]+: /.test(l))).toBe(true);
+    } finally {
+      c.destroy();
+      await closeAllSse();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
   });
 });

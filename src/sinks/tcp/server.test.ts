@@ -82,6 +82,17 @@ describe('TcpStreamServer', () => {
     expect(hub.subscribers()).toEqual([]);
   });
 
+  it('a client that resets its connection (an error on the server side) is dropped quietly', async () => {
+    const { hub, server } = await serve();
+    const c = connect(server);
+    await waitFor(() => server.clients().length === 1, 'the connection');
+    hub.publish([rec('a')]);
+    await waitFor(() => c.text.length > 0, 'a line');
+    c.sock.resetAndDestroy();
+    await waitFor(() => server.clients().length === 0, 'the client gone');
+    expect(hub.subscribers()).toEqual([]);
+  });
+
   it('stop ends every connection after what was published in the same step, and closes the listener', async () => {
     const { hub, server } = await serve();
     const a = connect(server);
