@@ -86,6 +86,7 @@ describe('writeAll', () => {
     // past the mark: false, whether the last write or an earlier one crossed it
     expect(writeAll(w, [Buffer.from('0123456789'), Buffer.from('')])).toBe(false);
     expect(writeAll(w, [Buffer.from('z')])).toBe(false);
+    expect(writeAll(new Held(10), [])).toBe(true); // nothing to write: nothing to wait for
   });
 });
 

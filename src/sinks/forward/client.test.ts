@@ -207,6 +207,7 @@ describe('forward config', () => {
     expect(forwardSchema.safeParse({ ...base, name: 'a/b' }).success).toBe(false);
     expect(forwardSchema.safeParse({ ...base, name: '' }).success).toBe(false);
     expect(forwardSchema.safeParse({ url: 'ftp://central.example/x' }).success).toBe(false);
+    expect(forwardSchema.safeParse({ url: 'ftp://central.example/x?next=http://central.example/' }).success).toBe(false);
     expect(forwardSchema.safeParse({ url: 'not a url' }).success).toBe(false);
     for (const h of ['central', 'central:8080', '10.0.0.1:80', '[::1]:8080', '[fe80::1]']) expect(forwardSchema.safeParse({ ...base, allow_hosts: [h] }).success, h).toBe(true);
     for (const h of ['', 'a b', 'http://central', 'central/x', '[::1']) expect(forwardSchema.safeParse({ ...base, allow_hosts: [h] }).success, h).toBe(false);

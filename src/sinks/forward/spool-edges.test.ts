@@ -61,6 +61,16 @@ describe('readFrame', () => {
   });
 });
 
+describe('readFrame bounds', () => {
+  it('a frame with an empty payload is whole at the very end of the buffer; a buffer shorter than a header is not a frame', () => {
+    const empty = frame({ body: Buffer.alloc(0), id: 9 });
+    expect(empty.length).toBe(HEADER_BYTES);
+    expect(readFrame(empty, 0)).toMatchObject({ id: 9, len: 0 });
+    expect(readFrame(Buffer.concat([frame({ id: 1 }), empty]), frame({ id: 1 }).length)).toMatchObject({ id: 9 });
+    expect(readFrame(empty.subarray(0, 10), 0)).toBeUndefined(); // the magic, then too little to read a length from
+  });
+});
+
 describe('Spool bookkeeping', () => {
   it('writes frames readFrame reads back, in a segment named by its first id', () => {
     const d = dir();
@@ -285,4 +295,16 @@ describe('Spool reopened', () => {
     expect(again.open()).toMatchObject({ batches: 2, corrupt_frames: 1, corrupt_bytes: bs[0]!.bytes });
     again.close();
   });
+
+  it('an older id appended later moves neither the next id nor the last one back', () => {
+    const s = new Spool(dir(), opts);
+    s.open();
+    expect([s.reserveId(), s.reserveId(), s.reserveId()]).toEqual([1, 2, 3]);
+    s.append(payload(3), 1, false, 0, 3);
+    s.append(payload(2), 1, false, 0, 2);
+    expect(s.lastId).toBe(3);
+    expect(s.reserveId()).toBe(4);
+    s.close();
+  });
 });
+

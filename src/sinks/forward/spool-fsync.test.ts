@@ -85,6 +85,19 @@ describe('spool fsync', () => {
     expect(calls.sync).toBe(1); // the one written after the last tick
   });
 
+  it('only "interval" runs a timer: "off" and "batch" never sync from one', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    for (const fsync of ['off', 'batch'] as const) {
+      const s = new Spool(dir(), { fsync, fsyncIntervalMs: 500 });
+      s.open();
+      expect(vi.getTimerCount()).toBe(0);
+      s.append(payload, 1, false);
+      vi.advanceTimersByTime(5000);
+      expect(calls.async).toBe(0);
+      s.close();
+    }
+  });
+
   it('a reopened spool\'s segments are not dirty: closing syncs nothing', () => {
     const d = dir();
     const s = new Spool(d, { fsync: 'batch', fsyncIntervalMs: 1000 });

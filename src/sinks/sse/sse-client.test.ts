@@ -149,6 +149,24 @@ describe('serveSse without a raw socket', () => {
     });
   });
 
+  it('closeAllSse resolves only once a response with bytes still queued has finished', async () => {
+    const { hub } = makeHub();
+    const held: (() => void)[] = [];
+    const slow = new (class extends FakeResponse {
+      override _write(chunk: Buffer, enc: BufferEncoding, cb: () => void): void {
+        super._write(chunk, enc, () => held.push(cb));
+      }
+    })();
+    serveSse(slow as unknown as ServerResponse, { hub, stream: 'app', heartbeatMs: 60_000 });
+    let done = false;
+    const closing = closeAllSse().then(() => (done = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false);
+    while (held.length > 0) held.shift()!();
+    await closing;
+    expect(slow.writableFinished).toBe(true);
+  });
+
   it('closeAllSse: what was published in this very step goes out, then every response ends; it resolves once they finished', async () => {
     const { hub } = makeHub();
     const a = new FakeResponse();
