@@ -92,7 +92,7 @@ function compiledOf(job: ParseJob): { steps: Step[]; gates: Gate[] | undefined; 
   if (c === undefined) {
     if (stepCache.size >= 64) stepCache.clear();
     const gates = compileGates(job.transforms!);
-    stepCache.set(key, (c = { steps: compileSteps(job.transforms!), gates, patches: gates !== undefined ? compilePatches(job.transforms!) : [] }));
+    stepCache.set(key, (c = { steps: compileSteps(job.transforms!), gates, patches: gates !== undefined ? compilePatches(job.transforms!, gates) : [] }));
   }
   return c;
 }

@@ -121,21 +121,45 @@ function presentGate(path: string): Gate {
 }
 
 /** A gate over one part: the message by its patterns (none: any message), anything else by presence. */
-export function partGate(path: string, patterns: readonly string[] | undefined): Gate {
+function partGate(path: string, patterns: readonly string[] | undefined): Gate {
   if (path !== 'message') return presentGate(path);
   if (patterns === undefined) return () => true;
   const gates = patterns.map(patternGate);
   return gates.length === 1 ? gates[0]! : (r) => gates.some((g) => g(r));
 }
 
+/**
+ * An extract's gate: open when one of its candidates' is. `first` is the
+ * candidate that opened it at the last call that answered true, so what
+ * comes after (transforms/patch.ts) asks no candidate before it again.
+ */
+export interface ExtractGate extends Gate {
+  first: number;
+  readonly cands: readonly Gate[];
+}
+
+function extractGate(cands: Gate[]): ExtractGate {
+  const g: ExtractGate = Object.assign(
+    (r: RecordBytes): boolean => {
+      for (let k = 0; k < cands.length; k++) {
+        if (cands[k]!(r)) {
+          g.first = k;
+          return true;
+        }
+      }
+      return false;
+    },
+    { first: -1, cands },
+  );
+  return g;
+}
+
 function gateOf(c: TransformConfig): Gate | undefined {
   switch (c.type) {
     case 'drop':
       return partGate(c.field, c.matches !== undefined ? [c.matches] : undefined);
-    case 'extract': {
-      const gates = c.from.map((f) => partGate(f.field, f.matches !== undefined ? [f.matches] : undefined));
-      return (r) => gates.some((g) => g(r));
-    }
+    case 'extract':
+      return extractGate(c.from.map((f) => partGate(f.field, f.matches !== undefined ? [f.matches] : undefined)));
     case 'redact':
       return partGate(c.field, c.matches);
     default:

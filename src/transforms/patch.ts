@@ -24,11 +24,13 @@
  */
 import RE2 from 're2';
 import type { TransformConfig } from './config.js';
-import { partGate, type Gate, type RecordBytes } from './gates.js';
+import type { ExtractGate, Gate, RecordBytes } from './gates.js';
 
 export interface ExtractPatch {
-  /** Per candidate: its gate, and its pattern when it is over the message (else undefined: not patchable when open). */
-  cands: { gate: Gate; re: RE2 | undefined }[];
+  /** The extract's own gate (gates.ts): its candidates' gates and which one opened. */
+  gate: ExtractGate;
+  /** Per candidate, its pattern when it is over the message (else undefined: not patchable when its gate is open). */
+  res: (RE2 | undefined)[];
   /** `"<into>":` in UTF-8: the key as it is written. */
   key: Buffer;
   keyText: string;
@@ -36,8 +38,8 @@ export interface ExtractPatch {
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
 
-/** Per transform of the (gated) chain, its patch when it is an extract that can take one. */
-export function compilePatches(cfgs: readonly TransformConfig[]): (ExtractPatch | undefined)[] {
+/** Per transform of the (gated) chain, its patch when it is an extract that can take one; `gates` are the chain's (compileGates). */
+export function compilePatches(cfgs: readonly TransformConfig[], gates: readonly Gate[]): (ExtractPatch | undefined)[] {
   return cfgs.map((c, k) => {
     if (c.type !== 'extract' || c.into.includes('.') || (ARRAY_INDEX.test(c.into) && Number(c.into) < 2 ** 32 - 1)) return undefined;
     const path = 'fields.' + c.into;
@@ -45,7 +47,8 @@ export function compilePatches(cfgs: readonly TransformConfig[]): (ExtractPatch 
     const others = cfgs.filter((_, j) => j !== k);
     if (others.some((o) => pathsOf(o).some(reads))) return undefined;
     return {
-      cands: c.from.map((f) => ({ gate: partGate(f.field, f.matches !== undefined ? [f.matches] : undefined), re: f.field === 'message' && f.matches !== undefined ? new RE2(f.matches, 'u') : undefined })),
+      gate: gates[k] as ExtractGate,
+      res: c.from.map((f) => (f.field === 'message' && f.matches !== undefined ? new RE2(f.matches, 'u') : undefined)),
       key: Buffer.from(JSON.stringify(c.into) + ':', 'utf8'),
       keyText: JSON.stringify(c.into) + ':',
     };
@@ -70,16 +73,20 @@ function pathsOf(c: TransformConfig): string[] {
 /**
  * The value the extract sets for record r, or undefined when it sets none;
  * null when the patch cannot decide (a non-message candidate opened, or the
- * key may already be there): decode the record instead.
+ * key may already be there): decode the record instead. Asked right after
+ * the extract's gate opened for r: the candidates before `gate.first` are
+ * shut, and those after it are asked only when it yields nothing.
  */
 export function patchValue(p: ExtractPatch, r: RecordBytes, message: () => string): string | undefined | null {
   if (holds(r.buf, r.msgEnd, r.end, p.key)) return null;
-  for (const c of p.cands) {
-    if (!c.gate(r)) continue;
-    if (c.re === undefined) return null;
+  const g = p.gate;
+  for (let k = g.first; k < p.res.length; k++) {
+    if (k > g.first && !g.cands[k]!(r)) continue;
+    const re = p.res[k];
+    if (re === undefined) return null;
     const m = message();
     if (m === '') continue;
-    const got = (c.re.exec(m)?.groups as Record<string, string | undefined> | undefined)?.v;
+    const got = (re.exec(m)?.groups as Record<string, string | undefined> | undefined)?.v;
     if (got !== undefined && got.length > 0) return got;
   }
   return undefined;
