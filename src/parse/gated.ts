@@ -40,7 +40,7 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
   // only the batch's bytes: the output buffer has room past them, and a gate's search must not read on into it
   const buf = a.out.buf.subarray(0, a.out.off);
   const start = (i: number): number => (i === 0 ? 0 : a.ends[i - 1]! + nl);
-  /** 0: untouched, 1: decoded and transformed, 2: patched with values[i] */
+  /** 0: untouched, 1: decoded and transformed, 2: patched (patched[i] is the text spliced in) */
   const open = new Uint8Array(n);
   let opened = 0;
   let patched: string[] | undefined;
