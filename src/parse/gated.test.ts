@@ -42,6 +42,14 @@ const LINES: (string | Buffer)[] = [
   'from 10.1.1.5 with nothing else',
   '{"msg":"from host-a","b":1}',
   '{"msg":"at place-b only","c":{"d":1}}',
+  // extract by a pattern that is one group (patch.ts wholeGroup): alternatives, word edges, multi-byte characters, an empty match
+  'job id-42 done',
+  'idle id-x then xx',
+  '{"msg":"üü)c here from 10.2.2.2"}',
+  'plain ü)c ü',
+  // escaped messages (the string path: UTF-16 offsets), with characters of two and four bytes before the match
+  '{"msg":"😀ü \\"q\\" ü)c"}',
+  '{"msg":"☕😀 \\"x\\" id-7 at 10.3.3.3"}',
 ];
 
 function jobOf(transforms: TransformConfig[], seqDigits: number): ParseJob {
@@ -75,6 +83,9 @@ const chains: Record<string, unknown[]> = {
     { type: 'extract', into: 'client', from: [{ field: 'message', matches: '(?P<v>\\d+\\.\\d+\\.\\d+\\.\\d+)' }] },
     { type: 'extract', into: '5', from: [{ field: 'message', matches: 'from (?P<v>\\S+)' }] },
     { type: 'extract', into: 'c.e', from: [{ field: 'message', matches: 'at (?P<v>\\S+)' }] },
+  ],
+  'extract by patterns that are one group (bounds from search and a g test), an empty match falling through': [
+    { type: 'extract', into: 'tag', from: [{ field: 'message', matches: '(?P<v>x*)' }, { field: 'message', matches: '(?P<v>\\bid-\\d+\\b|id-)' }, { field: 'message', matches: '(?P<v>[ü)]+c)' }] },
   ],
   'extract read by a later transform (no patch)': [
     { type: 'extract', into: 'ip', from: [{ field: 'message', matches: '(?P<v>\\d+\\.\\d+\\.\\d+\\.\\d+)' }] },

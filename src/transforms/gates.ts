@@ -22,6 +22,7 @@
  */
 import RE2 from 're2';
 import type { TransformConfig } from './config.js';
+import { holds, NeedleSearch } from './needle.js';
 import { requiredLiteral } from './probe.js';
 
 /** One record in a rendered batch: its bytes, and its message's JSON literal (quotes included). */
@@ -62,29 +63,23 @@ export function nextBatch(): number {
  * the range costs less than a call to indexOf. A longer one is rarer: the
  * first occurrence at or after the last `from` is kept, so a batch's bytes
  * are searched once per needle in all, not once per record, and no view is
- * made (indexOf from an offset would search on to the end of the batch).
+ * made (indexOf from an offset would search on to the end of the batch);
+ * the search starts from the needle's rarest byte (needle.ts).
  */
 function finder(needle: Buffer): (r: RecordBytes, from: number, to: number) => boolean {
   const n = needle.length;
-  const first = needle[0]!;
-  if (n < 4) {
-    return (r, from, to) => {
-      const b = r.buf;
-      outer: for (let i = from, last = to - n; i <= last; i++) {
-        if (b[i] !== first) continue;
-        for (let k = 1; k < n; k++) if (b[i + k] !== needle[k]) continue outer;
-        return true;
-      }
-      return false;
-    };
-  }
+  if (n < 4) return (r, from, to) => holds(r.buf, from, to, needle);
+  const search = new NeedleSearch(needle);
   let batch = 0;
   let memoFrom = 0;
   let at = -1;
   return (r, from, to) => {
-    if (r.batch !== batch || from < memoFrom || (at !== -1 && at < from)) {
+    if (r.batch !== batch) {
       batch = r.batch;
-      at = r.buf.indexOf(needle, from);
+      search.newText(r.buf);
+      at = search.find(r.buf, from);
+    } else if (from < memoFrom || (at !== -1 && at < from)) {
+      at = search.find(r.buf, from);
     }
     memoFrom = from;
     return at !== -1 && at + n <= to;

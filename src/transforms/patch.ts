@@ -25,12 +25,15 @@
 import RE2 from 're2';
 import type { TransformConfig } from './config.js';
 import type { ExtractGate, Gate, RecordBytes } from './gates.js';
+import { holds } from './needle.js';
 
 export interface ExtractPatch {
   /** The extract's own gate (gates.ts): its candidates' gates and which one opened. */
   gate: ExtractGate;
   /** Per candidate, its pattern when it is over the message (else undefined: not patchable when its gate is open). */
   res: (RE2 | undefined)[];
+  /** Per candidate, when its group `v` is the whole pattern: the pattern with the `g` flag (wholeMatch). */
+  ends: (RE2 | undefined)[];
   /** `"<into>":` in UTF-8: the key as it is written. */
   key: Buffer;
   keyText: string;
@@ -49,10 +52,29 @@ export function compilePatches(cfgs: readonly TransformConfig[], gates: readonly
     return {
       gate: gates[k] as ExtractGate,
       res: c.from.map((f) => (f.field === 'message' && f.matches !== undefined ? new RE2(f.matches, 'u') : undefined)),
+      ends: c.from.map((f) => (f.field === 'message' && f.matches !== undefined && wholeGroup(f.matches) ? new RE2(f.matches, 'gu') : undefined)),
       key: Buffer.from(JSON.stringify(c.into) + ':', 'utf8'),
       keyText: JSON.stringify(c.into) + ':',
     };
   });
+}
+
+const OPEN = '(?P<v>';
+
+/**
+ * Is `pattern` one group named v and nothing else, `(?P<v>X)`, so that
+ * what v captures is the whole match? X must be a pattern by itself: RE2
+ * then read it as one unit (its groups, classes, escapes and \Q...\E
+ * quotes closed within it), and the last `)` closes v.
+ */
+export function wholeGroup(pattern: string): boolean {
+  if (!pattern.startsWith(OPEN) || !pattern.endsWith(')')) return false;
+  try {
+    new RE2(pattern.slice(OPEN.length, -1), 'u');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The record paths a transform reads or writes. */
@@ -84,21 +106,24 @@ export function patchValue(p: ExtractPatch, r: RecordBytes, message: () => strin
     if (k > g.first && !g.cands[k]!(r)) continue;
     const re = p.res[k];
     if (re === undefined) return null;
+    const whole = p.ends[k];
+    if (whole !== undefined) {
+      // the match's bounds from two calls that build no result (exec costs several times both): search
+      // gives where it starts, a `g` test from there sets lastIndex where it ends. Both on UTF-8 bytes (a
+      // string costs node-re2 a conversion and a weak handle per call): the message's own where its
+      // literal is plain, else the decoded message's
+      const text = r.plain ? r.buf.subarray(r.msgStart + 1, r.msgEnd - 1) : Buffer.from(message(), 'utf8');
+      whole.lastIndex = 0;
+      const s = whole.search(text);
+      if (s < 0) continue;
+      whole.lastIndex = s;
+      if (!whole.test(text) || whole.lastIndex === s) continue;
+      return text.toString('utf8', s, whole.lastIndex);
+    }
     const m = message();
     if (m === '') continue;
     const got = (re.exec(m)?.groups as Record<string, string | undefined> | undefined)?.v;
     if (got !== undefined && got.length > 0) return got;
   }
   return undefined;
-}
-
-function holds(buf: Buffer, from: number, to: number, needle: Buffer): boolean {
-  const n = needle.length;
-  const first = needle[0]!;
-  outer: for (let i = from, last = to - n; i <= last; i++) {
-    if (buf[i] !== first) continue;
-    for (let k = 1; k < n; k++) if (buf[i + k] !== needle[k]) continue outer;
-    return true;
-  }
-  return false;
 }
