@@ -5,6 +5,7 @@
  * literal is confirmed by RE2 (a gate on "." alone would open for most
  * records). The differential suite (parse/gated.test.ts) holds the output.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transformSchema, type TransformConfig } from './config.js';
 import { compileGates, nextBatch, plainMessage, type RecordBytes } from './gates.js';
@@ -79,5 +80,23 @@ describe('gates', () => {
     const [gate] = compileGates([cfg({ type: 'drop', field: 'message', matches: 'k=v\\d' })])!;
     const recs = batch([{ message: 'x k=v1' }, { message: 'y k=' }, { message: 'v2 z k=v3' }]);
     expect([2, 0, 1].map((i) => gate!(recs[i]!))).toEqual([true, true, false]);
+  });
+});
+
+describe('plainMessage', () => {
+  it('says whether a message literal has an escape, asked in order or not, batch after batch', () => {
+    // messages of a few characters where quotes, backslashes and newlines are common
+    const msg = fc.array(fc.constantFrom('a', 'b', '"', '\\', '\n', 'é', ' '), { maxLength: 8 }).map((a) => a.join(''));
+    const fields = fc.option(fc.constantFrom({ k: 'x\\y' }, { k: '"' }, { k: 'plain' }), { nil: undefined });
+    fc.assert(
+      fc.property(fc.array(fc.record({ message: msg, fields }), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(11), { maxLength: 30 }), (recs, order) => {
+        const views = batch(recs);
+        for (const i of [...views.keys(), ...order.filter((k) => k < views.length)]) {
+          const v = views[i]!;
+          expect(plainMessage(v), JSON.stringify(recs[i]!.message)).toBe(!v.buf.subarray(v.msgStart + 1, v.msgEnd - 1).includes(0x5c));
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -25,6 +25,7 @@
 import RE2 from 're2';
 import type { TransformConfig } from './config.js';
 import type { ExtractGate, Gate, RecordBytes } from './gates.js';
+import { LiteralDecoder } from '../wire/literal.js';
 import { holds } from './needle.js';
 
 export interface ExtractPatch {
@@ -38,6 +39,8 @@ export interface ExtractPatch {
   key: Buffer;
   keyText: string;
 }
+
+const decoder = new LiteralDecoder();
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
 
@@ -111,8 +114,8 @@ export function patchValue(p: ExtractPatch, r: RecordBytes, message: () => strin
       // the match's bounds from two calls that build no result (exec costs several times both): search
       // gives where it starts, a `g` test from there sets lastIndex where it ends. Both on UTF-8 bytes (a
       // string costs node-re2 a conversion and a weak handle per call): the message's own where its
-      // literal is plain, else the decoded message's
-      const text = r.plain ? r.buf.subarray(r.msgStart + 1, r.msgEnd - 1) : Buffer.from(message(), 'utf8');
+      // literal is plain, else its literal's decoded into a scratch buffer (no string made)
+      const text = r.plain ? r.buf.subarray(r.msgStart + 1, r.msgEnd - 1) : decoder.decode(r.buf, r.msgStart, r.msgEnd);
       whole.lastIndex = 0;
       const s = whole.search(text);
       if (s < 0) continue;
