@@ -130,6 +130,20 @@ describe.skipIf(nativeParse === undefined)('transforms over native output', () =
     expect(text).not.toMatch(/password=(?!\\S)/);
   });
 
+  it("a first pass sent as it is (no gate opened) is never written over by the next job's (Records.reuse)", () => {
+    const quiet = (t: string): ParseJob => ({ ...jobOf([], 7), items: [new Uint8Array(Buffer.from(t))], transforms: [transformSchema.parse({ type: 'drop', field: 'message', matches: 'NEVER-THERE' })] });
+    // many short lines: the output buffer is handed over as it is (a.buf is a view of it), not trimmed into a copy
+    const lines = (tag: string, n: number): string => Array.from({ length: n }, (_, i) => `${tag} line ${i} of a few words\n`).join('');
+    runJob(quiet(lines('before', 1)), nativeParse); // no scratch kept from the tests before: a gets a buffer of its size
+    const a = runJob(quiet(lines('first', 200)), nativeParse);
+    const text = Buffer.from(a.buf).toString('utf8');
+    expect(a.buf.buffer.byteLength, 'a.buf is a view of the buffer its first pass wrote, not a trimmed copy').toBeGreaterThan(a.buf.length);
+    expect(text).toContain('first line 199 of');
+    // the next job fits in the same buffer: had a's been kept for reuse, this one would be written in it
+    runJob(quiet(lines('second', 150)), nativeParse);
+    expect(Buffer.from(a.buf).toString('utf8')).toBe(text);
+  });
+
   it('a pattern over escaped characters still acts (the message is decoded, not probed in its bytes)', () => {
     const job = jobOf(chains['patterns over characters the bytes escape (a quote, a tab)']!.map((c) => transformSchema.parse(c)), 0);
     const r = runJob(job, nativeParse);

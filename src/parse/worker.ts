@@ -83,6 +83,9 @@ function addRegionNative(native: NativeParse, recs: Records, bytes: Uint8Array, 
   }
 }
 
+/** A gated job's first pass, written over by the next one (Records.reuse). */
+let gatedScratch: Records | undefined;
+
 /** A source's stateless transforms compiled once per thread, by their configs' JSON: steps, and their gates when the chain has them. */
 const stepCache = new Map<string, { steps: Step[]; gates: Gate[] | undefined; patches: (ExtractPatch | undefined)[] }>();
 
@@ -204,7 +207,7 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
       n += typeof it === 'string' ? 1 : native.count(it);
       bytes += it.length;
     }
-    recs = new Records(job, mid, n, bytes);
+    recs = gated !== undefined ? Records.reuse(gatedScratch, job, mid, n, bytes) : new Records(job, mid, n, bytes);
     const midBytes = Buffer.from(mid, 'utf8');
     st.fill(0);
     st[ST.NOW] = job.now;
@@ -222,8 +225,11 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     for (const [k, slot] of NATIVE_COUNTERS) parseCounters[k] += st[slot]!;
     if (gated !== undefined) {
       transformCounts = new Array<number>(2 * gated.steps.length).fill(0);
-      const g = gateRecords(job, recs, gated.steps, gated.gates, mid, transformCounts, gated.patches);
+      const first = recs;
+      const g = gateRecords(job, first, gated.steps, gated.gates, mid, transformCounts, gated.patches);
       recs = g.recs;
+      // the first pass's records are sent as they are when no gate changed one: not reused then
+      gatedScratch = recs === first ? undefined : first;
       transformDropped = g.dropped;
     }
   }
