@@ -506,7 +506,10 @@ function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string,
   }
   for (const d of r.docker ?? []) {
     if ('error' in d) rows.push({ figure: 'Docker source', value: `error: ${String(d.error).slice(0, 70)}`, target: '', result: '' });
-    else rows.push({ figure: `Docker source, ${String(d.case)}`, value: `${fmt(Number(d.lines_per_s), 0)} lines/s`, target: '', result: '' });
+    else {
+      rows.push({ figure: `Docker source, ${String(d.case)}`, value: `${fmt(Number(d.lines_per_s), 0)} lines/s`, target: '', result: '' });
+      if (d.read_lines_per_s !== undefined) rows.push({ figure: `Docker source, ${String(d.case)}, first to last record`, value: `${fmt(Number(d.read_lines_per_s), 0)} lines/s`, target: '', result: '' });
+    }
   }
   rows.push(...syslogRows(r.syslog ?? []));
   rows.push(...ingestRows(r.ingest ?? []));

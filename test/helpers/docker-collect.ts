@@ -18,6 +18,8 @@ export class CollectingPipeline implements Pipeline {
   #held = false;
   #waiters: Array<() => void> = [];
   pushes = 0;
+  /** Pushes of an encoded batch: one a parse thread rendered (the others were parsed on the main thread). */
+  encodedPushes = 0;
   /** Called after each accepted batch (e.g. to hold after N records). */
   afterPush: ((p: CollectingPipeline) => void) | undefined;
 
@@ -29,6 +31,7 @@ export class CollectingPipeline implements Pipeline {
       this.records.push(r);
     }
     this.pushes++;
+    if (isEncoded(b)) this.encodedPushes++;
     this.afterPush?.(this);
     return !this.#held;
   }

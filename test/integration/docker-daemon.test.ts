@@ -134,8 +134,9 @@ replay = 50000
     const status = async () => ((await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as Status).sources.find((s) => s.name === 'c')!;
     const src = await waitFor(async () => {
       const s = await status();
-      return s.containers.length === 1 && s.containers[0]!.lines === 7 ? s : undefined;
-    }, 'the 7 lines of stat-1 in /api/status');
+      // lines count as they are read, last_time once their batch is committed (the checkpoint's position)
+      return s.containers.length === 1 && s.containers[0]!.lines === 7 && s.containers[0]!.last_time !== undefined ? s : undefined;
+    }, 'the 7 lines of stat-1 in /api/status, committed');
     expect(src).toMatchObject({ type: 'docker', state: 'running' });
     expect(src.containers[0]).toMatchObject({ id, name: 'stat-1', state: 'following', lines: 7 });
     expect(src.containers[0]!.last_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerSourceSchema, type DockerSourceInput } from '../../src/sources/docker/config.js';
 import { DockerSource } from '../../src/sources/docker/source.js';
+import { ParsePool } from '../../src/parse/pool.js';
 import { CollectingPipeline, waitFor } from '../helpers/docker-collect.js';
 import { hasDockerd, startEngine, warnSkipped, type Engine } from '../helpers/dockerd.js';
 
@@ -21,6 +22,7 @@ const TESTS = [
   'label and name selection',
   'a restarted container keeps its history continuous',
   'resume after the source was abandoned mid-stream gives every line once',
+  'a history gathers over several reads into batches the parse threads take, in order',
 ];
 warnSkipped('test/integration/docker-source.test.ts', TESTS);
 
@@ -45,9 +47,9 @@ describe.skipIf(!hasDockerd)('docker source on a real engine', () => {
     return d;
   }
 
-  async function source(cfg: Partial<DockerSourceInput>, dir = dataDir(), pipeline = new CollectingPipeline()) {
+  async function source(cfg: Partial<DockerSourceInput>, dir = dataDir(), pipeline = new CollectingPipeline(), parsePool?: ParsePool) {
     const parsed = dockerSourceSchema.parse({ name: 'ctr', type: 'docker', socket: engine.socket, ...cfg });
-    const src = new DockerSource(parsed, { dataDir: dir });
+    const src = new DockerSource(parsed, { dataDir: dir, ...(parsePool !== undefined ? { parsePool } : {}) });
     sources.push(src);
     await src.restore(pipeline);
     await src.start(pipeline);
@@ -185,4 +187,28 @@ describe.skipIf(!hasDockerd)('docker source on a real engine', () => {
     expect(a.src.status().counters.records).toBe(seen);
     await a.src.stop();
   }, 90_000);
+
+  it(TESTS[7]!, async () => {
+    // One socket read is at most 64 KiB, under the size the parse stage hands its threads
+    // (THREAD_MIN_SIZE): a batch per read would all be parsed on the main thread.
+    const N = 40_000;
+    await engine.run({ name: 'backlog-1', script: `[ -f /tmp/done ] && exit 0; i=0; while [ $i -lt ${N} ]; do i=$((i+1)); echo "backlog line $i with some words to make it longer"; done; touch /tmp/done` });
+    for (let i = 0; i < 600; i++) {
+      const st = await engine.get<{ State: { Running: boolean } }>('/containers/backlog-1/json');
+      if (!st.State.Running) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pool = new ParsePool(2);
+    try {
+      const { pipeline } = await source({ include_names: ['backlog-*'] }, dataDir(), new CollectingPipeline(), pool);
+      // it has exited (the listing shows running ones only): started again it prints nothing more,
+      // and its start event makes the source read its log from the first line
+      await engine.docker(['start', 'backlog-1']);
+      await waitFor(`${N} records`, () => pipeline.records.length >= N, 60_000);
+      expect(pipeline.messages()).toEqual(Array.from({ length: N }, (_, i) => `backlog line ${i + 1} with some words to make it longer`));
+      expect(pipeline.encodedPushes).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
 });

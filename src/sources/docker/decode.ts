@@ -272,6 +272,11 @@ export class DockerLines {
     return this.items.length;
   }
 
+  /** The lines' text so far (UTF-16 units). */
+  get size(): number {
+    return this.#size;
+  }
+
   push(std: Std, line: string, ts: Timestamp | undefined): void {
     this.items.push(line);
     this.#times.push(ts?.ms);

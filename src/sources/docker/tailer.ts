@@ -20,7 +20,7 @@ import type { DockerClient } from './client.js';
 import type { ContainerCheckpoint, DockerCheckpointLast, Position } from './checkpoint.js';
 import type { DockerSourceConfig } from './config.js';
 import { advance, clonePosition, DockerLines, LogDecoder, ResumeSkip, resumeSince, samePosition, type DockerCounters, type Std } from './decode.js';
-import { LANE_MAX_PENDING, type Lane } from '../../parse/stage.js';
+import { LANE_MAX_PENDING, THREAD_MIN_SIZE, type Lane } from '../../parse/stage.js';
 
 export { newCounters, type DockerCounters } from './decode.js';
 
@@ -58,6 +58,10 @@ export type TailState = 'connecting' | 'following' | 'waiting' | 'backoff' | 'st
 
 const BACKOFF_MIN = 1000;
 const BACKOFF_MAX = 30_000;
+/** A backlog's lines gather over consecutive reads up to this much text (a batch the parse threads take), */
+const GATHER_SIZE = 4 * THREAD_MIN_SIZE;
+/** or for at most this long (ms) from the first of them. */
+const GATHER_MS = 5;
 
 export class ContainerTailer {
   readonly meta: ContainerMeta;
@@ -232,10 +236,24 @@ export class ContainerTailer {
       // The engine flushes every frame as its own HTTP chunk and node:http emits one
       // 'data' per chunk, so a batch per 'data' meant one push and one checkpoint
       // write per line (~2.5k lines/s). Every 'data' of one socket read is emitted
-      // synchronously by the HTTP parser: a microtask flushes them as one batch.
+      // synchronously by the HTTP parser, and the lines are flushed after the event loop's
+      // poll phase (setImmediate). While reads keep coming (a backlog: history, a chatty
+      // container), the lines wait for the next turn's, up to GATHER_SIZE of text or
+      // GATHER_MS: one socket read is at most 64 KiB, less than the parse stage hands its
+      // threads (THREAD_MIN_SIZE), so a batch per read was always parsed on the main thread.
+      // A read with none after it is flushed at once.
+      let reads = 0;
+      let seen = 0;
+      let gatherFrom = 0;
       const flushRead = () => {
         scheduled = false;
         if (settled) return;
+        if (reads > seen && this.#batch.size < GATHER_SIZE && performance.now() - gatherFrom < GATHER_MS) {
+          seen = reads;
+          scheduled = true;
+          setImmediate(flushRead);
+          return;
+        }
         this.#flush();
         if (!this.#more || this.#d.lane.pending >= LANE_MAX_PENDING) {
           // Back-pressure: stop reading this container's socket until the stage and the pipeline have room.
@@ -253,9 +271,12 @@ export class ContainerTailer {
         gotData = true;
         this.#received = Date.now();
         decoder.push(chunk);
+        reads++;
         if (!scheduled) {
           scheduled = true;
-          queueMicrotask(flushRead);
+          seen = reads;
+          gatherFrom = performance.now();
+          setImmediate(flushRead);
         }
       });
       res.once('end', () => finish(decoder.end()));
