@@ -296,6 +296,35 @@ describe('a large NDJSON body in the parse threads', () => {
     expect(src.status().counters.transform_dropped).toBe(2000);
   });
 
+  it('stopped while a keyed body is checked in a thread: its answer and its key agree, so a retry after a restart ingests nothing twice', async () => {
+    const pool = new ParsePool(2);
+    cleanup.push(() => pool.close());
+    const dir = mkdtempSync(path.join(tmpdir(), 'sl-http-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const first = await setup({}, { pool, dir });
+    const { text } = bigBody();
+    const jobs = pool.status().jobs;
+    const answer = first.post(text, { 'idempotency-key': 'k-stop' });
+    // the body is at the threads: stop the source before its commit
+    for (let i = 0; i < 10_000 && pool.status().jobs === jobs; i++) await new Promise((r) => setImmediate(r));
+    expect(pool.status().jobs).toBeGreaterThan(jobs);
+    await first.src.stop();
+    const a = await answer;
+    const second = await setup({}, { pool, dir });
+    const b = await second.post(text, { 'idempotency-key': 'k-stop' });
+    if (a.statusCode === 200) {
+      // accepted: the key was written with the records, and the retry is answered from it
+      expect(first.pipeline.records).toHaveLength((a.json() as { accepted: number }).accepted);
+      expect(b.headers['idempotent-replayed']).toBe('true');
+      expect(second.pipeline.records).toHaveLength(0);
+    } else {
+      // refused: nothing of it was ingested, and the retry is
+      expect(a.statusCode).toBe(503);
+      expect(first.pipeline.records).toHaveLength(0);
+      expect(b.statusCode).toBe(200);
+    }
+  });
+
   it('two requests with one Idempotency-Key at once: one is ingested, the other waits and is answered as it was', async () => {
     const pool = new ParsePool(2);
     cleanup.push(() => pool.close());

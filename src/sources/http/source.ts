@@ -75,6 +75,8 @@ export class HttpSource implements Source, IngestTarget {
   #pipeline: Pipeline | undefined;
   /** Keys of requests being ingested now, resolved when each is answered. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Requests past their last check, committing (each resolved once its records and key are written). */
+  readonly #committing = new Set<Promise<void>>();
 
   constructor(cfg: HttpSourceConfig, opts: HttpSourceOptions) {
     this.#cfg = cfg;
@@ -98,8 +100,11 @@ export class HttpSource implements Source, IngestTarget {
     if (this.health.state === 'stopped') return;
     this.health.set('stopped');
     this.#opts.registry.unregister(this);
-    // a request still reading its body is answered 503 when it gets to its commit: the check,
-    // the commit and the key's write run in one turn, so none straddles this
+    // a request still reading its body is answered 503 when it gets to its commit (the state check
+    // and the commit's start run in one turn); one already committing finishes first: a body checked
+    // in a parse thread commits turns later, and its key must be written before the keys close, or a
+    // client told "accepted" would retry after a restart and be ingested twice
+    await Promise.allSettled([...this.#committing]);
     this.#lane?.close();
     this.#keys.close();
   }
@@ -166,7 +171,9 @@ export class HttpSource implements Source, IngestTarget {
     // Until its answer, this request's key is taken: a request with the same key waits for it and is
     // answered as it was (or, when it failed, is tried in its turn).
     let done: () => void = () => undefined;
-    if (hash !== undefined) this.#inFlight.set(hash, new Promise<void>((r) => (done = r)));
+    const answered = new Promise<void>((r) => (done = r));
+    if (hash !== undefined) this.#inFlight.set(hash, answered);
+    this.#committing.add(answered);
     try {
       const parsed = await this.#check(body, Object.freeze({ kind: 'http', peer: req.peer }), Date.now());
       c.lines += parsed.accepted;
@@ -186,6 +193,7 @@ export class HttpSource implements Source, IngestTarget {
       return { status: 200, body: answer, headers: {} };
     } finally {
       if (hash !== undefined) this.#inFlight.delete(hash);
+      this.#committing.delete(answered);
       done();
     }
   }
