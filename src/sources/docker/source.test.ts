@@ -15,6 +15,7 @@ import { negotiateVersion } from './client.js';
 import { containerSelector } from './discovery.js';
 import { CollectingPipeline, waitFor } from '../../../test/helpers/docker-collect.js';
 import { FakeDocker, frame } from '../../../test/helpers/fake-docker.js';
+import { ParsePool } from '../../parse/pool.js';
 
 const T1 = '2026-11-23T13:46:10.509069713Z';
 const T2 = '2026-11-23T13:46:10.509069714Z';
@@ -143,6 +144,31 @@ describe('broken log streams (fake engine)', () => {
     expect(pipeline.records[0]!.message.startsWith('x'.repeat(32 * 1024))).toBe(true);
     expect(pipeline.records[0]!.message.length).toBeLessThan(33 * 1024);
     expect(src.status().counters.truncated_lines).toBe(1);
+  });
+});
+
+describe('a backlog and the parse threads (fake engine)', () => {
+  it('a history read back-to-back gathers over several reads into batches the threads take, in order', async () => {
+    // The fake writes the whole log at once: the source finds a read waiting at every turn, as it does
+    // reading a real engine's history when the engine keeps ahead (on a loaded machine it may not).
+    const fake = new FakeDocker();
+    await fake.listen();
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-fd-'));
+    const pool = new ParsePool(2);
+    cleanup.push(() => fake.close(), () => rmSync(dir, { recursive: true, force: true }), () => pool.close());
+    const N = 30_000;
+    const text = (i: number): string => `backlog line ${i} with some words to make it longer`;
+    fake.add({ id: id(9), name: 'backlog', running: false, listed: true, messages: Array.from({ length: N }, (_, i) => ({ std: 1 as const, ts: T1, content: text(i) + '\n' })) });
+    const cfg = dockerSourceSchema.parse({ name: 'fake', type: 'docker', socket: fake.socket });
+    const src = new DockerSource(cfg, { dataDir: dir, parsePool: pool });
+    cleanup.push(() => src.stop());
+    const pipeline = new CollectingPipeline();
+    await src.start(pipeline);
+    await waitFor(`${N} records`, () => pipeline.records.length >= N, 30_000);
+    expect(pipeline.messages()).toEqual(Array.from({ length: N }, (_, i) => text(i)));
+    // one read is at most 64 KiB, under the stage's threshold for a thread: only gathered reads get there
+    expect(pipeline.encodedPushes).toBeGreaterThan(0);
+    expect(pipeline.pushes).toBeLessThan(N / 500);
   });
 });
 

@@ -58,9 +58,11 @@ export type TailState = 'connecting' | 'following' | 'waiting' | 'backoff' | 'st
 
 const BACKOFF_MIN = 1000;
 const BACKOFF_MAX = 30_000;
-/** A backlog's lines gather over consecutive reads up to this much text (a batch the parse threads take), */
+/** A read of this much text or more is a backlog's (more is queued behind it): its lines wait for the next reads, */
+const FULL_READ = 16 * 1024;
+/** up to this much text (a batch the parse threads take), */
 const GATHER_SIZE = 4 * THREAD_MIN_SIZE;
-/** or for at most this long (ms) from the first of them. */
+/** or for at most this long (ms). */
 const GATHER_MS = 5;
 
 export class ContainerTailer {
@@ -224,37 +226,37 @@ export class ContainerTailer {
     return new Promise((resolve) => {
       let settled = false;
       let scheduled = false;
+      // The engine flushes every frame as its own HTTP chunk and node:http emits one
+      // 'data' per chunk, so a batch per 'data' meant one push and one checkpoint
+      // write per line (~2.5k lines/s). Every 'data' of one socket read is emitted
+      // synchronously by the HTTP parser, and the lines are looked at after the event
+      // loop's poll phase (setImmediate): flushed then, unless the read was a big one
+      // (FULL_READ of text or more: the engine has more queued, a history or a chatty
+      // container), when they wait for the reads behind it, up to GATHER_SIZE of text or
+      // GATHER_MS. One socket read is at most 64 KiB, less than the parse stage hands its
+      // threads (THREAD_MIN_SIZE): flushed read by read, every Docker line was parsed on
+      // the main thread. A read of a few lines (a live trickle) is flushed at once.
+      let timer: NodeJS.Timeout | undefined;
+      /** The batch's text at the last look: what came since is the last read's. */
+      let looked = 0;
+      const flushNow = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        looked = 0;
+        this.#flush();
+      };
       const finish = (clean: boolean) => {
         if (settled) return;
         settled = true;
         this.#req = undefined;
         res.removeAllListeners('data');
         // Complete lines already read are pushed (and checkpointed) before the tail moves on.
-        this.#flush();
+        flushNow();
         resolve({ clean, gotData });
       };
-      // The engine flushes every frame as its own HTTP chunk and node:http emits one
-      // 'data' per chunk, so a batch per 'data' meant one push and one checkpoint
-      // write per line (~2.5k lines/s). Every 'data' of one socket read is emitted
-      // synchronously by the HTTP parser, and the lines are flushed after the event loop's
-      // poll phase (setImmediate). While reads keep coming (a backlog: history, a chatty
-      // container), the lines wait for the next turn's, up to GATHER_SIZE of text or
-      // GATHER_MS: one socket read is at most 64 KiB, less than the parse stage hands its
-      // threads (THREAD_MIN_SIZE), so a batch per read was always parsed on the main thread.
-      // A read with none after it is flushed at once.
-      let reads = 0;
-      let seen = 0;
-      let gatherFrom = 0;
       const flushRead = () => {
-        scheduled = false;
         if (settled) return;
-        if (reads > seen && this.#batch.size < GATHER_SIZE && performance.now() - gatherFrom < GATHER_MS) {
-          seen = reads;
-          scheduled = true;
-          setImmediate(flushRead);
-          return;
-        }
-        this.#flush();
+        flushNow();
         if (!this.#more || this.#d.lane.pending >= LANE_MAX_PENDING) {
           // Back-pressure: stop reading this container's socket until the stage and the pipeline have room.
           res.pause();
@@ -266,17 +268,26 @@ export class ContainerTailer {
           });
         }
       };
+      const look = () => {
+        scheduled = false;
+        if (settled) return;
+        const size = this.#batch.size;
+        const read = size - looked;
+        looked = size;
+        if (read >= FULL_READ && size < GATHER_SIZE) {
+          timer ??= setTimeout(flushRead, GATHER_MS);
+          return;
+        }
+        flushRead();
+      };
       res.on('data', (chunk: Buffer) => {
         if (settled) return;
         gotData = true;
         this.#received = Date.now();
         decoder.push(chunk);
-        reads++;
         if (!scheduled) {
           scheduled = true;
-          seen = reads;
-          gatherFrom = performance.now();
-          setImmediate(flushRead);
+          setImmediate(look);
         }
       });
       res.once('end', () => finish(decoder.end()));
