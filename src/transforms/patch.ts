@@ -33,7 +33,7 @@ export interface ExtractPatch {
   gate: ExtractGate;
   /** Per candidate, its pattern when it is over the message (else undefined: not patchable when its gate is open). */
   res: (RE2 | undefined)[];
-  /** Per candidate, when its group `v` is the whole pattern: the pattern with the `g` flag (wholeMatch). */
+  /** Per candidate, when its group `v` is the whole pattern (wholeGroup): the pattern with the `g` flag. */
   ends: (RE2 | undefined)[];
   /** `"<into>":` in UTF-8: the key as it is written. */
   key: Buffer;
