@@ -168,6 +168,7 @@ describe('openByIdentity', () => {
     expect((await moved!.readFile()).toString()).toBe('old\n');
     await moved!.close();
     // the right inode number on another device, or another inode on the right device: not it
+    expect(await openByIdentity(join(d, 'app.log.1'), dev + '1', ino)).toBeNull();
     expect(await openByIdentity(f, dev + '1', ino)).toBeNull();
     expect(await openByIdentity(f, idOf(f).dev, String(BigInt(ino) + 1_000_000n))).toBeNull();
   });
