@@ -8,9 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Hub, type Subscriber } from './hub.js';
-import type { Entry } from './entry.js';
+import { ENTRY_OVERHEAD, type Entry } from './entry.js';
+import type { EncodedBatch } from '../wire/encoded.js';
 import { entryJson } from '../wire/block.js';
-import { isoTime } from '../wire/json.js';
+import { isoTime, serializeTail } from '../wire/json.js';
 import type { LogRecord } from '../core/record.js';
 
 const T0 = 1_700_000_000_000;
@@ -295,5 +296,85 @@ describe('replay and seal', () => {
     hub.publish([rec('a', '1')]);
     expect(takeAll(sub(hub, 'a', 0)).seqs).toEqual([1]);
     expect(hub.lastSeq).toBe(1);
+  });
+});
+
+describe('more edges (second mutation run)', () => {
+  /** `n` records of stream `a` as an encoded batch (tails back to back, as a parse thread without reserved digits gives them). */
+  function encodedBatch(msgs: string[]): EncodedBatch {
+    const recs = msgs.map((m) => rec('a', m));
+    const tails = recs.map((r) => serializeTail(r));
+    const ends = new Uint32Array(msgs.length);
+    const msg = new Uint32Array(2 * msgs.length);
+    let at = 0;
+    tails.forEach((t, i) => {
+      const m = at + Buffer.byteLength(t.slice(0, t.indexOf(',"message":') + 11));
+      msg[2 * i] = m;
+      msg[2 * i + 1] = m + Buffer.byteLength(JSON.stringify(msgs[i]));
+      at += Buffer.byteLength(t);
+      ends[i] = at;
+    });
+    return { kind: 'encoded', buf: Buffer.from(tails.join('')), ends, msg, times: new Float64Array(msgs.length).fill(T0), levels: new Uint8Array(msgs.length), digits: 0, received: T0, source: 'src', stream: 'a', origin: { kind: 'test' } };
+  }
+
+  it('an entry costs its record\'s wire bytes (newline included) plus the per-entry overhead, encoded or not', () => {
+    const { hub } = makeHub();
+    hub.publish(encodedBatch(['one', 'two two']));
+    hub.publish([rec('a', 'three')]);
+    const es = hub.records('a', 0, 10);
+    expect(es.map((e) => e.bytes)).toEqual(es.map((e) => Buffer.byteLength(entryJson(e)) + 1 + ENTRY_OVERHEAD));
+    expect(hub.ringBytes()).toBe(es.reduce((n, e) => n + e.bytes, 0));
+  });
+
+  it('an empty batch, encoded or not, assigns nothing, rings nothing and wakes nobody', () => {
+    const { hub } = makeHub({ seqStart: 4 });
+    let wakes = 0;
+    sub(hub, null, undefined, () => wakes++);
+    sub(hub, 'a', undefined, () => wakes++);
+    expect(hub.publish(encodedBatch([]))).toBe(5);
+    expect(hub.publish([])).toBe(5);
+    expect(wakes).toBe(0);
+    expect(hub.lastSeq).toBe(4);
+    expect(hub.records(null, 0, 10)).toEqual([]);
+    expect(hub.publish(encodedBatch(['x', 'y']))).toBe(5);
+    expect(wakes).toBe(2);
+    expect(hub.records('a', 0, 10).map((e) => [e.seq, e.message])).toEqual([[5, 'x'], [6, 'y']]);
+  });
+
+  it('a fresh start with nothing replayed keeps what came before it a gap (no hole is made)', () => {
+    const { hub } = makeHub({ seqStart: 100, streams: { a: {} } });
+    hub.seal();
+    hub.publish([rec('a', 'new')]);
+    expect(takeAll(sub(hub, 'a', 50))).toEqual({ notice: { kind: 'gap', missed: 50 }, seqs: [101], messages: ['new'] });
+    expect(takeAll(sub(hub, null, 50)).notice).toEqual({ kind: 'gap', missed: 50 });
+  });
+
+  it('the hole after a crash is known to streams declared before it, and replayed records make their own resume points good', () => {
+    const { hub } = makeHub({ seqStart: 2_000_000, streams: { a: {}, b: {} } });
+    const r = Object.assign(rec('a', 'r'), { seq: 1001 });
+    hub.replay([r], 1500);
+    hub.seal();
+    hub.publish([rec('a', 'new'), rec('b', 'newb')]);
+    // from the replayed record on, nothing was lost: the rest up to the reservation was never used
+    expect(takeAll(sub(hub, 'a', 1000))).toEqual({ notice: undefined, seqs: [1001, 2_000_001], messages: ['r', 'new'] });
+    expect(takeAll(sub(hub, 'b', 1500))).toEqual({ notice: undefined, seqs: [2_000_002], messages: ['newb'] });
+    // before the first replayed record: 901..1500, and (the estimate cannot tell streams apart there) a's 2000001
+    expect(takeAll(sub(hub, 'b', 900)).notice).toEqual({ kind: 'gap', missed: 601 });
+  });
+
+  it('a second seal does not stretch the hole over seqs handed out since', () => {
+    const { hub } = makeHub({ seqStart: 100, replay: 2 });
+    hub.replay([], 60);
+    hub.seal(); // 61..100 never used
+    for (let i = 0; i < 5; i++) hub.publish([rec('a', `n${i}`)]); // 101..105; the ring keeps 104, 105
+    hub.seal();
+    expect(takeAll(sub(hub, 'a', 95))).toEqual({ notice: { kind: 'gap', missed: 3 }, seqs: [104, 105], messages: ['n3', 'n4'] });
+  });
+
+  it('a live subscriber at a start with nothing in the ring is not ready', () => {
+    const { hub } = makeHub({ seqStart: 10 });
+    const s = sub(hub, 'a');
+    expect(s.ready).toBe(false);
+    expect(takeAll(s)).toEqual({ notice: undefined, seqs: [], messages: [] });
   });
 });

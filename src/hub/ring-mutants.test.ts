@@ -326,3 +326,124 @@ describe('Subscriber', () => {
     expect(wakes).toBe(1);
   });
 });
+
+describe('more edges (second mutation run)', () => {
+  it('evictedUpTo never goes down: evicting a seq below what was known lost changes nothing', () => {
+    const r = new ReplayRing(1, 1 << 20);
+    r.evictedUpTo = 100;
+    r.push(e(10));
+    r.push(e(11));
+    expect(r.evictedUpTo).toBe(100);
+    expect(r.evicted).toBe(1);
+  });
+
+  it('missedAfter: a resume point at or after the last evicted seq misses nothing, even where other streams\' seqs leave room', () => {
+    const r = new ReplayRing(10, 1 << 20);
+    r.evictedUpTo = 10;
+    r.push(e(20));
+    r.push(e(25));
+    expect(r.missedAfter(10)).toBe(0);
+    expect(r.missedAfter(12)).toBe(0);
+    expect(r.missedAfter(9)).toBe(Math.round(10 / 5)); // 10..19 at this stream's density (1 in 5)
+  });
+
+  it('missedAfter: nothing when a hole covers all that is not in the ring', () => {
+    const r = new ReplayRing(10, 1 << 20);
+    r.evictedUpTo = 10;
+    r.holeFrom = 3;
+    r.holeTo = 20;
+    r.push(e(21));
+    r.push(e(22));
+    expect(r.missedAfter(2)).toBe(0);
+    expect(r.missedAfter(1)).toBe(1);
+  });
+
+  it('missedAfter: two entries are enough to go by their density', () => {
+    const r = new ReplayRing(10, 1 << 20);
+    r.evictedUpTo = 18;
+    r.push(e(20));
+    r.push(e(24));
+    expect(r.missedAfter(10)).toBe(2); // 9 seqs at 1 in 4
+  });
+
+  it('stays consistent with a plain list under any mix of count and byte bounds, sizes and resizes', () => {
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    for (let round = 0; round < 40; round++) {
+      let cap = 1 + rnd(8);
+      let maxBytes = 5 + rnd(60);
+      const r = new ReplayRing(cap, maxBytes);
+      let model: Entry[] = [];
+      let seq = 0;
+      for (let op = 0; op < 200; op++) {
+        if (rnd(25) === 0) {
+          cap = 1 + rnd(8);
+          maxBytes = 5 + rnd(60);
+          r.resize(cap, maxBytes);
+          const keep: Entry[] = [];
+          for (const x of model) {
+            keep.push(x);
+            while (keep.length > 0 && (keep.length > cap || keep.reduce((n, y) => n + y.bytes, 0) > maxBytes) && keep.length > 1) keep.shift();
+          }
+          model = keep;
+        } else {
+          seq += 1 + rnd(3);
+          const x = e(seq, rnd(30));
+          model.push(x);
+          while (model.length > 1 && (model.length > cap || model.reduce((n, y) => n + y.bytes, 0) > maxBytes)) model.shift();
+          r.push(x);
+        }
+        expect(seqs(r.toArray())).toEqual(seqs(model));
+        expect(r.first()?.seq).toBe(model[0]?.seq);
+        expect(r.last()?.seq).toBe(model[model.length - 1]?.seq);
+        if (model.length > 0) expect(seqs(r.after(model[0]!.seq))).toEqual(seqs(model.slice(1)));
+      }
+    }
+  });
+
+  it('take() without atLeastOne given takes a first entry above the budget', () => {
+    const { hub } = hubWith();
+    const s = hub.subscribe({ stream: 'a', since: 0, stage: 'sse', onWake: () => {} });
+    publishN(hub, 2);
+    const out: Entry[] = [];
+    s.take(10, out, 1);
+    expect(seqs(out)).toEqual([1]);
+  });
+
+  it('a filtered subscriber skipped past maxLag counts only the matching records it lost, not the first one it keeps', () => {
+    const { hub, drops } = hubWith();
+    const s = hub.subscribe({ stream: 'a', maxLag: 3, stage: 'sse', filter: (r) => Number(r.message.slice(1)) % 2 === 1, onWake: () => {} });
+    publishN(hub, 10); // m0..m9 are seqs 1..10; the filter keeps the even seqs
+    expect(take(s)).toEqual({ notice: { kind: 'gap', missed: 3 }, seqs: [8, 10] });
+    expect(drops).toEqual({ 'sse/slow_client': 3 });
+  });
+
+  it('nothing lost, nothing counted: a skip over records the filter rejects reports no drop', () => {
+    const { hub, drops } = hubWith();
+    const s = hub.subscribe({ stream: 'a', maxLag: 1, stage: 'sse', filter: (r) => r.message === 'm2', onWake: () => {} });
+    publishN(hub, 3);
+    expect(take(s)).toEqual({ notice: undefined, seqs: [3] });
+    expect(drops).toEqual({});
+    expect(s.dropped).toBe(0);
+  });
+
+  it('async iteration: batches published while the consumer is busy are not lost, and leaving the loop unsubscribes', async () => {
+    const { hub } = hubWith();
+    const s = hub.subscribe({ stream: 'a', stage: 'sse', onWake: () => {} });
+    const seen: number[] = [];
+    const done = (async () => {
+      for await (const x of s) {
+        if ('seq' in x) seen.push(x.seq);
+        if (seen.length === 3) break;
+      }
+    })();
+    await new Promise((r) => setImmediate(r));
+    hub.publish([rec('a', '1')]);
+    hub.publish([rec('a', '2')]); // the consumer has not run yet: no one is waiting for this wake
+    hub.publish([rec('a', '3')]);
+    await done;
+    expect(seen).toEqual([1, 2, 3]);
+    expect(s.closed).toBe(true);
+    expect(hub.subscribers()).toEqual([]);
+  });
+});
