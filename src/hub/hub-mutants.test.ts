@@ -378,3 +378,22 @@ describe('more edges (second mutation run)', () => {
     expect(takeAll(s)).toEqual({ notice: undefined, seqs: [], messages: [] });
   });
 });
+
+describe('more edges (third mutation run)', () => {
+  it('a record without an origin (a parser bug) is published with origin kind "unknown", not thrown', () => {
+    const { hub, drops } = makeHub();
+    const bad = rec('a', 'orphan', { origin: undefined as unknown as LogRecord['origin'] });
+    hub.publish([bad, rec('a', 'after')]);
+    const js = hub.records('a', 0, 10).map((e) => JSON.parse(entryJson(e)) as Record<string, unknown>);
+    expect(js.map((j) => [j.message, j.origin])).toEqual([['orphan', { kind: 'unknown' }], ['after', { kind: 'test' }]]);
+    expect(drops['hub/unserializable_fields']).toBe(1);
+  });
+
+  it('a resume from before the start is ready at once with its gap notice, with nothing published yet', () => {
+    const { hub } = makeHub({ seqStart: 100 });
+    const s = sub(hub, 'a', 50);
+    expect(s.ready).toBe(true);
+    expect(takeAll(s).notice).toEqual({ kind: 'gap', missed: 50 });
+    expect(s.ready).toBe(false);
+  });
+});
