@@ -126,8 +126,9 @@ export async function settled(nats: NatsHandle, s: DaemonHandle, sse: SseClient)
   await waitFor(async () => (await consumerDone(nats)) && sse.events.length === (await busCounters(s)).records, 'the consumer drained and the live client caught up', 60_000, 100);
 }
 
-export async function sseOf(d: DaemonHandle): Promise<SseClient> {
+/** An SSE client of d's stream `app`: live, or from after seq `since` (what the ring still holds). */
+export async function sseOf(d: DaemonHandle, since?: number): Promise<SseClient> {
   const c = new SseClient(`${d.url}/api/streams/app/sse`, authHeaders);
-  await c.connect();
+  await c.connect(since === undefined ? undefined : String(since));
   return c;
 }
