@@ -145,5 +145,6 @@ describe('RecordBuilder', () => {
     b.ingest(Buffer.from('a\nb\n'), 0, 9);
     expect(b.pendingLines).toBe(0);
     expect(b.lastLineAt).toBe(0);
+    expect(b.flushMultiline(10)).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
  * policy's defaults. Run as root (mknod), as the test machine does.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, lchownSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,21 @@ describe('inspect, errors', () => {
     writeFileSync(join(d, 'a.log'), 'x');
     const v = await inspect(join(d, 'a.log'), follow(), () => Promise.reject(new Error('no code')));
     expect(v).toEqual({ kind: 'error', code: 'EUNKNOWN' });
+    expect(await inspect(join(d, 'a.log'), follow(), () => Promise.reject(undefined))).toEqual({ kind: 'error', code: 'EUNKNOWN' });
+  });
+});
+
+describe('ownership rule', () => {
+  it('a root-owned link is followed to anyone\'s file, also when Sluice does not run as root', async () => {
+    const d = tempDir();
+    const usersFile = join(d, 'user.log');
+    writeFileSync(usersFile, 'x');
+    chownSync(usersFile, 1234, 1234);
+    const l = join(d, 'kubelet.log');
+    symlinkSync(usersFile, l);
+    lchownSync(l, 0, 0);
+    const asSluice = { ...follow(), uid: 5678 };
+    expect(await look(l, asSluice)).toMatchObject({ kind: 'file', file: { real: usersFile, viaLink: true } });
   });
 });
 
