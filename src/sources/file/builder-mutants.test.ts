@@ -43,6 +43,21 @@ describe('RecordBuilder', () => {
     expect(c.lines).toBe(2);
   });
 
+  it('a run of lines after a line completed across reads starts inside the chunk: measured and copied from there', () => {
+    const b = new RecordBuilder(cfgOf(), fileOrigin('/a.log'), newCounters());
+    b.regionMinBytes = 7;
+    b.ingest(Buffer.from('x'), 0, 1);
+    b.ingest(Buffer.from('y\nab\ncd\n'), 1, 2); // 'xy', then a 6-byte run at [2, 8) of the chunk
+    expect(text(b.items)).toEqual(['s:xy', 's:ab', 's:cd']);
+    b.takeItems();
+    b.regionMinBytes = 0;
+    b.ingest(Buffer.from('z'), 9, 3);
+    b.ingest(Buffer.from('w\nef\ngh\n'), 10, 4);
+    expect(text(b.items)).toEqual(['s:zw', 'b:ef\ngh\n']);
+    expect(b.itemsSize).toBe(8);
+    expect(b.outEnd).toBe(18);
+  });
+
   it('copies a region of an ordinary buffer into shared memory, and takes a shared one as it is', () => {
     const b = new RecordBuilder(cfgOf(), fileOrigin('/a.log'), newCounters());
     const plain = Buffer.from('one\ntwo\n');
