@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Rule } from '../store/types.js';
+import { captures, compilePattern, groupNames } from './compile.js';
 import { effectiveRules, scopedSources } from './effective.js';
 import { RuleSnapshot, setPass } from './snapshot.js';
 
@@ -98,5 +99,14 @@ describe('effectiveRules, more edges', () => {
     expect(effectiveRules([g, webRepl], 'web').map((r) => r.name)).toEqual(['g-web']);
     expect(scopedSources([g])).toEqual([]);
     expect(scopedSources([webRepl, rule({ source: 'web' })])).toEqual(['web']);
+  });
+});
+
+describe('groupNames, a class with a parenthesis inside', () => {
+  it('a ( after the first character of a class opens no group', () => {
+    const c = compilePattern('[x(](?P<n>a)');
+    if (!c.ok) throw new Error(c.error);
+    expect(groupNames(c.re)).toEqual(['n']);
+    expect(captures(c.re, '(a')).toEqual({ n: 'a' });
   });
 });

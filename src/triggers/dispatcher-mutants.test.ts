@@ -89,6 +89,13 @@ describe('TriggerDispatcher lifecycle', () => {
     expect(d.stats()).toEqual({ triggers: 0, matched: 0, events_seen: 1, filter_errors: [] });
   });
 
+  it('before its first reload it has no trigger and no filter error; stop before start does nothing', () => {
+    const d = new TriggerDispatcher({ store, bus: new InProcessBus<SluiceEvent>(), webhook: { enqueue: () => undefined } });
+    expect(d.stats()).toEqual({ triggers: 0, matched: 0, events_seen: 0, filter_errors: [] });
+    expect(d.dispatch(ev())).toBe(0);
+    expect(() => d.stop()).not.toThrow();
+  });
+
   it('reloads run one after the other, a failed one does not stop the next', async () => {
     await store.createTrigger(tin({ name: 'a' }));
     let calls = 0;
