@@ -62,6 +62,8 @@ describe('seq.ts', () => {
     expect(write(3)).toBe('{"seq":3');
     expect(write(0)).toBe('{"seq":0');
     expect(write(1)).toBe('{"seq":1');
+    expect(write(8)).toBe('{"seq":8');
+    expect(write(7)).toBe('{"seq":7'); // one down is no count up
     expect(write(99_999)).toBe('{"seq":99999');
     expect(write(100_000)).toBe('{"seq":100000');
   });
