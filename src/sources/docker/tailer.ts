@@ -229,13 +229,14 @@ export class ContainerTailer {
       // The engine flushes every frame as its own HTTP chunk and node:http emits one
       // 'data' per chunk, so a batch per 'data' meant one push and one checkpoint
       // write per line (~2.5k lines/s). Every 'data' of one socket read is emitted
-      // synchronously by the HTTP parser, and the lines are looked at after the event
-      // loop's poll phase (setImmediate): flushed then, unless the read was a big one
+      // synchronously by the HTTP parser, and the lines are looked at in a microtask after
+      // them: flushed then (a read of a few lines, a live trickle, goes on at once, in the
+      // same turn), unless the read was a big one
       // (FULL_READ of text or more: the engine has more queued, a history or a chatty
       // container), when they wait for the reads behind it, up to GATHER_SIZE of text or
       // GATHER_MS. One socket read is at most 64 KiB, less than the parse stage hands its
       // threads (THREAD_MIN_SIZE): flushed read by read, every Docker line was parsed on
-      // the main thread. A read of a few lines (a live trickle) is flushed at once.
+      // the main thread.
       let timer: NodeJS.Timeout | undefined;
       /** The batch's text at the last look: what came since is the last read's. */
       let looked = 0;
@@ -287,7 +288,7 @@ export class ContainerTailer {
         decoder.push(chunk);
         if (!scheduled) {
           scheduled = true;
-          setImmediate(look);
+          queueMicrotask(look);
         }
       });
       res.once('end', () => finish(decoder.end()));
