@@ -83,7 +83,7 @@ describe('setPass', () => {
     const m = snap.forSource('x');
     expect(setPass(m, Buffer.from('gamma'))).toBeNull();
     expect(setPass(m, Buffer.from('beta'))).toEqual([1]);
-    expect(setPass(m, Buffer.from('alpha beta')).sort()).toEqual([0, 1]);
+    expect(setPass(m, Buffer.from('alpha beta'))!.sort()).toEqual([0, 1]);
     expect(setPass(RuleSnapshot.empty().forSource('x'), Buffer.from('alpha'))).toBeNull();
   });
 });
