@@ -6,7 +6,8 @@
  * records). The differential suite (parse/gated.test.ts) holds the output.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import RE2 from 're2';
+import { describe, expect, it, vi } from 'vitest';
 import { transformSchema, type TransformConfig } from './config.js';
 import { compileGates, nextBatch, plainMessage, type RecordBytes } from './gates.js';
 
@@ -64,6 +65,22 @@ describe('gates', () => {
     expect(recs.map((r) => r.plain)).toEqual([true, true, true, false, true]);
     expect(recs.map((r) => ip!(r))).toEqual([false, true, false, true, false]);
     expect(recs.map((r) => dot!(r))).toEqual([false, false, true, false, false]);
+  });
+
+  it('a pattern with no literal asks RE2 only of messages that hold its byte classes (factor.ts); an escaped one too', () => {
+    const [ip] = compileGates([cfg({ type: 'extract', into: 'c', from: [{ field: 'message', matches: '(?P<v>\\d+\\.\\d+\\.\\d+\\.\\d+)' }] })])!;
+    const [tab] = compileGates([cfg({ type: 'drop', field: 'message', matches: '\\d\\t\\d' })])!;
+    const recs = batch([{ message: 'no digits here.' }, { message: 'v1 . 2' }, { message: 'quote " no dot-digit 1 .2' }, { message: 'from 10.0.0.1' }, { message: 'quote " from 10.0.0.2' }, { message: '1\t2' }]);
+    const test = vi.spyOn(RE2.prototype, 'test');
+    try {
+      expect(recs.map((r) => ip!(r))).toEqual([false, false, false, true, true, false]);
+      // the plain one that holds digit-dot-digit (RE2 says yes); the escaped one opens on the factor alone
+      expect(test).toHaveBeenCalledTimes(1);
+      // a factor of bytes JSON escapes (a tab) is not looked for in escaped bytes: an escaped message opens
+      expect(recs.map((r) => tab!(r))).toEqual([false, false, true, false, true, true]);
+    } finally {
+      test.mockRestore();
+    }
   });
 
   it('an escaped message opens a pattern gate only when it holds the literal (of characters JSON never escapes)', () => {

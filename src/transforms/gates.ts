@@ -13,7 +13,8 @@
  *   reads it, but for a pattern whose required literal is of characters
  *   JSON never escapes, when the literal is not in its bytes;
  * - a pattern over the message is decided by RE2 `test` on the bytes, where
- *   a literal every match contains (probe.ts) is found first;
+ *   a literal every match contains (probe.ts) is found first, or else a run
+ *   of byte classes every match contains (factor.ts);
  * - any other part is "present or not": a transform reading `fields.a.b`,
  *   `host`, `level` or `origin.k` can only act when the key's JSON name
  *   (`"b":`) is somewhere in the record; `source` and `stream` always are.
@@ -22,6 +23,7 @@
  */
 import RE2 from 're2';
 import type { TransformConfig } from './config.js';
+import { factorIn, factorVerbatim, requiredFactor } from './factor.js';
 import { holds, NeedleSearch } from './needle.js';
 import { requiredLiteral } from './probe.js';
 
@@ -109,7 +111,14 @@ function patternGate(pattern: string): Gate {
   const re = new RE2(pattern, 'u');
   const test = (r: RecordBytes): boolean => re.test(r.buf.subarray(r.msgStart + 1, r.msgEnd - 1));
   const lit = requiredLiteral(pattern);
-  if (lit === undefined) return (r) => !r.plain || test(r);
+  if (lit === undefined) {
+    // no literal: a run of byte classes the pattern needs (factor.ts), looked for in the message's bytes
+    const f = requiredFactor(pattern);
+    if (f === undefined) return (r) => !r.plain || test(r);
+    const has = (r: RecordBytes): boolean => factorIn(f, r.buf, r.msgStart + 1, r.msgEnd - 1);
+    if (factorVerbatim(f)) return (r) => has(r) && (!r.plain || test(r));
+    return (r) => !r.plain || (has(r) && test(r));
+  }
   const has = finder(Buffer.from(lit, 'utf8'));
   // a literal of characters JSON never escapes is in an escaped message's bytes whenever it is in the message
   if (VERBATIM.test(lit)) return (r) => has(r, r.msgStart + 1, r.msgEnd - 1) && (!r.plain || test(r));
