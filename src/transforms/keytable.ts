@@ -91,13 +91,18 @@ export class KeyTable {
   /** Set by add: it evicted a key. */
   evicted = false;
 
-  /** Least recently used first: [h1, h2, ...values]. */
-  *entries(): IterableIterator<number[]> {
-    for (let e = this.#head; e !== EMPTY; e = this.#next[e]!) {
-      const row = [this.#h1[e]!, this.#h2[e]!];
-      for (let k = 0; k < this.width; k++) row.push(this.vals[e * this.width + k]!);
-      yield row;
+  /** Every key, least recently used first: its hash halves at hashes[2i], [2i + 1], its values at values[i * width ...]. */
+  export(): { hashes: Int32Array; values: Float64Array } {
+    const w = this.width;
+    const hashes = new Int32Array(2 * this.#size);
+    const values = new Float64Array(w * this.#size);
+    let i = 0;
+    for (let e = this.#head; e !== EMPTY; e = this.#next[e]!, i++) {
+      hashes[2 * i] = this.#h1[e]!;
+      hashes[2 * i + 1] = this.#h2[e]!;
+      for (let k = 0; k < w; k++) values[i * w + k] = this.vals[e * w + k]!;
     }
+    return { hashes, values };
   }
 
   #find(h1: number, h2: number): number {
