@@ -83,7 +83,9 @@ export class Hub implements SubscriberHost {
     if (!s) {
       const l = this.#limits(name);
       s = { name, ring: new ReplayRing(l.replay, l.replayBytes), subs: new Set(), records: 0 };
-      s.ring.evictedUpTo = this.#all?.evictedUpTo ?? this.#opts.seqStart;
+      // what the all-streams ring holds of it (nothing), but never a crash's replayed records of
+      // other streams: a stream's records from before this process are unknown unless replayed to it
+      s.ring.evictedUpTo = Math.max(this.#all?.evictedUpTo ?? this.#opts.seqStart, this.#opts.seqStart);
       if (this.#all) {
         s.ring.holeFrom = this.#all.holeFrom;
         s.ring.holeTo = this.#all.holeTo;
@@ -243,11 +245,16 @@ export class Hub implements SubscriberHost {
     const recs = this.#pendingReplay.sort((a, b) => a.seq - b.seq);
     this.#pendingReplay = [];
     if (recs.length > 0) {
-      // the replayed records are in the ring again: a resume from before them is not a gap
-      const firstSeq = recs[0]!.seq;
-      const known = Math.min(this.#all.evictedUpTo, firstSeq - 1);
-      this.#all.evictedUpTo = known;
-      for (const s of this.#streams.values()) s.ring.evictedUpTo = Math.min(s.ring.evictedUpTo, known);
+      // the replayed records are in the rings again: a resume from before them is not a gap, in the
+      // all-streams ring and in each stream's that got some; a stream that got none keeps its
+      // floor, so its client resuming from before it is told of a gap rather than left silent
+      this.#all.evictedUpTo = Math.min(this.#all.evictedUpTo, recs[0]!.seq - 1);
+      const firstOf = new Map<string, number>();
+      for (const r of recs) if (!firstOf.has(r.stream)) firstOf.set(r.stream, r.seq);
+      for (const [name, first] of firstOf) {
+        const ring = this.#stream(name).ring;
+        ring.evictedUpTo = Math.min(ring.evictedUpTo, first - 1);
+      }
     }
     this.#ring(this.#recordEntries(recs, false));
     const maxSeq = recs.length ? recs[recs.length - 1]!.seq : 0;

@@ -120,14 +120,19 @@ export class ReplayRing {
 
   /**
    * How many records of this stream a client resuming after `since` missed
-   * because they were evicted. Exact when the stream's seqs are contiguous
-   * (one stream, or `since` inside the ring); otherwise estimated from the
-   * ring's density of this stream's seqs (other streams interleave).
+   * because they were evicted: the seqs after `since` up to the last one
+   * evicted (the ring holds every record of its stream after it; a seq
+   * between that and the first held is another stream's), less a hole of
+   * never-used seqs. Exact when the stream's seqs are contiguous (one
+   * stream); otherwise estimated from the ring's density of this stream's
+   * seqs (other streams interleave).
    */
   missedAfter(since: number): number {
     if (since >= this.evictedUpTo) return 0;
     const first = this.first();
-    const upper = first ? first.seq : this.evictedUpTo + 1; // exclusive
+    // exclusive; the seqs between evictedUpTo and the first record held are other streams' (the ring
+    // holds every record of its stream after evictedUpTo)
+    const upper = this.evictedUpTo + 1;
     let span = upper - since - 1;
     const lo = Math.max(since + 1, this.holeFrom);
     const hi = Math.min(upper - 1, this.holeTo);

@@ -87,8 +87,9 @@ describe('gap on resume across interleaved streams', () => {
     expect(size).toBe(REPLAY);
     const ofA = after.filter((r) => r.stream === 'a');
     expect(ringA.first_seq).toBe(ofA[ofA.length - REPLAY]!.seq);
-    // what docs/api.md describes: the seqs between the resume point and the ring, scaled by the ring's density
-    const span = ringA.first_seq - anchor - 1;
+    // what docs/api.md describes: the seqs from the resume point to the last one of "a" evicted, scaled by
+    // the ring's density (the seqs after it up to the ring's first are "b"'s)
+    const span = ofA[ofA.length - REPLAY - 1]!.seq - anchor;
     const estimate = Math.max(1, Math.round(span * Math.min(1, (size - 1) / (ringA.last_seq - ringA.first_seq))));
     const exact = ofA.length - REPLAY;
     expect(span).toBeGreaterThan(exact); // half of the span is stream b's
