@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub } from '../hub/hub.js';
 import type { LogRecord } from '../core/record.js';
+import { ENTRY_OVERHEAD } from '../hub/entry.js';
 import { clientSlack, configureClientSlack, makePump, writeAll } from './write.js';
 
 const saved = { ...clientSlack };
@@ -36,6 +37,10 @@ class Held extends Writable {
     for (const c of chunks) this.chunks.push(c.chunk.toString());
     if (this.hold) this.#pending.push(cb);
     else cb();
+  }
+  /** Complete the oldest write only (the stream hands it the next one it buffered). */
+  releaseOne(): void {
+    this.#pending.shift()?.();
   }
   /** Complete every write so far ('drain' follows if one was needed). */
   release(): void {
@@ -88,6 +93,15 @@ describe('writeAll', () => {
     expect(writeAll(w, [Buffer.from('z')])).toBe(false);
     expect(writeAll(new Held(10), [])).toBe(true); // nothing to write: nothing to wait for
   });
+
+  it('false while the stream still owes a drain, even when each write of the burst fit below the mark', () => {
+    const w = new Held(10);
+    expect(w.write(Buffer.alloc(15))).toBe(false);
+    w.write(Buffer.alloc(3));
+    w.releaseOne(); // 3 bytes left queued: below the mark, but the 'drain' is still to come
+    expect([w.writableLength, w.writableNeedDrain]).toEqual([3, true]);
+    expect(writeAll(w, [Buffer.from('ab'), Buffer.from('cd')])).toBe(false);
+  });
 });
 
 describe('the pump', () => {
@@ -122,10 +136,12 @@ describe('the pump', () => {
     await microtask();
     expect(messages(w.text).map((m) => m.message)).toEqual([`n=1${'x'.repeat(300)}`]);
     expect(pump.buffered()).toBeGreaterThan(200);
+    const first = pump.buffered();
     hub.publish(Array.from({ length: 8 }, (_, i) => rec(i + 2)));
     await microtask();
     // blocked: nothing written, but the 3 beyond maxLag are dropped and counted now
     expect(messages(w.text)).toHaveLength(1);
+    expect(pump.buffered()).toBe(first); // not even the gap frame: no room left past the mark
     expect(sub.dropped).toBe(3);
     expect(drops['tcp/slow_client']).toBe(3);
     w.release();
@@ -202,5 +218,73 @@ describe('the pump', () => {
     hub.publish([rec(1)]);
     await microtask();
     expect(pump.lastWrite).toBe(2_000_000);
+  });
+});
+
+describe('the pump at the edges of its room and its drain', () => {
+  const line = (l: string) => Buffer.byteLength(l);
+
+  it('the scratch array a flush took into holds no entry once it returned, even when it stopped at the mark', async () => {
+    clientSlack.perClient = 0;
+    const { hub, sub } = setup(200);
+    const take = vi.spyOn(sub, 'take');
+    hub.publish([rec(1, 300)]); // written, then the next round finds no room and stops
+    await microtask();
+    expect(take).toHaveBeenCalledTimes(1);
+    expect(take.mock.calls[0]![1]).toHaveLength(0);
+  });
+
+  it('a queue at exactly the high-water mark is at the mark: no record goes past it without room', async () => {
+    clientSlack.perClient = 0;
+    const { hub, w, pump } = setup(200);
+    w.write('x'.repeat(200)); // someone else's write (a heartbeat) filled the queue to the mark exactly
+    hub.publish([rec(1)]);
+    await microtask();
+    expect(pump.buffered()).toBe(200);
+    w.release();
+    await microtask();
+    expect(w.text).toContain('"n=1"');
+  });
+
+  it('with exactly ENTRY_OVERHEAD of room past the mark a gap frame still goes out', async () => {
+    clientSlack.perClient = 1 << 20;
+    const { hub, pump } = setup(200, 5);
+    hub.publish([rec(1, 300)]);
+    await microtask();
+    const first = pump.buffered();
+    clientSlack.perClient = first - 200 + ENTRY_OVERHEAD; // the room left: ENTRY_OVERHEAD exactly
+    hub.publish(Array.from({ length: 8 }, (_, i) => rec(i + 2, 300))); // 3 beyond maxLag: a gap
+    await microtask();
+    expect(pump.buffered()).toBe(first + line('{"gap":{"missed":3}}\n'));
+  });
+
+  it('a record that does not fit the room left after someone else filled the queue waits for that drain, then goes', async () => {
+    clientSlack.perClient = 300; // room for a gap frame, not for the record
+    const { hub, w } = setup(200);
+    w.write('x'.repeat(200)); // a heartbeat's write: the pump itself never waited for a drain
+    hub.publish([rec(1, 1000)]);
+    await microtask();
+    expect(w.text).not.toContain('n=1');
+    w.release();
+    await microtask();
+    expect(w.text).toContain(`n=1${'x'.repeat(1000)}`);
+  });
+
+  it('a drain the pump is not waiting for writes nothing: what was published in that step waits for its wake', async () => {
+    clientSlack.perClient = 0;
+    const { hub, w } = setup(200);
+    hub.publish([rec(1, 300)]); // past the mark: the pump waits for a drain, and gets it
+    await microtask();
+    w.release();
+    await microtask();
+    hub.publish([rec(2)]); // fits: a write that did not ask to wait
+    await microtask();
+    expect(messages(w.text).map((m) => m.message)).toEqual([`n=1${'x'.repeat(300)}`, 'n=2']);
+    w.write(`${JSON.stringify({ ping: 'x'.repeat(200) })}\n`); // someone else's write past the mark
+    hub.publish([rec(3)]);
+    w.release(); // its 'drain', inside the publishing step
+    expect(messages(w.text).map((m) => m.message)).not.toContain('n=3');
+    await microtask();
+    expect(messages(w.text).map((m) => m.message).at(-1)).toBe('n=3');
   });
 });
