@@ -30,6 +30,8 @@ export interface FakeContainer {
   messages?: FakeMessage[];
   /** Keep the log stream open after writing (a running container). */
   hold?: boolean;
+  /** Called after an inspect of the container was answered (a test changes the container between two looks). */
+  onInspect?: (c: FakeContainer) => void;
 }
 
 export function frame(std: number, payload: Buffer | string, sizeOverride?: number): Buffer {
@@ -82,6 +84,15 @@ export class FakeDocker {
   }
 
   /** End every held stream (as a container stop or engine restart would). */
+  /** End the log streams followed for one container (it stopped), the events stream left open. */
+  endLogs(id: string): void {
+    for (const r of this.#following.get(id)?.keys() ?? []) {
+      r.end();
+      this.#open.delete(r);
+    }
+    this.#following.delete(id);
+  }
+
   endStreams(): void {
     for (const r of this.#open) r.end();
     this.#open.clear();
@@ -124,12 +135,14 @@ export class FakeDocker {
     const c = m ? this.containers.get(decodeURIComponent(m[1]!)) : undefined;
     if (!m || !c) return json(404, { message: 'No such container' });
     if (m[2] === 'json') {
-      return json(200, {
+      json(200, {
         Id: c.id,
         Name: `/${c.name}`,
         Config: { Tty: Boolean(c.tty), Image: 'fake:latest', Labels: c.labels ?? {} },
         State: { Running: c.running, Status: c.running ? 'running' : 'exited', StartedAt: '2026-01-01T00:00:00Z' },
       });
+      c.onInspect?.(c);
+      return;
     }
     this.logRequests.push(`${c.name}?${url.searchParams.toString()}`);
     res.writeHead(200, { 'content-type': 'application/vnd.docker.raw-stream' });

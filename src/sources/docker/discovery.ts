@@ -132,14 +132,23 @@ export class ContainerDiscovery {
     }
   }
 
-  async #report(id: string, reason: DiscoveryReason): Promise<void> {
+  /**
+   * Report the container again when it runs. The source asks this when a
+   * container's tail has ended: a start the engine announced while that tail
+   * was ending went to the tail, which had already decided to finish.
+   */
+  recheck(id: string): Promise<void> {
+    return this.#report(id, 'reconcile', true);
+  }
+
+  async #report(id: string, reason: DiscoveryReason, runningOnly = false): Promise<void> {
     let info: ContainerInspect | undefined;
     try {
       info = await this.#d.client.inspect(id);
     } catch {
       return;
     }
-    if (!info || this.#stopped) return;
+    if (!info || this.#stopped || (runningOnly && !info.State.Running)) return;
     const meta = metaOf(info);
     if (!this.#select(meta.name, meta.labels)) return;
     this.#d.onContainer(meta, reason);

@@ -14,7 +14,7 @@ import { DockerSource } from './source.js';
 import { negotiateVersion } from './client.js';
 import { containerSelector } from './discovery.js';
 import { CollectingPipeline, waitFor } from '../../../test/helpers/docker-collect.js';
-import { FakeDocker, frame } from '../../../test/helpers/fake-docker.js';
+import { FakeDocker, frame, type FakeContainer } from '../../../test/helpers/fake-docker.js';
 import { ParsePool } from '../../parse/pool.js';
 
 const T1 = '2026-11-23T13:46:10.509069713Z';
@@ -269,6 +269,28 @@ describe('a long line pending on one std stream while the other advances', () =>
     const b = await make();
     expect(b.src.status().counters).toMatchObject({ replayed: 3, replay_mismatch: 0 });
     expect(b.pipeline.replayed.map((r) => r.message)).toEqual([piece + 'tail', 'e2', 'o2']);
+  });
+});
+
+describe('a container started again as its tail ends (fake engine)', () => {
+  it('is followed again, with no event: the source looks once more after the tail ended', async () => {
+    const { fake, make } = await setup();
+    const c: FakeContainer = { id: id(30), name: 'again', running: true, hold: true, messages: [{ std: 1, ts: T1, content: 'first run\n' }] };
+    fake.add(c);
+    const { src, pipeline } = await make();
+    await waitFor('first run', () => pipeline.messages().includes('first run'));
+    // It stops: the tail's stream ends and its inspect says "not running"; right after that answer the
+    // container runs again (the start event the engine would send went to the ending tail: none here)
+    c.running = false;
+    c.onInspect = (x) => {
+      x.onInspect = undefined;
+      x.running = true;
+      x.messages!.push({ std: 1, ts: T3, content: 'second run\n' });
+    };
+    fake.endLogs(c.id);
+    await waitFor('second run', () => pipeline.messages().includes('second run'), 10_000);
+    expect(pipeline.messages()).toEqual(['first run', 'second run']);
+    expect(src.status().counters.containers_started).toBe(2);
   });
 });
 

@@ -205,6 +205,9 @@ export class DockerSource implements Source {
       this.health.note('container_detached', `container ${meta.name} (${meta.id.slice(0, 12)}) ended: its log is read to the end`, { container: meta.name, id: meta.id.slice(0, 12) });
       if (!this.#stopping) this.#counters.containers_stopped++;
       if (this.#destroyed.delete(meta.id)) this.#forget(meta.id);
+      // The container may have started again while this tail was ending (it had looked: not running),
+      // and the start event went to it: look once more, now that its last batch is committed.
+      else if (!this.#stopping) void this.#discovery?.recheck(meta.id);
     });
   }
 
