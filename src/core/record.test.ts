@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { type LogRecord } from './record.js';
+import { emptyFields, LEVEL_CODE, LEVELS, levelOfCode, type LogRecord } from './record.js';
 import { isoTime, serializeRecord } from '../wire/json.js';
 
 describe('serializeRecord', () => {
@@ -32,5 +32,24 @@ describe('serializeRecord', () => {
     expect(isoTime(Date.UTC(2026, 10, 23, 12, 0, 0, 5))).toBe('2026-11-23T12:00:00.005Z');
     expect(isoTime(Date.UTC(2026, 10, 23, 12, 0, 0, 999))).toBe('2026-11-23T12:00:00.999Z');
     expect(isoTime(Date.UTC(2026, 10, 23, 12, 0, 1, 0))).toBe('2026-11-23T12:00:01.000Z');
+  });
+});
+
+describe('level codes', () => {
+  it('0 is no level; 1..9 are LEVELS in order, and LEVEL_CODE is the inverse', () => {
+    expect(levelOfCode(0)).toBeUndefined();
+    expect(levelOfCode(1)).toBe('trace');
+    expect(levelOfCode(9)).toBe('emergency');
+    expect(levelOfCode(10)).toBeUndefined();
+    for (const [i, l] of LEVELS.entries()) {
+      expect(LEVEL_CODE.get(l)).toBe(i + 1);
+      expect(levelOfCode(i + 1)).toBe(l);
+    }
+  });
+
+  it('emptyFields is one frozen empty object', () => {
+    expect(emptyFields()).toBe(emptyFields());
+    expect(emptyFields()).toEqual({});
+    expect(Object.isFrozen(emptyFields())).toBe(true);
   });
 });

@@ -43,3 +43,35 @@ describe('nameProblem', () => {
     expect(r.error?.issues[0]?.message).toMatch(/bidirectional/);
   });
 });
+
+describe('nameProblem and displayName at their edges', () => {
+  it('names DEL and the C1 range as control characters, up to U+009F and not past it', () => {
+    expect(nameProblem('a\u007f')).toBe('contains a control character (U+007F at index 1)');
+    expect(nameProblem('a\u0080')).toBe('contains a control character (U+0080 at index 1)');
+    expect(nameProblem('a\u009f')).toBe('contains a control character (U+009F at index 1)');
+    expect(nameProblem('\u001f')).toBe('contains a control character (U+001F at index 0)');
+    expect(nameProblem('\u00a0\u007e ')).toBeUndefined();
+    expect(nameProblem('a\u061c')).toBe('contains a bidirectional formatting character (U+061C at index 1)');
+  });
+
+  it('a pair at the very end or the surrogate range edges', () => {
+    expect(nameProblem('\ud7ff\ue000')).toBeUndefined(); // just outside the surrogates
+    expect(nameProblem('\udbff\udfff')).toBeUndefined(); // the last pair
+    expect(nameProblem('\ud800\udc00')).toBeUndefined();
+    expect(nameProblem('\udbff')).toBe('contains a lone surrogate (U+DBFF at index 0)');
+    expect(nameProblem('\udfff')).toBe('contains a lone surrogate (U+DFFF at index 0)');
+    expect(nameProblem('\ud800\ue000')).toBe('contains a lone surrogate (U+D800 at index 0)'); // a high one before no low one
+    expect(nameProblem('\udc00\udc00')).toBe('contains a lone surrogate (U+DC00 at index 0)'); // two lows are no pair
+    expect(nameProblem('\ud800\ud800\udc00')).toBe('contains a lone surrogate (U+D800 at index 0)');
+    expect(nameProblem('ok\ud83d\udea8\u0001')).toBe('contains a control character (U+0001 at index 4)');
+  });
+
+  it('displayName: 1 to 200 characters after trimming', () => {
+    expect(displayName().safeParse('').success).toBe(false);
+    expect(displayName().safeParse('   ').success).toBe(false);
+    expect(displayName().parse('x'.repeat(200))).toBe('x'.repeat(200));
+    expect(displayName().safeParse('x'.repeat(201)).success).toBe(false);
+    expect(displayName().parse(' ' + 'x'.repeat(200) + ' ')).toBe('x'.repeat(200));
+    expect(displayName().safeParse('a\u0000').error?.issues).toEqual([expect.objectContaining({ code: 'custom', message: 'contains a control character (U+0000 at index 1)' })]);
+  });
+});
