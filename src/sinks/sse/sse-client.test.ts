@@ -6,7 +6,7 @@
  */
 import http, { type ServerResponse } from 'node:http';
 import net from 'node:net';
-import { Writable } from 'node:stream';
+import { Writable, type WritableOptions } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub } from '../../hub/hub.js';
 import type { LogRecord } from '../../core/record.js';
@@ -23,8 +23,11 @@ const rec = (message: string, level?: 'info' | 'error'): LogRecord => ({ seq: 0,
 class FakeResponse extends Writable {
   head: { status: number; headers: unknown } | undefined;
   text = '';
-  constructor(readonly method = 'GET') {
-    super();
+  constructor(
+    readonly method = 'GET',
+    opts?: WritableOptions,
+  ) {
+    super(opts);
   }
   get req() {
     return { method: this.method };
@@ -178,6 +181,48 @@ describe('serveSse without a raw socket', () => {
     expect(a.writableFinished).toBe(true);
     expect(ids(a.text)).toEqual([1]);
     await closeAllSse(); // none left: resolves at once
+  });
+});
+
+describe('closeAllSse and how a response ends', () => {
+  /** A response that is neither destroyed nor closed once it finished (as a socket the client keeps open). */
+  const lingering = () => new FakeResponse('GET', { autoDestroy: false, emitClose: false });
+  /** Whether `p` has settled after a few turns of the event loop. */
+  async function settles(p: Promise<unknown>): Promise<boolean> {
+    let done = false;
+    void p.then(() => (done = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return done;
+  }
+
+  it('a response that finishes and never closes: closeAllSse resolves at its finish, and leaves it undestroyed (only a raw socket is)', async () => {
+    const { hub } = makeHub();
+    const res = lingering();
+    serveSse(res as unknown as ServerResponse, { hub, stream: 'app', heartbeatMs: 60_000 });
+    expect(await settles(closeAllSse())).toBe(true);
+    expect([res.writableFinished, res.destroyed]).toEqual([true, false]);
+  });
+
+  it('a response that had already finished before the shutdown does not hold closeAllSse', async () => {
+    const { hub } = makeHub();
+    const res = lingering();
+    serveSse(res as unknown as ServerResponse, { hub, stream: 'app', heartbeatMs: 60_000 });
+    res.end();
+    await new Promise((r) => res.once('finish', r));
+    expect(sseClientCount()).toBe(1); // no close event: still a client
+    expect(await settles(closeAllSse())).toBe(true);
+  });
+
+  it('a response that closes with bytes still queued (the client went away) does not hold closeAllSse', async () => {
+    const { hub } = makeHub();
+    const res = new (class extends FakeResponse {
+      override _write(): void {} // never taken: no finish
+    })();
+    serveSse(res as unknown as ServerResponse, { hub, stream: 'app', heartbeatMs: 60_000 });
+    const closing = closeAllSse();
+    res.destroy();
+    expect(await settles(closing)).toBe(true);
+    expect(res.writableFinished).toBe(false);
   });
 });
 

@@ -7,7 +7,8 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub } from '../../hub/hub.js';
 import type { LogRecord } from '../../core/record.js';
 import { closeAllSse, serveSse } from './sse.js';
@@ -20,14 +21,17 @@ afterEach(async () => {
 
 const rec = (message: string): LogRecord => ({ seq: 0, time: 1_700_000_000_000, received: 1_700_000_000_000, source: 'app', stream: 'app', origin: { kind: 'test' }, message, fields: {} });
 
-async function serve() {
+/** `before`/`after` run in the request handler around serveSse (the connection as a test wants it). */
+async function serve(hooks: { before?: (sock: net.Socket) => void; after?: (sock: net.Socket) => void } = {}) {
   const hub = new Hub({ seqStart: 0, defaults: { replay: 1000, replayBytes: 1 << 24 }, streams: {}, drop: () => {} });
   hub.ensureStream('app');
   const responses: http.ServerResponse[] = [];
   const srv = http.createServer((req, res) => {
     res.setHeader('x-frame-options', 'DENY'); // as the onRequest hook does
     responses.push(res);
+    hooks.before?.(req.socket);
     serveSse(res, { hub, stream: 'app', heartbeatMs: 60_000 });
+    hooks.after?.(req.socket);
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   cleanup.push(async () => {
@@ -108,5 +112,56 @@ describe('SSE on a real connection', () => {
     expect(head.toLowerCase()).toContain('content-type: text/event-stream; charset=utf-8');
     expect(body).toBe('');
     expect(hub.subscribers()).toEqual([]);
+  });
+});
+
+describe('SSE on a real connection the server is not known to let go of', () => {
+  /** Serve with `hooks`, check events flow, and return the response (still the server's, or not). */
+  async function servedEvents(hooks: Parameters<typeof serve>[0]) {
+    const { hub, responses, port } = await serve(hooks);
+    const c = rawClient(port);
+    await waitFor(() => c.text.includes(': connected\n\n'), 'the head');
+    hub.publish([rec('a')]);
+    await waitFor(() => c.text.includes('id: 1\nevent: log\n'), 'the event');
+    return responses[0]!;
+  }
+
+  it('the events go out with Nagle off', async () => {
+    const calls: unknown[] = [];
+    await servedEvents({ before: (sock) => vi.spyOn(sock, 'setNoDelay').mockImplementation(function (this: net.Socket, v?: boolean) { calls.push(v); return this; }) });
+    expect(calls).toEqual([true]);
+  });
+
+  it('a server listener missing (another of the same event there instead): the connection is left as it is', async () => {
+    const res = await servedEvents({
+      before: (sock) => {
+        const mine = sock.listeners('timeout').find((f) => f.name === 'socketOnTimeout');
+        expect(mine).toBeDefined();
+        sock.removeListener('timeout', mine as () => void);
+        sock.on('timeout', function other() {});
+      },
+    });
+    expect(res.socket).not.toBeNull();
+    expect(res.socket!.listeners('data').map((f) => f.name)).toContain('bound socketOnData');
+  });
+
+  it('a connection without a parser (the server let go of it already): left as it is', async () => {
+    const res = await servedEvents({ after: (sock) => ((sock as net.Socket & { parser?: unknown }).parser = null) });
+    expect(res.socket).not.toBeNull();
+    expect(res.socket!.listeners('data').map((f) => f.name)).toContain('bound socketOnData');
+  });
+
+  it('a Node without _http_common.freeParser: the connection is left as it is', async () => {
+    const common = createRequire(import.meta.url)('_http_common') as { freeParser?: unknown };
+    const saved = common.freeParser;
+    common.freeParser = undefined;
+    try {
+      const res = await servedEvents({});
+      expect(res.socket).not.toBeNull();
+      expect((res.socket as { parser?: unknown }).parser).toBeTruthy();
+      expect(res.socket!.listeners('data').map((f) => f.name)).toContain('bound socketOnData');
+    } finally {
+      common.freeParser = saved;
+    }
   });
 });

@@ -5,7 +5,7 @@
  * connection after what was already published.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub } from '../../hub/hub.js';
 import type { LogRecord } from '../../core/record.js';
 import { splitHostPort, TcpStreamServer } from './server.js';
@@ -118,6 +118,31 @@ describe('TcpStreamServer', () => {
     const again = new TcpStreamServer({ hub: new Hub({ seqStart: 0, defaults: { replay: 10, replayBytes: 1 << 20 }, streams: {}, drop: () => {} }), stream: 'app', listen: `127.0.0.1:${server.address().port}` });
     await expect(again.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
+
+  it('once bound, the bind\'s error listener is off the listener again', async () => {
+    const made = vi.spyOn(net, 'createServer');
+    try {
+      await serve();
+      const srv = made.mock.results[0]!.value as net.Server;
+      expect(srv.listening).toBe(true);
+      expect(srv.listenerCount('error')).toBe(0);
+    } finally {
+      made.mockRestore();
+    }
+  });
+
+  it('each connection writes with Nagle off (a record is not held back waiting for the next)', async () => {
+    const noDelay = vi.spyOn(net.Socket.prototype, 'setNoDelay');
+    try {
+      const { server } = await serve();
+      connect(server);
+      await waitFor(() => server.clients().length === 1, 'the connection');
+      expect(noDelay).toHaveBeenCalledWith(true);
+      expect(noDelay).not.toHaveBeenCalledWith(false);
+    } finally {
+      noDelay.mockRestore();
+    }
+  });
 });
 
 describe('splitHostPort', () => {
@@ -127,5 +152,7 @@ describe('splitHostPort', () => {
     expect(splitHostPort('[fe80::1]:80')).toEqual({ host: 'fe80::1', port: 80 });
     expect(splitHostPort(':9000')).toEqual({ host: '127.0.0.1', port: 9000 });
     expect(splitHostPort('localhost:1')).toEqual({ host: 'localhost', port: 1 });
+    // only a bracket that opens or closes the host comes off
+    expect(splitHostPort('x[y]z:1')).toEqual({ host: 'x[y]z', port: 1 });
   });
 });
