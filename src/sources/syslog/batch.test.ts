@@ -73,6 +73,17 @@ describe('SyslogBatch', () => {
     expect(b.take(NOW, ORIGIN)).toBeUndefined();
   });
 
+  it('hands its runs over in shared memory: posted to a parse thread, a run is shared, not copied with its whole buffer', () => {
+    const batch = new SyslogBatch({ checkSyslog: true, bad: () => {} });
+    for (let k = 0; k < 3; k++) {
+      const line = Buffer.from(`<14>1 2026-12-06T00:00:00Z h app - - - line ${k} ${'x'.repeat(5000 * k)}`);
+      batch.frame(line, 0, line.length, false, false);
+      const run = batch.take(NOW, ORIGIN)!.items[0] as Buffer;
+      expect(run.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(run.toString()).toBe(line.toString() + '\n');
+    }
+  });
+
   it('counts frames that are not syslog (parse_error) and frames with invalid UTF-8', () => {
     const bad: string[] = [];
     const b = new SyslogBatch({ checkSyslog: true, bad: (r, n) => void bad.push(`${r}:${n}`) });

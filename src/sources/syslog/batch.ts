@@ -147,8 +147,9 @@ export class SyslogBatch {
   #grow(more: number): Buffer {
     let cap = this.#runCap;
     while (cap < this.#runLen + more) cap *= 2;
-    // not from the Buffer pool: a run handed to a parse thread is cloned with its whole ArrayBuffer
-    const next = Buffer.allocUnsafeSlow(cap);
+    // shared memory: a run handed to a parse thread is shared with it, not copied (a copy of each run
+    // was a fifth of the main thread's time at 400k lines/s); a run is never written once it is an item
+    const next = Buffer.from(new SharedArrayBuffer(cap));
     if (this.#run !== null && this.#runLen > 0) this.#run.copy(next, 0, 0, this.#runLen);
     this.#run = next;
     this.#runCap = cap;

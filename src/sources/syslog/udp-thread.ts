@@ -1,7 +1,7 @@
 /**
  * The UDP receiver's thread (started by udp.ts): runs a `UdpReceiver` and
  * talks to the listener on the main thread by messages. Batches cross with
- * their byte runs transferred, not copied.
+ * their byte runs in shared memory (batch.ts): shared, not copied.
  *
  *   main -> thread: { kind: "ack", bytes } | { kind: "close" } | { kind: "stall", ms } (tests: stop reading for ms)
  *   thread -> main: { kind: "ready", address, port, family, rcvbuf, reader, reader_why } | { kind: "error", message }
@@ -14,7 +14,8 @@ const port = parentPort!;
 const receiver = new UdpReceiver((workerData as { opts: UdpReceiverOptions }).opts, {
   batch(raw, counts) {
     const transfer = new Set<ArrayBuffer>();
-    for (const it of raw.items) if (typeof it !== 'string') transfer.add(it.buffer as ArrayBuffer);
+    // a run in shared memory (batch.ts) is shared by the message as it is; one of its own is moved
+    for (const it of raw.items) if (typeof it !== 'string' && !(it.buffer instanceof SharedArrayBuffer)) transfer.add(it.buffer as ArrayBuffer);
     port.postMessage({ kind: 'batch', raw, counts }, [...transfer]);
   },
   counts(counts) {
