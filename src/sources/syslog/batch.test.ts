@@ -82,6 +82,15 @@ describe('SyslogBatch', () => {
       expect(run.buffer).toBeInstanceOf(SharedArrayBuffer);
       expect(run.toString()).toBe(line.toString() + '\n');
     }
+    // a run starts at the size the last one ended at: after a batch of 1 MiB, one of 100 bytes is not in a 1 MiB buffer
+    const big = Buffer.from('<14>1 - h app - - - ' + 'y'.repeat(1 << 20));
+    batch.frame(big, 0, big.length, false, false);
+    expect((batch.take(NOW, ORIGIN)!.items[0] as Buffer).buffer.byteLength).toBeGreaterThan(1 << 20);
+    const small = Buffer.from('<14>1 - h app - - - small');
+    for (const expected of [2 << 20, 16 << 10]) {
+      batch.frame(small, 0, small.length, false, false);
+      expect((batch.take(NOW, ORIGIN)!.items[0] as Buffer).buffer.byteLength).toBe(expected);
+    }
   });
 
   it('counts frames that are not syslog (parse_error) and frames with invalid UTF-8', () => {
