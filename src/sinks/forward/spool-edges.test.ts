@@ -4,11 +4,12 @@
  * segments sealed and named, a batch read past its segment's end, and the
  * bookkeeping getters the stage's status shows.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { SlotFile } from '../../core/slot-file.js';
 import { HEADER_BYTES, readFrame, Spool } from './spool.js';
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'sluice-spool-'));
@@ -68,6 +69,14 @@ describe('readFrame bounds', () => {
     expect(readFrame(empty, 0)).toMatchObject({ id: 9, len: 0 });
     expect(readFrame(Buffer.concat([frame({ id: 1 }), empty]), frame({ id: 1 }).length)).toMatchObject({ id: 9 });
     expect(readFrame(empty.subarray(0, 10), 0)).toBeUndefined(); // the magic, then too little to read a length from
+  });
+
+  it('a length reaching past the buffer\'s end is not a frame, even when the crc matches the bytes that are there', () => {
+    const body = Buffer.from('{"seq":1}\n');
+    const h = frame({ body, len: body.length + 5 }).subarray(0, HEADER_BYTES);
+    h.writeUInt32BE(crc32(body, crc32(h.subarray(0, 32))), 32);
+    expect(readFrame(Buffer.concat([h, body]), 0)).toBeUndefined();
+    expect(readFrame(Buffer.concat([Buffer.from('xy'), h, body]), 2)).toBeUndefined();
   });
 });
 
@@ -306,5 +315,69 @@ describe('Spool reopened', () => {
     expect(s.reserveId()).toBe(4);
     s.close();
   });
+
+  it('reopened after an older id was appended later: given back in id order, the last id and the next one from the highest', () => {
+    const d = dir();
+    const s = new Spool(d, opts);
+    s.open();
+    s.reserveId();
+    s.reserveId();
+    s.reserveId();
+    s.append(payload(3), 1, false, 0, 3);
+    s.append(payload(2), 1, false, 0, 2);
+    s.close();
+    const again = new Spool(d, opts);
+    again.open();
+    expect(again.peek()!.id).toBe(2);
+    expect(again.after(again.peek()!)!.id).toBe(3);
+    expect(again.lastId).toBe(3);
+    expect(again.reserveId()).toBe(4);
+    again.close();
+  });
+
+  it('a negative id in the ack file is unreadable: an empty spool numbers its next batch 1 (an id 0 batch could never be read back)', () => {
+    const d = dir();
+    writeFileSync(path.join(d, 'acked.json'), '{"id":-1,"gen":9}');
+    const s = new Spool(d, opts);
+    expect(s.open()).toMatchObject({ batches: 0 });
+    expect([s.lastId, s.reserveId()]).toEqual([0, 1]);
+    s.close();
+  });
 });
 
+describe('Spool acks on disk', () => {
+  it('the ack file is written only when the pointer moves (not for a batch acked out of order)', () => {
+    const s = new Spool(dir(), opts);
+    s.open();
+    const [a, b] = [s.append(payload(1), 1, false), s.append(payload(2), 1, false)];
+    const save = vi.spyOn(SlotFile.prototype, 'save');
+    try {
+      s.ack(b!); // the oldest is still pending: the pointer stays at 0
+      expect(save).not.toHaveBeenCalled();
+      s.ack(a!);
+      expect(save.mock.calls).toEqual([[{ id: 2 }]]);
+    } finally {
+      save.mockRestore();
+      s.close();
+    }
+  });
+
+  it('a segment removed once its batches are done has its file descriptor closed', () => {
+    const d = dir();
+    const s = new Spool(d, { ...opts, segmentBytes: HEADER_BYTES + payload(1).length });
+    s.open();
+    const first = s.append(payload(1), 1, false);
+    s.append(payload(2), 1, false); // seals the first segment
+    s.ack(first);
+    expect(segs(d)).toEqual(['seg-0000000000000002.spool']);
+    let stillOpen = false;
+    try {
+      // the number may have been given to another file since (the ack file), one with a name
+      stillOpen = fstatSync(first.seg.fd).nlink === 0;
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('EBADF');
+    }
+    expect(stillOpen).toBe(false);
+    s.close();
+  });
+});
