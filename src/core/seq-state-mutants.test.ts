@@ -58,6 +58,15 @@ describe('SeqState', () => {
     expect(fs.readdirSync(path.dirname(file))).toEqual(['hub-seq.json']);
   });
 
+  it('load answers from the file, not from memory: a file gone bad reads as 0 even after a reservation', () => {
+    const { s, file } = fresh();
+    s.ensure(s.load());
+    fs.writeFileSync(file, '{"reserved":');
+    expect(s.load()).toBe(0);
+    fs.writeFileSync(file, '{"reserved":77}');
+    expect(s.load()).toBe(77);
+  });
+
   it('ensure after a fresh load reserves a block at once, and one unusable reservation counts as none', () => {
     const a = fresh();
     a.s.ensure(a.s.load());
