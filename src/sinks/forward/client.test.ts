@@ -8,9 +8,12 @@
  * config checks.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SluiceError } from '../../core/errors.js';
+import { SSRF_ERR } from '../../triggers/ssrf.js';
 import { checkForwardUrl, ForwardClient } from './client.js';
 import { forwardName, forwardSchema } from './config.js';
 import { HttpTransport, redactUrl } from './transport.js';
@@ -115,6 +118,94 @@ describe('ForwardClient.send', () => {
     const ok = new ForwardClient(`http://central.example:${c.port}/api/ingest`, [`central.example:${c.port}`], (_h, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]));
     open.push(() => ok.close());
     expect((await ok.send(Buffer.from('x\n'), {}, 5000)).ok).toBe(true);
+  });
+});
+
+describe('ForwardClient.send at its edges', () => {
+  it('latencyMs: the time the exchange took, in ms rounded to 0.01 (more than nothing, no more than the call took)', async () => {
+    const c = await central({ status: 200 });
+    const cl = client(c.url);
+    const t0 = performance.now();
+    const r = await cl.send(Buffer.from('x\n'), {}, 5000);
+    const took = performance.now() - t0;
+    expect(r.latencyMs).toBeGreaterThan(0);
+    expect(r.latencyMs).toBeLessThanOrEqual(took + 0.01);
+    expect(Math.round(r.latencyMs * 100)).toBeCloseTo(r.latencyMs * 100, 6);
+  });
+
+  it('an error a lookup marks ssrf, or a SluiceError, is for good; another lookup error can be retried', async () => {
+    const c = await central({ status: 200 });
+    const send = async (err: Error) => {
+      const cl = new ForwardClient(`http://central.example:${c.port}/api/ingest`, [], (_h, cb) => cb(err as NodeJS.ErrnoException, []));
+      open.push(() => cl.close());
+      return cl.send(Buffer.from('x\n'), {}, 5000);
+    };
+    expect(await send(Object.assign(new Error('refused by policy'), { ssrf: true }))).toMatchObject({ ok: false, retryable: false, error: 'refused by policy' });
+    expect(await send(new SluiceError(SSRF_ERR.BLOCKED, 'blocked'))).toMatchObject({ ok: false, retryable: false, error: 'blocked' });
+    expect(await send(Object.assign(new Error('try again'), { code: 'EAI_AGAIN', ssrf: 'yes' }))).toMatchObject({ ok: false, retryable: true, error: 'try again' });
+    expect(c.got).toHaveLength(0);
+  });
+
+  it('an IPv6 literal host is dialled without its brackets', async () => {
+    const got: string[] = [];
+    const srv = http.createServer((req, res) => (got.push(req.url!), res.end('ok')));
+    await new Promise<void>((r) => srv.listen(0, '::1', r));
+    open.push(() => new Promise((r) => srv.close(r)));
+    const port = (srv.address() as net.AddressInfo).port;
+    const r = await client(`http://[::1]:${port}/api/ingest`, [`[::1]:${port}`]).send(Buffer.from('x\n'), {}, 5000);
+    expect(r).toMatchObject({ ok: true, status: 200, snippet: 'ok' });
+    expect(got).toEqual(['/api/ingest']);
+  });
+
+  it('an answer cut off inside its body: retryable, with the status and the error', async () => {
+    const srv = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial', () => res.socket?.destroy());
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    open.push(() => new Promise((r) => srv.close(r)));
+    const port = (srv.address() as net.AddressInfo).port;
+    const r = await client(`http://127.0.0.1:${port}/api/ingest`).send(Buffer.from('x\n'), {}, 60_000);
+    expect(r).toMatchObject({ ok: false, status: 200, retryable: true, snippet: '' });
+    expect(r.error).not.toMatch(/^timeout/);
+  });
+
+  it('https goes through node:https on a kept-alive agent of one socket, port 443 unless given; http through node:http, port 80', async () => {
+    const viaHttps = vi.spyOn(https, 'request');
+    const viaHttp = vi.spyOn(http, 'request');
+    try {
+      // nothing need answer: only what the request was made with is looked at
+      await client('https://127.0.0.1/api/ingest', ['127.0.0.1']).send(Buffer.from('x\n'), {}, 5000);
+      expect(viaHttp).not.toHaveBeenCalled();
+      const s = viaHttps.mock.calls[0]![0] as https.RequestOptions;
+      expect([s.protocol, s.hostname, s.port, s.path]).toEqual(['https:', '127.0.0.1', 443, '/api/ingest']);
+      expect(s.agent).toBeInstanceOf(https.Agent);
+      expect(s.agent).toMatchObject({ keepAlive: true, maxSockets: 1 });
+      await client('http://127.0.0.1/api/ingest', ['127.0.0.1']).send(Buffer.from('x\n'), {}, 5000);
+      expect(viaHttps).toHaveBeenCalledTimes(1);
+      const p = viaHttp.mock.calls[0]![0] as http.RequestOptions;
+      expect([p.protocol, p.port]).toEqual(['http:', 80]);
+      expect(p.agent).not.toBeInstanceOf(https.Agent);
+      expect(p.agent).toMatchObject({ keepAlive: true, maxSockets: 1 });
+    } finally {
+      viaHttps.mockRestore();
+      viaHttp.mockRestore();
+    }
+  });
+
+  it('close hangs up the kept-alive connection', async () => {
+    let conn: net.Socket | undefined;
+    const srv = http.createServer((req, res) => (req.resume(), req.on('end', () => res.end('ok'))));
+    srv.on('connection', (sock: net.Socket) => (conn = sock));
+    srv.keepAliveTimeout = 0; // the server never hangs up an idle connection itself
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    open.push(() => (srv.closeAllConnections(), new Promise((r) => srv.close(r))));
+    const port = (srv.address() as net.AddressInfo).port;
+    const cl = client(`http://127.0.0.1:${port}/api/ingest`);
+    expect((await cl.send(Buffer.from('x\n'), {}, 5000)).ok).toBe(true);
+    expect(conn!.destroyed).toBe(false); // kept alive for the next batch
+    cl.close();
+    await vi.waitFor(() => expect(conn!.destroyed).toBe(true), { timeout: 10_000, interval: 5 });
   });
 });
 
