@@ -91,6 +91,10 @@ describe('SlotFile.load', () => {
     fs.mkdirSync(r, { recursive: true });
     write(r + '.b', { gen: 2 });
     expect(() => loadFrom(r)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+    // the only slot there cannot be read: not "no checkpoint"
+    const u = fresh();
+    fs.mkdirSync(u + '.b', { recursive: true });
+    expect(() => loadFrom(u)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
   });
 });
 

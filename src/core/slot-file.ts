@@ -36,8 +36,10 @@ export class SlotFile {
 
   /**
    * The newest valid document (parsed by `parse`, which throws on invalid
-   * input), or undefined when no slot exists. Throws the parse error when
-   * slots exist but none is valid.
+   * input), or undefined when no slot exists. Throws the first error when
+   * slots exist but none is valid, a slot that exists but cannot be read
+   * (EACCES, EIO, a directory) included: a caller must not take that for
+   * "no checkpoint" and start over.
    */
   load<T>(parse: (json: unknown) => T): T | undefined {
     let best: { gen: number; value: T; slot: number } | undefined;
@@ -48,7 +50,9 @@ export class SlotFile {
       try {
         text = readFileSync(s.file, 'utf8');
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') error = e as Error;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        error = e as Error;
+        found = true;
         return;
       }
       found = true;
