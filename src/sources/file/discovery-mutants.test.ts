@@ -1,81 +1,18 @@
 /**
  * FileSet (discovery.ts) on its own, with a scripted watcher and real files
- * (found by mutation testing, `npm run mutate`): errors and refusals counted
- * once while they last and forgotten a poll later, the degraded state naming
- * the first failing path, renames within the globs, where a file is opened
- * (saved offset, a fingerprint that differs, from = "end"), an incomplete or
- * partly failed listing proving nothing gone, coalesced scans, and the files
- * rotated while Sluice was down.
+ * (test/helpers/file-set.ts; found by mutation testing, `npm run mutate`):
+ * errors and refusals counted once while they last and forgotten a poll
+ * later, the degraded state naming the first failing path, and where a file
+ * is opened (saved offset, a fingerprint that differs, from = "end"), or why
+ * not. Renames, rotation and scans: discovery-rotation-mutants.test.ts.
  */
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Health, type HealthEvent } from '../../core/health.js';
-import { fileSourceSchema, type FileSourceInput } from './config.js';
-import { newCounters } from './counters.js';
-import { FileSet } from './discovery.js';
-import { DEFAULT_LINK_POLICY, type FoundFile } from './links.js';
-import { fingerprintOf, type FileTailer } from './tailer.js';
-import type { PathWatcher, ScanResult } from './watcher.js';
+import { fingerprintOf } from './tailer.js';
+import { fileSet, found, idOf, notes, runCleanup, tempDir } from '../../../test/helpers/file-set.js';
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sluice-discovery-m-'));
-  cleanup.push(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
-
-function found(p: string, path = p): FoundFile {
-  const st = statSync(p, { bigint: true });
-  return { path, real: p, viaLink: false, dev: String(st.dev), ino: String(st.ino), size: Number(st.size) };
-}
-
-function idOf(p: string): string {
-  const st = statSync(p, { bigint: true });
-  return `${st.dev}:${st.ino}`;
-}
-
-type Listing = Partial<ScanResult> | (() => Promise<Partial<ScanResult>>);
-
-/** A FileSet whose watcher answers each scan with the next listing (the last one repeats). */
-function fileSet(listings: Listing[], over: Partial<FileSourceInput> = {}, opts: { firstStart?: boolean } = {}) {
-  const counters = newCounters();
-  const health = new Health('source', 'app', 'file');
-  const events: HealthEvent[] = [];
-  health.observe((_who, e) => events.push(e));
-  health.set('running');
-  events.length = 0;
-  const registered: FileTailer[] = [];
-  const pumped: FileTailer[] = [];
-  let scans = 0;
-  let stopping = false;
-  const watcher = {
-    scan: async (): Promise<ScanResult> => {
-      const l = listings[Math.min(scans++, listings.length - 1)]!;
-      const r = typeof l === 'function' ? await l() : l;
-      return { files: [], errors: [], refused: [], truncated: false, ...r };
-    },
-  } as unknown as PathWatcher;
-  const cfg = fileSourceSchema.parse({ name: 'app', type: 'file', format: 'plain', paths: ['/unused'], ...over });
-  const set = new FileSet({
-    cfg, watcher, links: DEFAULT_LINK_POLICY, counters, health,
-    firstStart: () => opts.firstStart ?? false,
-    stopping: () => stopping,
-    register: (t) => registered.push(t),
-    pump: (t) => pumped.push(t),
-  });
-  cleanup.push(async () => {
-    for (const t of [...set.tailers, ...registered]) await t.close();
-  });
-  return { set, counters, health, events, registered, pumped, scans: () => scans, stop: () => (stopping = true) };
-}
-
-const notes = (events: HealthEvent[], kind: string) => events.filter((e) => e.type === 'note' && e.event === kind);
+afterEach(runCleanup);
 
 describe('FileSet errors and refusals', () => {
   it('an error is counted once per poll for the same code, again for another code or a later poll, and forgotten after a whole poll without it', async () => {
@@ -159,7 +96,6 @@ describe('FileSet opening', () => {
     expect(pumped).toEqual([t]);
     expect({ readPos: t.readPos, path: t.path }).toEqual({ readPos: 0, path: p });
     expect(set.byPath.get(p)).toBe(t);
-    expect(set.byId.size).toBe(0); // the source's register() keeps byId
     expect(notes(events, 'file_opened')).toEqual([
       { type: 'note', event: 'file_opened', msg: `reading ${p} from offset 0 of 8`, fields: { path: p, offset: 0, size: 8 } },
     ]);
@@ -172,7 +108,6 @@ describe('FileSet opening', () => {
     const first = fileSet([{ files: [found(a!)] }, { files: [found(a!), found(b!)] }], { from: 'end' }, { firstStart: true });
     await first.set.scan(true);
     expect(first.registered.map((t) => t.readPos)).toEqual([4]);
-    first.registered.forEach((t) => first.set.byId.set(t.id, t));
     await first.set.scan(false); // later: from 0
     expect(first.registered.map((t) => t.readPos)).toEqual([4, 0]);
     const later = fileSet([{ files: [found(c!)] }], { from: 'end' }, { firstStart: false });
@@ -220,6 +155,43 @@ describe('FileSet opening', () => {
     expect(counters.read_errors).toBe(1);
   });
 
+  it('a symlink where the scan saw a real path is refused as swapped (ELOOP), not an error', async () => {
+    const d = tempDir();
+    const p = join(d, 'a.log');
+    writeFileSync(p, 'x\n');
+    const l = join(d, 'l.log');
+    symlinkSync(p, l);
+    const h = fileSet([{ files: [{ ...found(p), path: l, real: l }] }]);
+    await h.set.scan();
+    expect(h.registered).toHaveLength(0);
+    expect(h.set.refused.get(l)).toMatchObject({ code: 'ESWAPPED', reason: `${l} changed between check and open (ELOOP)` });
+    expect({ errors: h.set.errors.size, read_errors: h.counters.read_errors }).toEqual({ errors: 0, read_errors: 0 });
+  });
+
+  it('an open that succeeds forgets the path\'s refusal', async () => {
+    const d = tempDir();
+    const p = join(d, 'a.log');
+    writeFileSync(p, 'x\n');
+    const h = fileSet([{ files: [found(p)] }]);
+    h.set.noteRefused(p, { code: 'ESWAPPED', reason: 'swapped' });
+    await h.set.scan();
+    expect(h.registered).toHaveLength(1);
+    expect(h.set.refused.has(p)).toBe(false);
+  });
+
+  it('stopping while a file is being opened: closed, its saved offset left for the next start', async () => {
+    const d = tempDir();
+    const p = join(d, 'a.log');
+    writeFileSync(p, 'one\n');
+    const key = `${idOf(p)}:${fingerprintOf(Buffer.from('one\n'))}`;
+    const h = fileSet([{ files: [found(p)] }], {}, { stopAfter: 1 }); // the scan's own check passes, the open's does not
+    h.set.saved.set(idOf(p), { key, path: p, offset: 9 }); // past the end: would count a truncation
+    await h.set.scan();
+    expect(h.registered).toHaveLength(0);
+    expect(h.set.saved.has(idOf(p))).toBe(true);
+    expect(h.counters.truncations).toBe(0);
+  });
+
   it('a directory where the scan saw a file is refused as swapped; a different inode too, and neither is read', async () => {
     const d = tempDir();
     const p = join(d, 'a.log');
@@ -236,170 +208,5 @@ describe('FileSet opening', () => {
     expect(ino.registered).toHaveLength(0);
     expect(ino.counters.refused_swapped).toBe(1);
     expect(ino.set.refused.get(other)?.reason).toMatch(/^.*b\.log changed between check and open \(checked /);
-  });
-});
-
-describe('FileSet rotation', () => {
-  /** A FileSet that opened `name` in its first scan; `next` sets what the following scans list. */
-  async function opened(d: string, name = 'a.log') {
-    const p = join(d, name);
-    writeFileSync(p, 'x\n');
-    const listings: Listing[] = [{ files: [found(p)] }];
-    const h = fileSet(listings);
-    await h.set.scan();
-    const t = h.registered[0]!;
-    h.set.byId.set(t.id, t); // what the source's register() does
-    h.set.tailers.add(t);
-    h.pumped.length = 0;
-    h.events.length = 0;
-    return { p, t, next: (l: Listing) => listings.push(l), ...h };
-  }
-
-  it('a file renamed within the globs keeps its tailer under the new path: a rotation, noted; a gone one is back', async () => {
-    const d = tempDir();
-    const h = await opened(d);
-    const q = join(d, 'b.log');
-    renameSync(h.p, q);
-    h.t.gone = true;
-    h.t.goneCounted = true;
-    h.next({ files: [found(q)] });
-    await h.set.scan();
-    expect(h.t.path).toBe(q);
-    expect(h.set.byPath.get(q)).toBe(h.t);
-    expect(h.set.byPath.has(h.p)).toBe(false);
-    expect(h.counters.rotations).toBe(1);
-    expect(notes(h.events, 'file_renamed')).toEqual([
-      { type: 'note', event: 'file_renamed', msg: `${h.p} renamed to ${q}: reading on`, fields: { path: q, was: h.p } },
-    ]);
-    expect({ gone: h.t.gone, goneCounted: h.t.goneCounted }).toEqual({ gone: false, goneCounted: false });
-    expect(h.registered).toHaveLength(1);
-  });
-
-  it('the same link with its target renamed: the real path follows, no rotation', async () => {
-    const d = tempDir();
-    const h = await opened(d);
-    const q = join(d, 'real.log');
-    renameSync(h.p, q);
-    h.next({ files: [{ ...found(q), path: h.p, viaLink: true }] });
-    await h.set.scan();
-    expect({ path: h.t.path, real: h.t.realPath, link: h.t.link }).toEqual({ path: h.p, real: q, link: h.p });
-    expect(h.counters.rotations).toBe(0);
-    expect(h.set.byPath.get(h.p)).toBe(h.t);
-  });
-
-  it('a path that names another file now: the old one is gone (noted, pumped, off byPath), the new one opened', async () => {
-    const d = tempDir();
-    const h = await opened(d);
-    renameSync(h.p, join(d, 'a.log.1'));
-    writeFileSync(h.p, 'new\n');
-    h.next({ files: [found(h.p)] });
-    await h.set.scan();
-    expect(h.t.gone).toBe(true);
-    expect(h.registered).toHaveLength(2);
-    expect(h.set.byPath.get(h.p)).toBe(h.registered[1]);
-    expect(h.pumped).toEqual([h.t, h.registered[1]]);
-    expect(notes(h.events, 'file_rotated')).toEqual([
-      { type: 'note', event: 'file_rotated', msg: `${h.p} was rotated or deleted: reading the old file to its end`, fields: { path: h.p } },
-    ]);
-    h.set.markGone(h.t); // once only
-    expect(notes(h.events, 'file_rotated')).toHaveLength(1);
-    expect(h.pumped).toHaveLength(2);
-  });
-
-  it('a file no longer listed is gone, unless the listing was cut short or failed on a directory above it', async () => {
-    const d = tempDir();
-    const h = await opened(d);
-    h.next({ truncated: true });
-    await h.set.scan();
-    expect(h.t.gone).toBe(false);
-    h.next({ errors: [{ path: d, code: 'EACCES' }] });
-    await h.set.scan();
-    expect(h.t.gone).toBe(false);
-    h.next({ errors: [{ path: d + '/', code: 'EACCES' }] });
-    await h.set.scan();
-    expect(h.t.gone).toBe(false);
-    h.next({ errors: [{ path: h.p, code: 'EACCES' }] });
-    await h.set.scan();
-    expect(h.t.gone).toBe(false);
-    h.next({ errors: [{ path: d + 'x', code: 'EACCES' }, { path: join(d, 'a'), code: 'EIO' }] }); // not above it
-    await h.set.scan();
-    expect(h.t.gone).toBe(true);
-    expect(h.set.byPath.has(h.p)).toBe(false);
-  });
-
-  it('remove forgets a tailer only under the names it still holds', async () => {
-    const d = tempDir();
-    const h = await opened(d);
-    const other = { ...h.t, id: h.t.id, path: h.p } as FileTailer;
-    h.set.byPath.set(h.p, other);
-    h.set.remove(h.t);
-    expect(h.set.tailers.has(h.t)).toBe(false);
-    expect(h.set.byId.has(h.t.id)).toBe(false);
-    expect(h.set.byPath.get(h.p)).toBe(other);
-  });
-});
-
-describe('FileSet scans', () => {
-  it('a scan asked during one shares it and runs once more after it; a failing scan counts a read error', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const { set, scans, counters } = fileSet([async () => (await gate, {}), {}]);
-    const a = set.scan();
-    expect(set.scanning).toBe(a);
-    const b = set.scan();
-    expect(b).toBe(a);
-    release();
-    await a;
-    expect(scans()).toBe(2);
-    expect(set.scanning).toBe(null);
-    const bad = fileSet([async () => { throw new Error('boom'); }]);
-    await bad.set.scan();
-    expect(bad.counters.read_errors).toBe(1);
-    expect(counters.read_errors).toBe(0);
-  });
-
-  it('nothing is noted once stopping', async () => {
-    const h = fileSet([{ errors: [{ path: '/x/a.log', code: 'EIO' }] }]);
-    h.stop();
-    await h.set.scan();
-    expect(h.counters.read_errors).toBe(0);
-  });
-});
-
-describe('FileSet.recoverRotated', () => {
-  it('finds a saved file beside its old path and reads it from its offset to its end, as gone', async () => {
-    const d = tempDir();
-    const p = join(d, 'a.log');
-    writeFileSync(p, 'one\ntwo\n');
-    const key = `${idOf(p)}:${fingerprintOf(Buffer.from('one\ntwo\n'))}`;
-    renameSync(p, join(d, 'a.log.1'));
-    const h = fileSet([]);
-    h.set.saved.set(idOf(join(d, 'a.log.1')), { key, path: p, offset: 4 });
-    await h.set.recoverRotated();
-    expect(h.registered).toHaveLength(1);
-    const t = h.registered[0]!;
-    expect({ real: t.realPath, readPos: t.readPos, gone: t.gone, goneCounted: t.goneCounted }).toEqual({ real: join(d, 'a.log.1'), readPos: 4, gone: true, goneCounted: true });
-    expect(t.goneAt).toBeGreaterThan(0);
-    expect(h.pumped).toEqual([t]);
-    expect(h.counters.rotations).toBe(1);
-    expect(h.set.saved.size).toBe(0);
-  });
-
-  it('leaves it when fully read, when its first bytes differ, or when it is open already', async () => {
-    const d = tempDir();
-    const p = join(d, 'a.log.1');
-    writeFileSync(p, 'one\ntwo\n');
-    const fp = fingerprintOf(Buffer.from('one\ntwo\n'));
-    const tryWith = async (key: string, offset: number, open = false) => {
-      const h = fileSet([]);
-      h.set.saved.set(idOf(p), { key, path: join(d, 'a.log'), offset });
-      if (open) h.set.byId.set(idOf(p), {} as FileTailer);
-      await h.set.recoverRotated();
-      return h.registered.length;
-    };
-    expect(await tryWith(`${idOf(p)}:${fp}`, 8)).toBe(0);
-    expect(await tryWith(`${idOf(p)}:${fp}`, 7)).toBe(1);
-    expect(await tryWith(`${idOf(p)}:${fingerprintOf(Buffer.from('other\n'))}`, 0)).toBe(0);
-    expect(await tryWith(`${idOf(p)}:${fp}`, 0, true)).toBe(0);
   });
 });
