@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MultilineJoiner, compileStates, startPatternStates, type JoinStates } from './multiline.js';
+import { MULTILINE_PRESETS, isMultilinePreset, multilineStates } from './multiline-presets.js';
 
 interface Rec {
   text: string;
@@ -135,5 +136,19 @@ describe('MultilineJoiner', () => {
     j.push('y', 31, 0);
     j.flush();
     expect(out).toEqual([{ text: 'S', end: 10, lines: 1 }, { text: 'S\nx\ny', end: 31, lines: 3 }]);
+  });
+});
+
+describe('multilineStates', () => {
+  it('a preset name means its table; a start pattern its own table; an unknown name throws', () => {
+    expect(multilineStates({ preset: 'java' })).toBe(MULTILINE_PRESETS.java);
+    expect(multilineStates({ start: '^S' })).toEqual(startPatternStates('^S'));
+    expect(() => multilineStates({ preset: 'node' })).toThrow(new Error('unknown multiline preset "node"'));
+  });
+
+  it('only the presets\' own names are presets (not what every object inherits)', () => {
+    expect(isMultilinePreset('go')).toBe(true);
+    expect(isMultilinePreset('toString')).toBe(false);
+    expect(isMultilinePreset('constructor')).toBe(false);
   });
 });
