@@ -14,11 +14,14 @@ import { PathWatcher, type WatcherOptions } from './watcher.js';
 
 // fs.watch as is, but counted: which directories a PathWatcher asked to watch
 const watchCalls = vi.hoisted(() => [] as string[]);
+const watchers = vi.hoisted(() => new Map<string, import('node:fs').FSWatcher>());
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const watch = ((dir: string, ...rest: unknown[]) => {
     watchCalls.push(dir);
-    return (fs.watch as (...a: unknown[]) => unknown)(dir, ...rest);
+    const w = (fs.watch as (...a: unknown[]) => import('node:fs').FSWatcher)(dir, ...rest);
+    watchers.set(dir, w);
+    return w;
   }) as typeof fs.watch;
   return { ...fs, watch, default: { ...fs, watch } };
 });
@@ -169,6 +172,34 @@ describe('PathWatcher.scan', () => {
     expect(w.watchedDirs.sort()).toEqual([d, join(d, 'a')].sort());
     // a directory already watched is not watched again
     expect(watchCalls.sort()).toEqual([d, join(d, 'a'), join(d, 'b')].sort());
+  });
+
+  it('a watch that fails is dropped, and armed again by the next scan', async () => {
+    const d = tempDir();
+    files(d, ['a/x.log', 'b/y.log']);
+    const { w } = watcher([join(d, '*/*.log')]);
+    await w.scan();
+    watchCalls.length = 0;
+    watchers.get(join(d, 'a'))!.emit('error', Object.assign(new Error('gone'), { code: 'ENOENT' }));
+    expect(w.watchedDirs.sort()).toEqual([d, join(d, 'b')].sort());
+    await w.scan();
+    expect(watchCalls).toEqual([join(d, 'a')]);
+    expect(w.watchedDirs.sort()).toEqual([d, join(d, 'a'), join(d, 'b')].sort());
+  });
+
+  it('a late error from a watch already replaced does not drop its successor', async () => {
+    const d = tempDir();
+    files(d, ['a/x.log']);
+    const { w } = watcher([join(d, '*/*.log')]);
+    await w.scan();
+    const first = watchers.get(join(d, 'a'))!;
+    rmSync(join(d, 'a'), { recursive: true });
+    await w.scan(); // a is no longer looked at: its watch closed
+    files(d, ['a/x.log']);
+    await w.scan(); // watched again, by a new watch
+    expect(watchers.get(join(d, 'a'))).not.toBe(first);
+    first.emit('error', new Error('late'));
+    expect(w.watchedDirs.sort()).toEqual([d, join(d, 'a')].sort());
   });
 
   it('watches at most 1024 directories', async () => {
