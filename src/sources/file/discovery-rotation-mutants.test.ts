@@ -204,6 +204,22 @@ describe('FileSet.recoverRotated', () => {
     expect(h.set.saved.size).toBe(0);
   });
 
+  it('one first reached through a link keeps the link as its name', async () => {
+    const d = tempDir();
+    const p = join(d, 'a.log.1');
+    writeFileSync(p, 'one\ntwo\n');
+    const h = fileSet([]);
+    const link = join(d, 'current.log');
+    h.set.saved.set(idOf(p), { key: `${idOf(p)}:${fingerprintOf(Buffer.from('one\ntwo\n'))}`, path: join(d, 'a.log'), link, offset: 4 });
+    await h.set.recoverRotated();
+    const t = h.registered[0]!;
+    expect({ path: t.path, real: t.realPath, link: t.link }).toEqual({ path: link, real: p, link });
+    const plain = fileSet([]);
+    plain.set.saved.set(idOf(p), { key: `${idOf(p)}:${fingerprintOf(Buffer.from('one\ntwo\n'))}`, path: join(d, 'a.log'), offset: 4 });
+    await plain.set.recoverRotated();
+    expect({ path: plain.registered[0]!.path, link: plain.registered[0]!.link }).toEqual({ path: p, link: undefined });
+  });
+
   it('stopping while one is being opened: closed, not read', async () => {
     const d = tempDir();
     const p = join(d, 'a.log.1');
