@@ -199,6 +199,25 @@ describe('ForwardStage with a scripted transport', () => {
     }
   });
 
+  it('a damaged frame the spool skipped at start: counted (frames, bytes, a spool_corrupt drop) and said', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sluice-fwds-'));
+    const dir = path.join(dataDir, 'spool', 'f');
+    const sp = new Spool(dir, { fsync: 'off', fsyncIntervalMs: 1000 });
+    sp.open();
+    const bad = sp.append(Buffer.from('{"seq":1}\n'), 1, false);
+    sp.append(Buffer.from('{"seq":2}\n'), 1, false);
+    sp.close();
+    const seg = path.join(dir, 'seg-0000000000000001.spool');
+    const buf = readFileSync(seg);
+    buf[bad.off] ^= 0xff; // its magic
+    writeFileSync(seg, buf);
+    const { st, drops, logs, report } = stage(scripted().t, {}, dataDir);
+    expect(report).toMatchObject({ batches: 1, corrupt_frames: 1, corrupt_bytes: bad.bytes });
+    expect(st.counters).toMatchObject({ recovered_batches: 1, corrupt_frames: 1, corrupt_bytes: bad.bytes });
+    expect(drops).toEqual({ 'forward/spool_corrupt': 1 });
+    expect(logs).toContain(`forward:f: the spool had 1 damaged frame(s), ${bad.bytes} bytes skipped; 1 good batch(es) kept`);
+  });
+
   it('the agent id is random once and kept; a damaged one is replaced', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'sluice-fwds-'));
     const keyOf = async () => {
