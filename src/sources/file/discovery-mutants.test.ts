@@ -192,6 +192,16 @@ describe('FileSet opening', () => {
     expect(h.counters.truncations).toBe(0);
   });
 
+  it('stopping once its offset is set: closed, not registered', async () => {
+    const d = tempDir();
+    const p = join(d, 'a.log');
+    writeFileSync(p, 'one\n');
+    const h = fileSet([{ files: [found(p)] }], {}, { stopAfter: 2 }); // the scan's and the open's first checks pass
+    await h.set.scan();
+    expect(h.registered).toHaveLength(0);
+    expect(h.pumped).toHaveLength(0);
+  });
+
   it('a directory where the scan saw a file is refused as swapped; a different inode too, and neither is read', async () => {
     const d = tempDir();
     const p = join(d, 'a.log');

@@ -113,6 +113,12 @@ describe('FileSet rotation', () => {
     expect(h.set.byPath.has(h.p)).toBe(false);
   });
 
+  it('clear forgets every tailer', async () => {
+    const h = await opened(tempDir());
+    h.set.clear();
+    expect({ tailers: h.set.tailers.size, id: h.set.byId.size, path: h.set.byPath.size }).toEqual({ tailers: 0, id: 0, path: 0 });
+  });
+
   it('remove forgets a tailer only under the names it still holds', async () => {
     const d = tempDir();
     const h = await opened(d);
@@ -202,6 +208,19 @@ describe('FileSet.recoverRotated', () => {
     expect(h.pumped).toEqual([t]);
     expect(h.counters.rotations).toBe(1);
     expect(h.set.saved.size).toBe(0);
+  });
+
+  it('finds several saved files of one directory', async () => {
+    const d = tempDir();
+    const [p, q] = [join(d, 'a.log.1'), join(d, 'b.log.1')];
+    writeFileSync(p, 'one\ntwo\n');
+    writeFileSync(q, 'one\ntwo\n');
+    const h = fileSet([]);
+    for (const [x, was] of [[p, 'a.log'], [q, 'b.log']] as const) {
+      h.set.saved.set(idOf(x), { key: `${idOf(x)}:${fingerprintOf(Buffer.from('one\ntwo\n'))}`, path: join(d, was), offset: 4 });
+    }
+    await h.set.recoverRotated();
+    expect(h.registered.map((t) => t.realPath).sort()).toEqual([p, q]);
   });
 
   it('one first reached through a link keeps the link as its name', async () => {
