@@ -192,6 +192,17 @@ describe('FileSet opening', () => {
     expect(h.counters.truncations).toBe(0);
   });
 
+  it('an open that fails otherwise than ENOENT is an error of the path', async () => {
+    const d = tempDir();
+    const p = join(d, 'a.log');
+    writeFileSync(p, 'x\n');
+    const h = fileSet([{ files: [{ ...found(p), real: join(d, 'x'.repeat(300)) }] }]);
+    await h.set.scan();
+    expect(h.set.errors.get(p)).toEqual({ code: 'ENAMETOOLONG', gen: 0 });
+    expect(h.counters.read_errors).toBe(1);
+    expect(h.registered).toHaveLength(0);
+  });
+
   it('stopping once its offset is set: closed, not registered', async () => {
     const d = tempDir();
     const p = join(d, 'a.log');
