@@ -28,7 +28,9 @@ describe.skipIf(!existsSync(LOGROTATE))('archive sink', () => {
       const conf = path.join(dir, 'logrotate.conf');
       writeFileSync(conf, `${out} {\n  rotate 100\n  ${mode}\n  missingok\n  nocompress\n}\n`);
       let want = '';
-      const archived = async () => ((await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { archive: { counters: { records: number } }[] }).archive[0]!.counters.records;
+      type ArchiveView = { size: number; counters: { records: number; reopened: number } };
+      const view = async () => ((await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { archive: ArchiveView[] }).archive[0]!;
+      const archived = async () => (await view()).counters.records;
       let n = 0;
       for (let round = 0; round < 5; round++) {
         let chunk = '';
@@ -37,8 +39,10 @@ describe.skipIf(!existsSync(LOGROTATE))('archive sink', () => {
         want += chunk;
         await waitFor(async () => (await archived()) === n, `${n} lines archived`);
         execFileSync(LOGROTATE, ['-f', '-s', path.join(dir, 'state'), conf]);
-        // create: the sink notices the move (inode) and writes a new file; copytruncate: it appends at the new end
-        await new Promise((r) => setTimeout(r, 150));
+        // create: the sink notices the move (inode) and writes a new file; copytruncate: it notices the
+        // truncation (its size back to 0) and appends at the new end. Wait for it before the next chunk.
+        if (mode === 'create') await waitFor(async () => (await view()).counters.reopened === round + 1, `the sink reopening after rotation ${round + 1}`);
+        else await waitFor(async () => (await view()).size === 0, `the sink seeing the truncation of rotation ${round + 1}`);
       }
       expect(await d.stop()).toBe(0);
       const files = readdirSync(path.dirname(out)).filter((f) => f.startsWith('app.raw'));

@@ -52,6 +52,19 @@ async function status(d: DaemonHandle): Promise<{ forward: { spool_batches: numb
   return (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as never;
 }
 
+/**
+ * Everything the central will ever publish has reached `sse`: the agent has nothing left to send
+ * (every batch acknowledged, so stored and published at the central), which makes the central's
+ * stream head final; then wait for the client to reach that head. A duplicate would be published
+ * before it, so a tally taken after this sees any there is, with no time window to guess.
+ */
+async function drained(a: DaemonHandle, c: DaemonHandle, sse: SseClient): Promise<void> {
+  await waitFor(async () => (await status(a)).forward[0]!.spool_batches === 0, 'the agent spool empty', 60_000);
+  const streams = ((await (await fetch(`${c.url}/api/streams`, { headers: authHeaders })).json()) as { streams: { name: string; last_seq: number }[] }).streams;
+  const head = streams.find((s) => s.name === 'edge1')!.last_seq;
+  await sse.waitFor(() => Number(sse.lastId ?? -1) >= head, `the client at the central's head #${head}`, 60_000);
+}
+
 describe('forward: agent -> central', () => {
   it('the central stopped while the agent reads: afterwards it has every line exactly once', async () => {
     const dir = tempDir();
@@ -69,8 +82,9 @@ describe('forward: agent -> central', () => {
     sse.disconnect();
     appendFileSync(log, lines(N / 2, N));
     // the agent spools while the central is away, and retries
+    // ... and keeps reading while it does: the central comes back to a spool that holds batches
     await waitFor(async () => (await status(a)).forward[0]!.counters.retries > 0, 'the agent retrying', 30_000);
-    await new Promise((r) => setTimeout(r, 2000));
+    await waitFor(async () => (await agentRead(a)) === N && (await status(a)).forward[0]!.spool_batches > 1, 'the second half read and spooled', 60_000);
     c = await central(dir, cPort);
     await sse.connect(String(lastSeen));
     // (a count of events while waiting: logs() parses every record, and the client shares this process)
@@ -97,7 +111,7 @@ describe('forward: agent -> central', () => {
     expect(before).toBeLessThan(N); // killed mid-stream
     a = await agent(dir, aPort, cPort, log);
     await sse.waitFor(() => sse.events.length >= N, `${N} records at the central`, 120_000);
-    await new Promise((r) => setTimeout(r, 500)); // a duplicate would arrive right behind
+    await drained(a, c, sse);
     expect(tally(sse)).toEqual({ distinct: N, dup: 0 });
     sse.disconnect();
     expect(await a.stop()).toBe(0);
@@ -117,7 +131,7 @@ describe('forward: agent -> central', () => {
     expect(sse.events.length).toBe(14_000);
     a = await agent(dir, aPort, cPort, log);
     await sse.waitFor(() => sse.events.length >= M, `${M} records at the central`, 60_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await drained(a, c, sse);
     expect(tally(sse)).toEqual({ distinct: M, dup: 0 });
     sse.disconnect();
     expect(await a.stop()).toBe(0);
@@ -213,7 +227,7 @@ describe('forward: agent -> central', () => {
       await waitFor(async () => (await fwd()).spool_batches === 0 && (await agentRead(a)) === M, 'the agent done', 120_000);
       const dropped = (await fwd()).counters.dropped_records;
       await sse.waitFor(() => sse.events.length >= M - dropped, 'what was not dropped at the central', 60_000);
-      await new Promise((r) => setTimeout(r, 300));
+      await drained(a, c, sse);
       const t = tally(sse);
       expect(t.dup).toBe(0);
       expect(M - t.distinct).toBe(dropped);
