@@ -167,7 +167,7 @@ export class Daemon implements DaemonView {
     openDataDir(dataDir, cfg.data_dir, this.#log);
     if (cfg.server.tls) checkTlsFiles(cfg.server.tls); // before anything is opened: a typo costs nothing
     this.#seq = new SeqState(dataDir);
-    const seqStart = this.#seq.load();
+    const seqStart = await step(E.DATA_DIR_STATE, 'data_dir: the seq counter', () => this.#seq.load());
     await step(E.DATA_DIR_NOT_WRITABLE, `data_dir: cannot write ${this.#seq.path}`, () => this.#seq.ensure(seqStart));
     this.#hub = new Hub({
       seqStart,

@@ -55,6 +55,7 @@ export const E = {
   // Start-up failures (`sluice run` prints `CODE: message` and exits 1; see docs/operations.md).
   DATA_DIR_CREATE: defineError('SLUICE_ERR_DATA_DIR_CREATE', 500, 'cannot create data_dir'),
   DATA_DIR_NOT_WRITABLE: defineError('SLUICE_ERR_DATA_DIR_NOT_WRITABLE', 500, 'cannot write in data_dir'),
+  DATA_DIR_STATE: defineError('SLUICE_ERR_DATA_DIR_STATE', 500, 'a state file in data_dir cannot be read or is not valid'),
   AUTH_TOKEN_READ: defineError('SLUICE_ERR_AUTH_TOKEN_READ', 500, 'cannot read the generated admin token file'),
   TLS_READ: defineError('SLUICE_ERR_TLS_READ', 500, 'cannot read the TLS certificate or key file'),
   TLS_INVALID: defineError('SLUICE_ERR_TLS_INVALID', 500, 'invalid TLS certificate or key'),

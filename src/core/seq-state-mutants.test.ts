@@ -1,5 +1,6 @@
 /**
- * SeqState at its edges (mutation testing): what load accepts as `reserved`,
+ * SeqState at its edges (mutation testing): what load accepts as `reserved`
+ * (and that it refuses a file it cannot use rather than count from 0),
  * when ensure writes the next block (and what), close writing the exact last
  * seq, and the file replaced whole (no temporary left behind).
  */
@@ -33,16 +34,20 @@ describe('SeqState', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it('load: 0 without a file or with one it cannot use, else the positive safe integer reserved', () => {
+  it('load: 0 without a file, the positive safe integer reserved, and a throw for a file it cannot use', () => {
     expect(fresh().s.load()).toBe(0);
-    expect(fresh('{"reserved":').s.load()).toBe(0);
-    expect(fresh('null').s.load()).toBe(0);
-    for (const bad of ['0', '-5', '1.5', '"abc"', 'null', 'false', '9007199254740992', '[]', '{}']) {
-      expect(fresh(`{"reserved":${bad}}`).s.load(), bad).toBe(0);
+    for (const bad of ['{"reserved":', 'null', '', '[]', '{}']) {
+      expect(() => fresh(bad).s.load(), bad).toThrow(/holds no usable seq reservation .*remove it to count from 0/);
+    }
+    for (const bad of ['0', '-5', '1.5', '"abc"', '"42"', 'true', 'null', 'false', '9007199254740992', '[]', '{}']) {
+      expect(() => fresh(`{"reserved":${bad}}`).s.load(), bad).toThrow(/hub-seq\.json holds no usable seq reservation/);
     }
     expect(fresh('{"reserved":1}').s.load()).toBe(1);
-    expect(fresh('{"reserved":"42"}').s.load()).toBe(42);
     expect(fresh('{"reserved":9007199254740991}').s.load()).toBe(9007199254740991);
+    // a file that exists but cannot be read (here: a directory) is not "no file"
+    const { s, file } = fresh();
+    fs.mkdirSync(file);
+    expect(() => s.load()).toThrow(/cannot read .*hub-seq\.json/);
   });
 
   it('ensure writes seq + BLOCK once seq is past half a block below the reservation, not before', () => {
@@ -58,22 +63,19 @@ describe('SeqState', () => {
     expect(fs.readdirSync(path.dirname(file))).toEqual(['hub-seq.json']);
   });
 
-  it('load answers from the file, not from memory: a file gone bad reads as 0 even after a reservation', () => {
+  it('load answers from the file, not from memory: a file gone bad throws even after a reservation', () => {
     const { s, file } = fresh();
     s.ensure(s.load());
     fs.writeFileSync(file, '{"reserved":');
-    expect(s.load()).toBe(0);
+    expect(() => s.load()).toThrow(/no usable seq reservation/);
     fs.writeFileSync(file, '{"reserved":77}');
     expect(s.load()).toBe(77);
   });
 
-  it('ensure after a fresh load reserves a block at once, and one unusable reservation counts as none', () => {
+  it('ensure after a fresh load reserves a block at once', () => {
     const a = fresh();
     a.s.ensure(a.s.load());
     expect(a.reserved()).toBe(BLOCK);
-    const b = fresh('{"reserved":-7}');
-    b.s.ensure(b.s.load());
-    expect(b.reserved()).toBe(BLOCK);
   });
 
   it('close writes the exact last seq (lower than the reservation), and the next load starts there', () => {

@@ -24,16 +24,35 @@ export class SeqState {
     this.#file = path.join(dataDir, 'hub-seq.json');
   }
 
-  /** The seq to start counting from. */
+  /**
+   * The seq to start counting from: 0 without a file (a new data_dir). A file
+   * that exists but cannot be read or holds no positive safe integer throws:
+   * starting over at 0 would hand out seqs that clients already hold (one
+   * resuming with `Last-Event-ID` would wait for records it never gets). The
+   * file is only ever replaced whole, so this takes an outside hand or a
+   * failing disk; the message says what to do.
+   */
   load(): number {
+    let text: string;
     try {
-      const j = JSON.parse(readFileSync(this.#file, 'utf8')) as { reserved?: unknown };
-      const r = Number(j.reserved);
-      this.#reserved = Number.isSafeInteger(r) && r > 0 ? r : 0;
-    } catch {
-      this.#reserved = 0;
+      text = readFileSync(this.#file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return (this.#reserved = 0);
+      throw new Error(`cannot read ${this.#file}: ${(e as Error).message}`, { cause: e });
     }
-    return this.#reserved;
+    let r: unknown;
+    try {
+      r = (JSON.parse(text) as { reserved?: unknown } | null)?.reserved;
+    } catch {
+      r = undefined;
+    }
+    if (typeof r !== 'number' || !Number.isSafeInteger(r) || r <= 0) {
+      throw new Error(
+        `${this.#file} holds no usable seq reservation (want {"reserved": <positive integer>}, found ${JSON.stringify(text.slice(0, 60))}): ` +
+          'restore it, or remove it to count from 0 (clients resuming with an older Last-Event-ID may then miss records)',
+      );
+    }
+    return (this.#reserved = r);
   }
 
   /** Call after seqs were assigned: reserves the next block before the counter can reach it. */

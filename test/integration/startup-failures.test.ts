@@ -5,7 +5,7 @@
  * admin_token, so a token would be made).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,22 @@ describe('sluice run: every start-up failure has its own code and message, and m
       code: 'SLUICE_ERR_DATA_DIR_CREATE',
       says: ['data_dir', dataDir, 'exists and is not a directory'],
     }, { dataDir });
+  });
+
+  it('a seq counter file gone bad: SLUICE_ERR_DATA_DIR_STATE naming the file and what to do, not a restart at seq 0', async () => {
+    for (const content of ['{"reserved":', '{"reserved":"42"}', '']) {
+      const dir = tempDir();
+      const dataDir = path.join(dir, 'data');
+      mkdirSync(dataDir);
+      const file = path.join(dataDir, 'hub-seq.json');
+      writeFileSync(file, content);
+      await expectStartFailure(dir, `[server]\nlisten = "127.0.0.1:${await freePort()}"\n`, {
+        code: 'SLUICE_ERR_DATA_DIR_STATE',
+        says: ['the seq counter', file, 'no usable seq reservation', 'remove it to count from 0'],
+      });
+      // left as it was for the operator to look at
+      expect(readFileSync(file, 'utf8')).toBe(content);
+    }
   });
 
   it('the SQLite store path is a directory: SLUICE_ERR_STORE_OPEN with the kind, store.url and the cause', async () => {
