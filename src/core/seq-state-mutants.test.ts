@@ -34,14 +34,15 @@ describe('SeqState', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it('load: 0 without a file, the positive safe integer reserved, and a throw for a file it cannot use', () => {
+  it('load: 0 without a file, the safe integer >= 0 reserved (0: a clean stop before any record), and a throw for a file it cannot use', () => {
     expect(fresh().s.load()).toBe(0);
     for (const bad of ['{"reserved":', 'null', '', '[]', '{}']) {
       expect(() => fresh(bad).s.load(), bad).toThrow(/holds no usable seq reservation .*remove it to count from 0/);
     }
-    for (const bad of ['0', '-5', '1.5', '"abc"', '"42"', 'true', 'null', 'false', '9007199254740992', '[]', '{}']) {
+    for (const bad of ['-1', '-5', '1.5', '"abc"', '"42"', 'true', 'null', 'false', '9007199254740992', '[]', '{}']) {
       expect(() => fresh(`{"reserved":${bad}}`).s.load(), bad).toThrow(/hub-seq\.json holds no usable seq reservation/);
     }
+    expect(fresh('{"reserved":0}').s.load()).toBe(0);
     expect(fresh('{"reserved":1}').s.load()).toBe(1);
     expect(fresh('{"reserved":9007199254740991}').s.load()).toBe(9007199254740991);
     // a file that exists but cannot be read (here: a directory) is not "no file"
@@ -76,6 +77,13 @@ describe('SeqState', () => {
     const a = fresh();
     a.s.ensure(a.s.load());
     expect(a.reserved()).toBe(BLOCK);
+  });
+
+  it('a clean stop before any record writes 0, and the next start loads it', () => {
+    const { s, dir } = fresh();
+    s.ensure(s.load());
+    s.close(0);
+    expect(new SeqState(dir).load()).toBe(0);
   });
 
   it('close writes the exact last seq (lower than the reservation), and the next load starts there', () => {

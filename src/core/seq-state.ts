@@ -26,7 +26,8 @@ export class SeqState {
 
   /**
    * The seq to start counting from: 0 without a file (a new data_dir). A file
-   * that exists but cannot be read or holds no positive safe integer throws:
+   * that exists but cannot be read or holds no safe integer >= 0 (0: a clean
+   * stop before any record) throws:
    * starting over at 0 would hand out seqs that clients already hold (one
    * resuming with `Last-Event-ID` would wait for records it never gets). The
    * file is only ever replaced whole, so this takes an outside hand or a
@@ -46,9 +47,9 @@ export class SeqState {
     } catch {
       r = undefined;
     }
-    if (typeof r !== 'number' || !Number.isSafeInteger(r) || r <= 0) {
+    if (typeof r !== 'number' || !Number.isSafeInteger(r) || r < 0) {
       throw new Error(
-        `${this.#file} holds no usable seq reservation (want {"reserved": <positive integer>}, found ${JSON.stringify(text.slice(0, 60))}): ` +
+        `${this.#file} holds no usable seq reservation (want {"reserved": <integer >= 0>}, found ${JSON.stringify(text.slice(0, 60))}): ` +
           'restore it, or remove it to count from 0 (clients resuming with an older Last-Event-ID may then miss records)',
       );
     }
