@@ -34,6 +34,12 @@ export interface RawBatch {
   times?: (number | undefined)[];
   /** A records lane's batch (LaneSpec.records): which records were good and which bad, set where it was parsed. */
   tally?: RecordTally;
+  /**
+   * Whole buffers from parse/shared-buffers.ts that the items are views of:
+   * the stage gives them back once the batch is committed (nothing reads
+   * the items after that), so the next batch reuses them.
+   */
+  shared?: Buffer[];
 }
 
 /** A lane's fixed part: whose records these are and how their lines are read. */

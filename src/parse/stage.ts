@@ -21,6 +21,7 @@ import { seqDigits } from '../wire/seq.js';
 import { parseCounters } from './detect.js';
 import { add, parseInline, type LaneSpec, type RawBatch } from './batch.js';
 import type { ParsePool, ParseResult } from './pool.js';
+import { give } from './shared-buffers.js';
 
 export type { LaneSpec, RawBatch, StageCounters } from './batch.js';
 
@@ -352,6 +353,7 @@ export class Lane {
     if (raw.items.length === 0) return;
     if (this.#jobs.length === 0 && !stage.wantsThread(raw, this.spec)) {
       stage.commit(parseInline(this.spec, raw), this.spec, onCommit);
+      giveBack(raw);
       return;
     }
     // a batch behind this lane's earlier ones goes to a thread too, so it commits after them
@@ -369,6 +371,8 @@ export class Lane {
         } finally {
           stage.markTurn();
         }
+        // parsed (by a thread, or here when it failed) and pushed: nothing reads the items any more
+        giveBack(raw);
       })
       .catch(() => {
         // not expected (parsing never throws): the lines cannot be committed, and are counted
@@ -397,4 +401,12 @@ export class Lane {
     this.closing = true;
     for (const w of this.unpauseWaiters.splice(0)) w();
   }
+}
+
+/** A committed batch's pooled buffers back to the pool (parse/shared-buffers.ts). */
+function giveBack(raw: RawBatch): void {
+  const shared = raw.shared;
+  if (shared === undefined) return;
+  raw.shared = undefined;
+  for (const b of shared) give(b);
 }

@@ -22,6 +22,7 @@
 import type { LogRecord, Origin } from '../../core/record.js';
 import type { Lane, LaneSpec, ParseStage, RawBatch } from '../../parse/stage.js';
 import { add } from '../../parse/batch.js';
+import { give, take } from '../../parse/shared-buffers.js';
 import { mergeTally, newTally, type RecordTally } from './ndjson.js';
 
 /** An NDJSON body's chunk for a parse thread: big enough to be worth the trip, small enough that two threads share a forward batch. */
@@ -72,7 +73,9 @@ export class RecordLane {
    * copied once into shared memory, so the threads read them in place.
    */
   async commitNdjson(body: Uint8Array, origin: Origin, now: number): Promise<RecordTally> {
-    const shared = Buffer.from(new SharedArrayBuffer(body.length));
+    // pooled (parse/shared-buffers.ts): a new SharedArrayBuffer per body costs ~200 us a MiB
+    const whole = take(body.length);
+    const shared = whole.subarray(0, body.length);
     shared.set(body);
     const lane = this.#stage.lane({ ...this.spec, records: true, threadMinSize: 0 });
     this.#bodies.add(lane);
@@ -89,6 +92,8 @@ export class RecordLane {
         a = b;
       }
       await lane.settled();
+      // every chunk committed: nothing reads the body any more (not on a throw: a thread may still be)
+      give(whole);
     } finally {
       this.#bodies.delete(lane);
     }
