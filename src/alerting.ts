@@ -43,7 +43,7 @@ export class Alerting {
     this.#webhook = new WebhookSender({ store, config: cfg.triggers, metrics: { registry: metrics.registry }, drop, onError, onFailure });
     this.#dispatcher = new TriggerDispatcher({ store, bus, webhook: this.#webhook, onError });
     const engine = this.engine;
-    this.stage = { name: 'rules', push: (b) => engine.push(b), onDrain: (cb) => engine.onDrain(cb) };
+    this.stage = { name: 'rules', push: (b) => engine.push(b), onDrain: (cb) => engine.onDrain(cb), skip: (n, last) => engine.skip(n, last) };
     this.#stopRetention = startRetention(store, cfg.store, onError);
   }
 

@@ -244,3 +244,48 @@ describe('PipelineRuntime passes on', () => {
     expect(metrics.drops()).toEqual({ 'parse/bad_utf8': 4 });
   });
 });
+
+describe('PipelineRuntime.push and a stage that skips what it would not read', () => {
+  it('a stage answering skip gets no records, with the count and the last seq the hub gave; push answers what skip said', () => {
+    const { p } = setup();
+    const skips: [number, number][] = [];
+    let answer: boolean | undefined = true;
+    const s = { ...stage('rules'), skip: (n: number, last: number) => (skips.push([n, last]), answer) };
+    p.addStage(s);
+    expect(p.push(encoded(['one', 'two', 'three']))).toBe(true); // seqs 101-103
+    expect(skips).toEqual([[3, 103]]);
+    answer = false; // full: the sources wait
+    expect(p.push([rec('a'), rec('a')])).toBe(false);
+    expect(skips).toEqual([[3, 103], [2, 105]]);
+    expect(s.got).toEqual([]);
+    // undefined: it reads this one after all
+    answer = undefined;
+    s.room = true;
+    p.push(encoded(['four']));
+    expect(s.got.map((b) => b.map((r) => [r.seq, r.message]))).toEqual([[[106, 'four']]]);
+  });
+
+  it('an encoded batch is decoded once, for the stages that read it, and not at all when every stage skips it', () => {
+    const { p } = setup();
+    const skipper = { ...stage('rules'), skip: () => true };
+    p.addStage(skipper);
+    const b = encoded(['x', 'y']);
+    // a batch no stage reads is not decoded: no record's end is looked up (the count is enough)
+    const ends = new Proxy(b.ends, {
+      get: (t, k) => {
+        if (typeof k === 'string' && /^\d+$/.test(k)) throw new Error(`record ${k} decoded`);
+        const v = Reflect.get(t, k) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    expect(() => p.push({ ...b, ends })).not.toThrow();
+    const reader1 = stage('forward');
+    const reader2 = stage('archive');
+    p.addStage(reader1);
+    p.addStage(reader2);
+    p.push(encoded(['z']));
+    expect(skipper.got).toEqual([]);
+    expect(reader1.got).toHaveLength(1);
+    expect(reader2.got[0]).toBe(reader1.got[0]); // the same decoded records
+  });
+});

@@ -166,6 +166,19 @@ export class RuleEngine {
     return this.#snapshot;
   }
 
+  /**
+   * A batch the engine need not read (DurableStage.skip): with no rule and
+   * nothing queued, `n` records up to `lastSeq` are done at once, as `push`
+   * would do them; else undefined (push them).
+   */
+  skip(n: number, lastSeq: number): boolean | undefined {
+    if (this.#snapshot.ruleCount !== 0 || this.#queued !== 0 || this.#scheduled || n === 0) return undefined;
+    if (lastSeq > this.#maxSeen) this.#maxSeen = lastSeq;
+    this.#scanned += n;
+    this.stored.advance(lastSeq);
+    return this.#queued < this.#cfg.queue_size;
+  }
+
   /** Enqueue a batch the hub accepted; false = ask sources to pause until onDrain. */
   push(batch: LogRecord[]): boolean {
     if (batch.length === 0) return this.#queued < this.#cfg.queue_size;
