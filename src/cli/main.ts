@@ -156,11 +156,17 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
   for (const n of r.notes) log.info(`config: ${n}`);
   for (const w of r.warnings) log.warn(`config: ${w}`);
   const daemon = new Daemon(r.config, { configFile: r.file, loadAgain: load, log });
-  // SIGHUP's default action ends the process: take it from the start, reload once running
+  // SIGHUP's default action ends the process: take it from the start. Once running it reloads; during
+  // start-up (the API already answers, and a source may already have read its first lines) it reloads
+  // as soon as the start is done: the file may have changed after the start read it.
   let running = false;
+  let hupPending = false;
   process.on('SIGHUP', () => {
     if (running) void daemon.reload();
-    else log.warn('SIGHUP during start-up: ignored (the configuration is being loaded)');
+    else if (!hupPending) {
+      hupPending = true;
+      log.info('SIGHUP during start-up: reloading once started');
+    }
   });
   // SIGTERM and SIGINT are taken from the start too (their default action kills the process,
   // and the API answers before the sources have started): one during start-up stops the
@@ -179,6 +185,7 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
   try {
     await daemon.start();
     running = true;
+    if (hupPending && stopAsked === undefined) void daemon.reload();
   } catch (err) {
     // Every known start-up failure is a SluiceError with its own code (main.ts); anything else is a bug.
     const code = err instanceof SluiceError ? err.code : E.INTERNAL.code;

@@ -163,6 +163,32 @@ describe('shutdown', () => {
     expect(err).toContain('SIGTERM: shutting down');
   }, 60_000);
 
+  it('a SIGHUP while the sources are still starting is not lost: the daemon reloads once started, and the changed file is in force', async () => {
+    const dir = tempDir();
+    // many sources: they start one after another after the API is up, which leaves time to signal
+    let body = '';
+    for (let i = 0; i < 400; i++) {
+      const f = path.join(dir, `s${i}.log`);
+      writeFileSync(f, `line ${i}\n`);
+      body += fileSourceToml(`s${i}`, f);
+    }
+    const port = await freePort();
+    const d = await start(dir, port, body);
+    // the file changes while the daemon is starting, and the operator signals it
+    const extra = path.join(dir, 'extra.log');
+    writeFileSync(extra, 'extra line\n');
+    writeFileSync(path.join(dir, 'sluice.toml'), `data_dir = "${dir}/data"\n${body}${fileSourceToml('extra', extra)}\n[server]\nlisten = "127.0.0.1:${port}"\nadmin_token = "${ADMIN}"\n`);
+    d.proc.kill('SIGHUP');
+    await waitFor(() => d.stderr().includes('reloaded:'), 'the reload once started', 45_000);
+    const err = d.stderr();
+    expect(err.indexOf('SIGHUP during start-up: reloading once started')).toBeGreaterThanOrEqual(0);
+    expect(err.indexOf('SIGHUP during start-up')).toBeLessThan(err.indexOf('listening on'));
+    expect(err.indexOf('listening on')).toBeLessThan(err.indexOf('reloaded:'));
+    const st = (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { sources: { name: string }[] };
+    expect(st.sources.map((x) => x.name)).toContain('extra');
+    expect(await d.stop()).toBe(0);
+  }, 60_000);
+
   it('SIGINT stops like SIGTERM: exit 0, and a restart continues with the next seq and repeats nothing', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'app.log');
