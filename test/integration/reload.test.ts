@@ -43,7 +43,9 @@ describe('config reload', () => {
     // add source b and a TCP output for it
     writeFileSync(d.configFile, head + srcA + `[[sources]]\nname = "b"\ntype = "file"\npaths = ["${b}"]\nfrom = "start"\npoll_interval = "100ms"\n[[streams]]\nname = "b"\ntcp = "127.0.0.1:${tcpPort}"\n`);
     d.proc.kill('SIGHUP');
-    await waitFor(() => d!.stderr().includes('reloaded:'), 'reload log line');
+    await waitFor(() => d!.stderr().includes('reloaded:'), 'reload log line').catch((e: Error) => {
+      throw new Error(`${e.message}; the daemon's log ends:\n${d!.stderr().slice(-2000)}`);
+    });
     const sock = net.connect(tcpPort, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
     let tcpOut = '';
