@@ -44,6 +44,19 @@ describe('InProcessBus edges', () => {
     await until(() => events.length === 4);
   });
 
+  it('a synchronous handler (it returns nothing) gets every message, and nothing is reported as an error', async () => {
+    const errors: unknown[] = [];
+    const bus = new InProcessBus<number>({ onError: (e) => errors.push(e) });
+    const got: number[] = [];
+    bus.subscribe((m) => {
+      got.push(m);
+    });
+    for (let i = 0; i < 5; i++) bus.publish(i);
+    await until(() => got.length === 5);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    expect(errors).toEqual([]);
+  });
+
   it('a rejected promise goes to onError and the next message is still delivered', async () => {
     const errors: unknown[] = [];
     const bus = new InProcessBus<string>({ onError: (e) => errors.push(e) });
