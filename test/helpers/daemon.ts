@@ -17,7 +17,38 @@ export function tempDir(prefix = 'sluice-it-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
+/**
+ * A port for a daemon (or a server) a test is about to start.
+ *
+ * Under vitest: one from a block of 1,000 ports of this test worker's own
+ * (VITEST_POOL_ID), below the kernel's ephemeral range (32768+ on Linux), that
+ * nothing listens on now. A port that `listen(0)` handed out and freed again
+ * could be handed to another process before the daemon bound it: a server of
+ * another test file running beside (which then answered the daemon's
+ * /healthz probe in its place) or the bench, which happened with
+ * `npm run bench` beside `npm test`. Below the ephemeral range nobody gets a
+ * port without naming it, and each worker names its own.
+ * Outside vitest (scripts): any free port, as before.
+ */
+const POOL = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? NaN);
+let nextInBlock = 0;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
 export async function freePort(): Promise<number> {
+  if (Number.isInteger(POOL) && POOL >= 1) {
+    const base = 20_000 + ((POOL - 1) % 12) * 1000;
+    for (let i = 0; i < 1000; i++) {
+      const port = base + (nextInBlock++ % 1000);
+      if (await canListen(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
