@@ -111,6 +111,27 @@ describe('ReplayRing', () => {
       expect(r.missedAfter(10)).toBe(0);
     });
 
+    it('after a crash: the hole between the replayed batch and the records after the restart does not thin the estimate', () => {
+      // the replayed batch 101..120 (one stream, contiguous), then the restart's records from 1,000,121 on;
+      // seqs 121..1,000,120 were reserved and never used; everything up to 100 is gone with the process
+      const r = new ReplayRing(100, 1 << 20);
+      r.evictedUpTo = 100;
+      r.holeFrom = 121;
+      r.holeTo = 1_000_120;
+      for (let s = 101; s <= 120; s++) r.push(e(s));
+      for (let s = 1_000_121; s <= 1_000_130; s++) r.push(e(s));
+      // a client that had up to 50 missed 51..100: all 50 (the stream's seqs are dense), not 50 * 29 / 1,000,029
+      expect(r.missedAfter(50)).toBe(50);
+      // with another stream interleaved (every other seq its), the estimate is half
+      const h = new ReplayRing(100, 1 << 20);
+      h.evictedUpTo = 100;
+      h.holeFrom = 121;
+      h.holeTo = 1_000_120;
+      for (let s = 101; s <= 120; s += 2) h.push(e(s));
+      for (let s = 1_000_121; s <= 1_000_140; s += 2) h.push(e(s));
+      expect(h.missedAfter(50)).toBe(25);
+    });
+
     it('seqs never handed out (the hole after a crash) are not missed, also where the hole only overlaps', () => {
       const r = new ReplayRing(10, 1 << 20);
       r.evictedUpTo = 10;

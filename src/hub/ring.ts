@@ -140,7 +140,14 @@ export class ReplayRing {
     if (span <= 0) return 0;
     if (!first || this.#size < 2) return span;
     const last = this.last()!;
-    const density = (this.#size - 1) / Math.max(1, last.seq - first.seq);
+    // the density over the seqs the ring spans, less the hole: after a crash the ring holds the
+    // replayed batch and then records from past the reservation, and the never-used seqs between
+    // are nobody's (counted in, they made 20,519 missed records an estimate of 16)
+    let spanned = last.seq - first.seq;
+    const hlo = Math.max(first.seq + 1, this.holeFrom);
+    const hhi = Math.min(last.seq - 1, this.holeTo);
+    if (hhi >= hlo) spanned -= hhi - hlo + 1;
+    const density = (this.#size - 1) / Math.max(1, spanned);
     return Math.max(1, Math.round(span * Math.min(1, density)));
   }
 }
