@@ -86,6 +86,16 @@ export async function waitFor(cond: () => boolean, what = 'condition', timeout =
   }
 }
 
+/**
+ * Wait until `n` more poll passes of a file source completed (its `polls`
+ * counter): with n = 2 at least one whole pass (scan, reads, commits) began
+ * after this call, so what the source would read by then has arrived.
+ */
+export async function polls(s: { status(): { counters: Record<string, number> } }, n = 2): Promise<void> {
+  const from = s.status().counters.polls ?? 0;
+  await waitFor(() => (s.status().counters.polls ?? 0) >= from + n, `${n} poll passes`);
+}
+
 /** Let `ms` pass (for "nothing happens meanwhile" checks; never a timing assertion). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

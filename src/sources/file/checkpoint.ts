@@ -9,7 +9,7 @@
  * `files` holds, per open file, the offset just past the last record pushed.
  * `last` describes the last pushed batch (its byte range and seqs) so that a
  * restart can re-publish exactly that batch with the same seqs (see
- * source.ts `restore`).
+ * progress.ts `restore`).
  */
 import { join } from 'node:path';
 import { SlotFile } from '../../core/slot-file.js';

@@ -17,6 +17,8 @@ export interface FileCounters {
   replayed: number;
   replay_mismatch: number;
   replay_skipped: number;
+  /** Poll passes completed: the globs scanned, every open file read up to its end, what was read committed. */
+  polls: number;
   /** Records the pipeline refused with an exception (a bug downstream): counted, never silent. */
   push_errors: number;
   /** Batches the parse pool could not take (a worker died or cannot start), parsed on the main thread instead. */
@@ -37,7 +39,7 @@ export interface FileCounters {
 export function newCounters(): FileCounters {
   return {
     lines: 0, bytes: 0, records: 0, truncated: 0, repaired: 0, rotations: 0, deletions: 0, truncations: 0,
-    files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0, push_errors: 0, parsed_inline: 0,
+    files_opened: 0, files_closed: 0, read_errors: 0, checkpoint_errors: 0, replayed: 0, replay_mismatch: 0, replay_skipped: 0, polls: 0, push_errors: 0, parsed_inline: 0,
     native_lines: 0, native_bailed: 0,
     refused_link_off: 0, refused_link_owner: 0, refused_not_allowed: 0, refused_special: 0, refused_not_regular: 0, refused_swapped: 0,
   };

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type LogRecord } from '../../core/record.js';
 import { serializeRecord } from '../../wire/json.js';
-import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
+import { CollectingPipeline, polls, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { describeParseModes, parseModes } from '../../../test/helpers/parse-modes.js';
 import { CheckpointStore } from './checkpoint.js';
 import { fileSourceSchema, type FileSourceInput } from './config.js';
@@ -117,7 +117,7 @@ describeParseModes(() => {
       const s = source(join(d, 'data'), { paths: [join(d, 'logs/*.log')], follow_symlinks: false });
       await s.start(p);
       await waitFor(() => p.records.length >= 1, 'the plain file');
-      await sleep(200);
+      await polls(s);
       expect(p.messages).toEqual(['plain']);
       expect(refusedOf(s)).toEqual([{ path: l, code: 'ELINKOFF', reason: `${l} is a symlink (follow_symlinks = false)` }]);
       expect(counter(s, 'refused_link_off')).toBeGreaterThanOrEqual(1);
@@ -133,7 +133,7 @@ describeParseModes(() => {
       const s = source(join(d, 'data'), { paths: [join(d, 'logs/*.log')], allow_targets: ['/**'] });
       await s.start(p);
       await waitFor(() => p.records.length >= 1, 'the good file');
-      await sleep(200);
+      await polls(s);
       expect(p.messages).toEqual(['good']);
       const refused = refusedOf(s).sort((a, b) => a.path.localeCompare(b.path));
       expect(refused).toEqual([
@@ -155,7 +155,7 @@ describeParseModes(() => {
       const s = source(join(d, 'data'), { paths: [join(d, 'logs/*.log')] });
       await s.start(p);
       await waitFor(() => p.records.length >= 1, 'the good file');
-      await sleep(200);
+      await polls(s);
       expect(p.messages).toEqual(['good']);
       const reason = `${fifo} is a FIFO, not a regular file`;
       expect(refusedOf(s).sort((a, b) => a.path.localeCompare(b.path))).toEqual([
@@ -175,7 +175,7 @@ describeParseModes(() => {
       const s = source(join(d, 'data'), { paths: [join(d, 'logs/*.log')], allow_targets: [join(d, 'pods/**')] });
       await s.start(p);
       await waitFor(() => p.records.length >= 1, 'the allowed target');
-      await sleep(200);
+      await polls(s);
       expect(p.messages).toEqual(['allowed']);
       expect(refusedOf(s)).toEqual([{ path: bad, code: 'ENOTALLOWED', reason: `symlink target ${outside} is not in allow_targets` }]);
       expect(counter(s, 'refused_not_allowed')).toBeGreaterThanOrEqual(1);
@@ -191,7 +191,7 @@ describeParseModes(() => {
       const s = source(join(d, 'data'), { paths: [join(d, 'logs/*.log')] });
       await s.start(p);
       await waitFor(() => p.records.length >= 1, "the user's own file");
-      await sleep(200);
+      await polls(s);
       expect(p.messages).toEqual(['users own']);
       expect(refusedOf(s)).toEqual([
         { path: planted, code: 'ELINKTARGET', reason: `symlink target ${secret} is owned by uid 0 but the link by uid 1234` },
@@ -243,7 +243,7 @@ describeParseModes(() => {
       await waitFor(() => counter(s, 'refused_swapped') >= 1, 'the swap refused');
       // from the next scan on the link leads to a root-owned inode: the ownership rule refuses it
       await waitFor(() => refusedOf(s)[0]?.code === 'ELINKTARGET', 'the ownership refusal');
-      await sleep(200);
+      await polls(s);
       expect(p.records).toEqual([]);
       expect(counter(s, 'refused_swapped')).toBe(1);
       expect(counter(s, 'files_opened')).toBe(0);

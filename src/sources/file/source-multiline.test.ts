@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../core/record.js';
-import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
+import { CollectingPipeline, polls, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { fileSourceSchema, type FileSourceInput } from './config.js';
 import { FileSource } from './source.js';
 
@@ -61,7 +61,7 @@ describe('FileSource with a multiline preset', () => {
     const s = source(join(d, 'data'), { paths: [f], multiline: 'go', read_buffer: '1KiB' });
     await s.start(p);
     await waitFor(() => p.records.length >= 3, 'three records');
-    await sleep(100);
+    await polls(s);
     expect(p.messages).toEqual(['before', t.join('\n'), 'after']);
   });
 

@@ -12,7 +12,7 @@ function loadDoc(data: string): CheckpointDoc {
   return r.doc;
 }
 import { fileSourceSchema, type FileSourceInput } from './config.js';
-import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
+import { CollectingPipeline, polls, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { FileSource } from './source.js';
 import { describeParseModes, parseModes } from '../../../test/helpers/parse-modes.js';
 
@@ -82,7 +82,7 @@ describeParseModes(() => {
       expect(p2.lastSeq()).toBe(lastBatch.at(-1)!.seq);
       await s2.start(p2);
       await waitFor(() => p2.records.length >= 30, '30 new lines');
-      await sleep(150);
+      await polls(s2);
       expect(p2.messages).toEqual(lines(121, 150).trimEnd().split('\n'));
       expect(p2.records[0]!.seq).toBe(p1.seq + 1);
       expect(s2.status().counters.replayed).toBe(lastBatch.length);
@@ -212,7 +212,7 @@ describeParseModes(() => {
       await s2.start(p2);
       appendFileSync(f, 'c\n');
       await waitFor(() => p2.records.length >= 1, 'c');
-      await sleep(100);
+      await polls(s2);
       expect(p2.messages).toEqual(['c']);
     });
   });

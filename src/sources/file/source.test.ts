@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileSourceSchema, type FileSourceInput } from './config.js';
-import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
+import { CollectingPipeline, polls, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { FileSource } from './source.js';
 import { describeParseModes, parseModes } from '../../../test/helpers/parse-modes.js';
 import { ParsePool, type ParseJob, type ParseResult } from '../../parse/pool.js';
@@ -65,7 +65,7 @@ describeParseModes(() => {
       writeFileSync(join(d, 'dir/other'), 'o1\n');
       writeFileSync(join(d, 'logs/late.txt'), 'no\n');
       await waitFor(() => p.records.length >= 4, '4 records');
-      await sleep(120);
+      await polls(s);
       expect(sorted(p.messages)).toEqual(['a3', 'n1', 'n2', 'o1']);
       const r = p.records.find((x) => x.message === 'n1')!;
       expect(r).toMatchObject({ source: 'f', stream: 'f', origin: { kind: 'file', path: join(d, 'logs/new.log') } });
@@ -89,7 +89,7 @@ describeParseModes(() => {
       await s2.restore(p2);
       await s2.start(p2);
       await waitFor(() => p2.records.length >= 3, 'a3, b1, b2');
-      await sleep(100);
+      await polls(s2);
       expect(p.messages).toEqual(['a2']);
       expect(sorted(p2.messages)).toEqual(['a3', 'b1', 'b2']);
     });
@@ -137,7 +137,7 @@ describeParseModes(() => {
       expect(p.messages).toEqual(['first', 'half']);
       appendFileSync(f, '\nnext\n');
       await waitFor(() => p.records.length >= 3, 'next');
-      await sleep(200);
+      await polls(s);
       expect(p.messages).toEqual(['first', 'half', 'next']);
       await s.stop();
       // A restart resumes after "next" with nothing repeated.
@@ -147,7 +147,7 @@ describeParseModes(() => {
       await s2.restore(p2);
       await s2.start(p2);
       await waitFor(() => p2.records.length >= 1, 'after');
-      await sleep(100);
+      await polls(s2);
       expect(p2.messages).toEqual(['after']);
     });
 
@@ -184,7 +184,7 @@ describeParseModes(() => {
       await s2.start(p2); // resumes right after "part", before its newline is written
       appendFileSync(f, '\ny\n');
       await waitFor(() => p2.records.length >= 1, 'y');
-      await sleep(100);
+      await polls(s2);
       expect(p.messages).toEqual(['x', 'part']);
       expect(p2.messages).toEqual(['y']);
     });
@@ -198,7 +198,7 @@ describeParseModes(() => {
       await waitFor(() => p.records.length >= 1, 'a1');
       appendFileSync(join(d, 'a.log'), 'a2\n');
       await waitFor(() => p.records.length >= 2, 'a2');
-      await sleep(200);
+      await polls(s);
       expect(p.messages).toEqual(['a1', 'a2']);
       expect((s.status().files as Array<{ path: string }>).map((f) => f.path)).toEqual([join(d, 'a.log')]);
     });
@@ -225,7 +225,7 @@ describeParseModes(() => {
       closeSync(fd);
       await waitFor(() => p.records.length >= 250, '250 lines');
       await waitFor(() => s.status().counters.files_closed >= 1, 'rotated file retired');
-      await sleep(100);
+      await polls(s);
       expect(sorted(p.messages)).toEqual(sorted(names('L', 1, 250)));
       const c = s.status().counters;
       expect(c.rotations).toBe(1);
@@ -281,7 +281,7 @@ describeParseModes(() => {
       await waitFor(() => s.status().paused === true, 'paused');
       // Replaced while paused with more bytes than were read.
       writeFileSync(f, lines('B', 1, 40));
-      await sleep(150); // at least one poll marks the fingerprint for checking
+      await polls(s); // a whole poll pass marks the fingerprint for checking
       p.drain();
       await waitFor(() => p.records.length >= 61, 'B lines');
       expect(p.messages).toEqual([...names('A', 1, 21), ...names('B', 1, 40)]);
@@ -406,7 +406,7 @@ describeParseModes(() => {
       const s = source(join(d, 'data'), { paths: [f], multiline: { start, timeout: '1h' } });
       await s.start(p);
       await waitFor(() => p.records.length >= 1, 'first record');
-      await sleep(100);
+      await polls(s);
       expect(p.records).toHaveLength(1);
       expect((s.status().files as Array<{ offset: number }>)[0]!.offset).toBe(Buffer.byteLength(first));
       await s.stop();
@@ -427,7 +427,7 @@ describeParseModes(() => {
       await waitFor(() => p.batches.length === 1, 'first batch');
       await waitFor(() => s.status().paused === true, 'waiting');
       appendFileSync(f, lines('P', 11, 20));
-      await sleep(200); // several polls and watch events: still nothing read
+      await polls(s, 3); // poll passes and watch events: still nothing read
       expect(p.batches).toHaveLength(1);
       expect(p.drainWaiters).toBeGreaterThanOrEqual(1); // the source (and the parse stage) wait for the drain
       expect((s.status().files as Array<{ offset: number }>)[0]!.offset).toBe(Buffer.byteLength(lines('P', 1, 10)));
@@ -498,13 +498,41 @@ describe('FileSource with failing parse workers', () => {
     const p = new CollectingPipeline();
     await s.start(p);
     await waitFor(() => p.records.length >= 20_000, '20,000 records');
-    await sleep(100);
+    await polls(s);
     expect(p.messages).toEqual(names('line ', 1, 20_000));
     expect(p.records.map((r) => r.seq)).toEqual(names('', 1, 20_000).map(Number));
     const c = s.status().counters;
     expect(c.parsed_inline).toBeGreaterThan(0);
     expect(c.lines).toBe(20_000);
     expect(flaky.status().jobs).toBeGreaterThan(0);
+  });
+});
+
+describe('FileSource poll passes', () => {
+  it('counts a pass only once what it read is committed: a held parse result holds the count', async () => {
+    // a real pool whose results are held for half a second (10 poll intervals): reads end, commits wait
+    let open = false;
+    const gate = new Promise<void>((r) => setTimeout(() => r(), 500)).then(() => void (open = true));
+    const held = wrappedPool((real, job) => real.parse(job).then(async (res) => (await gate, res)));
+    const s = bigFileSource(2_000, held); // two 16 KiB reads: below the lane's back-pressure limit
+    const p = new CollectingPipeline();
+    await s.start(p);
+    await polls(s);
+    expect(open).toBe(true);
+    expect(p.messages).toEqual(names('line ', 1, 2_000));
+  });
+
+  it('counts passes while paused, when parsed batches wait for the drain', async () => {
+    const s = bigFileSource(20_000, wrappedPool((real, job) => real.parse(job)));
+    const p = new CollectingPipeline();
+    p.refuse = true;
+    await s.start(p);
+    await waitFor(() => s.status().paused === true, 'paused');
+    await polls(s);
+    expect(p.records.length).toBeLessThan(20_000);
+    p.drain();
+    await waitFor(() => p.records.length >= 20_000, '20,000 records');
+    expect(p.messages).toEqual(names('line ', 1, 20_000));
   });
 });
 

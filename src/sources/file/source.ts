@@ -17,17 +17,14 @@
  * status), and a file is opened by its real path and must be the inode the
  * scan checked.
  *
- * Exactly-once across a crash: the checkpoint's `last` names the byte range
- * and seqs of the last pushed batch; `restore` rebuilds those records from the
- * file and re-publishes them with their seqs (`pipeline.replay`), so a client
- * resuming by Last-Event-ID sees each record once.
+ * Exactly-once across a crash: progress.ts keeps the checkpoint and replays
+ * the last pushed batch with its seqs at restart.
  */
 import { dirname, join } from 'node:path';
 import type { Pipeline, Source, SourceStatus } from '../../core/pipeline.js';
 import { Health, problemOf } from '../../core/health.js';
-import { CheckpointStore, type CheckpointEntry, type CheckpointLast, type LoadResult } from './checkpoint.js';
 import type { FileSourceConfig } from './config.js';
-import { rebuildBatch } from './replay.js';
+import { FileProgress, linkOf } from './progress.js';
 import { linkPolicy, type LinkPolicy } from './links.js';
 import { parseKey, type FileTailer } from './tailer.js';
 import { newCounters, type FileCounters } from './counters.js';
@@ -52,11 +49,6 @@ export interface FileSourceOptions {
 /** Chunks read per turn before yielding to other files and the event loop. */
 const MAX_CHUNKS_PER_TURN = 16;
 
-/** `{ link }` when `t` was reached through a symlink: the checkpoint keeps it to rebuild the origin. */
-function linkOf(t: FileTailer): { link?: string } {
-  return t.link !== undefined ? { link: t.link } : {};
-}
-
 export class FileSource implements Source {
   readonly name: string;
   readonly type = 'file';
@@ -64,19 +56,14 @@ export class FileSource implements Source {
   readonly health: Health;
 
   readonly #cfg: FileSourceConfig;
-  readonly #store: CheckpointStore;
+  readonly #progress: FileProgress;
   readonly #watcher: PathWatcher;
   readonly #counters: FileCounters = newCounters();
   readonly #tickMs: number;
   readonly #links: LinkPolicy;
 
   #pipeline: Pipeline | null = null;
-  #loaded: LoadResult | null = null;
-  #checkpointError: string | null = null;
   #firstStart = false;
-  #last: CheckpointLast | null = null;
-
-
   #paused = false;
   #stopping = false;
   #stopped: Promise<void> | null = null;
@@ -96,7 +83,7 @@ export class FileSource implements Source {
     this.name = cfg.name;
     this.stream = cfg.stream ?? cfg.name;
     this.health = new Health('source', cfg.name, 'file');
-    this.#store = new CheckpointStore(opts.dataDir, cfg.name);
+    this.#progress = new FileProgress(opts.dataDir, cfg.name, this.#counters);
     this.#opts = opts;
     this.#regionMin = opts.poolMinChars ?? Math.min(THREAD_MIN_SIZE, cfg.read_buffer / 2);
     this.#spec = { source: cfg.name, stream: this.stream, format: cfg.format, maxLineBytes: cfg.max_line_bytes, dropStage: 'file', counters: this.#counters, threadMinSize: this.#regionMin };
@@ -106,7 +93,7 @@ export class FileSource implements Source {
       exclude: cfg.exclude,
       cwd: opts.cwd,
       links: this.#links,
-      ignoreDirs: [dirname(this.#store.path)],
+      ignoreDirs: [dirname(this.#progress.path)],
       onEvent: (dir, type, name) => this.#onWatchEvent(dir, type, name),
     });
     // One coarse timer for the whole source: a quarter of the shortest deadline, within [10ms, 250ms].
@@ -127,32 +114,15 @@ export class FileSource implements Source {
 
   /** Where this source keeps its checkpoint. */
   get checkpointPath(): string {
-    return this.#store.path;
-  }
-
-  // ---------------------------------------------------------------- restore
-
-  async restore(pipeline: Pipeline): Promise<void> {
-    this.#loaded = this.#store.load();
-    if (this.#loaded.kind !== 'ok') return;
-    const last = this.#loaded.doc.last;
-    if (last === null) return;
-    const want = last.seqLast - last.seqFirst + 1;
-    const records = await rebuildBatch(this.#cfg, last).catch(() => null);
-    if (records === null) {
-      this.#counters.replay_skipped++;
-      pipeline.replay([], last.seqLast);
-    } else if (records.length !== want) {
-      this.#counters.replay_mismatch++;
-      pipeline.replay([], last.seqLast);
-    } else {
-      for (let i = 0; i < records.length; i++) records[i]!.seq = last.seqFirst + i;
-      pipeline.replay(records, last.seqLast);
-      this.#counters.replayed += records.length;
-    }
+    return this.#progress.path;
   }
 
   // ------------------------------------------------------------- lifecycle
+
+  /** Re-publish the last batch pushed before a crash, with its seqs (progress.ts). */
+  restore(pipeline: Pipeline): Promise<void> {
+    return this.#progress.restore(this.#cfg, pipeline);
+  }
 
   start(pipeline: Pipeline): Promise<void> {
     if (this.#pipeline || this.#stopping) return Promise.reject(new Error(`file source "${this.name}" already started or stopped`));
@@ -166,15 +136,8 @@ export class FileSource implements Source {
 
   async #doStart(): Promise<void> {
     try {
-      const loaded = this.#loaded ?? this.#store.load();
-      this.#loaded = loaded;
-      if (loaded.kind === 'corrupt') {
-        this.#counters.checkpoint_errors++;
-        this.#checkpointError = loaded.error;
-      }
-      const doc = loaded.kind === 'ok' ? loaded.doc : null;
+      const doc = this.#progress.load();
       this.#firstStart = doc === null;
-      this.#last = doc?.last ?? null;
       for (const e of doc?.files ?? []) {
         const k = parseKey(e.key);
         if (k) this.#files.saved.set(k.id, e);
@@ -225,7 +188,7 @@ export class FileSource implements Source {
       for (const t of this.#files.tailers) await this.#settled(t);
       this.#saveCheckpoint();
     }
-    this.#store.close();
+    this.#progress.close();
     for (const t of this.#files.tailers) {
       await t.close();
       this.#counters.files_closed++;
@@ -251,7 +214,7 @@ export class FileSource implements Source {
       files,
       ...(errors.length > 0 ? { errors } : {}),
       ...(refused.length > 0 ? { refused } : {}),
-      ...(this.#checkpointError !== null ? { checkpoint_error: this.#checkpointError } : {}),
+      ...(this.#progress.error !== null ? { checkpoint_error: this.#progress.error } : {}),
     };
   }
 
@@ -298,8 +261,8 @@ export class FileSource implements Source {
     if (poll) {
       this.#nextPollAt = now + this.#cfg.poll_interval;
       this.#files.pollGen++;
-      void this.#files.scan();
     }
+    const scan = poll ? this.#files.scan() : null;
     const idle = this.#cfg.idle_flush;
     const mlTimeout = this.#cfg.multiline?.timeout ?? Infinity;
     for (const t of this.#files.tailers) {
@@ -312,6 +275,19 @@ export class FileSource implements Source {
         (b.pendingLines > 0 && now - b.lastLineAt >= mlTimeout);
       if (due) this.#pump(t);
     }
+    if (scan !== null) void this.#pollDone(scan);
+  }
+
+  /**
+   * Count a poll pass once its scan and the reads it started are done and
+   * what they read is committed (not while paused: held batches wait for the
+   * drain). Tests and operators wait on `polls`, never on a pause.
+   */
+  async #pollDone(scan: Promise<void>): Promise<void> {
+    await scan;
+    for (let round = 0; round < 8 && this.#inflight.size > 0; round++) await Promise.all([...this.#inflight]);
+    if (!this.#paused) for (const t of this.#files.tailers) await this.#settled(t);
+    this.#counters.polls++;
   }
 
   // ---------------------------------------------------------------- reading
@@ -418,7 +394,10 @@ export class FileSource implements Source {
     const b = t.builder;
     if (this.#pipeline === null || t.lane === null || b.items.length === 0) return;
     const to = b.outEnd;
-    t.lane.submit(b.takeItems(), (n, seqLast, more) => this.#committed(t, n, seqLast, to, more));
+    t.lane.submit(b.takeItems(), (n, seqLast, more) => {
+      this.#progress.committed(t, n, seqLast, to, this.#files.tailers);
+      if (!more) this.#pause();
+    });
   }
 
   /** Wait until every batch of `t` handed to the stage is committed. */
@@ -426,23 +405,8 @@ export class FileSource implements Source {
     await t.lane?.settled();
   }
 
-  #committed(t: FileTailer, n: number, seqLast: number, to: number, more: boolean): void {
-    const from = t.committed;
-    t.committed = to;
-    if (n > 0) this.#last = { key: t.key, path: t.realPath, ...linkOf(t), from, to, seqFirst: seqLast - n + 1, seqLast };
-    this.#saveCheckpoint();
-    if (!more) this.#pause();
-  }
-
   #saveCheckpoint(): void {
-    const files: CheckpointEntry[] = [];
-    for (const t of this.#files.tailers) files.push({ key: t.key, path: t.realPath, ...linkOf(t), offset: t.committed });
-    try {
-      this.#store.save({ version: 1, files, last: this.#last });
-    } catch (e) {
-      this.#counters.checkpoint_errors++;
-      this.#checkpointError = (e as Error).message;
-    }
+    this.#progress.save(this.#files.tailers);
   }
 
   #pause(): void {
