@@ -5,9 +5,7 @@
  * reused while a thread still reads it would have another batch's bytes.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Pipeline } from '../core/pipeline.js';
-import type { LogRecord } from '../core/record.js';
-import { isEncoded, recordsOf, type Batch } from '../wire/encoded.js';
+import { CollectingPipeline } from '../../test/helpers/fake-pipeline.js';
 import { ParsePool } from './pool.js';
 import { freeSharedBytes, give, sharedBufferStats, sizeFor, take } from './shared-buffers.js';
 import { ParseStage, type LaneSpec, type RawBatch } from './stage.js';
@@ -67,30 +65,6 @@ describe('shared buffers', () => {
   });
 });
 
-/** A pipeline that assigns seqs and keeps what it got. */
-class Sink implements Pipeline {
-  seq = 0;
-  readonly got: LogRecord[] = [];
-  push(b: Batch): boolean {
-    const recs = isEncoded(b) ? recordsOf(b, this.seq + 1) : b;
-    if (isEncoded(b)) this.seq += recs.length;
-    else for (const r of recs) r.seq = ++this.seq;
-    this.got.push(...recs);
-    return true;
-  }
-  onDrain(cb: () => void): void {
-    queueMicrotask(cb);
-  }
-  lastSeq(): number {
-    return this.seq;
-  }
-  nextSeq(): number {
-    return this.seq + 1;
-  }
-  replay(): void {}
-  drop(): void {}
-}
-
 describe('the parse stage and pooled buffers', () => {
   const pool = new ParsePool(2);
   afterAll(() => pool.close());
@@ -107,7 +81,7 @@ describe('the parse stage and pooled buffers', () => {
 
   for (const [name, threadMinSize] of [['at the threads', 0], ['inline', 1 << 30]] as const) {
     it(`${name}: every batch's records are its own although the next batches reuse its buffer once it is committed`, async () => {
-      const sink = new Sink();
+      const sink = new CollectingPipeline();
       const stage = new ParseStage(sink, pool, { threadMinSize });
       const lane = stage.lane(spec);
       const reused = sharedBufferStats.reused;
@@ -120,7 +94,7 @@ describe('the parse stage and pooled buffers', () => {
       await lane.settled();
       expect(committed).toEqual(Array(200).fill(300));
       const want = Array.from({ length: 60_000 }, (_, i) => `a ${i} ${'x'.repeat(i % 7)}`);
-      expect(sink.got.map((r) => r.message)).toEqual(want);
+      expect(sink.messages).toEqual(want);
       // the mechanism ran: later batches got buffers that earlier ones had
       expect(sharedBufferStats.reused - reused).toBeGreaterThanOrEqual(100);
     });

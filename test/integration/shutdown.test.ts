@@ -68,6 +68,17 @@ async function ruleAndTrigger(d: DaemonHandle, url: string): Promise<number> {
   return trig.body.id;
 }
 
+/** 400 file sources, one line each: they start one after another after the API is up, which leaves time to signal. */
+function manySources(dir: string): string {
+  let body = '';
+  for (let i = 0; i < 400; i++) {
+    const f = path.join(dir, `s${i}.log`);
+    writeFileSync(f, `line ${i}\n`);
+    body += fileSourceToml(`s${i}`, f);
+  }
+  return body;
+}
+
 describe('shutdown', () => {
   it('limits.shutdown_timeout below 1s is refused at start: exit 1, SLUICE_ERR_CONFIG_INVALID naming the key', async () => {
     const dir = tempDir();
@@ -146,13 +157,7 @@ describe('shutdown', () => {
 
   it('a SIGTERM while the sources are still starting (the API already answers) stops cleanly once started: exit 0', async () => {
     const dir = tempDir();
-    // many sources: they start one after another after the API is up, which leaves time to signal
-    let body = '';
-    for (let i = 0; i < 400; i++) {
-      const f = path.join(dir, `s${i}.log`);
-      writeFileSync(f, `line ${i}\n`);
-      body += fileSourceToml(`s${i}`, f);
-    }
+    const body = manySources(dir);
     const d = await start(dir, await freePort(), body);
     const code = await d.stop('SIGTERM');
     const err = d.stderr();
@@ -165,13 +170,7 @@ describe('shutdown', () => {
 
   it('a SIGHUP while the sources are still starting is not lost: the daemon reloads once started, and the changed file is in force', async () => {
     const dir = tempDir();
-    // many sources: they start one after another after the API is up, which leaves time to signal
-    let body = '';
-    for (let i = 0; i < 400; i++) {
-      const f = path.join(dir, `s${i}.log`);
-      writeFileSync(f, `line ${i}\n`);
-      body += fileSourceToml(`s${i}`, f);
-    }
+    const body = manySources(dir);
     const port = await freePort();
     const d = await start(dir, port, body);
     // the file changes while the daemon is starting, and the operator signals it

@@ -9,11 +9,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LogRecord } from '../../core/record.js';
 import { waitFor } from '../../../test/helpers/fake-pipeline.js';
-import { forwardSchema } from './config.js';
-import { ForwardStage } from './forward.js';
-import type { ForwardTransport, OutgoingBatch, SendResult } from './transport.js';
+import { forwardStage, OK, recs, scripted } from '../../../test/helpers/forward-stage.js';
+import type { ForwardTransport, OutgoingBatch } from './transport.js';
 import { Spool } from './spool.js';
 
 const open: (() => Promise<void>)[] = [];
@@ -21,41 +19,7 @@ afterEach(async () => {
   for (const c of open.splice(0).reverse()) await c();
 });
 
-const OK: SendResult = { ok: true, status: 200, retryable: false, error: null, snippet: '', latencyMs: 3 };
-
-/** A transport whose answers the test gives, one per send, in order. */
-function scripted(stats?: () => Record<string, number>) {
-  const sent: OutgoingBatch[] = [];
-  const waiting: ((r: SendResult) => void)[] = [];
-  const t: ForwardTransport = {
-    target: 'scripted://central',
-    peer: 'the central',
-    send: (b) => {
-      sent.push(b);
-      return new Promise<SendResult>((r) => waiting.push(r));
-    },
-    close: () => undefined,
-    ...(stats ? { stats } : {}),
-  };
-  const answer = async (r: SendResult) => {
-    await waitFor(() => waiting.length > 0, 'a send');
-    waiting.shift()!(r);
-  };
-  return { t, sent, waiting, answer };
-}
-
-let seq = 0;
-const recs = (n: number, message = 'line'): LogRecord[] => Array.from({ length: n }, () => ({ seq: ++seq, time: 1_700_000_000_000, received: 1_700_000_000_000, source: 's', stream: 'app', origin: { kind: 'test' }, message: `${message} ${seq}`, fields: {} }));
-
-function stage(t: ForwardTransport, extra: Record<string, unknown> = {}, dataDir = mkdtempSync(path.join(tmpdir(), 'sluice-fwds-'))) {
-  const drops: Record<string, number> = {};
-  const logs: string[] = [];
-  const cfg = forwardSchema.parse({ url: 'http://central.example/api/ingest', batch_age: '1h', backoff_base: '1ms', backoff_max: '1ms', fsync: 'off', ...extra });
-  const st = new ForwardStage(cfg, { name: 'f', dataDir, drop: (s, r, n) => (drops[`${s}/${r}`] = (drops[`${s}/${r}`] ?? 0) + n), log: (m) => logs.push(m), transport: t });
-  const report = st.start();
-  open.push(() => st.stop(Date.now()));
-  return { st, drops, logs, dataDir, report, dir: path.join(dataDir, 'spool', 'f') };
-}
+const stage = (t: ForwardTransport, extra: Record<string, unknown> = {}, dataDir?: string) => forwardStage(open, t, extra, dataDir);
 
 const lines = (b: OutgoingBatch) => b.ndjson.toString().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
 

@@ -13,10 +13,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LogRecord } from '../../core/record.js';
 import { waitFor } from '../../../test/helpers/fake-pipeline.js';
-import { forwardSchema } from './config.js';
-import { ForwardStage } from './forward.js';
+import { forwardStage, OK, recs, scripted } from '../../../test/helpers/forward-stage.js';
 import { serializeRecord } from '../../wire/json.js';
-import type { ForwardTransport, OutgoingBatch, SendResult } from './transport.js';
+import type { ForwardTransport, SendResult } from './transport.js';
 
 const open: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -25,36 +24,9 @@ afterEach(async () => {
   for (const c of open.splice(0).reverse()) await c();
 });
 
-const OK: SendResult = { ok: true, status: 200, retryable: false, error: null, snippet: '', latencyMs: 3 };
 const RETRY: SendResult = { ok: false, status: 503, retryable: true, error: 'HTTP 503', snippet: 'busy', latencyMs: 1 };
 
-function scripted() {
-  const sent: OutgoingBatch[] = [];
-  const waiting: ((r: SendResult) => void)[] = [];
-  const t: ForwardTransport = {
-    target: 'scripted://central',
-    peer: 'the central',
-    send: (b) => {
-      sent.push(b);
-      return new Promise<SendResult>((r) => waiting.push(r));
-    },
-    close: () => undefined,
-  };
-  return { t, sent, waiting };
-}
-
-let seq = 0;
-const recs = (n: number, stream = 'app', message = 'line'): LogRecord[] => Array.from({ length: n }, () => ({ seq: ++seq, time: 1_700_000_000_000, received: 1_700_000_000_000, source: 's', stream, origin: { kind: 'test' }, message: `${message} ${seq}`, fields: {} }));
-
-function stage(t: ForwardTransport, extra: Record<string, unknown> = {}, dataDir = mkdtempSync(path.join(tmpdir(), 'sluice-fwdm-'))) {
-  const drops: Record<string, number> = {};
-  const logs: string[] = [];
-  const cfg = forwardSchema.parse({ url: 'http://central.example/api/ingest', batch_age: '1h', backoff_base: '1ms', backoff_max: '1ms', fsync: 'off', ...extra });
-  const st = new ForwardStage(cfg, { name: 'f', dataDir, drop: (s, r, n) => (drops[`${s}/${r}`] = (drops[`${s}/${r}`] ?? 0) + n), log: (m) => logs.push(m), transport: t });
-  const report = st.start();
-  open.push(() => st.stop(Date.now()));
-  return { st, drops, logs, dataDir, report, dir: path.join(dataDir, 'spool', 'f') };
-}
+const stage = (t: ForwardTransport, extra: Record<string, unknown> = {}, dataDir = mkdtempSync(path.join(tmpdir(), 'sluice-fwdm-'))) => forwardStage(open, t, extra, dataDir);
 
 /** Let the sender run its promise chain (real immediates: only timers and Date are fake). */
 async function settle(): Promise<void> {
@@ -190,11 +162,11 @@ describe('ForwardStage journal', () => {
   it('the open batch is journaled push by push after its id; records of other streams write nothing; a seal empties it', async () => {
     const s = scripted();
     const { st, dir } = stage(s.t, { streams: ['app'], batch_records: 3 });
-    st.push(recs(2, 'other'));
+    st.push(recs(2, 'line', 'other'));
     expect(existsSync(path.join(dir, 'open.journal'))).toBe(false);
     const a = recs(1), b = recs(1);
     st.push(a);
-    st.push([...recs(1, 'other'), ...b]);
+    st.push([...recs(1, 'line', 'other'), ...b]);
     const j = journalOf(dir);
     expect(statSync(path.join(dir, 'open.journal')).mode & 0o777).toBe(0o600);
     expect(Number(j.readBigUInt64BE(0))).toBe(1);
@@ -203,7 +175,7 @@ describe('ForwardStage journal', () => {
     const j2 = journalOf(dir);
     expect(Number(j2.readBigUInt64BE(0))).toBe(2);
     expect(j2.subarray(8).toString().trim().split('\n')).toHaveLength(1);
-    st.push(recs(1, 'other')); // nothing new for the journal
+    st.push(recs(1, 'line', 'other')); // nothing new for the journal
     expect(journalOf(dir).length).toBe(j2.length);
     await waitFor(() => s.waiting.length > 0, 'a send');
     s.waiting.shift()!(OK);
@@ -280,7 +252,7 @@ describe('ForwardStage agent id and big records', () => {
   it('a record several times larger than the batch buffer is sent whole', async () => {
     const s = scripted();
     const { st } = stage(s.t, { batch_bytes: 1024, batch_records: 1 });
-    const big = recs(1, 'app', 'z'.repeat(300 * 1024));
+    const big = recs(1, 'z'.repeat(300 * 1024));
     st.push([...big, ...recs(1)]);
     await waitFor(() => s.sent.length === 1, 'a send');
     const got = JSON.parse(s.sent[0]!.ndjson.toString()) as { seq: number; message: string };

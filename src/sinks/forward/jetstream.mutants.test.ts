@@ -13,19 +13,13 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { busSchema } from '../../bus/config.js';
-import { serializeRecord } from '../../wire/json.js';
-import type { LogRecord } from '../../core/record.js';
+import { line } from '../../../test/helpers/forward-stage.js';
 import { NATS_SERVER, startNats, stopAllNats } from '../../../test/helpers/nats.js';
 import { freePort, tempDir, waitFor } from '../../../test/helpers/daemon.js';
 import { JetStreamTransport, lineRoute, splitBatch } from './jetstream.js';
 
 afterAll(() => stopAllNats());
 
-let seq = 0;
-function line(source: string, stream: string, message = `m${seq + 1}`): string {
-  const r: LogRecord = { seq: ++seq, time: 1_700_000_000_000, received: 0, source, stream, origin: { kind: 'test' }, message, fields: {} };
-  return serializeRecord(r) + '\n';
-}
 
 describe('splitBatch edges', () => {
   it('skips blank lines, and keeps a last line without its newline', () => {

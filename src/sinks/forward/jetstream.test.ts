@@ -8,19 +8,13 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { busSchema } from '../../bus/config.js';
-import { serializeRecord } from '../../wire/json.js';
-import type { LogRecord } from '../../core/record.js';
+import { line } from '../../../test/helpers/forward-stage.js';
 import { NATS_SERVER, startNats, stopAllNats } from '../../../test/helpers/nats.js';
 import { freePort, waitFor } from '../../../test/helpers/daemon.js';
 import { JetStreamTransport, lineRoute, splitBatch } from './jetstream.js';
 
 afterAll(() => stopAllNats());
 
-let seq = 0;
-function line(source: string, stream: string, message = `m${seq + 1}`): string {
-  const r: LogRecord = { seq: ++seq, time: 1_700_000_000_000, received: 0, source, stream, origin: { kind: 'test' }, message, fields: {} };
-  return serializeRecord(r) + '\n';
-}
 
 describe('splitBatch', () => {
   it('groups lines by stream and source in order of first appearance, each group in the batch\'s order', () => {
