@@ -16,9 +16,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NATS_SERVER, startNats, type NatsHandle } from '../../test/helpers/nats.js';
 import { busSchema } from './config.js';
 import { busUrls, connectBus } from './jetstream.js';
+import { requires } from '../../test/helpers/requires.js';
 
 const OPENSSL = ['/usr/bin/openssl', '/bin/openssl'].find((p) => existsSync(p));
-if (OPENSSL === undefined) console.warn('SKIPPED the TLS case of src/bus/auth.test.ts: no openssl to make its certificates (Debian openssl)');
 const servers: NatsHandle[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop();
@@ -58,7 +58,7 @@ async function tryConnect(cfg: ReturnType<typeof bus>): Promise<string> {
   }
 }
 
-describe.skipIf(NATS_SERVER === undefined)('[bus] credentials and TLS (real nats-server)', () => {
+describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get install nats-server'))('[bus] credentials and TLS (real nats-server)', () => {
   it('user and password: connects with them, refused with a wrong password or none', async () => {
     const s = await startNats({ args: ['--user', 'agent', '--pass', 's3cret-pass'] });
     servers.push(s);
@@ -106,7 +106,7 @@ describe.skipIf(NATS_SERVER === undefined)('[bus] credentials and TLS (real nats
     expect(r.error!.issues.map((i) => i.path.join('.'))).toContain('creds');
   });
 
-  it.skipIf(OPENSSL === undefined)('TLS: the server checked against the CA given; mutual TLS: this client\'s certificate checked by the server', async () => {
+  it.skipIf(!requires('openssl', OPENSSL !== undefined, 'apt-get install openssl: it makes the certificates'))('TLS: the server checked against the CA given; mutual TLS: this client\'s certificate checked by the server', async () => {
     const c = makeCerts();
     const tls = await startNats({ args: ['--tls', '--tlscert', c.server, '--tlskey', c.serverKey] });
     servers.push(tls);

@@ -5,10 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NATS_SERVER, startNats, stopAllNats } from '../../test/helpers/nats.js';
 import { busSchema } from './config.js';
 import { ensureRecordsStream, recordsSubject } from './jetstream.js';
+import { requires } from '../../test/helpers/requires.js';
 
 afterAll(() => stopAllNats());
 
-describe.skipIf(NATS_SERVER === undefined)('records stream', () => {
+describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get install nats-server'))('records stream', () => {
   it('subjects: one token per name, "." and other characters escaped', () => {
     expect(recordsSubject('sluice', 'app', 'web-1')).toBe('sluice.records.app.web-1');
     expect(recordsSubject('x', 'a.b', 'c d*>')).toBe('x.records.a%2Eb.c%20d%2A%3E');

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { requires } from '../../test/helpers/requires.js';
 
 /** When set, createSecureContext throws it (an error shaped unlike OpenSSL's). */
 const fake = vi.hoisted(() => ({ error: undefined as unknown }));
@@ -53,7 +54,7 @@ function failure(tls: TlsFiles): SluiceError {
   throw new Error('checkTlsFiles accepted it');
 }
 
-describe.skipIf(!openssl)('checkTlsFiles', () => {
+describe.skipIf(!requires('openssl', openssl !== undefined, 'apt-get install openssl: it makes the certificates'))('checkTlsFiles', () => {
   const a = openssl ? pair('a') : { cert: '', key: '' };
   const b = openssl ? pair('b') : { cert: '', key: '' };
   const garbage = at('garbage.pem');

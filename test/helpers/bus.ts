@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { requires } from './requires.js';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { ADMIN, authHeaders, fileSourceToml, launch, waitFor, type DaemonHandle } from './daemon.js';
@@ -22,7 +23,7 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
   try {
     await admin.connect();
   } catch (err) {
-    console.warn(`[sluice] PostgreSQL at ${PG_URL} cannot be reached (${(err as Error).message}): SKIPPING the shared-store bus test`);
+    requires('PostgreSQL', false, `${PG_URL} cannot be reached (${(err as Error).message}): the shared-store bus test`);
     return undefined;
   }
   const name = `sluice_bus_${randomBytes(6).toString('hex')}`;

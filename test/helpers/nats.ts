@@ -10,7 +10,6 @@ import path from 'node:path';
 import { freePort, tempDir, waitFor } from './daemon.js';
 
 export const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
-if (NATS_SERVER === undefined) console.warn('[sluice] nats-server is not installed: SKIPPING the JetStream tests (apt-get install nats-server)');
 
 const running = new Set<ChildProcess>();
 

@@ -8,13 +8,14 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } 
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN, authHeaders, fileSourceToml, freePort, launch, stopAll, tempDir, waitFor } from '../helpers/daemon.js';
+import { requires } from '../helpers/requires.js';
 
 afterAll(() => stopAll());
 
 const LOGROTATE = '/usr/sbin/logrotate';
 if (!existsSync(LOGROTATE)) console.warn('SKIPPED archive.test.ts: no /usr/sbin/logrotate (Debian package logrotate; .ci/run installs it)');
 
-describe.skipIf(!existsSync(LOGROTATE))('archive sink', () => {
+describe.skipIf(!requires('logrotate', existsSync(LOGROTATE), 'apt-get install logrotate'))('archive sink', () => {
   for (const mode of ['create', 'copytruncate'] as const) {
     it(`raw archive = the input byte for byte, across ${mode} rotations by the real logrotate`, async () => {
       const dir = tempDir();

@@ -18,13 +18,14 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { authHeaders, freePort, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 import { NATS_SERVER, startNats, stopAllNats } from '../helpers/nats.js';
 import { N, agent, agentIdle, agentRead, busCounters, freshDatabase, lines, server, settled, sseOf, tally } from '../helpers/bus.js';
+import { requires } from '../helpers/requires.js';
 
 afterAll(() => {
   stopAll();
   stopAllNats();
 });
 
-describe.skipIf(NATS_SERVER === undefined)('bus: servers on JetStream', () => {
+describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get install nats-server'))('bus: servers on JetStream', () => {
   it('servers sharing a PostgreSQL store: every record delivered again (the consumer lost) makes no second event', async (ctx) => {
     const db = await freshDatabase();
     if (db === undefined) return ctx.skip();

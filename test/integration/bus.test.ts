@@ -18,13 +18,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { authHeaders, freePort, stopAll, tempDir, waitFor } from '../helpers/daemon.js';
 import { NATS_SERVER, startNats, startNatsCluster, stopAllNats } from '../helpers/nats.js';
 import { N, agent, agentIdle, agentRead, busCounters, lines, publisher, server, settled, sseOf, tally } from '../helpers/bus.js';
+import { requires } from '../helpers/requires.js';
 
 afterAll(() => {
   stopAll();
   stopAllNats();
 });
 
-describe.skipIf(NATS_SERVER === undefined)('bus: an agent and a server on JetStream', () => {
+describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get install nats-server'))('bus: an agent and a server on JetStream', () => {
   it('N numbered lines reach the server exactly once, with the agent\'s source, stream and origin', async () => {
     const nats = await startNats();
     const dir = tempDir();

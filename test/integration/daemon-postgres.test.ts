@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, freePort, launch, stopAll, tempDir, waitFor, type DaemonHandle, fileSourceToml } from '../helpers/daemon.js';
+import { requires } from '../helpers/requires.js';
 
 const URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const handles: DaemonHandle[] = [];
@@ -21,7 +22,7 @@ beforeAll(async () => {
     reachable = true;
     await client.query('DROP TABLE IF EXISTS events, deliveries, rule_state, triggers, rules, sluice_migrations CASCADE');
   } catch {
-    console.warn(`SKIPPED daemon-postgres.test.ts: PostgreSQL not reachable at ${URL.replace(/:[^:@/]*@/, '@')}`);
+    requires('PostgreSQL', false, `not reachable at ${URL.replace(/:[^:@/]*@/, '@')}: daemon-postgres.test.ts`);
   }
 });
 

@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { requires } from '../helpers/requires.js';
 
 const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
 if (!promtool) console.warn('SKIPPED metrics.test.ts "promtool accepts /metrics": promtool not installed (Debian package prometheus; .ci/run installs it)');
@@ -14,7 +15,7 @@ afterAll(async () => {
   stopAll();
 });
 
-describe.skipIf(!promtool)('metrics', () => {
+describe.skipIf(!requires('promtool', promtool !== undefined, 'apt-get install prometheus'))('metrics', () => {
   it('promtool accepts /metrics, with source counters and drops present', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'a.log');

@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, runCli, stopAll, tempDir } from '../helpers/daemon.js';
+import { requires } from '../helpers/requires.js';
 
 const openssl = ['/usr/bin/openssl', '/bin/openssl'].find((p) => existsSync(p));
 if (!openssl) console.warn('SKIPPED the TLS cases of startup-failures.test.ts: no openssl to make test certificates');
@@ -175,7 +176,7 @@ describe('sluice run: every start-up failure has its own code and message, and m
     expect(r.stderr).not.toMatch(/admin token generated/i);
   });
 
-  describe.skipIf(!openssl)('server.tls', () => {
+  describe.skipIf(!requires('openssl', openssl !== undefined, 'apt-get install openssl: it makes the certificates'))('server.tls', () => {
     function makeCert(dir: string, name: string): { cert: string; key: string } {
       const cert = path.join(dir, `${name}.crt`);
       const key = path.join(dir, `${name}.key`);

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { authHeaders, freePort, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { requires } from '../helpers/requires.js';
 
 const run = promisify(execFile);
 const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p));
@@ -79,7 +80,7 @@ function sendAndClose(port: number, data: Buffer | string): Promise<void> {
   });
 }
 
-describe.skipIf(!RSYSLOGD || !LOGGER)('syslog source behind a real rsyslogd', () => {
+describe.skipIf(!requires('rsyslogd', RSYSLOGD !== undefined, 'apt-get install rsyslog') || !requires('logger', LOGGER !== undefined, 'apt-get install bsdutils'))('syslog source behind a real rsyslogd', () => {
   it('rsyslogd relaying with omfwd (TCP, octet-counted, RFC 5424) delivers every line once', async () => {
     const { d, tcp } = await daemon();
     const dir = tempDir('sluice-rsyslog-');
@@ -120,7 +121,7 @@ input(type="imtcp" port="${inPort}" address="127.0.0.1" ruleset="relay")
   });
 });
 
-describe.skipIf(!LOGGER)('syslog source: bad input on the listeners', () => {
+describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdutils'))('syslog source: bad input on the listeners', () => {
   it('binary garbage, a 10 MB line, invalid UTF-8, an oversize frame, 1,000 dropped connections: counted, and good input still arrives', async () => {
     const { d, tcp, udp } = await daemon('max_frame_bytes = "8KiB"\nmax_connections = 2000\n');
     // binary garbage that starts like text (LF framing) and like a number (octet counting: lost sync, closed)

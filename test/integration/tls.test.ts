@@ -5,6 +5,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, stopAll, tempDir, launch, type DaemonHandle } from '../helpers/daemon.js';
+import { requires } from '../helpers/requires.js';
 
 const openssl = ['/usr/bin/openssl', '/bin/openssl'].find((p) => existsSync(p));
 if (!openssl) console.warn('SKIPPED tls.test.ts: no openssl to make a test certificate');
@@ -27,7 +28,7 @@ function get(url: string, ca: Buffer, headers: Record<string, string> = {}): Pro
   });
 }
 
-describe.skipIf(!openssl)('TLS listener', () => {
+describe.skipIf(!requires('openssl', openssl !== undefined, 'apt-get install openssl: it makes the certificates'))('TLS listener', () => {
   it('serves the API over HTTPS with the configured certificate, and refuses plain HTTP', async () => {
     const dir = tempDir();
     const cert = path.join(dir, 'cert.pem');

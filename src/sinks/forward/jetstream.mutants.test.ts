@@ -17,6 +17,7 @@ import { line } from '../../../test/helpers/forward-stage.js';
 import { NATS_SERVER, startNats, stopAllNats } from '../../../test/helpers/nats.js';
 import { freePort, tempDir, waitFor } from '../../../test/helpers/daemon.js';
 import { JetStreamTransport, lineRoute, splitBatch } from './jetstream.js';
+import { requires } from '../../../test/helpers/requires.js';
 
 afterAll(() => stopAllNats());
 
@@ -70,7 +71,7 @@ describe('splitBatch edges', () => {
   });
 });
 
-describe.skipIf(NATS_SERVER === undefined)('JetStreamTransport edges', () => {
+describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get install nats-server'))('JetStreamTransport edges', () => {
   it('gzip: each message is the gzip of its part, with Content-Encoding and the agent header', async () => {
     const nats = await startNats();
     const cfg = busSchema.parse({ kind: 'nats', url: nats.url, prefix: 'g', publish: { gzip: true } });

@@ -12,6 +12,7 @@ import { line } from '../../../test/helpers/forward-stage.js';
 import { NATS_SERVER, startNats, stopAllNats } from '../../../test/helpers/nats.js';
 import { freePort, waitFor } from '../../../test/helpers/daemon.js';
 import { JetStreamTransport, lineRoute, splitBatch } from './jetstream.js';
+import { requires } from '../../../test/helpers/requires.js';
 
 afterAll(() => stopAllNats());
 
@@ -40,7 +41,7 @@ describe('splitBatch', () => {
   });
 });
 
-describe.skipIf(NATS_SERVER === undefined)('JetStreamTransport', () => {
+describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get install nats-server'))('JetStreamTransport', () => {
   it('publishes one message per stream and source on its subject; the same batch again is stored once (Nats-Msg-Id)', async () => {
     const nats = await startNats();
     const cfg = busSchema.parse({ kind: 'nats', url: nats.url, prefix: 't', publish: { gzip: false } });

@@ -16,6 +16,7 @@ import { CollectingPipeline } from '../../../test/helpers/fake-pipeline.js';
 import { NATS_SERVER, startNats, stopAllNats } from '../../../test/helpers/nats.js';
 import { waitFor } from '../../../test/helpers/daemon.js';
 import { BusSource } from './source.js';
+import { requires } from '../../../test/helpers/requires.js';
 
 afterAll(() => stopAllNats());
 
@@ -36,7 +37,7 @@ async function setup(extra: Record<string, unknown> = {}) {
   return { nats, cfg, agent };
 }
 
-describe.skipIf(NATS_SERVER === undefined)('BusSource', () => {
+describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get install nats-server'))('BusSource', () => {
   it('records keep what they were on the agent, with its id and seq in origin; every message acknowledged', async () => {
     const { nats, cfg, agent } = await setup();
     expect(await agent.send({ ndjson: Buffer.from(lines(3) + lines(2, 'web', 'edge')), records: 5, key: 'a1b2-1' }, 5000)).toMatchObject({ ok: true });

@@ -16,6 +16,7 @@ import { SyslogSource } from './source.js';
 import { GATHER_BYTES } from './stream.js';
 import { HOLD_BYTES, type UdpListener } from './udp.js';
 import { nativeUdp } from './udp-native.js';
+import { requires } from '../../../test/helpers/requires.js';
 
 const run = promisify(execFile);
 const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p));
@@ -78,7 +79,7 @@ describe('syslog config', () => {
   });
 });
 
-describe.skipIf(!LOGGER)('syslog source with the real logger', () => {
+describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdutils'))('syslog source with the real logger', () => {
   it('UDP, RFC 3164: host, app, pid, severity and facility land right', async () => {
     const { pipeline, port } = await start();
     await run(LOGGER!, ['-n', '127.0.0.1', '-P', String(port('udp')), '-d', '--rfc3164', '-t', 'oldapp', '--id=4242', '-p', 'local3.err', 'hello from 3164']);

@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CollectingPipeline, waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { syslogSourceSchema } from './config.js';
 import { SyslogSource } from './source.js';
+import { requires } from '../../../test/helpers/requires.js';
 
 const openssl = ['/usr/bin/openssl', '/bin/openssl'].find((p) => existsSync(p));
 if (!openssl) console.warn('SKIPPED syslog tls.test.ts: no openssl to make a test certificate (Debian package openssl)');
@@ -42,7 +43,7 @@ function send(port: number, data: string, client?: { cert: Buffer; key: Buffer }
   });
 }
 
-describe.skipIf(!openssl)('syslog over TLS', () => {
+describe.skipIf(!requires('openssl', openssl !== undefined, 'apt-get install openssl: it makes the certificates'))('syslog over TLS', () => {
   it('accepts octet-counted and LF-framed connections over TLS', async () => {
     const { pipeline, port } = await start(false);
     const msg = '<165>1 2026-12-06T00:00:00Z h app 1 ID [a@1 k="v"] over tls';

@@ -14,6 +14,7 @@ import { openStore } from '../open.js';
 import type { Store } from '../store.js';
 import { migrate, openPostgresStore } from './open.js';
 import { PostgresStore } from './store.js';
+import { requires } from '../../../test/helpers/requires.js';
 
 const URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -31,12 +32,6 @@ async function reachable(): Promise<boolean> {
 }
 
 const up = await reachable();
-if (!up) {
-  console.warn(
-    `[sluice] PostgreSQL unreachable at ${URL}: SKIPPING "Store contract: postgres" and "postgres specifics" ` +
-      '(set SLUICE_TEST_PG_URL to run them)',
-  );
-}
 
 /** Schemas created by this file; each test's are dropped after it. */
 const schemas = new Set<string>();
@@ -65,7 +60,7 @@ async function dropSchemas(): Promise<void> {
   });
 }
 
-describe.skipIf(!up)('postgres', () => {
+describe.skipIf(!requires('PostgreSQL', up, `nothing answers at ${URL} (set SLUICE_TEST_PG_URL)`))('postgres', () => {
   afterEach(dropSchemas);
   afterAll(dropSchemas);
 
