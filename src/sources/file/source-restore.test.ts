@@ -215,5 +215,26 @@ describeParseModes(() => {
       await polls(s2);
       expect(p2.messages).toEqual(['c']);
     });
+
+    it('a stop in the middle of a backlog waits for the reads in flight: the restart goes on from exactly where it stopped', async () => {
+      const d = tempDir();
+      const data = join(d, 'data');
+      const f = join(d, 'app.log');
+      writeFileSync(f, lines(1, 100_000));
+      const p1 = new CollectingPipeline();
+      const s1 = source(data, { paths: [f], read_buffer: '16KiB' });
+      await s1.start(p1);
+      await waitFor(() => p1.records.length >= 1_000, 'the backlog under way');
+      await s1.stop();
+      const read = p1.records.length;
+      expect(read).toBeLessThan(100_000);
+      const p2 = new CollectingPipeline(p1.seq);
+      const s2 = source(data, { paths: [f], read_buffer: '16KiB' });
+      await s2.restore(p2);
+      await s2.start(p2);
+      await waitFor(() => read + p2.records.length >= 100_000, 'the rest of the backlog');
+      await polls(s2);
+      expect([...p1.messages, ...p2.messages]).toEqual(lines(1, 100_000).trimEnd().split('\n'));
+    });
   });
 });
