@@ -118,6 +118,28 @@ describe('FileSource status', () => {
   });
 });
 
+describe('FileSource checkpoint at its first start', () => {
+  it('is written once the files are found, before any line: a crash then a restart reads what came in between', async () => {
+    const d = tempDir();
+    const data = join(d, 'data');
+    const f = join(d, 'app.log');
+    writeFileSync(f, 'old\n');
+    const s1 = source(data, { paths: [f], from: 'end' });
+    await s1.start(new CollectingPipeline());
+    // no line read, no stop: what a SIGKILL right now would leave
+    const doc = new CheckpointStore(data, 'app').load();
+    expect(doc.kind === 'ok' && doc.doc.files.map((e) => [e.path, e.offset])).toEqual([[f, 4]]);
+    // (s1 keeps running, but no await lies between this write and s2's load of the checkpoint in restore)
+    appendFileSync(f, 'new\n');
+    const p2 = new CollectingPipeline();
+    const s2 = source(data, { paths: [f], from: 'end' });
+    await s2.restore(p2);
+    await s2.start(p2);
+    await waitFor(() => p2.records.length === 1, 'the line written after the first start');
+    expect(p2.messages).toEqual(['new']);
+  });
+});
+
 describe('FileSource checkpoint across a restart that pushed nothing', () => {
   it('keeps the last batch of the run before, so a crash right after the restart still replays it', async () => {
     const d = tempDir();
