@@ -99,6 +99,32 @@ describe('FileSource status', () => {
     expect(p.messages).toEqual(['a1', 'a2']);
   });
 
+  it('an entry whose key is not a file identity is ignored; the rest of the checkpoint is used', async () => {
+    const d = tempDir();
+    const data = join(d, 'data');
+    const f = join(d, 'app.log');
+    writeFileSync(f, 'a1\n');
+    const p1 = new CollectingPipeline();
+    const s1 = source(data, { paths: [f] });
+    await s1.start(p1);
+    await waitFor(() => p1.records.length === 1, 'a1');
+    await s1.stop();
+    const store = new CheckpointStore(data, 'app');
+    const loaded = store.load();
+    if (loaded.kind !== 'ok') throw new Error('no checkpoint');
+    store.save({ ...loaded.doc, files: [{ key: 'not-a-key', path: join(d, 'other.log'), offset: 7 }, ...loaded.doc.files] });
+    store.close();
+    appendFileSync(f, 'a2\n');
+    const p2 = new CollectingPipeline(p1.seq);
+    const s2 = source(data, { paths: [f] });
+    await s2.restore(p2);
+    await s2.start(p2);
+    await waitFor(() => p2.records.length === 1, 'a2');
+    await polls(s2);
+    expect(p2.messages).toEqual(['a2']);
+    expect(s2.status().state).toBe('running');
+  });
+
   it('a checkpoint that cannot be written is counted and shown; reading goes on', async () => {
     const d = tempDir();
     const data = join(d, 'data');
