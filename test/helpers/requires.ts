@@ -5,17 +5,10 @@
  * after installing them all) the file fails instead, so a run that skipped
  * the tests of a real part can never pass as green.
  */
-import { existsSync } from 'node:fs';
-
 export function requires(what: string, present: boolean, hint: string): boolean {
   if (present) return true;
   const msg = `${what} is missing: ${hint}`;
   if (process.env.SLUICE_REQUIRE_ALL === '1') throw new Error(`SLUICE_REQUIRE_ALL=1 and ${msg}`);
   console.warn(`\n!!! SKIPPED (${msg})\n`);
   return false;
-}
-
-/** The first of `paths` that exists. */
-export function findBin(...paths: string[]): string | undefined {
-  return paths.find((p) => existsSync(p));
 }
