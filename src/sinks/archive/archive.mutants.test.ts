@@ -41,6 +41,7 @@ function fdsOn(file: string): number {
   return n;
 }
 
+if (process.platform !== 'linux') console.warn('!!! SKIPPED archive.mutants.test.ts "ArchiveStage descriptors": it reads /proc/self/fd, which only Linux has');
 describe.skipIf(process.platform !== 'linux')('ArchiveStage descriptors', () => {
   it('a file removed from outside: reopened at the path, the old descriptor closed; close() closes the file', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });

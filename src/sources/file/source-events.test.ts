@@ -7,33 +7,17 @@
  * short poll (the other test files) each of these is also done by the poll,
  * so only these tests fail when the event or timer path breaks.
  */
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fileSourceSchema, type FileSourceInput } from './config.js';
 import { FileSource } from './source.js';
 import { CollectingPipeline, waitFor } from '../../../test/helpers/fake-pipeline.js';
-import { parseModes } from '../../../test/helpers/parse-modes.js';
+import { fileSource, runCleanup, tempDir } from '../../../test/helpers/file-source.js';
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sluice-file-ev-'));
-  cleanup.push(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+afterEach(runCleanup);
 
 /** A source whose poll never comes during a test: reads are driven by watch events and the timer only. */
-function source(dataDir: string, over: Partial<Omit<FileSourceInput, 'name' | 'type'>> & { paths: string[] }): FileSource {
-  const cfg = fileSourceSchema.parse({ name: 'f', type: 'file', format: 'plain', from: 'start', poll_interval: '1h', idle_flush: '150ms', rotate_wait: '200ms', ...over });
-  const s = new FileSource(cfg, { dataDir, parsePool: parseModes.pool, poolMinChars: 0 });
-  cleanup.push(() => s.stop());
-  return s;
-}
+const source = (dataDir: string, over: Parameters<typeof fileSource>[1]): FileSource => fileSource(dataDir, { name: 'f', poll_interval: '1h', ...over });
 
 const counters = (s: FileSource) => s.status().counters;
 

@@ -6,33 +6,16 @@
  * problems (a corrupt document at start, a save that fails) counted and
  * shown; the last batch kept across a restart that pushed nothing.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fileSourceSchema, type FileSourceInput } from './config.js';
-import { FileSource } from './source.js';
 import { CheckpointStore } from './checkpoint.js';
 import { CollectingPipeline, polls, waitFor } from '../../../test/helpers/fake-pipeline.js';
-import { parseModes } from '../../../test/helpers/parse-modes.js';
+import { fileSource, runCleanup, tempDir } from '../../../test/helpers/file-source.js';
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+afterEach(runCleanup);
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sluice-file-st-'));
-  cleanup.push(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
-
-function source(dataDir: string, over: Partial<Omit<FileSourceInput, 'name' | 'type'>> & { paths: string[] }): FileSource {
-  const cfg = fileSourceSchema.parse({ name: 'app', type: 'file', format: 'plain', from: 'start', poll_interval: '50ms', idle_flush: '150ms', rotate_wait: '200ms', ...over });
-  const s = new FileSource(cfg, { dataDir, parsePool: parseModes.pool, poolMinChars: 0 });
-  cleanup.push(() => s.stop());
-  return s;
-}
+const source = fileSource;
 
 describe('FileSource lifecycle', () => {
   it('running once started, a second start refused, stopped after stop with every file closed and counted', async () => {
