@@ -1,7 +1,7 @@
 /**
- * One accepted record as the rings keep it: numbers and shared strings, and
- * its place in the batch's wire block (its JSON and its message's place live
- * there, off the JS heap). Nothing decoded is cached on it: a filter reads
+ * One accepted record as a ring hands it out (ring.ts keeps columns, not
+ * these objects): numbers and shared strings, and its place in the batch's
+ * wire block (its JSON and its message's place live there, off the JS heap). Nothing decoded is cached on it: a filter reads
  * the message's bytes (src/sinks/filter.ts), and `message` decodes them on
  * each call, so what the ring counts is what it holds. Keeping whole records
  * (or their message strings) alive for the ring's lifetime made the

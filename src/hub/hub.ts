@@ -10,16 +10,16 @@
  * copies of the data (measured: 1,000 SSE clients, see bench/).
  */
 import type { LogRecord } from '../core/record.js';
-import { levelOfCode } from '../core/record.js';
+import { LEVEL_CODE } from '../core/record.js';
 import { Block, type RecordParts } from '../wire/block.js';
 import { isEncoded, type Batch, type EncodedBatch } from '../wire/encoded.js';
 import { recordParts } from '../wire/json.js';
-import { ENTRY_OVERHEAD, RingEntry, type Entry } from './entry.js';
+import { ENTRY_OVERHEAD, type Entry } from './entry.js';
 import { ReplayRing } from './ring.js';
 import { Subscriber, type SubscribeOptions, type SubscriberHost } from './subscriber.js';
 
 export type { SubscribeOptions, Notice } from './subscriber.js';
-export { Subscriber } from './subscriber.js';
+export { Refs, Subscriber } from './subscriber.js';
 
 export interface StreamLimits {
   /** Records kept for resume. */
@@ -141,40 +141,32 @@ export class Hub implements SubscriberHost {
    */
   publish(batch: Batch): number {
     const first = this.#seq + 1;
-    const entries = isEncoded(batch) ? this.#encodedEntries(batch, first) : this.#recordEntries(batch, true);
-    if (entries.length === 0) return first;
-    this.#ring(entries);
-    this.#wake(entries);
+    if (isEncoded(batch)) this.#publishEncoded(batch, first);
+    else this.#publishRecords(batch, true);
     return first;
   }
 
-  #ring(entries: Entry[]): void {
-    let last: StreamState | undefined;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const stream = e.stream;
-      const s = last !== undefined && last.name === stream ? last : (last = this.#stream(stream));
-      s.ring.push(e);
-      s.records++;
-      this.#all.push(e);
-    }
-  }
-
-  /** A parse thread's records: their bytes become the block (wire/block.ts); an entry per record. */
-  #encodedEntries(b: EncodedBatch, first: number): Entry[] {
+  /** A parse thread's records: their bytes become the block (wire/block.ts), each record a slot in its stream's ring and the all-streams one. */
+  #publishEncoded(b: EncodedBatch, first: number): void {
     const n = b.ends.length;
-    if (n === 0) return [];
+    if (n === 0) return;
     this.#seq += n;
     const block = Block.fromEncoded(b, first);
-    const entries = new Array<Entry>(n);
     const { source, stream, levels } = b;
+    const s = this.#stream(stream);
+    const ring = s.ring;
+    const all = this.#all;
     const ends = block.ndEnds;
     let start = 0;
     for (let i = 0; i < n; i++) {
-      entries[i] = new RingEntry(first + i, source, stream, levelOfCode(levels[i]!), ends[i]! - start + ENTRY_OVERHEAD, block, i);
+      const bytes = ends[i]! - start + ENTRY_OVERHEAD;
+      ring.add(block, i, first + i, source, stream, levels[i]!, bytes);
+      all.add(block, i, first + i, source, stream, levels[i]!, bytes);
       start = ends[i]!;
     }
-    return entries;
+    s.records += n;
+    for (const sub of this.#allSubs) sub.onWake();
+    for (const sub of s.subs) sub.onWake();
   }
 
   /**
@@ -196,10 +188,10 @@ export class Hub implements SubscriberHost {
     }
   }
 
-  /** Records to serialize once (seqs assigned here, or kept: a replay), as one block. */
-  #recordEntries(batch: readonly LogRecord[], assignSeq: boolean): Entry[] {
+  /** Records to serialize once (seqs assigned here, or kept: a replay), as one block; their streams' subscribers woken. */
+  #publishRecords(batch: readonly LogRecord[], assignSeq: boolean): void {
     const n = batch.length;
-    if (n === 0) return [];
+    if (n === 0) return;
     const parts = new Array<RecordParts>(n);
     const seqs = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -209,25 +201,27 @@ export class Hub implements SubscriberHost {
       parts[i] = this.#serialize(r);
     }
     const block = Block.fromParts(seqs, parts);
-    const entries = new Array<Entry>(n);
     let start = 0;
+    let last: StreamState | undefined;
     for (let i = 0; i < n; i++) {
       const r = batch[i]!;
       const end = block.ndEnds[i]!;
-      entries[i] = new RingEntry(r.seq, r.source, r.stream, r.level, end - start + ENTRY_OVERHEAD, block, i);
+      if (last === undefined || last.name !== r.stream) last = this.#stream(r.stream);
+      const level = r.level === undefined ? 0 : LEVEL_CODE.get(r.level)!;
+      last.ring.add(block, i, r.seq, r.source, r.stream, level, end - start + ENTRY_OVERHEAD);
+      last.records++;
+      this.#all.add(block, i, r.seq, r.source, r.stream, level, end - start + ENTRY_OVERHEAD);
       start = end;
     }
-    return entries;
-  }
-
-  #wake(entries: Entry[]): void {
+    // woken once every record is in the rings (a subscriber may take at once)
     for (const sub of this.#allSubs) sub.onWake();
     let prev = '';
-    for (const e of entries) {
-      if (e.stream === prev) continue;
-      prev = e.stream;
-      const s = this.#streams.get(e.stream);
-      if (s) for (const sub of s.subs) sub.onWake();
+    for (let i = 0; i < n; i++) {
+      const stream = batch[i]!.stream;
+      if (stream === prev) continue;
+      prev = stream;
+      const st = this.#streams.get(stream);
+      if (st) for (const sub of st.subs) sub.onWake();
     }
   }
 
@@ -256,7 +250,7 @@ export class Hub implements SubscriberHost {
         ring.evictedUpTo = Math.min(ring.evictedUpTo, first - 1);
       }
     }
-    this.#ring(this.#recordEntries(recs, false));
+    this.#publishRecords(recs, false);
     const maxSeq = recs.length ? recs[recs.length - 1]!.seq : 0;
     // after a crash the counter restarts at its reservation: the seqs between the
     // last one the sources checkpointed and the reservation were never used
@@ -319,8 +313,8 @@ export class Hub implements SubscriberHost {
         bytes: s.ring.bytes,
         capacity: s.ring.capacity,
         maxBytes: s.ring.maxBytes,
-        firstSeq: s.ring.first()?.seq ?? null,
-        lastSeq: s.ring.last()?.seq ?? null,
+        firstSeq: s.ring.firstSeq() ?? null,
+        lastSeq: s.ring.lastSeq() ?? null,
       },
       clients: s.subs.size,
     }));

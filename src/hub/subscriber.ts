@@ -6,6 +6,7 @@
  */
 import type { Entry, RecordView } from './entry.js';
 import type { ReplayRing } from './ring.js';
+import type { Block } from '../wire/block.js';
 
 /** What a subscriber needs of its hub. */
 export interface SubscriberHost {
@@ -28,6 +29,48 @@ export interface SubscribeOptions {
 }
 
 export type Notice = { kind: 'gap'; missed: number };
+
+/** Where #take puts what it takes: ring index i. */
+interface TakeOut {
+  count(): number;
+  put(i: number): void;
+}
+
+/**
+ * Taken records as (block, index) pairs in reused arrays: what a pump
+ * writes (wire/block.ts wireRuns). One per writer, cleared by each take.
+ */
+export class Refs implements TakeOut {
+  readonly blocks: Block[] = [];
+  readonly idxs: number[] = [];
+  #ring: ReplayRing | undefined;
+
+  get length(): number {
+    return this.blocks.length;
+  }
+
+  clear(): void {
+    this.blocks.length = 0;
+    this.idxs.length = 0;
+    this.#ring = undefined;
+  }
+
+  /** Fill from `ring` (the take's own). */
+  from(ring: ReplayRing): this {
+    this.#ring = ring;
+    return this;
+  }
+
+  count(): number {
+    return this.blocks.length;
+  }
+
+  put(i: number): void {
+    const ring = this.#ring!;
+    this.blocks.push(ring.blockAt(i));
+    this.idxs.push(ring.idxAt(i));
+  }
+}
 
 export class Subscriber {
   readonly id: number;
@@ -79,9 +122,21 @@ export class Subscriber {
    * `maxBytes` bounds the taken entries' `bytes` (an upper bound on what each
    * writes); with `atLeastOne` the first matching entry is taken even when it
    * alone exceeds it (a writer with nothing queued must not be stranded by a
-   * record larger than its budget).
+   * record larger than its budget). Makes an Entry per record: pumps use
+   * `takeRefs`, which makes none.
    */
   take(max: number, out: Entry[], maxBytes = Infinity, atLeastOne = true): Notice | undefined {
+    const ring = this.#ring;
+    return this.#take(max, maxBytes, atLeastOne, { count: () => out.length, put: (i) => out.push(ring.at(i)) });
+  }
+
+  /** take(), the records as (block, index) pairs into `out` (cleared first): no object per record. */
+  takeRefs(max: number, out: Refs, maxBytes = Infinity, atLeastOne = true): Notice | undefined {
+    out.clear();
+    return this.#take(max, maxBytes, atLeastOne, out.from(this.#ring));
+  }
+
+  #take(max: number, maxBytes: number, atLeastOne: boolean, out: TakeOut): Notice | undefined {
     const ring = this.#ring;
     let i = this.#trim();
     const size = ring.size;
@@ -92,16 +147,17 @@ export class Subscriber {
     }
     const filter = this.#filter;
     let bytes = 0;
-    for (; i < size && out.length < max; i++) {
-      const e = ring.at(i);
-      if (filter === undefined || filter(e)) {
-        bytes += e.bytes;
-        if (bytes > maxBytes && (out.length > 0 || !atLeastOne)) break;
-        out.push(e);
+    let n = out.count();
+    for (; i < size && n < max; i++) {
+      if (filter === undefined || filter(ring.view(i))) {
+        bytes += ring.bytesAt(i);
+        if (bytes > maxBytes && (n > 0 || !atLeastOne)) break;
+        out.put(i);
+        n++;
       }
-      this.#cursor = e.seq;
+      this.#cursor = ring.seqAt(i);
     }
-    this.sent += out.length;
+    this.sent += n;
     return notice;
   }
 
@@ -137,14 +193,14 @@ export class Subscriber {
       this.#pendingGap += skipped;
       this.#countDrop(skipped);
     }
-    this.#cursor = ring.at(skipTo - 1).seq;
+    this.#cursor = ring.seqAt(skipTo - 1);
     return skipTo;
   }
 
   #countMatching(ring: ReplayRing, from: number, to: number): number {
     if (!this.#filter) return to - from;
     let n = 0;
-    for (let i = from; i < to; i++) if (this.#filter(ring.at(i))) n++;
+    for (let i = from; i < to; i++) if (this.#filter(ring.view(i))) n++;
     return n;
   }
 
@@ -155,7 +211,7 @@ export class Subscriber {
 
   /** True when take() would return something now. */
   get ready(): boolean {
-    return this.#pendingGap > 0 || this.#cursor < this.#ring.evictedUpTo || (this.#ring.last()?.seq ?? 0) > this.#cursor;
+    return this.#pendingGap > 0 || this.#cursor < this.#ring.evictedUpTo || (this.#ring.lastSeq() ?? 0) > this.#cursor;
   }
 
   close(): void {

@@ -107,7 +107,7 @@ describe('writeAll', () => {
 describe('the pump', () => {
   it('a wake flushes once, after the publishing step, however many wakes it got', async () => {
     const { hub, w, sub } = setup(1 << 20, Infinity, false);
-    const take = vi.spyOn(sub, 'take');
+    const take = vi.spyOn(sub, 'takeRefs');
     hub.publish([rec(1)]);
     hub.publish([rec(2)]);
     hub.publish([rec(3)]);
@@ -227,7 +227,7 @@ describe('the pump at the edges of its room and its drain', () => {
   it('the scratch array a flush took into holds no entry once it returned, even when it stopped at the mark', async () => {
     clientSlack.perClient = 0;
     const { hub, sub } = setup(200);
-    const take = vi.spyOn(sub, 'take');
+    const take = vi.spyOn(sub, 'takeRefs');
     hub.publish([rec(1, 300)]); // written, then the next round finds no room and stops
     await microtask();
     expect(take).toHaveBeenCalledTimes(1);

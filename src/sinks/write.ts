@@ -19,8 +19,8 @@
  * delayed, never stranded; it can overshoot by that one record.
  */
 import type { Writable } from 'node:stream';
-import type { Subscriber } from '../hub/hub.js';
-import { ENTRY_OVERHEAD, type Entry } from '../hub/entry.js';
+import { Refs, type Subscriber } from '../hub/hub.js';
+import { ENTRY_OVERHEAD } from '../hub/entry.js';
 import { wireRuns } from '../wire/block.js';
 
 /**
@@ -35,7 +35,7 @@ import { wireRuns } from '../wire/block.js';
 const TAKE = 128;
 
 // One flush runs at a time (it is synchronous): every client's flush shares these.
-const takeScratch: Entry[] = [];
+const takeScratch = new Refs();
 const bufScratch: Buffer[] = [];
 
 /** The clients' shared write slack. */
@@ -148,15 +148,14 @@ class StreamPump implements Pump {
         // at or past the mark a write said false, so 'drain' is coming (its listener is set); an
         // entry costs at least ENTRY_OVERHEAD, which also covers a gap frame
         if (!below && room < ENTRY_OVERHEAD) return this.#block();
-        buf.length = 0;
-        const notice = sub.take(TAKE, buf, room, below);
+        const notice = sub.takeRefs(TAKE, buf, room, below);
         if (!notice && buf.length === 0) {
           if (!below && sub.ready) this.#block(); // what is next does not fit: wait for 'drain'
           return;
         }
         bufs.length = 0;
         if (notice) bufs.push(Buffer.from(this.#gapFrame(notice.missed)));
-        wireRuns(buf, this.#kind, bufs);
+        wireRuns(buf.blocks, buf.idxs, this.#kind, bufs);
         this.lastWrite = Date.now();
         const ok = writeAll(w, bufs);
         const over = Math.max(0, w.writableLength - hwm);
@@ -166,7 +165,7 @@ class StreamPump implements Pump {
       }
     } finally {
       // the scratch arrays keep no client's entries or slices alive between flushes
-      buf.length = 0;
+      buf.clear();
       bufs.length = 0;
     }
   };

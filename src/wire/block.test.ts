@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Hub } from '../hub/hub.js';
-import { Block, entryJson, wireRuns } from './block.js';
+import { Block, entryJson, wireRuns, type BlockRef } from './block.js';
 import type { Entry } from '../hub/entry.js';
 import type { LogRecord } from '../core/record.js';
 import { recordParts, serializeRecord, serializeTail } from './json.js';
 import type { EncodedBatch } from './encoded.js';
+
+/** wireRuns over entries (BlockRefs): their blocks and indexes as the pump's Refs hold them. */
+const runs = (refs: readonly BlockRef[], kind: 'nd' | 'sse', out: Buffer[]): void => wireRuns(refs.map((r) => r.block), refs.map((r) => r.idx), kind, out);
 
 const rec = (message: string): LogRecord => ({ seq: 0, time: 0, received: 0, source: 's', stream: 'a', origin: { kind: 't' }, message, fields: {} });
 
@@ -20,13 +23,13 @@ describe('Block', () => {
 
   it('writes consecutive entries of one block as one buffer, and the NDJSON equals the records', () => {
     const out: Buffer[] = [];
-    wireRuns(entries, 'nd', out);
+    runs(entries, 'nd', out);
     expect(out).toHaveLength(2); // one run per batch
     const lines = Buffer.concat(out).toString('utf8').split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toEqual(entries.map(entryJson));
     const skip: Buffer[] = [];
-    wireRuns([entries[0]!, entries[2]!] as Entry[], 'nd', skip);
+    runs([entries[0]!, entries[2]!] as Entry[], 'nd', skip);
     expect(skip).toHaveLength(2); // a filtered-out entry breaks the run
   });
 
@@ -37,13 +40,13 @@ describe('Block', () => {
     const es = h.records('a', 0, 10);
     expect(es.map((e) => JSON.parse(entryJson(e)).message)).toEqual(msgs);
     const out: Buffer[] = [];
-    wireRuns(es, 'nd', out);
+    runs(es, 'nd', out);
     expect(Buffer.concat(out).toString('utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l).message)).toEqual(msgs);
   });
 
   it('renders SSE frames with id, event and one data line per record', () => {
     const out: Buffer[] = [];
-    wireRuns(entries.slice(1, 3), 'sse', out);
+    runs(entries.slice(1, 3), 'sse', out);
     const text = Buffer.concat(out).toString('utf8');
     expect(text).toBe(entries.slice(1, 3).map((e) => `id: ${e.seq}\nevent: log\ndata: ${entryJson(e)}\n\n`).join(''));
   });

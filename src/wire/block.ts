@@ -204,22 +204,26 @@ export function entryJson(e: BlockRef): string {
   return e.block.json(e.idx);
 }
 
-/** The buffers to write for `entries` in one wire form: consecutive entries of one block become one subarray. */
-export function wireRuns(entries: readonly BlockRef[], kind: 'nd' | 'sse', out: Buffer[]): void {
+/**
+ * The buffers to write for records (blocks[k], idxs[k]), k < blocks.length,
+ * in one wire form: consecutive records of one block become one subarray.
+ */
+export function wireRuns(blocks: readonly Block[], idxs: readonly number[], kind: 'nd' | 'sse', out: Buffer[]): void {
+  const n = blocks.length;
   let i = 0;
-  while (i < entries.length) {
-    const first = entries[i]!;
-    const block = first.block;
+  while (i < n) {
+    const block = blocks[i]!;
+    const firstIdx = idxs[i]!;
     let j = i + 1;
-    while (j < entries.length && entries[j]!.block === block && entries[j]!.idx === entries[j - 1]!.idx + 1) j++;
-    const last = entries[j - 1]!;
+    while (j < n && blocks[j] === block && idxs[j] === idxs[j - 1]! + 1) j++;
+    const lastIdx = idxs[j - 1]!;
     // a run over the whole block writes the block's own buffer: a client that keeps up at a trickle
     // (a block a batch, a batch a wake) then allocates nothing per write
-    const whole = first.idx === 0 && last.idx === block.length - 1;
-    if (kind === 'nd') out.push(whole ? block.nd : block.nd.subarray(block.ndStart(first.idx), block.ndEnds[last.idx]));
+    const whole = firstIdx === 0 && lastIdx === block.length - 1;
+    if (kind === 'nd') out.push(whole ? block.nd : block.nd.subarray(block.ndStart(firstIdx), block.ndEnds[lastIdx]));
     else {
       const s = block.sse();
-      out.push(whole ? s.buf : s.buf.subarray(first.idx === 0 ? 0 : s.ends[first.idx - 1], s.ends[last.idx]));
+      out.push(whole ? s.buf : s.buf.subarray(firstIdx === 0 ? 0 : s.ends[firstIdx - 1], s.ends[lastIdx]));
     }
     i = j;
   }

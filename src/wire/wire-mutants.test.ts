@@ -12,8 +12,11 @@ import { holdBytes, seqDigits, seqsFit, writeSeq } from './seq.js';
 import { fieldsTail, headWith, isoTime, middleText, recordParts, serializeRecord, serializeTail } from './json.js';
 import { literalIncludes, literalText } from './literal.js';
 import { utf8Write } from './utf8.js';
-import { Block, wireRuns } from './block.js';
+import { Block, wireRuns, type BlockRef } from './block.js';
 import { batchLength, batchStream, encodedTail, filterEncoded, isEncoded, messageLiteral, recordsOf, recordStart, tailStart, type EncodedBatch } from './encoded.js';
+
+/** wireRuns over entries (BlockRefs): their blocks and indexes as the pump's Refs hold them. */
+const runs = (refs: readonly BlockRef[], kind: 'nd' | 'sse', out: Buffer[]): void => wireRuns(refs.map((r) => r.block), refs.map((r) => r.idx), kind, out);
 
 const rec = (message: string, extra: Partial<LogRecord> = {}): LogRecord => ({ seq: 0, time: 0, received: 0, source: 's', stream: 'a', origin: { kind: 't' }, message, fields: {}, ...extra });
 
@@ -264,12 +267,12 @@ describe('wireRuns', () => {
   const ref = (idx: number) => ({ block: b, idx });
   const nd = (idxs: number[]) => {
     const out: Buffer[] = [];
-    wireRuns(idxs.map(ref), 'nd', out);
+    runs(idxs.map(ref), 'nd', out);
     return out.map((x) => x.toString('utf8').split('\n').slice(0, -1).map((l) => (JSON.parse(l) as { message: string }).message).join(''));
   };
   const sse = (idxs: number[]) => {
     const out: Buffer[] = [];
-    wireRuns(idxs.map(ref), 'sse', out);
+    runs(idxs.map(ref), 'sse', out);
     return out.map((x) => x.toString('utf8').match(/^id: \d+/gm)!.map((l) => l.slice(4)).join(','));
   };
 
@@ -291,10 +294,10 @@ describe('wireRuns', () => {
 
   it('the whole block is its own buffer; a part is a view of it', () => {
     const out: Buffer[] = [];
-    wireRuns([0, 1, 2, 3].map(ref), 'nd', out);
+    runs([0, 1, 2, 3].map(ref), 'nd', out);
     expect(out[0]).toBe(b.nd);
     const s: Buffer[] = [];
-    wireRuns([0, 1, 2, 3].map(ref), 'sse', s);
+    runs([0, 1, 2, 3].map(ref), 'sse', s);
     expect(s[0]).toBe(b.sse().buf);
     expect(b.sse().buf).toBe(b.sse().buf); // rendered once
     expect(b.sse().buf.toString()).toBe([1, 2, 3, 4].map((seq, i) => `id: ${seq}\nevent: log\ndata: ${b.json(i)}\n\n`).join(''));
