@@ -2,6 +2,7 @@
  * The `sluice` command line (commander). Exit codes: 0 ok, 1 invalid input or
  * config, 2 usage error; a fatal runtime error prints its SLUICE_ERR_ code.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { Daemon } from '../main.js';
@@ -144,6 +145,12 @@ async function registerExtraCommands(program: Command, setExit: (c: number) => v
 }
 
 async function runDaemon(file: string | undefined, overrides: Record<string, unknown>): Promise<number> {
+  // Old space is collected once it is 1.5x its live size after the last full GC. V8's own factor
+  // goes up to 4x when collections are cheap, and with 10,000 live clients each write to one that
+  // lags outlives the young generation: old space grew from ~60 to ~250 MB before each full GC
+  // (RSS 404-500 MB at the end of the bench's fan-out window, 279-284 MB with this; figures in
+  // docs/operations.md, "Fan-out"). V8 reads it at each full GC, so it may be set once running.
+  setFlagsFromString('--heap-growing-percent=50');
   const load = () => loadConfig({ file, overrides, overrideFlags: OVERRIDE_FLAGS });
   const r = load();
   if (!r.ok) {
