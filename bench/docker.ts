@@ -20,7 +20,8 @@
  * Run alone: `node --import tsx bench/docker.ts` (needs root, dockerd and
  * /bin/busybox). Prints one JSON line per case.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -96,6 +97,20 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
     });
     return { lines, secs: (performance.now() - t0) / 1000 };
   };
+  /**
+   * The history read by curl into /dev/null (C, no pipe, chunked framing undone by curl): how fast
+   * dockerd hands over a container's whole log, where the reader above pays Node's HTTP client per
+   * chunk. Timed from curl's start (including its exec) to its exit; undefined without curl.
+   */
+  const curlHistory = async (name: string): Promise<{ bytes: number; secs: number } | undefined> => {
+    if (!existsSync('/usr/bin/curl')) return undefined;
+    const t0 = performance.now();
+    const child = spawn('/usr/bin/curl', ['-s', '--unix-socket', engine.socket, '-o', '/dev/null', '-w', '%{size_download}', `http://docker/containers/${name}/logs?timestamps=1&follow=0&stdout=1&stderr=1`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise<void>((resolve) => child.once('close', () => resolve()));
+    return { bytes: Number(out), secs: (performance.now() - t0) / 1000 };
+  };
   try {
     // live
     {
@@ -144,6 +159,9 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       results.push({ case: 'docker-history', lines: p.records, lines_per_s: Math.round(p.records / secs), secs: Number(secs.toFixed(2)), read_lines_per_s: Math.round(p.records / readSecs), read_secs: Number(readSecs.toFixed(2)) });
       const raw = await engineRead('history', false, 0);
       results.push({ case: 'docker-history-engine', lines: raw.lines, lines_per_s: Math.round(raw.lines / raw.secs), secs: Number(raw.secs.toFixed(2)) });
+      // the container wrote historyLines lines: curl's rate is over those
+      const curl = await curlHistory('history');
+      if (curl) results.push({ case: 'docker-history-engine-curl', lines: historyLines, bytes: curl.bytes, lines_per_s: Math.round(historyLines / curl.secs), secs: Number(curl.secs.toFixed(2)) });
     }
   } finally {
     await pool.close();
