@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Pipeline } from '../src/core/pipeline.js';
-import { isEncoded, recordsOf, type Batch } from '../src/wire/encoded.js';
+import { batchLength, isEncoded, type Batch } from '../src/wire/encoded.js';
 import { dockerSourceSchema } from '../src/sources/docker/config.js';
 import { DockerSource } from '../src/sources/docker/source.js';
 import { DockerClient } from '../src/sources/docker/client.js';
@@ -40,17 +40,16 @@ class CountingPipeline implements Pipeline {
   firstAt = 0;
   lastAt = 0;
   #seq = 0;
+  /** Counts; an encoded batch is not turned into record objects (the daemon's hub does not either). */
   push(b: Batch): boolean {
-    const batch = isEncoded(b) ? recordsOf(b, this.#seq + 1) : b;
-    if (batch.length > 0) {
+    const n = batchLength(b);
+    if (n > 0) {
       this.lastAt = performance.now();
       if (this.records === 0) this.firstAt = this.lastAt;
     }
-    this.records += batch.length;
-    for (const r of batch) {
-      if (!isEncoded(b)) r.seq = this.#seq + 1;
-      this.#seq++;
-    }
+    this.records += n;
+    if (!isEncoded(b)) for (const r of b) r.seq = ++this.#seq;
+    else this.#seq += n;
     return true;
   }
   onDrain(cb: () => void): void {
