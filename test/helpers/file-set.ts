@@ -3,9 +3,7 @@
  * watcher (each scan answers the next listing, the last one repeats), a stand-in for the source's
  * hooks that records what was registered and pumped, and real files.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { Health, type HealthEvent } from '../../src/core/health.js';
 import { fileSourceSchema, type FileSourceInput } from '../../src/sources/file/config.js';
 import { newCounters } from '../../src/sources/file/counters.js';
@@ -13,18 +11,9 @@ import { FileSet } from '../../src/sources/file/discovery.js';
 import { DEFAULT_LINK_POLICY, type FoundFile } from '../../src/sources/file/links.js';
 import type { FileTailer } from '../../src/sources/file/tailer.js';
 import type { PathWatcher, ScanResult } from '../../src/sources/file/watcher.js';
+import { onCleanup } from './cleanup.js';
 
-export const cleanup: Array<() => Promise<void> | void> = [];
-/** Undo what the tests made (call from afterEach). */
-export async function runCleanup(): Promise<void> {
-  for (const c of cleanup.splice(0).reverse()) await c();
-}
-
-export function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sluice-discovery-m-'));
-  cleanup.push(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+export { runCleanup, tempDir } from './cleanup.js';
 
 export function found(p: string, path = p): FoundFile {
   const st = statSync(p, { bigint: true });
@@ -72,7 +61,7 @@ export function fileSet(listings: Listing[], over: Partial<FileSourceInput> = {}
     },
     pump: (t) => pumped.push(t),
   });
-  cleanup.push(async () => {
+  onCleanup(async () => {
     for (const t of [...set.tailers, ...registered]) await t.close();
   });
   return { set, counters, health, events, registered, pumped, scans: () => scans, stop: () => (stopping = true) };
