@@ -208,9 +208,10 @@ export class Hub implements SubscriberHost {
       const end = block.ndEnds[i]!;
       if (last === undefined || last.name !== r.stream) last = this.#stream(r.stream);
       const level = r.level === undefined ? 0 : LEVEL_CODE.get(r.level)!;
-      last.ring.add(block, i, r.seq, r.source, r.stream, level, end - start + ENTRY_OVERHEAD);
+      const bytes = end - start + ENTRY_OVERHEAD;
+      last.ring.add(block, i, r.seq, r.source, r.stream, level, bytes);
       last.records++;
-      this.#all.add(block, i, r.seq, r.source, r.stream, level, end - start + ENTRY_OVERHEAD);
+      this.#all.add(block, i, r.seq, r.source, r.stream, level, bytes);
       start = end;
     }
     // woken once every record is in the rings (a subscriber may take at once)

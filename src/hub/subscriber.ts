@@ -30,10 +30,10 @@ export interface SubscribeOptions {
 
 export type Notice = { kind: 'gap'; missed: number };
 
-/** Where #take puts what it takes: ring index i. */
+/** Where #take puts what it takes: record i of the ring. */
 interface TakeOut {
-  count(): number;
-  put(i: number): void;
+  readonly length: number;
+  put(ring: ReplayRing, i: number): void;
 }
 
 /**
@@ -43,7 +43,6 @@ interface TakeOut {
 export class Refs implements TakeOut {
   readonly blocks: Block[] = [];
   readonly idxs: number[] = [];
-  #ring: ReplayRing | undefined;
 
   get length(): number {
     return this.blocks.length;
@@ -52,21 +51,9 @@ export class Refs implements TakeOut {
   clear(): void {
     this.blocks.length = 0;
     this.idxs.length = 0;
-    this.#ring = undefined;
   }
 
-  /** Fill from `ring` (the take's own). */
-  from(ring: ReplayRing): this {
-    this.#ring = ring;
-    return this;
-  }
-
-  count(): number {
-    return this.blocks.length;
-  }
-
-  put(i: number): void {
-    const ring = this.#ring!;
+  put(ring: ReplayRing, i: number): void {
     this.blocks.push(ring.blockAt(i));
     this.idxs.push(ring.idxAt(i));
   }
@@ -126,14 +113,18 @@ export class Subscriber {
    * `takeRefs`, which makes none.
    */
   take(max: number, out: Entry[], maxBytes = Infinity, atLeastOne = true): Notice | undefined {
-    const ring = this.#ring;
-    return this.#take(max, maxBytes, atLeastOne, { count: () => out.length, put: (i) => out.push(ring.at(i)) });
+    return this.#take(max, maxBytes, atLeastOne, {
+      get length() {
+        return out.length;
+      },
+      put: (ring, i) => out.push(ring.at(i)),
+    });
   }
 
   /** take(), the records as (block, index) pairs into `out` (cleared first): no object per record. */
   takeRefs(max: number, out: Refs, maxBytes = Infinity, atLeastOne = true): Notice | undefined {
     out.clear();
-    return this.#take(max, maxBytes, atLeastOne, out.from(this.#ring));
+    return this.#take(max, maxBytes, atLeastOne, out);
   }
 
   #take(max: number, maxBytes: number, atLeastOne: boolean, out: TakeOut): Notice | undefined {
@@ -147,12 +138,12 @@ export class Subscriber {
     }
     const filter = this.#filter;
     let bytes = 0;
-    let n = out.count();
+    let n = out.length;
     for (; i < size && n < max; i++) {
       if (filter === undefined || filter(ring.view(i))) {
         bytes += ring.bytesAt(i);
         if (bytes > maxBytes && (n > 0 || !atLeastOne)) break;
-        out.put(i);
+        out.put(ring, i);
         n++;
       }
       this.#cursor = ring.seqAt(i);
