@@ -100,6 +100,7 @@ async function both(dgrams: { from: 0 | 1; bytes: Uint8Array }[], o: Partial<Udp
 
 const onLinux = process.platform === 'linux';
 const describeNative = onLinux ? describe : describe.skip;
+if (!onLinux) console.warn(`!!! SKIPPED udp-native.test.ts "native UDP reader against the dgram reader" and "native UDP reader: the switch and the receive buffer": the native UDP reader is built for Linux only (recvmmsg), this is ${process.platform}`);
 
 describe('native UDP reader module', () => {
   it('is built and loaded on Linux (npm ci builds it with node-gyp)', () => {
