@@ -10,9 +10,12 @@
  *   batches when the engine can hand it data as fast as it reads.
  *
  * - engine: the same two reads by a reader of the same Engine endpoint that
- *   only counts the bytes' newlines (`docker-live-engine`,
- *   `docker-history-engine`): what dockerd itself can hand over, in the same
- *   run. When the source's figure is close to it, the engine is the limit.
+ *   only counts the bytes' newlines, with Node's HTTP client
+ *   (`docker-live-engine`, `docker-history-engine`), with the source's own
+ *   socket reader (`-engine-raw`, sources/docker/engine-stream.ts) and, for
+ *   the history, curl into /dev/null (`-engine-curl`): what dockerd itself
+ *   can hand over, in the same run. When the source's figure is close to
+ *   them, the engine is the limit.
  *
  * The source runs with parse threads (as the daemon does), so its lines are
  * parsed beside the main thread through the parse stage.
@@ -21,6 +24,7 @@
  * /bin/busybox). Prints one JSON line per case.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -84,7 +88,8 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
   /** Lines the engine hands a reader that does nothing else, over `ms` (follow) or to the end. */
   const engineRead = async (name: string, follow: boolean, ms: number): Promise<{ lines: number; secs: number }> => {
     const t0 = performance.now();
-    const { req, res } = await client.logs(name, { follow, stdout: true, stderr: true });
+    const req = http.request({ socketPath: engine.socket, path: client.logsPath(name, { follow, stdout: true, stderr: true }), agent: false, headers: { Host: 'docker' } });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject).end());
     let lines = 0;
     await new Promise<void>((resolve) => {
       const timer = follow ? setTimeout(() => { req.destroy(); resolve(); }, ms) : undefined;
@@ -93,6 +98,22 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       });
       res.once('end', () => { clearTimeout(timer); resolve(); });
       res.once('close', () => { clearTimeout(timer); resolve(); });
+    });
+    return { lines, secs: (performance.now() - t0) / 1000 };
+  };
+  /** The same through the source's own socket reader (engine-stream.ts), counting newlines: the cheapest reader in Node. */
+  const rawRead = async (name: string, follow: boolean, ms: number): Promise<{ lines: number; secs: number }> => {
+    const t0 = performance.now();
+    const s = await client.logs(name, { follow, stdout: true, stderr: true });
+    let lines = 0;
+    await new Promise<void>((resolve) => {
+      const timer = follow ? setTimeout(() => s.destroy(), ms) : undefined;
+      s.start({
+        data: (buf, start, end) => {
+          for (let i = buf.indexOf(10, start); i >= 0 && i < end; i = buf.indexOf(10, i + 1)) lines++;
+        },
+        end: () => { clearTimeout(timer); resolve(); },
+      });
     });
     return { lines, secs: (performance.now() - t0) / 1000 };
   };
@@ -131,6 +152,8 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       // the engine alone, following the same container for the same window
       const raw = await engineRead('chatty', true, windowMs);
       results.push({ case: 'docker-live-engine', lines_per_s: Math.round(raw.lines / raw.secs), window_s: Number(raw.secs.toFixed(2)) });
+      const raw2 = await rawRead('chatty', true, windowMs);
+      results.push({ case: 'docker-live-engine-raw', lines_per_s: Math.round(raw2.lines / raw2.secs), window_s: Number(raw2.secs.toFixed(2)) });
       await engine.docker(['rm', '-f', 'chatty']);
     }
     // history
@@ -158,6 +181,8 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       results.push({ case: 'docker-history', lines: p.records, lines_per_s: Math.round(p.records / secs), secs: Number(secs.toFixed(2)), read_lines_per_s: Math.round(p.records / readSecs), read_secs: Number(readSecs.toFixed(2)) });
       const raw = await engineRead('history', false, 0);
       results.push({ case: 'docker-history-engine', lines: raw.lines, lines_per_s: Math.round(raw.lines / raw.secs), secs: Number(raw.secs.toFixed(2)) });
+      const raw2 = await rawRead('history', false, 0);
+      results.push({ case: 'docker-history-engine-raw', lines: raw2.lines, lines_per_s: Math.round(raw2.lines / raw2.secs), secs: Number(raw2.secs.toFixed(2)) });
       // the container wrote historyLines lines: curl's rate is over those
       const curl = await curlHistory('history');
       if (curl) results.push({ case: 'docker-history-engine-curl', lines: historyLines, bytes: curl.bytes, lines_per_s: Math.round(historyLines / curl.secs), secs: Number(curl.secs.toFixed(2)) });

@@ -12,7 +12,9 @@
  *   validated, and turned into a sortable key and an API `since` value.
  *
  * Everything here is synchronous and allocation-light: payloads are
- * subarrays of the input chunk whenever a frame lies inside one read.
+ * subarrays of the input chunk whenever a frame lies inside one read, valid
+ * during the callback only; what is kept past a push (a partial frame or
+ * timestamp) is copied, so the chunk may be a reused read buffer.
  */
 
 export const STD = { stdin: 0, stdout: 1, stderr: 2 } as const;
@@ -111,12 +113,8 @@ export class DockerDemuxer {
         this.#onFrame(std, buf.subarray(start, p));
       }
     }
-    if (p < n) {
-      // Keep the remainder; copy it when it is a small piece of a big chunk so
-      // the chunk itself can be freed.
-      const rem = buf.subarray(p);
-      this.#rest = rem.length < buf.length / 2 ? Buffer.from(rem) : rem;
-    }
+    // Keep the remainder, copied: the chunk may be a read buffer its owner reuses (engine-stream.ts).
+    if (p < n) this.#rest = Buffer.from(buf.subarray(p));
   }
 
   /** The connection closed. Returns false when it closed inside a frame (counted). */

@@ -2,18 +2,17 @@
  * A small Docker Engine API client over the Unix socket (node:http with
  * `socketPath`; no dependency). The API version is negotiated once from
  * `/version`: the engine's own version, capped at the newest we know and
- * refused below the oldest we need. Log and event streams are handed out
- * raw (`IncomingMessage`) so the demuxer owns the bytes and back-pressure is
- * plain `pause()`/`resume()` on the socket.
+ * refused below the oldest we need. The event stream is handed out raw
+ * (`IncomingMessage`); log streams are read off the socket by
+ * engine-stream.ts (the hot path). Back-pressure is plain
+ * `pause()`/`resume()` on the socket.
  */
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
-import { SluiceError, defineError } from '../../core/errors.js';
+import { SluiceError } from '../../core/errors.js';
+import { apiError, DOCKER_ERRORS } from './errors.js';
+import { EngineStream } from './engine-stream.js';
 
-export const DOCKER_ERRORS = {
-  UNREACHABLE: defineError('SLUICE_ERR_DOCKER_UNREACHABLE', 503, 'cannot reach the Docker engine socket'),
-  API: defineError('SLUICE_ERR_DOCKER_API', 502, 'the Docker engine answered with an error'),
-  VERSION: defineError('SLUICE_ERR_DOCKER_VERSION', 502, 'the Docker engine API version is too old'),
-} as const;
+export { DOCKER_ERRORS };
 
 /** Oldest API version with everything we use (nanosecond `since`, events filters). */
 export const MIN_API = '1.24';
@@ -132,11 +131,16 @@ export class DockerClient {
     return this.#stream(`${this.#prefix}/events?${q}`);
   }
 
-  /** The raw log stream of one container, always with timestamps. */
-  logs(id: string, o: LogStreamOptions): Promise<RawStream> {
+  /** The log stream of one container, always with timestamps, read off the socket (engine-stream.ts); paused until `start`. */
+  logs(id: string, o: LogStreamOptions): Promise<EngineStream> {
+    return EngineStream.open(this.socket, this.logsPath(id, o));
+  }
+
+  /** The logs endpoint's path and query (with the negotiated version). */
+  logsPath(id: string, o: LogStreamOptions): string {
     let q = `timestamps=1&follow=${o.follow ? 1 : 0}&stdout=${o.stdout ? 1 : 0}&stderr=${o.stderr ? 1 : 0}`;
     if (o.since) q += `&since=${o.since}`;
-    return this.#stream(`${this.#prefix}/containers/${encodeURIComponent(id)}/logs?${q}`);
+    return `${this.#prefix}/containers/${encodeURIComponent(id)}/logs?${q}`;
   }
 
   /** A long-lived GET on its own connection (no agent: destroying it never poisons a pool). */
@@ -182,16 +186,6 @@ export class DockerClient {
       req.end();
     });
   }
-}
-
-function apiError(status: number, path: string, body: Buffer): SluiceError {
-  let msg = body.toString('utf8').trim();
-  try {
-    msg = (JSON.parse(msg) as { message?: string }).message ?? msg;
-  } catch {
-    /* plain text */
-  }
-  return new SluiceError(DOCKER_ERRORS.API, `${path}: ${status} ${msg.slice(0, 500)}`, { status, path });
 }
 
 function readAll(res: IncomingMessage, limit: number): Promise<Buffer> {

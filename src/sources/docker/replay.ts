@@ -51,7 +51,6 @@ export async function refetchBatch(last: DockerCheckpointLast, o: RefetchOptions
   } catch (e) {
     return { kind: 'gone', reason: (e as Error).message };
   }
-  const { req, res } = stream;
   const lines = new DockerLines();
   let newest: string | undefined;
   const skip = new ResumeSkip(last.from ?? undefined);
@@ -77,23 +76,22 @@ export async function refetchBatch(last: DockerCheckpointLast, o: RefetchOptions
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      res.removeAllListeners('data');
-      req.destroy();
+      stream.destroy();
       resolve(how);
     };
     const timer = setTimeout(() => finish('timeout'), o.timeoutMs ?? 15_000);
-    res.on('data', (chunk: Buffer) => {
-      decoder.push(chunk);
-      if (lines.length >= last.count) finish('ok');
+    stream.start({
+      data: (buf, start, end) => {
+        if (settled) return;
+        decoder.push(buf.subarray(start, end));
+        if (lines.length >= last.count) finish('ok');
+      },
+      end: (complete) => {
+        // The logs end here: a last line without '\n' was emitted as it is (the container stopped).
+        if (complete && !settled && decoder.end() && lines.length < last.count) decoder.flushPartial();
+        finish('ok');
+      },
     });
-    res.once('end', () => {
-      // The logs end here: a last line without '\n' was emitted as it is (the container stopped).
-      if (decoder.end() && lines.length < last.count) decoder.flushPartial();
-      finish('ok');
-    });
-    res.once('error', () => finish('ok'));
-    res.once('close', () => finish('ok'));
-    req.once('error', () => finish('ok'));
   });
   if (done === 'timeout') return { kind: 'gone', reason: 'timed out reading the logs' };
   if (lines.length !== last.count) return { kind: 'mismatch', got: lines.length };

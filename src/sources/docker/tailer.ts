@@ -12,11 +12,11 @@
  * 1 s doubling to 30 s.
  */
 import { WakeableSleep } from './sleep.js';
-import type { IncomingMessage, ClientRequest } from 'node:http';
 import type { Pipeline } from '../../core/pipeline.js';
 import type { Origin } from '../../core/record.js';
 import type { Timestamp } from '../../framing/docker-mux.js';
 import type { DockerClient } from './client.js';
+import type { EngineStream } from './engine-stream.js';
 import type { ContainerCheckpoint, DockerCheckpointLast, Position } from './checkpoint.js';
 import type { DockerSourceConfig } from './config.js';
 import { advance, clonePosition, DockerLines, LogDecoder, ResumeSkip, resumeSince, samePosition, type DockerCounters, type Std } from './decode.js';
@@ -70,7 +70,7 @@ export class ContainerTailer {
   readonly #d: TailerDeps;
   #state: TailState = 'connecting';
   #stopped = false;
-  #req: ClientRequest | undefined;
+  #stream: EngineStream | undefined;
   readonly #sleeper = new WakeableSleep();
   #done: Promise<void> | undefined;
   /** The container was (re)started while we were tailing: reconnect rather than finish when the stream ends. */
@@ -147,7 +147,7 @@ export class ContainerTailer {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#d.lane.close();
-    this.#req?.destroy();
+    this.#stream?.destroy();
     this.#sleeper.wake();
     await this.#done;
     await this.#d.lane.settled();
@@ -172,11 +172,11 @@ export class ContainerTailer {
         const std = this.#d.cfg.std;
         const s = await client.logs(this.meta.id, { follow: true, stdout: std !== 'stderr', stderr: std !== 'stdout', since });
         if (this.#stopped) {
-          s.req.destroy();
+          s.destroy();
           break;
         }
         this.#state = 'following';
-        const r = await this.#consume(s.req, s.res);
+        const r = await this.#consume(s);
         clean = r.clean;
         gotData = r.gotData;
       } catch {
@@ -211,8 +211,8 @@ export class ContainerTailer {
 
 
   /** Read one connection to its end. `clean`: ended on a frame boundary without a socket error. */
-  #consume(req: ClientRequest, res: IncomingMessage): Promise<{ clean: boolean; gotData: boolean }> {
-    this.#req = req;
+  #consume(stream: EngineStream): Promise<{ clean: boolean; gotData: boolean }> {
+    this.#stream = stream;
     let gotData = false;
     const decoder = new LogDecoder({
       tty: this.meta.tty,
@@ -226,12 +226,11 @@ export class ContainerTailer {
     return new Promise((resolve) => {
       let settled = false;
       let scheduled = false;
-      // The engine flushes every frame as its own HTTP chunk and node:http emits one
-      // 'data' per chunk, so a batch per 'data' meant one push and one checkpoint
-      // write per line (~2.5k lines/s). Every 'data' of one socket read is emitted
-      // synchronously by the HTTP parser, and the lines are looked at in a microtask after
-      // them: flushed then (a read of a few lines, a live trickle, goes on at once, in the
-      // same turn), unless the read was a big one
+      // The engine flushes every frame as its own HTTP chunk; engine-stream.ts hands over
+      // a socket read's payload at once (node:http emitted a 'data' per chunk, and a batch
+      // per 'data' meant one push and one checkpoint write per line). The lines are looked
+      // at in a microtask after the read: flushed then (a read of a few lines, a live
+      // trickle, goes on at once, in the same turn), unless the read was a big one
       // (FULL_READ of text or more: the engine has more queued, a history or a chatty
       // container), when they wait for the reads behind it, up to GATHER_SIZE of text or
       // GATHER_MS. One socket read is at most 64 KiB, less than the parse stage hands its
@@ -249,8 +248,7 @@ export class ContainerTailer {
       const finish = (clean: boolean) => {
         if (settled) return;
         settled = true;
-        this.#req = undefined;
-        res.removeAllListeners('data');
+        this.#stream = undefined;
         // Complete lines already read are pushed (and checkpointed) before the tail moves on.
         flushNow();
         resolve({ clean, gotData });
@@ -260,12 +258,12 @@ export class ContainerTailer {
         flushNow();
         if (!this.#more || this.#d.lane.pending >= LANE_MAX_PENDING) {
           // Back-pressure: stop reading this container's socket until the stage and the pipeline have room.
-          res.pause();
+          stream.pause();
           this.#state = 'waiting';
           void this.#room().then(() => {
             if (settled) return;
             this.#state = 'following';
-            res.resume();
+            stream.resume();
           });
         }
       };
@@ -281,21 +279,20 @@ export class ContainerTailer {
         }
         flushRead();
       };
-      res.on('data', (chunk: Buffer) => {
-        if (settled) return;
-        gotData = true;
-        this.#received = Date.now();
-        decoder.push(chunk);
-        if (!scheduled) {
-          scheduled = true;
-          queueMicrotask(look);
-        }
+      stream.start({
+        data: (buf, start, end) => {
+          if (settled) return;
+          gotData = true;
+          this.#received = Date.now();
+          decoder.push(buf.subarray(start, end));
+          if (!scheduled) {
+            scheduled = true;
+            queueMicrotask(look);
+          }
+        },
+        // a body cut short (reset, destroy, bad chunking) is not clean; its partial frame is dropped with the decoder
+        end: (complete) => finish(complete ? decoder.end() : false),
       });
-      res.once('end', () => finish(decoder.end()));
-      res.once('error', () => finish(false));
-      res.once('aborted', () => finish(false));
-      res.once('close', () => finish(false));
-      req.once('error', () => finish(false));
     });
   }
 
