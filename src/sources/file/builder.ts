@@ -7,6 +7,7 @@
  * crash replay (replay.ts), so a replayed batch is rebuilt exactly as it was
  * first built.
  */
+import { give } from '../../parse/shared-buffers.js';
 import { LineSplitter, type LineInfo } from '../../framing/lines.js';
 import type { Origin } from '../../core/record.js';
 import type { RawBatch } from '../../parse/batch.js';
@@ -42,6 +43,10 @@ export class RecordBuilder {
   items: (string | Buffer)[] = [];
   /** Text in `items`: string lengths plus byte counts. */
   itemsSize = 0;
+  /** Pooled read buffers (parse/shared-buffers.ts) that items are views of: the batch's `shared`, given back once it is committed. */
+  #shared: Buffer[] = [];
+  /** The last ingest's run of lines was kept as a view of its chunk. */
+  #viewed = false;
   #itemsNow = 0;
   readonly #counters: FileCounters;
   readonly #splitter: LineSplitter;
@@ -83,9 +88,18 @@ export class RecordBuilder {
     return this.#joiner?.lastLineAt ?? 0;
   }
 
-  ingest(chunk: Buffer, startOffset: number, now: number): void {
+  /**
+   * Split `chunk`. With `pooled` (the whole buffer from parse/shared-buffers.ts the chunk is a
+   * view of): it goes with the batch when its run of lines was kept as a view of it, else back
+   * to the pool at once (what was kept of it was copied: strings, a partial line).
+   */
+  ingest(chunk: Buffer, startOffset: number, now: number, pooled?: Buffer): void {
     this.#now = now;
+    this.#viewed = false;
     this.#splitter.push(chunk, startOffset);
+    if (pooled === undefined) return;
+    if (this.#viewed) this.#shared.push(pooled);
+    else give(pooled);
   }
 
   /** Emit the unterminated last line (idle flush, file retired). */
@@ -103,6 +117,10 @@ export class RecordBuilder {
   /** Take what was collected as one raw batch, with the time and origin its records get. */
   takeItems(): RawBatch {
     const raw: RawBatch = { items: this.items, size: this.itemsSize, now: this.#itemsNow, origin: this.#origin };
+    if (this.#shared.length > 0) {
+      raw.shared = this.#shared;
+      this.#shared = [];
+    }
     this.items = [];
     this.itemsSize = 0;
     return raw;
@@ -114,6 +132,8 @@ export class RecordBuilder {
     this.#joiner?.reset();
     this.items = [];
     this.itemsSize = 0;
+    // dropped with the items (never posted): the collector has them
+    this.#shared = [];
   }
 
   #onRegion(chunk: Buffer, start: number, end: number, endOffset: number): boolean {
@@ -121,8 +141,10 @@ export class RecordBuilder {
     // In shared memory (the tailer reads big chunks into it, else copied there): posting it to a
     // parse thread copies nothing, and the bytes stay here for parsing inline if no thread can.
     let bytes: Buffer;
-    if (chunk.buffer instanceof SharedArrayBuffer) bytes = chunk.subarray(start, end);
-    else {
+    if (chunk.buffer instanceof SharedArrayBuffer) {
+      bytes = chunk.subarray(start, end);
+      this.#viewed = true;
+    } else {
       bytes = Buffer.from(new SharedArrayBuffer(end - start));
       chunk.copy(bytes, 0, start, end);
     }

@@ -8,6 +8,7 @@ import { CollectingPipeline, polls, waitFor } from '../../../test/helpers/fake-p
 import { FileSource } from './source.js';
 import { describeParseModes, parseModes } from '../../../test/helpers/parse-modes.js';
 import { ParsePool, type ParseJob, type ParseResult } from '../../parse/pool.js';
+import { sharedBufferStats } from '../../parse/shared-buffers.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -505,6 +506,23 @@ describe('FileSource with failing parse workers', () => {
     expect(c.parsed_inline).toBeGreaterThan(0);
     expect(c.lines).toBe(20_000);
     expect(flaky.status().jobs).toBeGreaterThan(0);
+  });
+});
+
+describe('FileSource read buffers', () => {
+  it('come from the shared pool and go back only once their batch is committed: reused, never overwritten under a thread', async () => {
+    // every job waits 20 ms before a thread reads its bytes: reads behind it take buffers meanwhile,
+    // and one given back too early would be read into again before the thread looks at it
+    const slow = wrappedPool((real, job) => new Promise((r) => setTimeout(r, 20)).then(() => real.parse(job)));
+    const before = { ...sharedBufferStats };
+    const s = bigFileSource(50_000, slow);
+    const p = new CollectingPipeline();
+    await s.start(p);
+    await waitFor(() => p.records.length >= 50_000, '50,000 records');
+    await polls(s);
+    expect(p.messages).toEqual(names('line ', 1, 50_000));
+    expect(sharedBufferStats.given - before.given).toBeGreaterThan(10);
+    expect(sharedBufferStats.reused - before.reused).toBeGreaterThan(10);
   });
 });
 

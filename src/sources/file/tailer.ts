@@ -6,6 +6,7 @@
  * renamed or deleted under it is still read to its end. Scheduling (when to
  * read, push, flush, retire) belongs to source.ts.
  */
+import { give, take } from '../../parse/shared-buffers.js';
 import { readSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -258,7 +259,9 @@ export class FileTailer {
     // A read big enough to go to a parse worker lands in shared memory: its runs of lines are posted
     // to the worker as views, not copied (builder.ts #onRegion).
     const b = this.builder;
-    const buf = want >= b.regionMinBytes ? Buffer.from(new SharedArrayBuffer(want)) : Buffer.allocUnsafe(want);
+    // From the pool (parse/shared-buffers.ts): a new SharedArrayBuffer per read is mapped and zeroed.
+    const pooled = want >= b.regionMinBytes ? take(want) : undefined;
+    const buf = pooled ?? Buffer.allocUnsafe(want);
     // A synchronous pread: regular files are read from the page cache in
     // microseconds, and the promise round trip through the thread pool left the
     // loop idle ~8% of the time at full speed (bench/). A FIFO (opened
@@ -267,17 +270,21 @@ export class FileTailer {
     try {
       bytesRead = readSync(this.#fh.fd, buf, 0, want, this.readPos);
     } catch (err) {
+      if (pooled !== undefined) give(pooled);
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
       throw err;
     }
-    if (bytesRead === 0) return 0;
+    if (bytesRead === 0) {
+      if (pooled !== undefined) give(pooled);
+      return 0;
+    }
     const now = Date.now();
     let skip = 0;
     if (this.#skipLf) {
       this.#skipLf = false;
       if (buf[0] === 0x0a) skip = 1;
     }
-    this.builder.ingest(buf.subarray(skip, bytesRead), this.readPos + skip, now);
+    this.builder.ingest(buf.subarray(skip, bytesRead), this.readPos + skip, now, pooled);
     this.readPos += bytesRead;
     if (this.readPos > this.size) this.size = this.readPos;
     this.lastDataAt = now;
