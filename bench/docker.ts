@@ -168,17 +168,19 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       const cfg = dockerSourceSchema.parse({ name: 'hist', type: 'docker', socket: engine.socket, include_names: ['history'] });
       const src = new DockerSource(cfg, { dataDir: path.join(dir, 'hist'), parsePool: pool });
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       await src.start(p);
       // The container has exited (the listing shows running ones only): starting it again
       // prints nothing more, and its start event makes the source read the whole history.
       await engine.docker(['start', 'history']);
       for (let i = 0; i < 6000 && p.records < historyLines; i++) await sleep(20);
       const secs = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
       await src.stop();
       // secs counts from the source's start, through `docker start` and the event it waits for;
       // read_lines_per_s counts from its first record to its last, as the engine's reader is timed
       const readSecs = (p.lastAt - p.firstAt) / 1000;
-      results.push({ case: 'docker-history', lines: p.records, lines_per_s: Math.round(p.records / secs), secs: Number(secs.toFixed(2)), read_lines_per_s: Math.round(p.records / readSecs), read_secs: Number(readSecs.toFixed(2)) });
+      results.push({ case: 'docker-history', lines: p.records, lines_per_s: Math.round(p.records / secs), secs: Number(secs.toFixed(2)), read_lines_per_s: Math.round(p.records / readSecs), read_secs: Number(readSecs.toFixed(2)), cpu_us_per_line: Number(((cpu.user + cpu.system) / p.records).toFixed(2)) });
       const raw = await engineRead('history', false, 0);
       results.push({ case: 'docker-history-engine', lines: raw.lines, lines_per_s: Math.round(raw.lines / raw.secs), secs: Number(raw.secs.toFixed(2)) });
       const raw2 = await rawRead('history', false, 0);
