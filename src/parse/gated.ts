@@ -33,7 +33,7 @@ interface Wire {
  * when no gate opened. `patches` (transforms/patch.ts): an extract that can
  * write its field into a record's bytes when its gate is the only one open.
  */
-export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], gates: readonly Gate[], mid: string, counts: number[], patches: readonly (ExtractPatch | undefined)[] = []): { recs: Records; dropped: number } {
+export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], gates: readonly Gate[], mid: string, counts: number[], patches: readonly (ExtractPatch | undefined)[] = []): { recs: Records; dropped: number; kept?: Uint32Array } {
   const n = a.i;
   const hold = job.seqDigits > 0 ? SEQ_KEY.length + job.seqDigits : 0;
   const nl = hold > 0 ? 1 : 0;
@@ -92,6 +92,8 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
   }
   if (opened === 0 && patched === undefined) return { recs: a, dropped: 0 };
   const b = new Records(job, mid, n, 0, a.out.off + 256 + opened * 64);
+  /** Output record j was input record kept[j]. */
+  const kept = new Uint32Array(n);
   let dropped = 0;
   outer: for (let i = 0; i < n; i++) {
     const s = start(i);
@@ -105,6 +107,7 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
       b.out.write(patched![i]! + (nl > 0 ? '}}\n' : '}}'));
       const delta = at - s;
       const j = b.i++;
+      kept[j] = i;
       b.ends[j] = b.out.off - nl;
       b.msg[2 * j] = a.msg[2 * i]! + delta;
       b.msg[2 * j + 1] = a.msg[2 * i + 1]! + delta;
@@ -124,6 +127,7 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
       const delta = at - s;
       for (; i < k; i++) {
         const j = b.i++;
+        kept[j] = i;
         b.ends[j] = a.ends[i]! + delta;
         b.msg[2 * j] = a.msg[2 * i]! + delta;
         b.msg[2 * j + 1] = a.msg[2 * i + 1]! + delta;
@@ -146,8 +150,9 @@ export function gateRecords(job: ParseJob, a: Records, steps: readonly Step[], g
       }
       counts[2 * k + 1]!++;
     }
+    kept[b.i] = i;
     b.put(r, r.time, job.originIdx === undefined ? mid : middleText(job.source, job.stream, JSON.stringify(r.origin)));
   }
   b.unserializable += a.unserializable;
-  return { recs: b, dropped };
+  return { recs: b, dropped, kept: kept.subarray(0, b.i) };
 }

@@ -79,6 +79,8 @@ export interface ParseResult {
   native: { lines: number; bailed: number };
   /** Set instead of the buffers when the job asked for decoded records, or a route moved one to another stream. */
   records?: LogRecord[];
+  /** Per record written, its origin's index (ParseJob.originIdx is per line): set when transforms dropped records of a job whose lines' origins differ. */
+  originIdx?: Uint8Array;
   /** Records the job's transforms dropped (reason "drop"). */
   transformDropped?: number;
   /** Per stateless transform of the job, records in and out (transforms/plan.ts applySteps). */

@@ -61,6 +61,28 @@ describe('ParseStage with transforms', () => {
     expect(threaded.drops.filter((d) => d.stage === 'transform').reduce((n, d) => n + d.n, 0)).toBe(Math.ceil(2400 / 7));
   });
 
+  it('records of several origins (a container\'s stdout and stderr) keep their own origin when a transform drops some', async () => {
+    const origins = [{ kind: 'docker', std: 'stdout' }, { kind: 'docker', std: 'stderr' }];
+    const batch = (): RawBatch => {
+      const items: string[] = [];
+      for (let i = 0; i < 300; i++) items.push(i % 3 === 0 ? `drop ${i}` : `keep ${i}`);
+      const size = items.reduce((n, l) => n + l.length, 0);
+      return { items, size, now: 1_700_000_000_000, origin: origins[0]!, origins, originIdx: Uint8Array.from(items.map((_, i) => i % 2)) };
+    };
+    for (const threadMinSize of [0, Infinity]) {
+      const p = new CollectingPipeline();
+      const stage = new ParseStage(p, pool, { threadMinSize });
+      const plan = stage.plan('src', 'app', [transformSchema.parse({ type: 'drop', field: 'message', matches: '^drop' })]);
+      const lane = stage.lane({ source: 'src', stream: 'app', format: 'plain', maxLineBytes: 1 << 20, dropStage: 'test', counters: counters(), transforms: plan! });
+      lane.submit(batch(), () => undefined);
+      await lane.settled();
+      const got = p.batches.flat();
+      expect(got.length).toBe(200);
+      // each record's origin is its own line's, in the record and in what the batch says of it
+      for (const r of got) expect([r.message, r.origin.std]).toEqual([r.message, Number(r.message.split(' ')[1]) % 2 === 0 ? 'stdout' : 'stderr']);
+    }
+  });
+
   it('a route moves records to their stream: a thread hands such a batch back decoded', async () => {
     const p = new CollectingPipeline();
     await through(new ParseStage(p, pool, { threadMinSize: 0 }), [{ type: 'route', field: 'level', in: ['error'], stream: 'errors' }], 1, 2);

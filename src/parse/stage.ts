@@ -227,7 +227,7 @@ export class ParseStage {
   #encoded(res: ParseResult, job: Job, spec: LaneSpec): EncodedBatch {
     this.#count(res, spec);
     const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
-    return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits: job.digits, received: job.raw.now, source: spec.source, stream: spec.stream, origin: job.raw.origin, ...(job.raw.originIdx !== undefined ? { origins: job.raw.origins, originIdx: job.raw.originIdx } : {}), ...(spec.records === true ? { originsInWire: true } : {}) };
+    return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits: job.digits, received: job.raw.now, source: spec.source, stream: spec.stream, origin: job.raw.origin, ...(job.raw.originIdx !== undefined ? { origins: job.raw.origins, originIdx: res.originIdx ?? job.raw.originIdx } : {}), ...(spec.records === true ? { originsInWire: true } : {}) };
   }
 
   /** Push a parsed batch and report it (its own count on an exception: counted, never silent). */

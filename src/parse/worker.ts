@@ -117,7 +117,7 @@ function gatedOf(job: ParseJob): { steps: Step[]; gates: Gate[]; patches: (Extra
  * `midOf`: a record's middle segment when not the job's (per item origins;
  * a forwarded record's origin, which carries its sender's).
  */
-function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { records: LogRecord[]; midOf: (r: LogRecord) => string; tally?: RecordTally } {
+function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { records: LogRecord[]; midOf: (r: LogRecord) => string; originIdxOf?: (r: LogRecord) => number; tally?: RecordTally } {
   const origin = Object.freeze(JSON.parse(job.origin) as Origin);
   if (job.records === true) {
     const records: LogRecord[] = [];
@@ -130,6 +130,7 @@ function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids
   const origins = job.originIdx !== undefined && job.origins !== undefined ? job.origins.map((o) => JSON.parse(o) as Origin) : undefined;
   const records: LogRecord[] = new Array<LogRecord>(lines.length);
   const mids_ = mids !== undefined ? new Map<LogRecord, string>() : undefined;
+  const idx_ = job.originIdx !== undefined ? new Map<LogRecord, number>() : undefined;
   for (let i = 0; i < lines.length; i++) {
     const p = parseLine(lines[i]!, job.format, job.now);
     const o = origins !== undefined ? origins[job.originIdx![from[i]!]!]! : origin;
@@ -139,8 +140,9 @@ function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids
     if (p.app !== undefined) r.app = p.app;
     records[i] = r;
     mids_?.set(r, mids![job.originIdx![from[i]!]!]!);
+    idx_?.set(r, job.originIdx![from[i]!]!);
   }
-  return { records, midOf: (r) => mids_?.get(r) ?? mid };
+  return { records, midOf: (r) => mids_?.get(r) ?? mid, ...(idx_ !== undefined ? { originIdxOf: (r: LogRecord) => idx_.get(r) ?? 0 } : {}) };
 }
 
 /**
@@ -150,8 +152,8 @@ function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids
  * commit (`job.decoded`) or a route moved one to another stream (an encoded
  * batch is one stream's).
  */
-function objectJob(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { recs: Records; records?: undefined; dropped: number; counts: number[]; tally?: RecordTally } | { records: LogRecord[]; dropped: number; counts: number[]; tally?: RecordTally } {
-  const { records, midOf, tally } = objectsOf(job, split, mid, mids);
+function objectJob(job: ParseJob, split: ParseResult['split'], mid: string, mids: string[] | undefined): { recs: Records; records?: undefined; dropped: number; counts: number[]; tally?: RecordTally; originIdx?: Uint8Array } | { records: LogRecord[]; dropped: number; counts: number[]; tally?: RecordTally } {
+  const { records, midOf, originIdxOf, tally } = objectsOf(job, split, mid, mids);
   const steps = job.transforms !== undefined ? stepsOf(job) : [];
   const counts = new Array<number>(2 * steps.length).fill(0);
   const dropped = steps.length > 0 ? applySteps(steps, records, counts) : 0;
@@ -161,7 +163,9 @@ function objectJob(job: ParseJob, split: ParseResult['split'], mid: string, mids
   for (const r of records) chars += r.message.length;
   const recs = new Records(job, mid, records.length, chars);
   for (const r of records) recs.put(r, r.time, midOf(r));
-  return { recs, dropped, counts, ...t };
+  // the records' origins by index, as the batch will say them (some lines were dropped)
+  const o = originIdxOf !== undefined && dropped > 0 ? { originIdx: Uint8Array.from(records, originIdxOf) } : {};
+  return { recs, dropped, counts, ...t, ...o };
 }
 
 /** Run a job; `native` null: JS only (the definition the native writer is tested against). */
@@ -177,6 +181,8 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
   let transformDropped = 0;
   let transformCounts: number[] | undefined;
   let tally: RecordTally | undefined;
+  /** Per record written, its origin's index, when transforms dropped lines of several origins. */
+  let originIdx: Uint8Array | undefined;
   const transforms = job.transforms !== undefined && job.transforms.length + (job.decoded === true ? 1 : 0) > 0;
   // transforms over the native writer's output, where their gates can tell which records they may change
   const gated = transforms && job.decoded !== true && native !== undefined && native !== null && job.records !== true ? gatedOf(job) : undefined;
@@ -194,6 +200,7 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
       return { id: job.id, buf: new Uint8Array(0), ends: new Uint32Array(0), msg: new Uint32Array(0), times: new Float64Array(0), levels: new Uint8Array(0), unserializable: 0, counters, split, native: nat, records: t.records, ...(transformCounts !== undefined ? { transformDropped, transformCounts } : {}), ...(tally !== undefined ? { tally } : {}) };
     }
     recs = t.recs;
+    originIdx = t.originIdx;
   } else if (native === undefined || native === null) {
     const { lines, forced, from } = linesOf(job, split);
     let chars = 0;
@@ -231,6 +238,8 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
       // the first pass's records are sent as they are when no gate changed one: not reused then
       gatedScratch = recs === first ? undefined : first;
       transformDropped = g.dropped;
+      const lines = job.originIdx;
+      if (lines !== undefined && g.dropped > 0 && g.kept !== undefined) originIdx = Uint8Array.from(g.kept, (i) => lines[i]!);
     }
   }
   const counters: Record<string, number> = {};
@@ -259,6 +268,7 @@ export function runJob(job: ParseJob, native: NativeParse | null | undefined = n
     native: nat,
     ...(transformCounts !== undefined ? { transformDropped, transformCounts } : {}),
     ...(tally !== undefined ? { tally } : {}),
+    ...(originIdx !== undefined ? { originIdx } : {}),
   };
 }
 
