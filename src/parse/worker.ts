@@ -129,7 +129,7 @@ function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids
   const { lines, forced, from } = linesOf(job, split);
   const origins = job.originIdx !== undefined && job.origins !== undefined ? job.origins.map((o) => JSON.parse(o) as Origin) : undefined;
   const records: LogRecord[] = new Array<LogRecord>(lines.length);
-  const mids_ = mids !== undefined ? new Map<LogRecord, string>() : undefined;
+  /** Each record's origin index, when the lines' origins differ (its middle segment follows from it). */
   const idx_ = job.originIdx !== undefined ? new Map<LogRecord, number>() : undefined;
   for (let i = 0; i < lines.length; i++) {
     const p = parseLine(lines[i]!, job.format, job.now);
@@ -139,10 +139,13 @@ function objectsOf(job: ParseJob, split: ParseResult['split'], mid: string, mids
     if (p.host !== undefined) r.host = p.host;
     if (p.app !== undefined) r.app = p.app;
     records[i] = r;
-    mids_?.set(r, mids![job.originIdx![from[i]!]!]!);
     idx_?.set(r, job.originIdx![from[i]!]!);
   }
-  return { records, midOf: (r) => mids_?.get(r) ?? mid, ...(idx_ !== undefined ? { originIdxOf: (r: LogRecord) => idx_.get(r) ?? 0 } : {}) };
+  const midOf = (r: LogRecord): string => {
+    const k = idx_?.get(r);
+    return k !== undefined && mids !== undefined ? mids[k]! : mid;
+  };
+  return { records, midOf, ...(idx_ !== undefined ? { originIdxOf: (r: LogRecord) => idx_.get(r) ?? 0 } : {}) };
 }
 
 /**

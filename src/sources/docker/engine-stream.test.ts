@@ -33,19 +33,29 @@ async function server(script: (s: net.Socket, request: string) => void): Promise
   return sock;
 }
 
-/** Read a stream to its end: the body and how it ended. */
-function readAll(s: EngineStream): Promise<{ body: string; complete: boolean; reads: number }> {
-  return new Promise((resolve) => {
-    let body = '';
-    let reads = 0;
+/** Start a stream, collecting its body as it comes: what came so far, in how many reads, and `ended` (how it ended). */
+function collect(s: EngineStream): { body: string; reads: number; complete?: boolean; ended: Promise<void> } {
+  const got: { body: string; reads: number; complete?: boolean; ended: Promise<void> } = { body: '', reads: 0, ended: undefined as unknown as Promise<void> };
+  got.ended = new Promise((resolve) => {
     s.start({
       data: (buf, start, end) => {
-        reads++;
-        body += buf.toString('latin1', start, end);
+        got.reads++;
+        got.body += buf.toString('latin1', start, end);
       },
-      end: (complete) => resolve({ body, complete, reads }),
+      end: (complete) => {
+        got.complete = complete;
+        resolve();
+      },
     });
   });
+  return got;
+}
+
+/** Read a stream to its end: the body and how it ended. */
+async function readAll(s: EngineStream): Promise<{ body: string; complete: boolean; reads: number }> {
+  const got = collect(s);
+  await got.ended;
+  return { body: got.body, complete: got.complete!, reads: got.reads };
 }
 
 const chunk = (t: string) => `${Buffer.byteLength(t).toString(16)}\r\n${t}\r\n`;
@@ -77,18 +87,10 @@ describe('EngineStream', () => {
     const s = await EngineStream.open(sock, '/logs');
     await wrote;
     await new Promise((r) => setTimeout(r, 50));
-    let body = '';
-    let reads = 0;
-    s.start({
-      data: (buf, start, end) => {
-        reads++;
-        body += buf.toString('latin1', start, end);
-      },
-      end: () => undefined,
-    });
+    const got = collect(s);
     await new Promise((r) => setTimeout(r, 50));
-    expect(body).toBe(Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
-    expect(reads).toBeLessThanOrEqual(2);
+    expect(got.body).toBe(Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
+    expect(got.reads).toBeLessThanOrEqual(2);
     s.destroy();
   });
 
