@@ -76,7 +76,10 @@ describe('forward: agent -> central', () => {
     await sse.connect();
     const a = await agent(dir, await freePort(), cPort, log);
     appendFileSync(log, lines(0, N / 2));
-    await sse.waitFor(() => sse.logs().length > 0, 'the first records at the central', 60_000);
+    // the first half seen by the live client before the stop: the central's replay ring is memory, so
+    // records published but not yet streamed when it stops cannot be resumed after its restart (a client
+    // behind by ~1,000 records on a loaded CI run missed them)
+    await sse.waitFor(() => sse.events.length >= N / 2, 'the first half at the central', 60_000);
     expect(await c.stop()).toBe(0);
     const lastSeen = sse.logs()[sse.logs().length - 1]!.seq;
     sse.disconnect();
