@@ -6,7 +6,7 @@ export const rulesSchema = z
   .strictObject({
     bucket_capacity: z
       .number().int().positive().default(10)
-      .describe('Token bucket per source instance (one container, one file): at most this many events per `bucket_window`; further hits are suppressed and counted.'),
+      .describe('Token bucket per source instance (one container, one file): at most this many events per `bucket_window`; further hits are suppressed and counted. With a PostgreSQL store the bucket and each rule’s cooldown hold for every process sharing it (docs/deployment.md).'),
     bucket_window: duration('Window over which the bucket refills completely.').default(60_000),
     queue_size: z
       .number().int().positive().default(50_000)

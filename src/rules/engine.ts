@@ -11,11 +11,11 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Bus } from '../core/bus.js';
 import type { LogRecord } from '../core/record.js';
 import type { Store } from '../store/store.js';
-import type { NewEvent, RuleStateRow, SluiceEvent } from '../store/types.js';
+import type { FloodCandidate, NewEvent, RuleStateRow, SluiceEvent } from '../store/types.js';
 import { captures, Utf8Scratch } from './compile.js';
 import type { RulesConfig } from './config.js';
 import { StoredMark } from './stored-mark.js';
-import { FloodControl, VERDICT } from './flood.js';
+import { arbitrate, FloodCache, FloodControl, REPEAT, VERDICT, type Verdict } from './flood.js';
 import { RuleSnapshot, setPass, type CompileError } from './snapshot.js';
 import { truncateUtf8 } from './truncate.js';
 
@@ -84,6 +84,8 @@ export class RuleEngine {
   readonly #now: () => number;
   readonly #onError: (err: unknown) => void;
   readonly #flood: FloodControl;
+  /** Set when the store is shared by several processes: flood control is decided on its state (flood.ts). */
+  readonly #shared: FloodCache | undefined;
   readonly #scratch = new Utf8Scratch();
 
   #snapshot = RuleSnapshot.empty();
@@ -122,6 +124,7 @@ export class RuleEngine {
     this.#now = deps.now ?? Date.now;
     this.#onError = deps.onError ?? (() => {});
     this.#flood = new FloodControl(deps.config.bucket_capacity, deps.config.bucket_window);
+    if (deps.store.insertEventsShared) this.#shared = new FloodCache(deps.config.bucket_capacity, deps.config.bucket_window);
     if (deps.metrics) {
       const registers = [deps.metrics.registry];
       const depth = () => this.#queued;
@@ -146,14 +149,14 @@ export class RuleEngine {
   reload(): Promise<void> {
     const run = async () => {
       if (!this.#stateLoaded) {
-        for (const row of await this.#store.loadRuleState()) this.#flood.restore(row.rule_id, row.instance, row.last_fired);
+        for (const row of await this.#store.loadRuleState()) (this.#shared ?? this.#flood).restore(row.rule_id, row.instance, row.last_fired);
         this.#stateLoaded = true;
       }
       const rules = await this.#store.listRules();
       const next = RuleSnapshot.build(rules, ++this.#version);
       // Deleted rules' counters and cooldowns go (their stored state went with them).
       const ids = new Set(rules.map((r) => r.id));
-      for (const id of this.#perRule.keys()) if (!ids.has(id)) { this.#perRule.delete(id); this.#flood.forgetRule(id); }
+      for (const id of this.#perRule.keys()) if (!ids.has(id)) { this.#perRule.delete(id); (this.#shared ?? this.#flood).forgetRule(id); }
       this.#snapshot = next; // the swap: one assignment
       this.#m?.compileErrors.set(next.compileErrors.length);
     };
@@ -227,7 +230,9 @@ export class RuleEngine {
       snapshot: { version: snap.version, built_at: new Date(snap.builtAt).toISOString(), rules: snap.ruleCount, scoped_sources: snap.sourceCount },
       compile_errors: [...snap.compileErrors],
       rules,
-      state: { cooldown_entries: this.#flood.cooldownEntries, buckets: this.#flood.buckets.size },
+      state: this.#shared
+        ? { cooldown_entries: this.#shared.cooldownEntries, buckets: this.#shared.buckets }
+        : { cooldown_entries: this.#flood.cooldownEntries, buckets: this.#flood.buckets.size },
     };
   }
 
@@ -268,6 +273,7 @@ export class RuleEngine {
     const now = this.#now();
     const events: NewEvent[] = [];
     const state: RuleStateRow[] = [];
+    const cands: FloodCandidate[] = [];
     let budget = SLICE;
     let first = 0;
     let last = 0;
@@ -276,7 +282,7 @@ export class RuleEngine {
       const end = Math.min(batch.length, this.#qOffset + budget);
       if (first === 0) first = batch[this.#qOffset]!.seq;
       last = batch[end - 1]!.seq;
-      for (let i = this.#qOffset; i < end; i++) this.#match(snap, batch[i]!, now, events, state);
+      for (let i = this.#qOffset; i < end; i++) this.#match(snap, batch[i]!, now, events, state, cands);
       const n = end - this.#qOffset;
       budget -= n;
       this.#queued -= n;
@@ -294,14 +300,18 @@ export class RuleEngine {
     }
     if (now - this.#lastSweep >= SWEEP_EVERY_MS) {
       this.#lastSweep = now;
-      this.#flood.sweep(now, snap.maxCooldownMs);
-      this.#store.pruneRuleState(now - Math.max(snap.maxCooldownMs, 1000)).catch(this.#onError);
+      (this.#shared ?? this.#flood).sweep(now, snap.maxCooldownMs);
+      this.#store.pruneRuleState(now - Math.max(snap.maxCooldownMs, 1000), now - this.#cfg.bucket_window).catch(this.#onError);
     }
     if (events.length === 0) return this.stored.advance(last);
     let stored: SluiceEvent[];
     try {
-      stored = await this.#store.insertEvents(events);
-      if (state.length > 0) await this.#store.saveRuleState(state);
+      if (this.#shared) {
+        stored = await this.#insertShared(events, cands, now);
+      } else {
+        stored = await this.#store.insertEvents(events);
+        if (state.length > 0) await this.#store.saveRuleState(state);
+      }
     } catch (err) {
       this.#storeErrors++;
       this.#drop('rules', 'store_error', events.length);
@@ -312,12 +322,54 @@ export class RuleEngine {
     this.stored.advance(last);
     this.#written += stored.length;
     // a record delivered again (a JetStream redelivery) whose event the store has already
-    this.#repeats += events.length - stored.length;
+    if (!this.#shared) this.#repeats += events.length - stored.length;
     this.#m?.events.inc(stored.length);
     for (const e of stored) this.#bus.publish(e);
   }
 
-  #match(snap: RuleSnapshot, r: LogRecord, now: number, events: NewEvent[], state: RuleStateRow[]): void {
+  /** The store decides flood control for every process sharing it; what it decided is counted here. */
+  async #insertShared(events: NewEvent[], cands: FloodCandidate[], now: number): Promise<SluiceEvent[]> {
+    const cfg = this.#cfg;
+    const { stored, state, decision } = await this.#store.insertEventsShared!(events, cands, (s) => arbitrate(cands, s, cfg.bucket_capacity, cfg.bucket_window, now));
+    this.#shared!.learn(state, decision);
+    let fired = 0;
+    for (let i = 0; i < cands.length; i++) {
+      const v = decision.verdicts[i]!;
+      if (v === REPEAT) this.#repeats++;
+      else this.#count(this.#counters(cands[i]!.rule_id), cands[i]!.rule_id, v as Verdict);
+      if (decision.fire[i]) fired++;
+    }
+    // fired but left out by the store: another process stored that record's event meanwhile
+    this.#repeats += fired - stored.length;
+    return stored;
+  }
+
+  #counters(ruleId: number): RuleCounters {
+    let counters = this.#perRule.get(ruleId);
+    if (!counters) {
+      counters = { hits: 0, suppressed_by_cooldown: 0, suppressed_by_bucket: 0 };
+      this.#perRule.set(ruleId, counters);
+    }
+    return counters;
+  }
+
+  #count(counters: RuleCounters, ruleId: number, verdict: Verdict): void {
+    if (verdict === VERDICT.COOLDOWN) {
+      counters.suppressed_by_cooldown++;
+      this.#total.suppressed_by_cooldown++;
+      this.#m?.suppressed.inc({ reason: 'cooldown' });
+    } else if (verdict === VERDICT.BUCKET) {
+      counters.suppressed_by_bucket++;
+      this.#total.suppressed_by_bucket++;
+      this.#m?.suppressed.inc({ reason: 'bucket' });
+    } else {
+      counters.hits++;
+      this.#total.hits++;
+      this.#m?.hits.inc({ rule: String(ruleId) });
+    }
+  }
+
+  #match(snap: RuleSnapshot, r: LogRecord, now: number, events: NewEvent[], state: RuleStateRow[], cands: FloodCandidate[]): void {
     const m = snap.forSource(r.source);
     if (m.set === null) return;
     const bytes = this.#scratch.encode(r.message);
@@ -333,28 +385,13 @@ export class RuleEngine {
         if (std !== undefined && std !== rule.std) continue;
       }
       instance ??= sourceInstance(r);
-      let counters = this.#perRule.get(rule.id);
-      if (!counters) {
-        counters = { hits: 0, suppressed_by_cooldown: 0, suppressed_by_bucket: 0 };
-        this.#perRule.set(rule.id, counters);
-      }
-      const verdict = this.#flood.check(rule.id, rule.cooldownMs, instance, now);
-      if (verdict === VERDICT.COOLDOWN) {
-        counters.suppressed_by_cooldown++;
-        this.#total.suppressed_by_cooldown++;
-        this.#m?.suppressed.inc({ reason: 'cooldown' });
-        continue;
-      }
-      if (verdict === VERDICT.BUCKET) {
-        counters.suppressed_by_bucket++;
-        this.#total.suppressed_by_bucket++;
-        this.#m?.suppressed.inc({ reason: 'bucket' });
-        continue;
-      }
-      counters.hits++;
-      this.#total.hits++;
-      this.#m?.hits.inc({ rule: String(rule.id) });
-      if (rule.cooldownMs > 0) state.push({ rule_id: rule.id, instance, last_fired: now });
+      const shared = this.#shared;
+      const verdict = shared ? shared.precheck(rule.id, rule.cooldownMs, instance, now) : this.#flood.check(rule.id, rule.cooldownMs, instance, now);
+      // a candidate of a shared store is counted once the store has decided it (#insertShared)
+      if (!shared || verdict !== VERDICT.FIRE) this.#count(this.#counters(rule.id), rule.id, verdict);
+      if (verdict !== VERDICT.FIRE) continue;
+      if (shared) cands.push({ rule_id: rule.id, instance, cooldownMs: rule.cooldownMs });
+      else if (rule.cooldownMs > 0) state.push({ rule_id: rule.id, instance, last_fired: now });
       events.push({
         time: r.time,
         severity: rule.severity,

@@ -14,7 +14,7 @@
  * - pruning deletes the oldest rows first.
  */
 import type {
-  Delivery, EventPage, EventQuery, NewDelivery, NewEvent, PruneLimits, Rule, RuleInput, RulePatch,
+  Delivery, EventPage, EventQuery, FloodCandidate, FloodDecision, FloodState, NewDelivery, NewEvent, PruneLimits, Rule, RuleInput, RulePatch,
   RuleStateRow, SluiceEvent, Trigger, TriggerInput, TriggerPatch,
 } from './types.js';
 
@@ -38,6 +38,17 @@ export interface Store {
   /** Insert a batch of events in one transaction; returns them with ids, in order. */
   /** The events stored, in order; one whose rule already has an event for its `record_key` is left out. */
   insertEvents(events: NewEvent[]): Promise<SluiceEvent[]>;
+  /**
+   * Stores shared by several processes (PostgreSQL) only: flood control
+   * decided on the state they all see. In one transaction: lock the
+   * candidates' source instances, read their cooldown and bucket rows and
+   * which candidates' records have their rule's event already, call `decide`,
+   * write the state it returns and insert the events it fires (events[i] is
+   * cands[i]'s). A process that dies before the commit has claimed nothing.
+   */
+  insertEventsShared?(
+    events: NewEvent[], cands: FloodCandidate[], decide: (s: FloodState) => FloodDecision,
+  ): Promise<{ stored: SluiceEvent[]; state: FloodState; decision: FloodDecision }>;
   queryEvents(q: EventQuery): Promise<EventPage>;
   countEvents(): Promise<number>;
   pruneEvents(limits: PruneLimits): Promise<number>;
@@ -50,8 +61,8 @@ export interface Store {
   loadRuleState(): Promise<RuleStateRow[]>;
   /** Upsert rows (rule_id, instance) -> last_fired. */
   saveRuleState(rows: RuleStateRow[]): Promise<void>;
-  /** Delete state rows last fired before `before` (epoch ms). */
-  pruneRuleState(before: number): Promise<number>;
+  /** Delete state rows last fired before `before` (epoch ms), and shared token buckets last taken from before `bucketsBefore` (full again). */
+  pruneRuleState(before: number, bucketsBefore?: number): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -132,6 +132,38 @@ export interface RuleStateRow {
   last_fired: number;
 }
 
+/** A hit that local knowledge lets through, to be decided on the state shared by every process of the store (rules/flood.ts). */
+export interface FloodCandidate {
+  rule_id: number;
+  instance: string;
+  cooldownMs: number;
+}
+
+/** A token bucket as a process left it. */
+export interface BucketRow {
+  instance: string;
+  tokens: number;
+  last: number;
+}
+
+/** The locked state of a slice's candidates (rows that do not exist are absent). */
+export interface FloodState {
+  cooldowns: RuleStateRow[];
+  buckets: BucketRow[];
+  /** Per candidate: the store has its rule's event for its record already (record_key: a redelivery). */
+  repeated: boolean[];
+}
+
+export interface FloodDecision {
+  /** Per candidate: its event is to be stored. */
+  fire: boolean[];
+  /** Per candidate, for counting (rules/flood.ts VERDICT and REPEAT). */
+  verdicts: number[];
+  /** The state to write back: cooldowns started, buckets taken from. */
+  cooldowns: RuleStateRow[];
+  buckets: BucketRow[];
+}
+
 export interface PruneLimits {
   /** Delete rows with time < olderThan (epoch ms). */
   olderThan?: number;

@@ -100,4 +100,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX events_record_key ON events(rule_id, record_key) WHERE record_key IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'flood_buckets: token buckets shared by the processes of one store',
+    sql: `
+      CREATE TABLE flood_buckets (
+        instance TEXT PRIMARY KEY,
+        tokens DOUBLE PRECISION NOT NULL,
+        last BIGINT NOT NULL
+      );
+      CREATE INDEX flood_buckets_last ON flood_buckets(last);
+    `,
+  },
 ];

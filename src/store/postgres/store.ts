@@ -19,7 +19,7 @@ import { STORE_ERR } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../sqlite/rows.js';
 import type { Store } from '../store.js';
 import type {
-  Delivery, EventPage, EventQuery, NewDelivery, NewEvent, PruneLimits, Rule, RuleInput, RulePatch,
+  BucketRow, Delivery, EventPage, EventQuery, FloodCandidate, FloodDecision, FloodState, NewDelivery, NewEvent, PruneLimits, Rule, RuleInput, RulePatch,
   RuleStateRow, SluiceEvent, Trigger, TriggerInput, TriggerPatch,
 } from '../types.js';
 import { rowToDelivery, rowToEvent, rowToRule, rowToTrigger, type Row } from './rows.js';
@@ -198,51 +198,126 @@ export class PostgresStore implements Store {
 
   async insertEvents(events: NewEvent[]): Promise<SluiceEvent[]> {
     if (events.length === 0) return [];
-    return this.#tx(async (c) => {
-      const out: SluiceEvent[] = [];
-      for (let start = 0; start < events.length; start += INSERT_CHUNK) {
-        const chunk = events.slice(start, start + INSERT_CHUNK);
-        const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(chunk.length));
-        chunk.forEach((e, i) => {
-          const message = noNul(e.message);
-          cols[0]![i] = e.time;
-          cols[1]![i] = e.severity;
-          cols[2]![i] = noNul(e.source);
-          cols[3]![i] = e.rule_id;
-          cols[4]![i] = noNul(e.rule_name);
-          cols[5]![i] = message;
-          cols[6]![i] = JSON.stringify(e.captures);
-          cols[7]![i] = e.record_seq;
-          cols[8]![i] = JSON.stringify(e.origin);
-          cols[9]![i] = searchDocument(message);
-          cols[10]![i] = e.record_key === undefined ? null : noNul(e.record_key);
-        });
-        // Identity values are drawn in the ORDER BY ord order, so the ids sorted
-        // ascending line up with the rows inserted, in input order; a row left out
-        // (its rule has an event for its record_key already) is known by its key.
-        const { rows } = await c.query<{ id: number; rule_id: number; record_key: string | null }>(
-          `INSERT INTO events (time, severity, source, rule_id, rule_name, message, captures, record_seq, origin, search, record_key)
-           SELECT u.t, u.sv, u.src, u.rid, u.rn, u.msg, u.cap::json, u.seq, u.org::json, to_tsvector('simple', u.doc), u.rk
-           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
-             WITH ORDINALITY AS u(t, sv, src, rid, rn, msg, cap, seq, org, doc, rk, ord)
-           ORDER BY u.ord
-           ON CONFLICT DO NOTHING
-           RETURNING id, rule_id, record_key`,
-          cols,
-        );
-        const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
-        const keyed = new Set(rows.filter((r) => r.record_key !== null).map((r) => `${Number(r.rule_id)}\u0000${r.record_key}`));
-        let j = 0;
-        for (const { record_key: key, ...e } of chunk) {
-          if (key !== undefined) {
-            const k = `${e.rule_id}\u0000${noNul(key)}`;
-            if (!keyed.delete(k)) continue; // not inserted (or its twin in this chunk was)
-          }
-          out.push({ id: ids[j++]!, ...e });
+    return this.#tx((c) => this.#insertEvents(c, events));
+  }
+
+  async #insertEvents(c: PoolClient, events: NewEvent[]): Promise<SluiceEvent[]> {
+    const out: SluiceEvent[] = [];
+    for (let start = 0; start < events.length; start += INSERT_CHUNK) {
+      const chunk = events.slice(start, start + INSERT_CHUNK);
+      const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(chunk.length));
+      chunk.forEach((e, i) => {
+        const message = noNul(e.message);
+        cols[0]![i] = e.time;
+        cols[1]![i] = e.severity;
+        cols[2]![i] = noNul(e.source);
+        cols[3]![i] = e.rule_id;
+        cols[4]![i] = noNul(e.rule_name);
+        cols[5]![i] = message;
+        cols[6]![i] = JSON.stringify(e.captures);
+        cols[7]![i] = e.record_seq;
+        cols[8]![i] = JSON.stringify(e.origin);
+        cols[9]![i] = searchDocument(message);
+        cols[10]![i] = e.record_key === undefined ? null : noNul(e.record_key);
+      });
+      // Identity values are drawn in the ORDER BY ord order, so the ids sorted
+      // ascending line up with the rows inserted, in input order; a row left out
+      // (its rule has an event for its record_key already) is known by its key.
+      const { rows } = await c.query<{ id: number; rule_id: number; record_key: string | null }>(
+        `INSERT INTO events (time, severity, source, rule_id, rule_name, message, captures, record_seq, origin, search, record_key)
+         SELECT u.t, u.sv, u.src, u.rid, u.rn, u.msg, u.cap::json, u.seq, u.org::json, to_tsvector('simple', u.doc), u.rk
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+           WITH ORDINALITY AS u(t, sv, src, rid, rn, msg, cap, seq, org, doc, rk, ord)
+         ORDER BY u.ord
+         ON CONFLICT DO NOTHING
+         RETURNING id, rule_id, record_key`,
+        cols,
+      );
+      const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+      const keyed = new Set(rows.filter((r) => r.record_key !== null).map((r) => `${Number(r.rule_id)}\u0000${r.record_key}`));
+      let j = 0;
+      for (const { record_key: key, ...e } of chunk) {
+        if (key !== undefined) {
+          const k = `${e.rule_id}\u0000${noNul(key)}`;
+          if (!keyed.delete(k)) continue; // not inserted (or its twin in this chunk was)
         }
+        out.push({ id: ids[j++]!, ...e });
       }
-      return out;
-    });
+    }
+    return out;
+  }
+
+  async insertEventsShared(
+    events: NewEvent[], cands: FloodCandidate[], decide: (s: FloodState) => FloodDecision,
+  ): Promise<{ stored: SluiceEvent[]; state: FloodState; decision: FloodDecision }> {
+    const keyed = cands.map((k) => ({ ...k, instance: noNul(k.instance) }));
+    const instances = [...new Set(keyed.map((k) => k.instance))].sort();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#tx(async (c) => {
+          // Shared: a rule deleted meanwhile is skipped (as saveRuleState), never an FK error.
+          await this.#lockRules(c, true);
+          // One lock per instance, in one order for every process (a deadlock, possible only on
+          // hash collisions, is retried below). A 64-bit key: the schema's hash and the instance's.
+          await c.query(
+            `SELECT pg_advisory_xact_lock((hashtext(current_schema())::bigint << 32) | (hashtext(s.i)::bigint & 4294967295))
+             FROM (SELECT i FROM unnest($1::text[]) AS i ORDER BY i COLLATE "C") s`,
+            [instances],
+          );
+          const state: FloodState = {
+            cooldowns: (await c.query<RuleStateRow>(
+              `SELECT rule_id::float8 AS rule_id, instance, last_fired::float8 AS last_fired FROM rule_state
+               WHERE (rule_id, instance) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
+              [keyed.map((k) => k.rule_id), keyed.map((k) => k.instance)],
+            )).rows,
+            buckets: (await c.query<BucketRow>(
+              'SELECT instance, tokens, last::float8 AS last FROM flood_buckets WHERE instance = ANY($1::text[])',
+              [instances],
+            )).rows,
+            repeated: await this.#repeated(c, events),
+          };
+          const decision = decide(state);
+          if (decision.cooldowns.length > 0) {
+            const cd = decision.cooldowns;
+            await c.query(
+              `INSERT INTO rule_state (rule_id, instance, last_fired)
+               SELECT u.rule_id, u.instance, u.last_fired
+               FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(rule_id, instance, last_fired)
+               WHERE EXISTS (SELECT 1 FROM rules r WHERE r.id = u.rule_id)
+               ON CONFLICT (rule_id, instance) DO UPDATE SET last_fired = excluded.last_fired`,
+              [cd.map((r) => r.rule_id), cd.map((r) => r.instance), cd.map((r) => r.last_fired)],
+            );
+          }
+          if (decision.buckets.length > 0) {
+            const b = decision.buckets;
+            await c.query(
+              `INSERT INTO flood_buckets (instance, tokens, last)
+               SELECT * FROM unnest($1::text[], $2::float8[], $3::bigint[])
+               ON CONFLICT (instance) DO UPDATE SET tokens = excluded.tokens, last = excluded.last`,
+              [b.map((r) => r.instance), b.map((r) => r.tokens), b.map((r) => r.last)],
+            );
+          }
+          const fired = events.filter((_, i) => decision.fire[i]);
+          const stored = fired.length > 0 ? await this.#insertEvents(c, fired) : [];
+          return { stored, state, decision };
+        });
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== '40P01' || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** Per event: its rule has an event for its record_key already. */
+  async #repeated(c: PoolClient, events: NewEvent[]): Promise<boolean[]> {
+    const withKey = events.filter((e) => e.record_key !== undefined);
+    if (withKey.length === 0) return events.map(() => false);
+    const { rows } = await c.query<{ rule_id: string; record_key: string }>(
+      `SELECT rule_id, record_key FROM events
+       WHERE record_key IS NOT NULL AND (rule_id, record_key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
+      [withKey.map((e) => e.rule_id), withKey.map((e) => noNul(e.record_key!))],
+    );
+    const have = new Set(rows.map((r) => `${Number(r.rule_id)}\u0000${r.record_key}`));
+    return events.map((e) => e.record_key !== undefined && have.has(`${e.rule_id}\u0000${noNul(e.record_key)}`));
   }
 
   async queryEvents(q: EventQuery): Promise<EventPage> {
@@ -365,8 +440,10 @@ export class PostgresStore implements Store {
     });
   }
 
-  async pruneRuleState(before: number): Promise<number> {
-    return (await this.pool.query('DELETE FROM rule_state WHERE last_fired < $1', [Math.ceil(before)])).rowCount ?? 0;
+  async pruneRuleState(before: number, bucketsBefore?: number): Promise<number> {
+    let n = (await this.pool.query('DELETE FROM rule_state WHERE last_fired < $1', [Math.ceil(before)])).rowCount ?? 0;
+    if (bucketsBefore !== undefined) n += (await this.pool.query('DELETE FROM flood_buckets WHERE last < $1', [Math.floor(bucketsBefore)])).rowCount ?? 0;
+    return n;
   }
 
   async close(): Promise<void> {
