@@ -3,7 +3,8 @@
  * - two servers on one PostgreSQL store, every message delivered again
  *   (the consumer deleted): no second event (events keyed by record);
  * - a rule or trigger changed through one server in force on the other
- *   within a second;
+ *   within a second; also when the other was cut off from NATS as it was
+ *   told, or the one changing it was;
  * - one of two servers frozen (SIGSTOP) while it holds fetched messages,
  *   then SIGKILLed: the other gets them after ack_wait (redelivered), every
  *   line and every event is handled; what both showed is counted and bounded.
@@ -19,6 +20,7 @@ import { authHeaders, freePort, stopAll, tempDir, waitFor, type DaemonHandle } f
 import { NATS_SERVER, startNats, stopAllNats } from '../helpers/nats.js';
 import { N, agent, agentIdle, agentRead, busCounters, freshDatabase, lines, server, settled, sseOf, tally } from '../helpers/bus.js';
 import { requires } from '../helpers/requires.js';
+import { tcpLink } from '../helpers/tcp-link.js';
 
 afterAll(() => {
   stopAll();
@@ -103,6 +105,50 @@ describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get ins
     expect(triggerMs).toBeLessThan(1_000);
     expect((await st(s1)).bus_control).toMatchObject({ sent: 2 });
     expect((await st(s2)).bus_control).toMatchObject({ applied: 2 });
+    expect(await s1.stop()).toBe(0);
+    expect(await s2.stop()).toBe(0);
+    await nats.stop();
+  }, 120_000);
+
+  it('a server cut off from NATS when a change is told reloads once it is back; a change made while cut off is told once it can be', async (ctx) => {
+    const db = await freshDatabase();
+    if (db === undefined) return ctx.skip();
+    onTestFinished(() => db.drop());
+    const nats = await startNats();
+    // each server reaches NATS through a link of its own, so one can be cut off while NATS runs on for the other
+    const [l1, l2] = await Promise.all([tcpLink(nats.port), tcpLink(nats.port)]);
+    onTestFinished(() => Promise.all([l1.close(), l2.close()]).then(() => undefined));
+    const dir = tempDir();
+    const store = `[store]\nkind = "postgres"\nurl = "${db.url}"\n[triggers]\nallow_hosts = ["127.0.0.1"]`;
+    const s1 = await server(dir, 's1', await freePort(), `nats://127.0.0.1:${l1.port}`, store);
+    const s2 = await server(dir, 's2', await freePort(), `nats://127.0.0.1:${l2.port}`, store);
+    type Control = { sent: number; applied: number; resyncs: number; pending: string[]; listening: boolean };
+    const st = async (d: DaemonHandle) => (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { rules: { snapshot: { rules: number } }; dispatcher: { triggers: number }; bus_control: Control };
+    const post = (d: DaemonHandle, route: string, body: unknown) => fetch(`${d.url}${route}`, { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await waitFor(async () => (await st(s1)).bus_control.listening && (await st(s2)).bus_control.listening, 'both servers on the control subject');
+
+    // s2 cut off while s1 tells a rule change: the notice is gone for s2, which reloads once it is back
+    l2.cut();
+    await waitFor(async () => !(await st(s2)).bus_control.listening, 's2 disconnected');
+    const resyncs = (await st(s2)).bus_control.resyncs;
+    expect((await post(s1, '/api/rules', { name: 'boom', pattern: 'boom', severity: 'error' })).status).toBe(201);
+    await waitFor(async () => (await st(s1)).bus_control.sent === 1, 's1 told it');
+    expect((await st(s2)).rules.snapshot.rules).toBe(0);
+    l2.heal();
+    await waitFor(async () => (await st(s2)).rules.snapshot.rules === 1, 'the rule in force on s2 once it is back', 10_000, 20);
+    expect((await st(s2)).bus_control.resyncs).toBeGreaterThan(resyncs);
+    expect((await st(s2)).bus_control.applied).toBe(0); // it never heard the notice
+
+    // s1 cut off when its API changes a trigger: the notice waits and goes once s1 is back (s2 was never away)
+    l1.cut();
+    await waitFor(async () => !(await st(s1)).bus_control.listening, 's1 disconnected');
+    expect((await post(s1, '/api/triggers', { name: 'hook', url: 'http://127.0.0.1:9/hook', filter: {} })).status).toBe(201);
+    expect((await st(s1)).bus_control).toMatchObject({ sent: 1, pending: ['triggers'] });
+    expect((await st(s2)).dispatcher.triggers).toBe(0);
+    l1.heal();
+    await waitFor(async () => (await st(s2)).dispatcher.triggers === 1, 'the trigger in force on s2 once s1 is back', 10_000, 20);
+    expect((await st(s1)).bus_control).toMatchObject({ sent: 2, pending: [] });
+    expect((await st(s2)).bus_control.applied).toBe(1);
     expect(await s1.stop()).toBe(0);
     expect(await s2.stop()).toBe(0);
     await nats.stop();
