@@ -18,6 +18,7 @@ import type { SluiceEvent } from './store/types.js';
 import { RuleEngine } from './rules/engine.js';
 import { WebhookSender, type WebhookFailure } from './triggers/webhook.js';
 import { TriggerDispatcher } from './triggers/dispatcher.js';
+import { SharedDeliveries } from './bus/deliveries.js';
 import { registerRuleRoutes } from './api/routes/rules.js';
 import { registerTriggerRoutes } from './api/routes/triggers.js';
 import { registerEventRoutes } from './api/routes/events.js';
@@ -30,6 +31,8 @@ export class Alerting {
   readonly stage: DurableStage;
   #webhook: WebhookSender;
   #dispatcher: TriggerDispatcher;
+  /** role = "server": webhook deliveries queued for the cluster on JetStream (bus/deliveries.ts). */
+  #shared: SharedDeliveries | undefined;
   #stopRetention: () => void;
   #cfg: Config;
 
@@ -39,9 +42,13 @@ export class Alerting {
     const drop = (stage: string, reason: string, n?: number) => metrics.drop(stage, reason, n);
     const onError = (err: unknown) => log(`alerting: ${(err as Error)?.message ?? String(err)}`);
     const bus = new InProcessBus<SluiceEvent>({ drop, onError });
-    this.engine = new RuleEngine({ store, bus, config: cfg.rules, metrics: { registry: metrics.registry }, drop, onError });
+    const server = cfg.role === 'server' && cfg.bus.kind === 'nats';
+    // a server queues the deliveries of the events it stored for the cluster before their records count as handled
+    const settle = server ? (events: SluiceEvent[]) => this.#dispatcher.dispatchAll(events) : undefined;
+    this.engine = new RuleEngine({ store, bus, config: cfg.rules, metrics: { registry: metrics.registry }, drop, onError, settle });
     this.#webhook = new WebhookSender({ store, config: cfg.triggers, metrics: { registry: metrics.registry }, drop, onError, onFailure });
-    this.#dispatcher = new TriggerDispatcher({ store, bus, webhook: this.#webhook, onError });
+    if (server) this.#shared = new SharedDeliveries(cfg.bus, cfg.triggers, this.#webhook, (id) => this.#dispatcher.trigger(id), log);
+    this.#dispatcher = new TriggerDispatcher({ store, bus, webhook: this.#shared ?? this.#webhook, subscribe: !server, onError });
     const engine = this.engine;
     this.stage = { name: 'rules', push: (b) => engine.push(b), onDrain: (cb) => engine.onDrain(cb), skip: (n, last) => engine.skip(n, last) };
     this.#stopRetention = startRetention(store, cfg.store, onError);
@@ -53,6 +60,7 @@ export class Alerting {
     try {
       await a.engine.reload(); // compiles the rule snapshot and restores cooldowns
       await a.#dispatcher.start();
+      a.#shared?.start();
     } catch (err) {
       await a.close().catch(() => undefined); // a failed start must not leave the store (or its pool) open
       throw err;
@@ -81,7 +89,11 @@ export class Alerting {
   }
 
   status(): Record<string, unknown> {
-    return { rules: this.engine.stats(), webhooks: this.#webhook.stats(), dispatcher: this.#dispatcher.stats() };
+    return {
+      rules: this.engine.stats(),
+      webhooks: { ...this.#webhook.stats(), ...(this.#shared ? { cluster: this.#shared.status() } : {}) },
+      dispatcher: this.#dispatcher.stats(),
+    };
   }
 
   /** After sources stopped: write what the engine still holds, then stop delivery and the store. */
@@ -89,6 +101,7 @@ export class Alerting {
     this.#stopRetention();
     await this.engine.flush();
     this.#dispatcher.stop();
+    await this.#shared?.stop();
     await this.#webhook.close();
     await this.store.close();
   }

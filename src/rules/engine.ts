@@ -30,6 +30,12 @@ export interface RuleEngineDeps {
   /** Clock (epoch ms); tests pass a fake one. */
   now?: () => number;
   onError?: (err: unknown) => void;
+  /**
+   * Awaited with each slice's stored events, and the events of records the store had already (repeats),
+   * before the slice counts as stored (a server queues their webhook deliveries for the cluster here,
+   * bus/deliveries.ts). A rejection fails the slice as a store error does.
+   */
+  settle?: (events: SluiceEvent[]) => Promise<void>;
 }
 
 export interface RuleCounters {
@@ -44,6 +50,8 @@ export interface RuleStats extends RuleCounters {
   /** Hits left out by the store: the rule had an event for that record already (record_key). */
   events_repeated: number;
   store_errors: number;
+  /** Slices whose events were stored but could not be settled (their webhook deliveries not queued): the records come again. */
+  settle_errors: number;
   queue: { records: number; capacity: number };
   snapshot: { version: number; built_at: string; rules: number; scoped_sources: number };
   compile_errors: CompileError[];
@@ -83,6 +91,7 @@ export class RuleEngine {
   readonly #drop: DropFn;
   readonly #now: () => number;
   readonly #onError: (err: unknown) => void;
+  readonly #settle: ((events: SluiceEvent[]) => Promise<void>) | undefined;
   readonly #flood: FloodControl;
   /** Set when the store is shared by several processes: flood control is decided on its state (flood.ts). */
   readonly #shared: FloodCache | undefined;
@@ -113,6 +122,7 @@ export class RuleEngine {
   #written = 0;
   #repeats = 0;
   #storeErrors = 0;
+  #settleErrors = 0;
 
   #m?: { hits: Counter<'rule'>; suppressed: Counter<'reason'>; events: Counter; queue: Gauge; compileErrors: Gauge };
 
@@ -123,6 +133,7 @@ export class RuleEngine {
     this.#drop = deps.drop ?? (() => {});
     this.#now = deps.now ?? Date.now;
     this.#onError = deps.onError ?? (() => {});
+    this.#settle = deps.settle;
     this.#flood = new FloodControl(deps.config.bucket_capacity, deps.config.bucket_window);
     if (deps.store.insertEventsShared) this.#shared = new FloodCache(deps.config.bucket_capacity, deps.config.bucket_window);
     if (deps.metrics) {
@@ -226,6 +237,7 @@ export class RuleEngine {
       events_written: this.#written,
       events_repeated: this.#repeats,
       store_errors: this.#storeErrors,
+      settle_errors: this.#settleErrors,
       queue: { records: this.#queued, capacity: this.#cfg.queue_size },
       snapshot: { version: snap.version, built_at: new Date(snap.builtAt).toISOString(), rules: snap.ruleCount, scoped_sources: snap.sourceCount },
       compile_errors: [...snap.compileErrors],
@@ -305,9 +317,10 @@ export class RuleEngine {
     }
     if (events.length === 0) return this.stored.advance(last);
     let stored: SluiceEvent[];
+    let repeats: SluiceEvent[] = [];
     try {
       if (this.#shared) {
-        stored = await this.#insertShared(events, cands, now);
+        ({ stored, repeats } = await this.#insertShared(events, cands, now));
       } else {
         stored = await this.#store.insertEvents(events);
         if (state.length > 0) await this.#store.saveRuleState(state);
@@ -319,18 +332,28 @@ export class RuleEngine {
       this.stored.fail(first, last);
       return this.stored.advance(last);
     }
-    this.stored.advance(last);
     this.#written += stored.length;
     // a record delivered again (a JetStream redelivery) whose event the store has already
     if (!this.#shared) this.#repeats += events.length - stored.length;
     this.#m?.events.inc(stored.length);
     for (const e of stored) this.#bus.publish(e);
+    if (this.#settle !== undefined && stored.length + repeats.length > 0) {
+      try {
+        await this.#settle(repeats.length === 0 ? stored : [...stored, ...repeats]);
+      } catch (err) {
+        // the events are stored: the records come again (NAKed), as repeats, and settle again
+        this.#settleErrors++;
+        this.#onError(err);
+        this.stored.fail(first, last);
+      }
+    }
+    this.stored.advance(last);
   }
 
   /** The store decides flood control for every process sharing it; what it decided is counted here. */
-  async #insertShared(events: NewEvent[], cands: FloodCandidate[], now: number): Promise<SluiceEvent[]> {
+  async #insertShared(events: NewEvent[], cands: FloodCandidate[], now: number): Promise<{ stored: SluiceEvent[]; repeats: SluiceEvent[] }> {
     const cfg = this.#cfg;
-    const { stored, state, decision } = await this.#store.insertEventsShared!(events, cands, (s) => arbitrate(cands, s, cfg.bucket_capacity, cfg.bucket_window, now));
+    const { stored, repeats, state, decision } = await this.#store.insertEventsShared!(events, cands, (s) => arbitrate(cands, s, cfg.bucket_capacity, cfg.bucket_window, now));
     this.#shared!.learn(state, decision);
     let fired = 0;
     for (let i = 0; i < cands.length; i++) {
@@ -341,7 +364,7 @@ export class RuleEngine {
     }
     // fired but left out by the store: another process stored that record's event meanwhile
     this.#repeats += fired - stored.length;
-    return stored;
+    return { stored, repeats };
   }
 
   #counters(ruleId: number): RuleCounters {

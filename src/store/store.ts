@@ -45,10 +45,11 @@ export interface Store {
    * which candidates' records have their rule's event already, call `decide`,
    * write the state it returns and insert the events it fires (events[i] is
    * cands[i]'s). A process that dies before the commit has claimed nothing.
+   * `repeats`: the stored events of the candidates that were repeats.
    */
   insertEventsShared?(
     events: NewEvent[], cands: FloodCandidate[], decide: (s: FloodState) => FloodDecision,
-  ): Promise<{ stored: SluiceEvent[]; state: FloodState; decision: FloodDecision }>;
+  ): Promise<{ stored: SluiceEvent[]; repeats: SluiceEvent[]; state: FloodState; decision: FloodDecision }>;
   queryEvents(q: EventQuery): Promise<EventPage>;
   countEvents(): Promise<number>;
   pruneEvents(limits: PruneLimits): Promise<number>;

@@ -6,14 +6,16 @@
  */
 import type { Bus } from '../core/bus.js';
 import type { Store } from '../store/store.js';
-import type { SluiceEvent } from '../store/types.js';
+import type { SluiceEvent, Trigger } from '../store/types.js';
 import { compileFilter, filterMatches, type ActiveTrigger } from './filter.js';
-import type { WebhookSender } from './webhook.js';
 
 export interface TriggerDispatcherDeps {
   store: Store;
   bus: Bus<SluiceEvent>;
-  webhook: Pick<WebhookSender, 'enqueue'>;
+  /** The local queue (WebhookSender), or the cluster's (bus/deliveries.ts: resolves once the delivery is queued). */
+  webhook: { enqueue(trigger: Trigger, event: SluiceEvent): void | Promise<void> };
+  /** Take events from the bus (default); false: they come through dispatchAll (a server: bus/deliveries.ts). */
+  subscribe?: boolean;
   onError?: (err: unknown) => void;
 }
 
@@ -39,7 +41,7 @@ export class TriggerDispatcher {
 
   async start(): Promise<void> {
     await this.reload();
-    this.#unsubscribe ??= this.#deps.bus.subscribe((e) => { this.dispatch(e); });
+    if (this.#deps.subscribe !== false) this.#unsubscribe ??= this.#deps.bus.subscribe((e) => { this.dispatch(e); });
   }
 
   stop(): void {
@@ -81,6 +83,26 @@ export class TriggerDispatcher {
     }
     this.#matched += n;
     return n;
+  }
+
+  /** Match `events` and queue their deliveries; resolves once every one is queued (rejects when one cannot be). */
+  async dispatchAll(events: readonly SluiceEvent[]): Promise<void> {
+    const queued: Promise<void>[] = [];
+    for (const event of events) {
+      this.#seen++;
+      for (const a of this.#active) {
+        if (!filterMatches(a.filter, event)) continue;
+        this.#matched++;
+        const p = this.#deps.webhook.enqueue(a.trigger, event);
+        if (p) queued.push(p);
+      }
+    }
+    await Promise.all(queued);
+  }
+
+  /** An enabled trigger by id (a delivery made for the cluster takes its URL and secret from here). */
+  trigger(id: number): Trigger | undefined {
+    return this.#active.find((a) => a.trigger.id === id)?.trigger;
   }
 
   stats(): DispatcherStats {

@@ -46,19 +46,23 @@ export interface WebhookFailure {
   error: string | null;
 }
 
-interface Job {
+/** What the delivery log and the failure report need of a delivery that ended (bus/deliveries.ts ends its own). */
+export interface EndedDelivery {
   triggerId: number;
   triggerName: string;
-  url: string;
-  secret: string;
   eventId: number | null;
   deliveryId: string;
+  attempts: number;
+  last?: AttemptResult;
+}
+
+interface Job extends EndedDelivery {
+  url: string;
+  secret: string;
   body: string;
   kind: string;
-  attempts: number;
   notBefore: number;
   inFlight: boolean;
-  last?: AttemptResult;
 }
 
 export interface TestDeliveryResult {
@@ -141,7 +145,7 @@ export class WebhookSender {
       const i = this.#jobs.findIndex((j) => !j.inFlight);
       if (i >= 0) {
         const [old] = this.#jobs.splice(i, 1);
-        this.#finish(old!, 'dropped', old!.last?.error ?? 'queue full: dropped before delivery');
+        this.finish(old!, 'dropped', old!.last?.error ?? 'queue full: dropped before delivery');
         this.#drop('webhook', 'queue_full', 1);
       }
     }
@@ -161,7 +165,7 @@ export class WebhookSender {
   async test(trigger: Trigger, event: SluiceEvent): Promise<TestDeliveryResult> {
     const deliveryId = crypto.randomUUID();
     const body = buildPayload(trigger, event, deliveryId);
-    const r = await this.#attempt(trigger.url, trigger.secret, body, deliveryId, 'test');
+    const r = await this.attempt(trigger.url, trigger.secret, body, deliveryId, 'test');
     await this.#store.insertDelivery({
       trigger_id: trigger.id, delivery_id: deliveryId, event_id: null, result: r.ok ? 'ok' : 'failed', status: r.status,
       latency_ms: r.latency_ms, attempts: 1, error: r.error, response_snippet: r.response_snippet, test: true, time: Date.now(),
@@ -187,13 +191,14 @@ export class WebhookSender {
     const waiting = this.#jobs.filter((j) => !j.inFlight);
     this.#jobs = this.#jobs.filter((j) => j.inFlight);
     for (const j of waiting) {
-      this.#finish(j, 'dropped', 'shutdown before delivery');
+      this.finish(j, 'dropped', 'shutdown before delivery');
       this.#drop('webhook', 'shutdown', 1);
     }
     await this.idle();
   }
 
-  #attempt(url: string, secret: string, body: string, deliveryId: string, kind: string): Promise<AttemptResult> {
+  /** One signed POST (the queue's retries are the caller's). */
+  attempt(url: string, secret: string, body: string, deliveryId: string, kind: string): Promise<AttemptResult> {
     const ts = String(Math.floor(Date.now() / 1000));
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -238,10 +243,10 @@ export class WebhookSender {
     job.inFlight = true;
     this.#inFlight++;
     job.attempts++;
-    if (job.attempts > 1) this.#stats.retries++;
+    if (job.attempts > 1) this.countRetry();
     let r: AttemptResult;
     try {
-      r = await this.#attempt(job.url, job.secret, job.body, job.deliveryId, job.kind);
+      r = await this.attempt(job.url, job.secret, job.body, job.deliveryId, job.kind);
     } catch (err) {
       r = { ok: false, status: null, latency_ms: 0, response_snippet: null, error: String(err), retryable: true };
     }
@@ -249,11 +254,11 @@ export class WebhookSender {
     job.inFlight = false;
     this.#inFlight--;
     if (!r.ok && r.retryable && job.attempts <= this.#cfg.retries && !this.#closed) {
-      job.notBefore = Date.now() + this.#backoff(job.attempts, r.retry_after_s);
+      job.notBefore = Date.now() + this.backoff(job.attempts, r.retry_after_s);
     } else {
       const i = this.#jobs.indexOf(job);
       if (i >= 0) this.#jobs.splice(i, 1);
-      this.#finish(job, r.ok ? 'ok' : 'failed', r.error);
+      this.finish(job, r.ok ? 'ok' : 'failed', r.error);
     }
     this.#pump();
     if (this.#jobs.length === 0) this.#wakeIdle();
@@ -266,7 +271,7 @@ export class WebhookSender {
   }
 
   /** Delay before retry `attempt` (1-based): base·2^(n-1) capped, half fixed and half random ("equal jitter"). */
-  #backoff(attempt: number, retryAfterS?: number): number {
+  backoff(attempt: number, retryAfterS?: number): number {
     const cap = this.#cfg.backoff_max;
     const exp = Math.min(cap, this.#cfg.backoff_base * 2 ** (attempt - 1));
     const jittered = exp / 2 + this.#random() * (exp / 2);
@@ -274,7 +279,12 @@ export class WebhookSender {
     return jittered;
   }
 
-  #finish(job: Job, result: Delivery['result'], error: string | null): void {
+  countRetry(): void {
+    this.#stats.retries++;
+  }
+
+  /** A delivery ended: counted, reported when it failed, one row in the delivery log. */
+  finish(job: EndedDelivery, result: Delivery['result'], error: string | null): void {
     this.#stats[result === 'ok' ? 'delivered' : result === 'failed' ? 'failed' : 'dropped']++;
     this.#m?.deliveries.inc({ result });
     const last = job.last;

@@ -20,7 +20,7 @@ beforeAll(async () => {
   try {
     await client.connect();
     reachable = true;
-    await client.query('DROP TABLE IF EXISTS events, deliveries, rule_state, triggers, rules, sluice_migrations CASCADE');
+    await client.query('DROP TABLE IF EXISTS events, deliveries, rule_state, flood_buckets, triggers, rules, sluice_migrations CASCADE');
   } catch {
     requires('PostgreSQL', false, `not reachable at ${URL.replace(/:[^:@/]*@/, '@')}: daemon-postgres.test.ts`);
   }
@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const h of handles) await h.stop();
   stopAll();
-  if (reachable) await client!.query('DROP TABLE IF EXISTS events, deliveries, rule_state, triggers, rules, sluice_migrations CASCADE');
+  if (reachable) await client!.query('DROP TABLE IF EXISTS events, deliveries, rule_state, flood_buckets, triggers, rules, sluice_migrations CASCADE');
   await client?.end().catch(() => undefined);
 });
 

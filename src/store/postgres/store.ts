@@ -249,7 +249,7 @@ export class PostgresStore implements Store {
 
   async insertEventsShared(
     events: NewEvent[], cands: FloodCandidate[], decide: (s: FloodState) => FloodDecision,
-  ): Promise<{ stored: SluiceEvent[]; state: FloodState; decision: FloodDecision }> {
+  ): Promise<{ stored: SluiceEvent[]; repeats: SluiceEvent[]; state: FloodState; decision: FloodDecision }> {
     const keyed = cands.map((k) => ({ ...k, instance: noNul(k.instance) }));
     const instances = [...new Set(keyed.map((k) => k.instance))].sort();
     for (let attempt = 1; ; attempt++) {
@@ -274,8 +274,9 @@ export class PostgresStore implements Store {
               'SELECT instance, tokens, last::float8 AS last FROM flood_buckets WHERE instance = ANY($1::text[])',
               [instances],
             )).rows,
-            repeated: await this.#repeated(c, events),
+            repeated: [],
           };
+          const repeats = await this.#repeated(c, events, state.repeated);
           const decision = decide(state);
           if (decision.cooldowns.length > 0) {
             const cd = decision.cooldowns;
@@ -299,7 +300,7 @@ export class PostgresStore implements Store {
           }
           const fired = events.filter((_, i) => decision.fire[i]);
           const stored = fired.length > 0 ? await this.#insertEvents(c, fired) : [];
-          return { stored, state, decision };
+          return { stored, repeats, state, decision };
         });
       } catch (err) {
         if ((err as { code?: unknown }).code !== '40P01' || attempt >= 3) throw err;
@@ -307,17 +308,25 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Per event: its rule has an event for its record_key already. */
-  async #repeated(c: PoolClient, events: NewEvent[]): Promise<boolean[]> {
+  /** Sets flags[i]: events[i]'s rule has an event for its record_key already; returns those events, as stored. */
+  async #repeated(c: PoolClient, events: NewEvent[], flags: boolean[]): Promise<SluiceEvent[]> {
+    for (let i = 0; i < events.length; i++) flags[i] = false;
     const withKey = events.filter((e) => e.record_key !== undefined);
-    if (withKey.length === 0) return events.map(() => false);
-    const { rows } = await c.query<{ rule_id: string; record_key: string }>(
-      `SELECT rule_id, record_key FROM events
-       WHERE record_key IS NOT NULL AND (rule_id, record_key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
+    if (withKey.length === 0) return [];
+    const { rows } = await c.query<Row>(
+      `SELECT e.id, e.time, e.severity, e.source, e.rule_id, e.rule_name, e.message, e.captures, e.record_seq, e.origin, e.record_key FROM events e
+       WHERE e.record_key IS NOT NULL AND (e.rule_id, e.record_key) IN (SELECT * FROM unnest($1::bigint[], $2::text[])) ORDER BY e.id`,
       [withKey.map((e) => e.rule_id), withKey.map((e) => noNul(e.record_key!))],
     );
-    const have = new Set(rows.map((r) => `${Number(r.rule_id)}\u0000${r.record_key}`));
-    return events.map((e) => e.record_key !== undefined && have.has(`${e.rule_id}\u0000${noNul(e.record_key)}`));
+    const have = new Set(rows.map((r) => `${Number(r.rule_id)}\u0000${String(r.record_key)}`));
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      flags[i] = e.record_key !== undefined && have.has(`${e.rule_id}\u0000${noNul(e.record_key)}`);
+    }
+    return rows.map((r) => {
+      const { record_key: _k, ...rest } = r;
+      return rowToEvent(rest);
+    });
   }
 
   async queryEvents(q: EventQuery): Promise<EventPage> {
