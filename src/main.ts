@@ -41,6 +41,7 @@ import { Archives } from './sinks/archive/index.js';
 import type { ForwardStage } from './sinks/forward/forward.js';
 import type { BusSource } from './sources/nats/source.js';
 import { busConsumer, startControl, startPublisher } from './bus/wiring.js';
+import { ClusterTail } from './bus/tail.js';
 import type { BusControl } from './bus/control.js';
 import { buildServer } from './api/server.js';
 import type { DaemonView, ReloadResult } from './api/view.js';
@@ -98,6 +99,8 @@ export class Daemon implements DaemonView {
   #publisher: ForwardStage | undefined;
   #busSource: BusSource | undefined;
   #control: BusControl | undefined;
+  /** role = "server": the cluster's live tail, read from JetStream (bus/tail.ts). */
+  #tail: ClusterTail | undefined;
   /** HTTP sources by name, for the ingest route and its auth (sources/http/registry.ts). */
   readonly #ingest = new IngestRegistry();
   readonly #logger: Log;
@@ -119,6 +122,9 @@ export class Daemon implements DaemonView {
   hub(): Hub {
     return this.#hub;
   }
+  liveHub(): Hub {
+    return this.#tail?.hub ?? this.#hub;
+  }
   metrics(): Metrics {
     return this.#metrics;
   }
@@ -136,6 +142,7 @@ export class Daemon implements DaemonView {
       transforms: [...(this.#stage?.plans() ?? new Map()).values()].map((p) => p.status()),
       role: this.#cfg.role,
       ...(this.#control ? { bus_control: this.#control.status() } : {}),
+      ...(this.#tail ? { bus_tail: this.#tail.status() } : {}),
       forward: this.#forwardViews(),
       archive: this.#archives?.status() ?? [],
       recent_errors: this.#reporter.recent() };
@@ -203,6 +210,12 @@ export class Daemon implements DaemonView {
     const engine = this.#alerting?.engine;
     if (cfg.role === 'server' && engine) this.#busSource = busConsumer(cfg.bus, (seq) => engine.stored.when(seq), this.#reporter.observe);
     if (cfg.role === 'server' && this.#alerting) this.#control = startControl(cfg.bus, this.#alerting, this.#log);
+    if (cfg.role === 'server') {
+      const defaults = ringLimits(cfg, 10_000, 32 * 1024 * 1024);
+      const streams = streamLimits(cfg);
+      const ringBytes = Object.values(streams).reduce((n, l) => n + l.replayBytes, 0) || defaults.replayBytes;
+      this.#tail = new ClusterTail(cfg.bus, { defaults, streams, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n) }, ringBytes, this.#log);
+    }
     this.#metrics.setForwardViews(() => this.#forwardViews());
     this.#archives = new Archives(cfg.archive, this.#pipeline, { drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n), observe: this.#reporter.observe });
     this.#metrics.setHealthViews(() => [...[...this.#sources.values()].map((s) => s.source.health), ...(this.#forwards?.healths() ?? []), ...(this.#archives?.healths() ?? []), ...[this.#publisher?.health, this.#busSource?.health].filter((h) => h !== undefined)]);
@@ -257,6 +270,7 @@ export class Daemon implements DaemonView {
     }
     // like a source, last: its records are served as soon as they arrive (NATS away: it retries, degraded)
     await this.#busSource?.start(this.#pipeline);
+    this.#tail?.start();
     this.#summary(dataDir);
   }
 
@@ -399,6 +413,7 @@ export class Daemon implements DaemonView {
       // what this server fetched and did not push goes back to JetStream at once (another server takes it)
       await this.#busSource?.stop();
       await this.#control?.stop();
+      await this.#tail?.stop();
       for (const s of this.#sources.values()) {
         try {
           await s.source.stop();

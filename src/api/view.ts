@@ -19,6 +19,8 @@ export interface DaemonView {
   readonly version: string;
   readonly startedAt: number;
   hub(): Hub;
+  /** What live clients and /api/records read: the hub, or on a role = "server" the cluster's live tail (bus/tail.ts). */
+  liveHub?(): Hub;
   metrics(): Metrics;
   config(): Config;
   sources(): SourceStatus[];

@@ -28,6 +28,25 @@ function takeAll(sub: Subscriber) {
 }
 
 describe('Hub', () => {
+  it('publishes records with given seqs (a cluster tail) and refuses, counting, a batch not above the head', () => {
+    const { hub, drops } = makeHub();
+    const live = hub.subscribe({ stream: 'a', stage: 'sse', onWake: () => undefined });
+    hub.startAfter(1_999_999);
+    const at = (seq: number, m: string) => ({ ...rec('a', m), seq });
+    expect(hub.publishWithSeqs([at(2_000_000, 'x'), at(2_000_001, 'y'), at(3_000_000, 'z')])).toBe(true);
+    expect(hub.records('a', undefined, 10).map((e) => e.seq)).toEqual([2_000_000, 2_000_001, 3_000_000]);
+    expect(hub.lastSeq).toBe(3_000_000);
+    expect(hub.publishWithSeqs([at(3_000_001, 'ok'), at(3_000_001, 'again')])).toBe(false);
+    expect(hub.publishWithSeqs([at(2_500_000, 'behind')])).toBe(false);
+    expect(drops['hub/seq_out_of_order']).toBe(3);
+    expect(hub.records('a', undefined, 10)).toHaveLength(3);
+    // a live subscriber from before the start missed nothing
+    expect(takeAll(live)).toEqual({ notice: undefined, seqs: [2_000_000, 2_000_001, 3_000_000], messages: ['x', 'y', 'z'] });
+    // a resume from before the start is told as a gap
+    const sub = hub.subscribe({ stream: 'a', since: 5, stage: 'sse', onWake: () => undefined });
+    expect(takeAll(sub).notice?.kind).toBe('gap');
+  });
+
   it('assigns increasing seqs from seqStart and serializes once', () => {
     const { hub } = makeHub({ seqStart: 41 });
     const batch = [rec('a', 'x'), rec('a', 'y')];

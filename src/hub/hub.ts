@@ -34,6 +34,13 @@ export interface HubOptions {
   streams: Record<string, Partial<StreamLimits>>;
   /** Counts drops: sluice_dropped_total{stage, reason}. */
   drop(stage: string, reason: string, n: number): void;
+  /**
+   * A resume point past the head waits for it (a cluster's live tail, whose
+   * ids are the same on every server: a lagging server must not serve what
+   * the client had). Default: clamped to the head (one daemon's seqs; a
+   * point past them is from before a lost counter).
+   */
+  resumeAhead?: boolean;
 }
 
 interface StreamState {
@@ -226,6 +233,39 @@ export class Hub implements SubscriberHost {
     }
   }
 
+  /**
+   * Records whose seqs are given, increasing and above every seq so far (a
+   * server's live tail of a cluster, whose ids follow from JetStream's
+   * sequence: bus/tail.ts); ringed and fanned out as `publish` does. A batch
+   * whose seqs are not so is refused whole (false), counted.
+   */
+  publishWithSeqs(batch: LogRecord[]): boolean {
+    let prev = this.#seq;
+    for (const r of batch) {
+      if (!(r.seq > prev) || !Number.isSafeInteger(r.seq)) {
+        this.#opts.drop('hub', 'seq_out_of_order', batch.length);
+        return false;
+      }
+      prev = r.seq;
+    }
+    this.#publishRecords(batch, false);
+    this.#seq = prev;
+    return true;
+  }
+
+  /**
+   * Nothing at or below `seq` will be published (a live tail starting
+   * there): later records are above it, and a client resuming from before it
+   * is told of a gap (one at the head stays at the head: it missed nothing).
+   */
+  startAfter(seq: number): void {
+    if (seq <= this.#seq) return;
+    // a live subscriber (at the head) missed nothing: it stays at the head
+    for (const sub of this.subscribers()) sub.headMoved(this.#seq, seq);
+    this.#seq = seq;
+    for (const ring of [this.#all, ...[...this.#streams.values()].map((x) => x.ring)]) ring.evictedUpTo = Math.max(ring.evictedUpTo, seq);
+  }
+
   /** Crash recovery: records that keep their pre-crash seqs (see Pipeline.replay). */
   replay(batch: LogRecord[], seqFloor: number): void {
     if (this.#sealed) throw new Error('hub.replay after seal');
@@ -277,7 +317,7 @@ export class Hub implements SubscriberHost {
       set = s.subs;
     }
     // live-only starts at the head; a resume starts at `since` (clamped to the head)
-    const cursor = o.since === undefined ? this.#seq : Math.min(o.since, this.#seq);
+    const cursor = o.since === undefined ? this.#seq : this.#opts.resumeAhead ? o.since : Math.min(o.since, this.#seq);
     const sub = new Subscriber(this, this.#nextSubId++, ring, o, cursor);
     set.add(sub);
     return sub;

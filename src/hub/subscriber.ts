@@ -98,6 +98,11 @@ export class Subscriber {
     return this.#closed;
   }
 
+  /** The hub's head moved from `from` to `to` with nothing between (Hub.startAfter): a subscriber at `from` is at `to`. */
+  headMoved(from: number, to: number): void {
+    if (this.#cursor === from) this.#cursor = to;
+  }
+
   /** Entries behind the head (before filtering). */
   get lag(): number {
     return this.#ring.size - this.#ring.indexAfter(this.#cursor);

@@ -8,8 +8,10 @@
  * - a rule's cooldown gives one event per window and source instance for the
  *   cluster (flood control decided in the shared store);
  * - each webhook delivery reaches the receiver under its one id; a second
- *   time only for a delivery the killed server was making.
- * (The live tail across servers by JetStream sequence is not built yet.)
+ *   time only for a delivery the killed server was making;
+ * - a client following the live tail through one server, cut off halfway,
+ *   resumes through another with Last-Event-ID: every record once, in order,
+ *   no gap (the ids follow from JetStream's sequence).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +19,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { authHeaders, freePort, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
 import { NATS_SERVER, startNats, startNatsCluster, stopAllNats, type NatsHandle } from '../helpers/nats.js';
-import { agent, agentIdle, agentRead, freshDatabase, lines, server } from '../helpers/bus.js';
+import { agent, agentIdle, agentRead, freshDatabase, lines, server, sseOf } from '../helpers/bus.js';
+import { SseClient } from '../helpers/sse.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { requires } from '../helpers/requires.js';
 import { connect } from '@nats-io/transport-node';
@@ -88,6 +91,8 @@ describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get ins
           return st.rules.snapshot.rules === 3 && st.dispatcher.triggers === 1;
         }, 'rules and trigger on every server');
       }
+      // a live client of the cluster's tail, through s1
+      const sse1 = await sseOf(s1!);
       // two agents, each with its own directory, log file and data
       const agents: { d: DaemonHandle; log: string }[] = [];
       for (const name of ['a1', 'a2']) {
@@ -105,8 +110,13 @@ describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get ins
         written += 500;
       }, 10);
       const victim = servers[1]!;
+      let sse3: SseClient;
       try {
         await waitFor(async () => (await Promise.all(servers.map(handledBy))).reduce((a, b) => a + b, 0) >= PER_AGENT, 'half of the records handled', 120_000, 100);
+        // the live client cut off, and back through s3 from where it was
+        sse1.disconnect();
+        sse3 = new SseClient(`${servers[2]!.url}/api/streams/app/sse`, authHeaders);
+        await sse3.connect(sse1.lastId);
         await victim.kill9();
         if (clustered) await nodes[0]!.kill9();
         await waitFor(() => written >= PER_AGENT, 'every line written', 120_000);
@@ -151,6 +161,20 @@ describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get ins
       console.log(`${clustered ? 'cluster' : 'one nats-server'}: ${handled.size} records handled by ${servers.length} servers (one killed), events ${tenth} + ${cool} + ${critical}, deliveries ${ids.length} for ${distinct.size} ids`);
       expect(distinct.size).toBe(critical);
       expect(ids.length - distinct.size).toBeLessThanOrEqual(CONCURRENCY);
+
+      // the live tail: s1's part and s3's part together are every record once, in order, with no gap notice
+      await sse3!.waitFor(() => sse3.logs().length + sse1.logs().length >= 2 * PER_AGENT, 'the rest of the live tail through s3', 60_000);
+      const shown = [...sse1.logs(), ...sse3!.logs()];
+      const key = (r: { message: string; origin?: unknown }) => `${(r.origin as { agent: string }).agent} ${r.message.split(' ')[1]}`;
+      const tail3 = ((await (await fetch(`${servers[2]!.url}/api/status`, { headers: authHeaders })).json()) as { bus_tail: { restarts: number } }).bus_tail;
+      console.log(`live tail: ${sse1.logs().length} records through s1, ${sse3!.logs().length} through s3 after resuming at ${sse1.lastId} (s3's tail consumer made again ${tail3.restarts} time(s))`);
+      expect(sse1.logs().length).toBeGreaterThan(0);
+      expect(sse3!.logs().length).toBeGreaterThan(0);
+      expect(shown).toHaveLength(2 * PER_AGENT);
+      expect(new Set(shown.map(key)).size).toBe(2 * PER_AGENT);
+      for (let i = 1; i < shown.length; i++) if (!(shown[i]!.seq > shown[i - 1]!.seq)) throw new Error(`ids out of order at ${i}: ${shown[i - 1]!.seq} then ${shown[i]!.seq}`);
+      expect([...sse1.gaps(), ...sse3!.gaps()]).toEqual([]);
+      sse3!.disconnect();
       for (const a of agents) expect(await a.d.stop()).toBe(0);
       for (const s of servers) if (s !== victim) expect(await s.stop()).toBe(0);
       for (const n of nodes) await n.stop();

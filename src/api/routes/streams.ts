@@ -27,13 +27,14 @@ function resumePoint(req: FastifyRequest, since: number | undefined): number | u
 }
 
 export function registerStreamRoutes(app: FastifyInstance, view: DaemonView): void {
-  const live = (req: FastifyRequest, stream: string | null, reply: import('fastify').FastifyReply) => {
+  const live = () => view.liveHub?.() ?? view.hub();
+  const sse = (req: FastifyRequest, stream: string | null, reply: import('fastify').FastifyReply) => {
     const q = filterQuery.parse(req.query);
     const filter = buildFilter(q);
     const cfg = view.config();
     reply.hijack();
     serveSse(reply.raw, {
-      hub: view.hub(),
+      hub: live(),
       stream,
       since: resumePoint(req, q.since),
       filter,
@@ -43,12 +44,12 @@ export function registerStreamRoutes(app: FastifyInstance, view: DaemonView): vo
   };
 
   app.get<{ Params: { name: string } }>('/api/streams/:name/sse', VIEWER, async (req, reply) => {
-    if (!view.hub().hasStream(req.params.name)) throw new SluiceError(E.STREAM_UNKNOWN, `no stream "${req.params.name}"`);
-    live(req, req.params.name, reply);
+    if (!live().hasStream(req.params.name)) throw new SluiceError(E.STREAM_UNKNOWN, `no stream "${req.params.name}"`);
+    sse(req, req.params.name, reply);
   });
 
   app.get('/api/tail/sse', VIEWER, async (req, reply) => {
-    live(req, null, reply);
+    sse(req, null, reply);
   });
 
   const recordsQuery = filterQuery.extend({
@@ -57,7 +58,7 @@ export function registerStreamRoutes(app: FastifyInstance, view: DaemonView): vo
   });
   app.get('/api/records', VIEWER, async (req, reply) => {
     const q = recordsQuery.parse(req.query);
-    const hub = view.hub();
+    const hub = live();
     if (q.stream !== undefined && !hub.hasStream(q.stream)) throw new SluiceError(E.STREAM_UNKNOWN, `no stream "${q.stream}"`);
     const filter = buildFilter(q);
     // scan the ring newest-last; with a filter, read more than `limit` and keep the matching ones
