@@ -77,6 +77,12 @@ describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get ins
     expect(ra.map((r) => r.seq)).toEqual([1, 2, 3].flatMap((m) => [0, 1, 2].map((i) => tailId(m, i))));
     expect(ra.map((r) => r.message)).toEqual(Array.from({ length: 9 }, (_, i) => `m${i + 1}`));
     expect(messages(b)).toEqual(ra);
+    // a client resuming from the start (since 0): every record, no gap (the tail holds the stream from its first message)
+    const fromStart: Entry[] = [];
+    const first = a.hub.subscribe({ stream: 'app', since: 0, maxLag: 1000, stage: 'sse', onWake: () => undefined });
+    expect(first.take(1000, fromStart)).toBeUndefined();
+    a.hub.unsubscribe(first);
+    expect(fromStart).toHaveLength(9);
     // a client resuming on B from a point B has not reached yet (it was read through a server ahead of B)
     // waits for it: it gets what follows the point, not what B reads up to it
     const ahead: Entry[] = [];

@@ -127,7 +127,8 @@ export class ClusterTail {
       const avg = state.messages > 0 ? state.bytes / state.messages : 1;
       const n = Math.min(BACKFILL_MAX_MESSAGES, Math.max(1, Math.ceil(this.#backfillBytes / Math.max(1, avg))));
       start = Math.max(state.first_seq, state.last_seq - n + 1, 1);
-      this.hub.startAfter(tailId(start, 0) - 1);
+      // from the stream's first message a resume from before it missed nothing the stream has
+      this.hub.startAfter(tailId(start, 0) - 1, start > state.first_seq);
     }
     const consumer = await jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start });
     const iter = await consumer.consume();

@@ -256,13 +256,15 @@ export class Hub implements SubscriberHost {
   /**
    * Nothing at or below `seq` will be published (a live tail starting
    * there): later records are above it, and a client resuming from before it
-   * is told of a gap (one at the head stays at the head: it missed nothing).
+   * is told of a gap when there were records before it (`missedBefore`; one
+   * at the head stays at the head: it missed nothing).
    */
-  startAfter(seq: number): void {
+  startAfter(seq: number, missedBefore = true): void {
     if (seq <= this.#seq) return;
     // a live subscriber (at the head) missed nothing: it stays at the head
     for (const sub of this.subscribers()) sub.headMoved(this.#seq, seq);
     this.#seq = seq;
+    if (!missedBefore) return;
     for (const ring of [this.#all, ...[...this.#streams.values()].map((x) => x.ring)]) ring.evictedUpTo = Math.max(ring.evictedUpTo, seq);
   }
 
