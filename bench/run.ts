@@ -24,7 +24,7 @@ import { sluiceFanout, sluiceLatency, sluiceThroughput, type FanoutResult, type 
 import { REPO_ROOT, sluiceCommand, sluiceMissing } from './sluice.js';
 import { fmt, stopAll, stopAllSync } from './util.js';
 
-const ALL = ['throughput', 'rsyslog', 'transforms', 'latency', 'rss', 'rules', 'docker', 'syslog', 'ingest', 'forward'] as const;
+const ALL = ['throughput', 'rsyslog', 'transforms', 'latency', 'rss', 'rules', 'docker', 'syslog', 'ingest', 'forward', 'cluster'] as const;
 type Bench = (typeof ALL)[number];
 const ALIASES: Record<string, Bench> = { fanout: 'rss', memory: 'rss', peer: 'rsyslog', lat: 'latency' };
 
@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     docker?: Record<string, unknown>[];
     ingest?: Record<string, unknown>[];
     forward?: Record<string, unknown>[];
+    cluster?: Record<string, unknown>[];
     syslog?: Record<string, unknown>[];
     table?: Row[];
   } = {
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
     if (selected.has('docker')) results.docker = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/docker.ts')], 'docker', log);
     if (selected.has('ingest')) results.ingest = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/ingest.ts')], 'ingest', log);
     if (selected.has('forward')) results.forward = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/forward.ts')], 'forward', log);
+    if (selected.has('cluster')) results.cluster = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/cluster.ts')], 'cluster', log);
     if (selected.has('syslog')) results.syslog = childJson(['--import', 'tsx', path.join(REPO_ROOT, 'bench/syslog.ts')], 'syslog', log);
   } finally {
     await stopAll();
@@ -488,7 +490,22 @@ function forwardRows(res: Record<string, unknown>[]): Row[] {
   });
 }
 
-function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[]; syslog?: Record<string, unknown>[]; ingest?: Record<string, unknown>[]; forward?: Record<string, unknown>[] }): Row[] {
+/** bench/cluster.ts: the agent's publish rate, then 1, 2 and 3 servers taking the same records off JetStream. */
+function clusterRows(res: Record<string, unknown>[]): Row[] {
+  return res.map((x) => {
+    if ('error' in x) return { figure: `Cluster${x.case ? ` (${String(x.case)})` : ''}`, value: `error: ${String(x.error).slice(0, 70)}`, target: '', result: 'FAIL' as const };
+    const done = x.complete === true ? ('' as const) : ('FAIL' as const);
+    if (x.case === 'agent publish') return { figure: 'Cluster: agent -> JetStream publish', value: `${fmt(Number(x.records_per_s) / 1000, 0)}k records/s (${fmt(Number(x.mib_per_s))} MiB/s)`, target: '', result: done };
+    return {
+      figure: `Cluster: ${String(x.case)} from JetStream (${x.cores} cores)`,
+      value: `${fmt(Number(x.records_per_s) / 1000, 0)}k records/s, ${fmt(Number(x.cpu_us_per_record), 1)} CPU-us/record`,
+      target: '',
+      result: done,
+    };
+  });
+}
+
+function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string, unknown>[]; syslog?: Record<string, unknown>[]; ingest?: Record<string, unknown>[]; forward?: Record<string, unknown>[]; cluster?: Record<string, unknown>[] }): Row[] {
   const rows: Row[] = [];
   if (r.rules) {
     if ('error' in r.rules) rows.push({ figure: 'Rule stage (100 rules)', value: `error: ${String(r.rules.error).slice(0, 70)}`, target: '>= 500k lines/s', result: 'FAIL' });
@@ -514,5 +531,6 @@ function extraRows(r: { rules?: Record<string, unknown>; docker?: Record<string,
   rows.push(...syslogRows(r.syslog ?? []));
   rows.push(...ingestRows(r.ingest ?? []));
   rows.push(...forwardRows(r.forward ?? []));
+  rows.push(...clusterRows(r.cluster ?? []));
   return rows;
 }

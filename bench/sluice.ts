@@ -128,15 +128,24 @@ export function runDirFor(label: string): string {
 }
 
 export async function startSluice(opts: SluiceOptions & { runDir?: string }): Promise<SluiceHandle> {
+  let tcpPort: number | null = null;
+  return startSluiceWith(opts.label, async ({ dataDir, httpPort }) => {
+    tcpPort = opts.tcp ? await freePort() : null;
+    while (tcpPort !== null && tcpPort === httpPort) tcpPort = await freePort();
+    return { tcpPort, toml: sluiceConfig({ dataDir, httpPort, tcpPort, paths: opts.paths, from: opts.from, replay: opts.replay ?? 10_000, extraToml: opts.extraToml, sourceToml: opts.sourceToml }) };
+  }, opts.runDir);
+}
+
+/** A daemon with a config of the caller's (`make` gets its data_dir and HTTP port; the admin token is TOKEN). */
+export async function startSluiceWith(
+  label: string, make: (o: { dataDir: string; httpPort: number }) => Promise<{ toml: string; tcpPort?: number | null }>, runDir = runDirFor(label),
+): Promise<SluiceHandle> {
   const cmd = sluiceCommand();
   if ('missing' in cmd) throw new Error(cmd.missing);
-  const runDir = opts.runDir ?? runDirFor(opts.label);
   const dataDir = path.join(runDir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const httpPort = await freePort();
-  let tcpPort = opts.tcp ? await freePort() : null;
-  while (tcpPort !== null && tcpPort === httpPort) tcpPort = await freePort();
-  const config = sluiceConfig({ dataDir, httpPort, tcpPort, paths: opts.paths, from: opts.from, replay: opts.replay ?? 10_000, extraToml: opts.extraToml, sourceToml: opts.sourceToml });
+  const { toml: config, tcpPort = null } = await make({ dataDir, httpPort });
   const confFile = path.join(runDir, 'sluice.toml');
   writeFileSync(confFile, config);
   const logFile = path.join(runDir, 'sluice.out');

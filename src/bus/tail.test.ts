@@ -121,6 +121,7 @@ describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get ins
     await waitFor(() => t.counters.last_message === info.state.last_seq, 'the tail read up to the end');
     expect(t.counters.messages).toBeLessThanOrEqual(6);
     expect(t.counters.bad_messages).toBe(1);
+    expect(drops).toContain('tail/bad_message');
     const first = messages(t)[0]!.seq;
     expect(first).toBeGreaterThan(tailId(15, 0));
     // a client resuming from message 2 is told of a gap, then gets what the ring holds

@@ -18,7 +18,7 @@
  * after a NATS reconnect; if it ends it is made again after the last message
  * read. A message that cannot be read (not gzip when it says so) or a line
  * that is not a wire record is skipped and counted (`bad_messages`,
- * `bad_records`).
+ * `bad_records`, and `sluice_dropped_total{stage="tail",reason}`).
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -70,6 +70,7 @@ export class ClusterTail {
   readonly #cfg: BusConfig;
   readonly #backfillBytes: number;
   readonly #log: (msg: string) => void;
+  readonly #drop: HubOptions['drop'];
   #nc: NatsConnection | undefined;
   #iter: ConsumerMessages | undefined;
   #run: Promise<void> | undefined;
@@ -81,6 +82,7 @@ export class ClusterTail {
     this.hub = new Hub({ ...hub, seqStart: 0, resumeAhead: true });
     for (const name of Object.keys(hub.streams)) this.hub.ensureStream(name);
     this.#backfillBytes = backfillBytes;
+    this.#drop = hub.drop;
     this.#log = log;
   }
 
@@ -171,10 +173,12 @@ export class ClusterTail {
       text = (gz ? await gunzipAsync(m.data) : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length)).toString('utf8');
     } catch {
       c.bad_messages++;
+      this.#drop('tail', 'bad_message', 1);
       return;
     }
     const d = decodeRecords(text, m.headers?.get(AGENT_HEADER) || 'unknown', Date.now());
     c.bad_records += d.bad;
+    if (d.bad > 0) this.#drop('tail', 'bad_record', d.bad);
     const recs = d.records;
     if (recs.length === 0) return;
     for (let i = 0; i < recs.length; i++) recs[i]!.seq = tailId(m.seq, i);
