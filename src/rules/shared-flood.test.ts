@@ -14,23 +14,12 @@ import { openPostgresStore } from '../store/postgres/open.js';
 import type { PostgresStore } from '../store/postgres/store.js';
 import type { RuleInput, SluiceEvent } from '../store/types.js';
 import { requires } from '../../test/helpers/requires.js';
+import { PG_URL, pgReachable } from '../../test/helpers/pg.js';
 import type { RulesConfig } from './config.js';
 import { RuleEngine } from './engine.js';
 
-const URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function reachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const up = await reachable();
+const URL = PG_URL;
+const up = await pgReachable();
 
 const cfg = (over: Partial<RulesConfig> = {}): RulesConfig => ({
   bucket_capacity: 1000, bucket_window: 60_000, queue_size: 100_000, max_message_bytes: 2048, ...over,

@@ -15,23 +15,10 @@ import type { Store } from '../store.js';
 import { migrate, openPostgresStore } from './open.js';
 import { PostgresStore } from './store.js';
 import { requires } from '../../../test/helpers/requires.js';
+import { PG_URL, pgReachable } from '../../../test/helpers/pg.js';
 
-const URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function reachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-const up = await reachable();
+const URL = PG_URL;
+const up = await pgReachable();
 
 /** Schemas created by this file; each test's are dropped after it. */
 const schemas = new Set<string>();

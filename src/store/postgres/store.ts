@@ -278,17 +278,7 @@ export class PostgresStore implements Store {
           };
           const repeats = await this.#repeated(c, events, state.repeated);
           const decision = decide(state);
-          if (decision.cooldowns.length > 0) {
-            const cd = decision.cooldowns;
-            await c.query(
-              `INSERT INTO rule_state (rule_id, instance, last_fired)
-               SELECT u.rule_id, u.instance, u.last_fired
-               FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(rule_id, instance, last_fired)
-               WHERE EXISTS (SELECT 1 FROM rules r WHERE r.id = u.rule_id)
-               ON CONFLICT (rule_id, instance) DO UPDATE SET last_fired = excluded.last_fired`,
-              [cd.map((r) => r.rule_id), cd.map((r) => r.instance), cd.map((r) => r.last_fired)],
-            );
-          }
+          if (decision.cooldowns.length > 0) await this.#upsertRuleState(c, decision.cooldowns);
           if (decision.buckets.length > 0) {
             const b = decision.buckets;
             await c.query(
@@ -438,15 +428,20 @@ export class PostgresStore implements Store {
     await this.#tx(async (c) => {
       // Shared: rule deletes wait for this and vice versa, so a deleted rule is skipped, never an FK error.
       await this.#lockRules(c, true);
-      await c.query(
-        `INSERT INTO rule_state (rule_id, instance, last_fired)
-         SELECT u.rule_id, u.instance, u.last_fired
-         FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(rule_id, instance, last_fired)
-         WHERE EXISTS (SELECT 1 FROM rules r WHERE r.id = u.rule_id)
-         ON CONFLICT (rule_id, instance) DO UPDATE SET last_fired = excluded.last_fired`,
-        [uniq.map((r) => r.rule_id), uniq.map((r) => noNul(r.instance)), uniq.map((r) => r.last_fired)],
-      );
+      await this.#upsertRuleState(c, uniq);
     });
+  }
+
+  /** Rows (one per key) -> rule_state; a row of a rule deleted meanwhile is skipped (the caller holds the rules lock shared). */
+  async #upsertRuleState(c: PoolClient, rows: RuleStateRow[]): Promise<void> {
+    await c.query(
+      `INSERT INTO rule_state (rule_id, instance, last_fired)
+       SELECT u.rule_id, u.instance, u.last_fired
+       FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(rule_id, instance, last_fired)
+       WHERE EXISTS (SELECT 1 FROM rules r WHERE r.id = u.rule_id)
+       ON CONFLICT (rule_id, instance) DO UPDATE SET last_fired = excluded.last_fired`,
+      [rows.map((r) => r.rule_id), rows.map((r) => noNul(r.instance)), rows.map((r) => r.last_fired)],
+    );
   }
 
   async pruneRuleState(before: number, bucketsBefore?: number): Promise<number> {
