@@ -19,6 +19,10 @@
  * - A server that dies mid-attempt never acknowledges: after `bus.ack_wait`
  *   another server makes the attempt, with the same delivery id (at least
  *   once to the receiver; it deduplicates on the id).
+ * - An ended delivery is logged before it is acknowledged; a message that
+ *   comes again (its acknowledgement lost with a NATS node) whose delivery the
+ *   log has as made is acknowledged without sending it again. Only a server
+ *   dying between the receiver's answer and the log write sends one twice.
  * - The URL and the secret are not in the message: the server making the
  *   attempt takes them from its triggers (the shared store's). A delivery of
  *   a trigger deleted or disabled meanwhile is dropped, logged, counted.
@@ -72,12 +76,14 @@ export interface SharedDeliveryCounters {
   attempts: number;
   /** Attempts on a message delivered before (a retry after a NAK, or one a server died or hung with past ack_wait). */
   redelivered: number;
+  /** Messages delivered again whose delivery the log has as made (their acknowledgement was lost): acknowledged, not sent again. */
+  already_made: number;
   trigger_gone: number;
   queue_full: number;
 }
 
 export class SharedDeliveries {
-  readonly counters: SharedDeliveryCounters = { published: 0, duplicates: 0, attempts: 0, redelivered: 0, trigger_gone: 0, queue_full: 0 };
+  readonly counters: SharedDeliveryCounters = { published: 0, duplicates: 0, attempts: 0, redelivered: 0, already_made: 0, trigger_gone: 0, queue_full: 0 };
   readonly #cfg: BusConfig;
   readonly #tcfg: TriggersConfig;
   readonly #name: string;
@@ -245,6 +251,12 @@ export class SharedDeliveries {
       return;
     }
     if (attempts > 1) {
+      // delivered again: its acknowledgement may be what was lost (a NATS node died with it); the log says
+      if (await this.#sender.deliveredOk(d.delivery_id)) {
+        this.counters.already_made++;
+        m.ack();
+        return;
+      }
       this.counters.redelivered++;
       this.#sender.countRetry();
     }
@@ -261,8 +273,9 @@ export class SharedDeliveries {
       m.nak(this.#stopping ? 0 : this.#sender.backoff(attempts, r.retry_after_s));
       return;
     }
+    // logged before the acknowledgement: a delivery whose acknowledgement is lost is found made when it comes again
+    await this.#sender.finish({ ...ended, last: r }, r.ok ? 'ok' : 'failed', r.error);
     if (r.ok) m.ack();
     else m.term(r.error ?? 'failed');
-    this.#sender.finish({ ...ended, last: r }, r.ok ? 'ok' : 'failed', r.error);
   }
 }

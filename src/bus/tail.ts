@@ -64,6 +64,22 @@ export interface TailCounters {
   restarts: number;
 }
 
+/** `p`, or an error after CONNECT_TIMEOUT_MS (what it gives later is handed to `late`). */
+function within<T>(p: Promise<T>, what: string, late?: (v: T) => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`${what}: no answer within ${CONNECT_TIMEOUT_MS} ms`));
+    }, CONNECT_TIMEOUT_MS);
+  });
+  void p.then((v) => {
+    if (timedOut) late?.(v);
+  }, () => undefined);
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
 export class ClusterTail {
   readonly hub: Hub;
   readonly counters: TailCounters = { messages: 0, records: 0, bad_messages: 0, bad_records: 0, last_message: 0, pending: 0, restarts: 0 };
@@ -132,8 +148,10 @@ export class ClusterTail {
       // from the stream's first message a resume from before it missed nothing the stream has
       this.hub.startAfter(tailId(start, 0) - 1, start > state.first_seq);
     }
-    const consumer = await jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start });
-    const iter = await consumer.consume();
+    // (bounded: with a JetStream cluster electing a leader these could wait on and on, and the watch below
+    // only looks at a consumer that has started)
+    const consumer = await within(jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }), 'getting an ordered consumer');
+    const iter = await within(consumer.consume(), 'starting the ordered consumer', (late) => late.stop());
     this.#iter = iter;
     if (this.#stopping) iter.stop();
     let seen = this.counters.last_message;

@@ -58,6 +58,8 @@ export interface Store {
   /** Newest first. */
   listDeliveries(triggerId: number, limit?: number): Promise<Delivery[]>;
   pruneDeliveries(limits: PruneLimits): Promise<number>;
+  /** A delivery with this id is logged with result "ok" (a server about to make it again need not). */
+  deliveredOk(deliveryId: string): Promise<boolean>;
 
   loadRuleState(): Promise<RuleStateRow[]>;
   /** Upsert rows (rule_id, instance) -> last_fired. */

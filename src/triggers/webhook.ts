@@ -279,21 +279,26 @@ export class WebhookSender {
     return jittered;
   }
 
+  /** The delivery log has this delivery as made (bus/deliveries.ts asks before making one again). */
+  deliveredOk(deliveryId: string): Promise<boolean> {
+    return this.#store.deliveredOk(deliveryId);
+  }
+
   countRetry(): void {
     this.#stats.retries++;
   }
 
-  /** A delivery ended: counted, reported when it failed, one row in the delivery log. */
-  finish(job: EndedDelivery, result: Delivery['result'], error: string | null): void {
+  /** A delivery ended: counted, reported when it failed, one row in the delivery log (resolves once it is written, or failed to be). */
+  finish(job: EndedDelivery, result: Delivery['result'], error: string | null): Promise<void> {
     this.#stats[result === 'ok' ? 'delivered' : result === 'failed' ? 'failed' : 'dropped']++;
     this.#m?.deliveries.inc({ result });
     const last = job.last;
     if (result !== 'ok') this.#onFailure({ triggerId: job.triggerId, triggerName: job.triggerName, deliveryId: job.deliveryId, result, attempts: job.attempts, status: last?.status ?? null, error });
-    this.#store.insertDelivery({
+    return this.#store.insertDelivery({
       trigger_id: job.triggerId, delivery_id: job.deliveryId, event_id: job.eventId, result,
       status: last?.status ?? null, latency_ms: last?.latency_ms ?? null, attempts: job.attempts,
       error: result === 'ok' ? null : error, response_snippet: last?.response_snippet ?? null, test: false, time: Date.now(),
-    }).catch((err: unknown) => {
+    }).then(() => undefined, (err: unknown) => {
       // The trigger may have been deleted meanwhile (FK): nothing to log against.
       this.#onError(err);
     });

@@ -208,6 +208,10 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
         const list = await store.listDeliveries(t.id);
         expect(list.map((d) => d.delivery_id)).toEqual(['d2', 'd1']);
         expect(list[0]).toEqual(d2);
+        // only a delivery logged ok counts as made (a server about to make one again asks)
+        expect(await store.deliveredOk('d2')).toBe(true);
+        expect(await store.deliveredOk('d1')).toBe(false);
+        expect(await store.deliveredOk('nope')).toBe(false);
         expect(await store.pruneDeliveries({ maxCount: 1 })).toBe(1);
         await store.deleteTrigger(t.id);
         expect(await store.listDeliveries(t.id)).toEqual([]);

@@ -163,7 +163,12 @@ describe.skipIf(!requires('nats-server', NATS_SERVER !== undefined, 'apt-get ins
       expect(ids.length - distinct.size).toBeLessThanOrEqual(CONCURRENCY);
 
       // the live tail: s1's part and s3's part together are every record once, in order, with no gap notice
-      await sse3!.waitFor(() => sse3.logs().length + sse1.logs().length >= 2 * PER_AGENT, 'the rest of the live tail through s3', 60_000);
+      await sse3!.waitFor(() => sse3.logs().length + sse1.logs().length >= 2 * PER_AGENT, 'the rest of the live tail through s3', 60_000).catch(async (e: unknown) => {
+        // what the servers' tails say (the failure's evidence)
+        for (const s of servers) if (s !== victim) console.log(`${s.url} bus_tail`, JSON.stringify(((await (await fetch(`${s.url}/api/status`, { headers: authHeaders })).json()) as { bus_tail: unknown }).bus_tail));
+        console.log(servers[2]!.stderr().split('\n').filter((l) => /tail|JetStream|warn|error/i.test(l)).slice(-15).join('\n'));
+        throw e;
+      });
       const shown = [...sse1.logs(), ...sse3!.logs()];
       const key = (r: { message: string; origin?: unknown }) => `${(r.origin as { agent: string }).agent} ${r.message.split(' ')[1]}`;
       const tail3 = ((await (await fetch(`${servers[2]!.url}/api/status`, { headers: authHeaders })).json()) as { bus_tail: { restarts: number } }).bus_tail;

@@ -112,4 +112,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX flood_buckets_last ON flood_buckets(last);
     `,
   },
+  {
+    version: 4,
+    name: 'deliveries by delivery id (a delivery made again is looked up)',
+    sql: `CREATE INDEX deliveries_delivery_id ON deliveries(delivery_id);`,
+  },
 ];

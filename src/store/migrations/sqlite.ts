@@ -101,4 +101,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX events_record_key ON events(rule_id, record_key) WHERE record_key IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'deliveries by delivery id (a delivery made again is looked up)',
+    sql: `CREATE INDEX deliveries_delivery_id ON deliveries(delivery_id);`,
+  },
 ];

@@ -408,6 +408,10 @@ export class PostgresStore implements Store {
     return (await this.#rows('SELECT * FROM deliveries WHERE trigger_id = $1 ORDER BY id DESC LIMIT $2', [triggerId, n])).map(rowToDelivery);
   }
 
+  async deliveredOk(deliveryId: string): Promise<boolean> {
+    return (await this.#rows("SELECT 1 AS x FROM deliveries WHERE delivery_id = $1 AND result = 'ok' LIMIT 1", [noNul(deliveryId)])).length > 0;
+  }
+
   async pruneDeliveries(limits: PruneLimits): Promise<number> {
     return this.#prune(limits, 'deliveries');
   }

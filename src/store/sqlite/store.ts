@@ -111,6 +111,7 @@ export class SqliteStore implements Store {
          VALUES (@trigger_id, @delivery_id, @event_id, @result, @status, @latency_ms, @attempts, @error, @response_snippet, @test, @time) RETURNING *`,
       ),
       listDeliveries: p('SELECT * FROM deliveries WHERE trigger_id = ? ORDER BY id DESC LIMIT ?'),
+      deliveredOk: p("SELECT 1 AS x FROM deliveries WHERE delivery_id = ? AND result = 'ok' LIMIT 1"),
       nthNewestDelivery: p('SELECT id FROM deliveries ORDER BY id DESC LIMIT 1 OFFSET ?'),
       deleteDeliveriesUpTo: p(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`),
       deleteDeliveriesOlder: p(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE time < ? ORDER BY id LIMIT ${PRUNE_CHUNK})`),
@@ -349,6 +350,10 @@ export class SqliteStore implements Store {
 
   async listDeliveries(triggerId: number, limit = 100): Promise<Delivery[]> {
     return this.#s.listDeliveries!.all(triggerId, Math.min(Math.max(1, limit), MAX_PAGE)).map(rowToDelivery);
+  }
+
+  async deliveredOk(deliveryId: string): Promise<boolean> {
+    return this.#s.deliveredOk!.get(deliveryId) !== undefined;
   }
 
   async pruneDeliveries(limits: PruneLimits): Promise<number> {
