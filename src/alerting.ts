@@ -47,7 +47,7 @@ export class Alerting {
     const settle = server ? (events: SluiceEvent[]) => this.#dispatcher.dispatchAll(events) : undefined;
     this.engine = new RuleEngine({ store, bus, config: cfg.rules, metrics: { registry: metrics.registry }, drop, onError, settle });
     this.#webhook = new WebhookSender({ store, config: cfg.triggers, metrics: { registry: metrics.registry }, drop, onError, onFailure });
-    if (server) this.#shared = new SharedDeliveries(cfg.bus, cfg.triggers, this.#webhook, (id) => this.#dispatcher.trigger(id), log);
+    if (server) this.#shared = new SharedDeliveries(cfg.bus, cfg.triggers, this.#webhook, (id) => this.#dispatcher.trigger(id), log, (s, r, n) => drop(s, r, n));
     this.#dispatcher = new TriggerDispatcher({ store, bus, webhook: this.#shared ?? this.#webhook, subscribe: !server, onError });
     const engine = this.engine;
     this.stage = { name: 'rules', push: (b) => engine.push(b), onDrain: (cb) => engine.onDrain(cb), skip: (n, last) => engine.skip(n, last) };

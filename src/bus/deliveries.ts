@@ -90,6 +90,7 @@ export class SharedDeliveries {
   readonly #sender: WebhookSender;
   readonly #trigger: (id: number) => Trigger | undefined;
   readonly #log: (msg: string) => void;
+  readonly #drop: (stage: string, reason: string, n: number) => void;
   #nc: NatsConnection | undefined;
   #ready: Promise<void> | undefined;
   #iter: ConsumerMessages | undefined;
@@ -99,13 +100,17 @@ export class SharedDeliveries {
   readonly #slots: (() => void)[] = [];
   #idle: (() => void)[] = [];
 
-  constructor(cfg: BusConfig, tcfg: TriggersConfig, sender: WebhookSender, trigger: (id: number) => Trigger | undefined, log: (msg: string) => void) {
+  constructor(
+    cfg: BusConfig, tcfg: TriggersConfig, sender: WebhookSender, trigger: (id: number) => Trigger | undefined, log: (msg: string) => void,
+    drop: (stage: string, reason: string, n: number) => void = () => undefined,
+  ) {
     this.#cfg = cfg;
     this.#tcfg = tcfg;
     this.#name = `sluice-server-webhooks-${hostname()}-${process.pid}`;
     this.#sender = sender;
     this.#trigger = trigger;
     this.#log = log;
+    this.#drop = drop;
   }
 
   /** Connect, make the stream and consumer when missing, and start taking deliveries (NATS away: retried). */
@@ -127,7 +132,8 @@ export class SharedDeliveries {
     } catch (err) {
       if (!(err instanceof JetStreamApiError) || !/maximum messages/i.test(err.message)) throw err;
       this.counters.queue_full++;
-      this.#sender.finish({ triggerId: trigger.id, triggerName: trigger.name, eventId: event.id, deliveryId: delivery_id, attempts: 0 }, 'dropped', 'queue full: dropped before delivery');
+      this.#drop('webhook', 'queue_full', 1);
+      await this.#sender.finish({ triggerId: trigger.id, triggerName: trigger.name, eventId: event.id, deliveryId: delivery_id, attempts: 0 }, 'dropped', 'queue full: dropped before delivery');
     }
   }
 
@@ -246,6 +252,7 @@ export class SharedDeliveries {
     const t = this.#trigger(d.trigger_id);
     if (t === undefined) {
       this.counters.trigger_gone++;
+      this.#drop('webhook', 'trigger_gone', 1);
       m.term('trigger deleted or disabled');
       this.#sender.finish(ended, 'dropped', 'trigger deleted or disabled before delivery');
       return;
