@@ -182,6 +182,8 @@ export class ClusterTail {
 
   async #take(m: JsMsg): Promise<void> {
     const c = this.counters;
+    // a message read already (a consumer made again while the old one still had some buffered): its records are held
+    if (m.seq <= c.last_message) return;
     c.last_message = m.seq;
     c.pending = m.info.pending;
     c.messages++;
