@@ -12,3 +12,8 @@ export const { rowToRule, rowToTrigger, rowToEvent, rowToDelivery } = rowMappers
   bool: (v) => v === true,
   json: <T>(v: unknown) => v as T,
 });
+
+/** PostgreSQL text cannot hold NUL; SQLite can. Replace it rather than fail the batch. */
+export function noNul(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s;
+}

@@ -6,8 +6,10 @@
  *   same from its single writer), taken shared by rule-state saves so a rule
  *   deleted meanwhile is skipped rather than failing the batch;
  * - a batch of events is one INSERT ... SELECT FROM unnest(...) per chunk, in
- *   one transaction; full-text search uses a tsvector column behind a GIN index
- *   (tokenized like FTS5, see ./search.ts);
+ *   one transaction (./event-rows.ts); full-text search uses a tsvector column
+ *   behind a GIN index (tokenized like FTS5, see ./search.ts);
+ * - flood state shared by every process of the store is locked, decided and
+ *   written with the events (./flood.ts);
  * - every statement is parameterized; the only identifier ever spliced into
  *   SQL is the optional schema name, validated against a strict pattern.
  */
@@ -19,14 +21,15 @@ import { STORE_ERR } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../sqlite/rows.js';
 import type { Store } from '../store.js';
 import type {
-  BucketRow, Delivery, EventPage, EventQuery, FloodCandidate, FloodDecision, FloodState, NewDelivery, NewEvent, PruneLimits, Rule, RuleInput, RulePatch,
+  Delivery, EventPage, EventQuery, FloodCandidate, FloodDecision, FloodState, NewDelivery, NewEvent, PruneLimits, Rule, RuleInput, RulePatch,
   RuleStateRow, SluiceEvent, Trigger, TriggerInput, TriggerPatch,
 } from '../types.js';
-import { rowToDelivery, rowToEvent, rowToRule, rowToTrigger, type Row } from './rows.js';
-import { searchDocument, tsQuery } from './search.js';
+import { noNul, rowToDelivery, rowToEvent, rowToRule, rowToTrigger, type Row } from './rows.js';
+import { insertEventRows, storedRepeats } from './event-rows.js';
+import { lockFloodState, upsertRuleState, writeFloodState } from './flood.js';
+import { tsQuery } from './search.js';
 
 const PRUNE_CHUNK = 5_000;
-const INSERT_CHUNK = 1_000;
 const MAX_PAGE = 1_000;
 
 /** First key of the two-int advisory locks (the second is a hash of the schema; open.ts takes 0x51c1_0001 to migrate). */
@@ -198,125 +201,30 @@ export class PostgresStore implements Store {
 
   async insertEvents(events: NewEvent[]): Promise<SluiceEvent[]> {
     if (events.length === 0) return [];
-    return this.#tx((c) => this.#insertEvents(c, events));
-  }
-
-  async #insertEvents(c: PoolClient, events: NewEvent[]): Promise<SluiceEvent[]> {
-    const out: SluiceEvent[] = [];
-    for (let start = 0; start < events.length; start += INSERT_CHUNK) {
-      const chunk = events.slice(start, start + INSERT_CHUNK);
-      const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(chunk.length));
-      chunk.forEach((e, i) => {
-        const message = noNul(e.message);
-        cols[0]![i] = e.time;
-        cols[1]![i] = e.severity;
-        cols[2]![i] = noNul(e.source);
-        cols[3]![i] = e.rule_id;
-        cols[4]![i] = noNul(e.rule_name);
-        cols[5]![i] = message;
-        cols[6]![i] = JSON.stringify(e.captures);
-        cols[7]![i] = e.record_seq;
-        cols[8]![i] = JSON.stringify(e.origin);
-        cols[9]![i] = searchDocument(message);
-        cols[10]![i] = e.record_key === undefined ? null : noNul(e.record_key);
-      });
-      // Identity values are drawn in the ORDER BY ord order, so the ids sorted
-      // ascending line up with the rows inserted, in input order; a row left out
-      // (its rule has an event for its record_key already) is known by its key.
-      const { rows } = await c.query<{ id: number; rule_id: number; record_key: string | null }>(
-        `INSERT INTO events (time, severity, source, rule_id, rule_name, message, captures, record_seq, origin, search, record_key)
-         SELECT u.t, u.sv, u.src, u.rid, u.rn, u.msg, u.cap::json, u.seq, u.org::json, to_tsvector('simple', u.doc), u.rk
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
-           WITH ORDINALITY AS u(t, sv, src, rid, rn, msg, cap, seq, org, doc, rk, ord)
-         ORDER BY u.ord
-         ON CONFLICT DO NOTHING
-         RETURNING id, rule_id, record_key`,
-        cols,
-      );
-      const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
-      const keyed = new Set(rows.filter((r) => r.record_key !== null).map((r) => `${Number(r.rule_id)}\u0000${r.record_key}`));
-      let j = 0;
-      for (const { record_key: key, ...e } of chunk) {
-        if (key !== undefined) {
-          const k = `${e.rule_id}\u0000${noNul(key)}`;
-          if (!keyed.delete(k)) continue; // not inserted (or its twin in this chunk was)
-        }
-        out.push({ id: ids[j++]!, ...e });
-      }
-    }
-    return out;
+    return this.#tx((c) => insertEventRows(c, events));
   }
 
   async insertEventsShared(
     events: NewEvent[], cands: FloodCandidate[], decide: (s: FloodState) => FloodDecision,
   ): Promise<{ stored: SluiceEvent[]; repeats: SluiceEvent[]; state: FloodState; decision: FloodDecision }> {
-    const keyed = cands.map((k) => ({ ...k, instance: noNul(k.instance) }));
-    const instances = [...new Set(keyed.map((k) => k.instance))].sort();
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#tx(async (c) => {
           // Shared: a rule deleted meanwhile is skipped (as saveRuleState), never an FK error.
           await this.#lockRules(c, true);
-          // One lock per instance, in one order for every process (a deadlock, possible only on
-          // hash collisions, is retried below). A 64-bit key: the schema's hash and the instance's.
-          await c.query(
-            `SELECT pg_advisory_xact_lock((hashtext(current_schema())::bigint << 32) | (hashtext(s.i)::bigint & 4294967295))
-             FROM (SELECT i FROM unnest($1::text[]) AS i ORDER BY i COLLATE "C") s`,
-            [instances],
-          );
-          const state: FloodState = {
-            cooldowns: (await c.query<RuleStateRow>(
-              `SELECT rule_id::float8 AS rule_id, instance, last_fired::float8 AS last_fired FROM rule_state
-               WHERE (rule_id, instance) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
-              [keyed.map((k) => k.rule_id), keyed.map((k) => k.instance)],
-            )).rows,
-            buckets: (await c.query<BucketRow>(
-              'SELECT instance, tokens, last::float8 AS last FROM flood_buckets WHERE instance = ANY($1::text[])',
-              [instances],
-            )).rows,
-            repeated: [],
-          };
-          const repeats = await this.#repeated(c, events, state.repeated);
+          const state = await lockFloodState(c, cands);
+          const repeats = await storedRepeats(c, events, state.repeated);
           const decision = decide(state);
-          if (decision.cooldowns.length > 0) await this.#upsertRuleState(c, decision.cooldowns);
-          if (decision.buckets.length > 0) {
-            const b = decision.buckets;
-            await c.query(
-              `INSERT INTO flood_buckets (instance, tokens, last)
-               SELECT * FROM unnest($1::text[], $2::float8[], $3::bigint[])
-               ON CONFLICT (instance) DO UPDATE SET tokens = excluded.tokens, last = excluded.last`,
-              [b.map((r) => r.instance), b.map((r) => r.tokens), b.map((r) => r.last)],
-            );
-          }
+          await writeFloodState(c, decision);
           const fired = events.filter((_, i) => decision.fire[i]);
-          const stored = fired.length > 0 ? await this.#insertEvents(c, fired) : [];
+          const stored = fired.length > 0 ? await insertEventRows(c, fired) : [];
           return { stored, repeats, state, decision };
         });
       } catch (err) {
+        // a deadlock is possible only on hash collisions of the instance locks (flood.ts)
         if ((err as { code?: unknown }).code !== '40P01' || attempt >= 3) throw err;
       }
     }
-  }
-
-  /** Sets flags[i]: events[i]'s rule has an event for its record_key already; returns those events, as stored. */
-  async #repeated(c: PoolClient, events: NewEvent[], flags: boolean[]): Promise<SluiceEvent[]> {
-    for (let i = 0; i < events.length; i++) flags[i] = false;
-    const withKey = events.filter((e) => e.record_key !== undefined);
-    if (withKey.length === 0) return [];
-    const { rows } = await c.query<Row>(
-      `SELECT e.id, e.time, e.severity, e.source, e.rule_id, e.rule_name, e.message, e.captures, e.record_seq, e.origin, e.record_key FROM events e
-       WHERE e.record_key IS NOT NULL AND (e.rule_id, e.record_key) IN (SELECT * FROM unnest($1::bigint[], $2::text[])) ORDER BY e.id`,
-      [withKey.map((e) => e.rule_id), withKey.map((e) => noNul(e.record_key!))],
-    );
-    const have = new Set(rows.map((r) => `${Number(r.rule_id)}\u0000${String(r.record_key)}`));
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      flags[i] = e.record_key !== undefined && have.has(`${e.rule_id}\u0000${noNul(e.record_key)}`);
-    }
-    return rows.map((r) => {
-      const { record_key: _k, ...rest } = r;
-      return rowToEvent(rest);
-    });
   }
 
   async queryEvents(q: EventQuery): Promise<EventPage> {
@@ -432,20 +340,8 @@ export class PostgresStore implements Store {
     await this.#tx(async (c) => {
       // Shared: rule deletes wait for this and vice versa, so a deleted rule is skipped, never an FK error.
       await this.#lockRules(c, true);
-      await this.#upsertRuleState(c, uniq);
+      await upsertRuleState(c, uniq);
     });
-  }
-
-  /** Rows (one per key) -> rule_state; a row of a rule deleted meanwhile is skipped (the caller holds the rules lock shared). */
-  async #upsertRuleState(c: PoolClient, rows: RuleStateRow[]): Promise<void> {
-    await c.query(
-      `INSERT INTO rule_state (rule_id, instance, last_fired)
-       SELECT u.rule_id, u.instance, u.last_fired
-       FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(rule_id, instance, last_fired)
-       WHERE EXISTS (SELECT 1 FROM rules r WHERE r.id = u.rule_id)
-       ON CONFLICT (rule_id, instance) DO UPDATE SET last_fired = excluded.last_fired`,
-      [rows.map((r) => r.rule_id), rows.map((r) => noNul(r.instance)), rows.map((r) => r.last_fired)],
-    );
   }
 
   async pruneRuleState(before: number, bucketsBefore?: number): Promise<number> {
@@ -465,11 +361,6 @@ export class PostgresStore implements Store {
 
 function isId(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n);
-}
-
-/** PostgreSQL text cannot hold NUL; SQLite can. Replace it rather than fail the batch. */
-function noNul(s: string): string {
-  return s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s;
 }
 
 /** Constraint races the checks above cannot see map to the same errors. */
