@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../core/bus.js';
 import type { LogRecord } from '../core/record.js';
 import { openPostgresStore } from '../store/postgres/open.js';
@@ -45,7 +45,6 @@ describe.skipIf(!requires('PostgreSQL', up, `nothing answers at ${URL} (set SLUI
     for (const s of schemas.splice(0)) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
     await c.end();
   });
-  afterAll(() => undefined);
 
   /** `n` engines ("servers") on one fresh schema, each with its own pool. */
   async function cluster(n: number, over: Partial<RulesConfig> = {}): Promise<{ engines: RuleEngine[]; stores: PostgresStore[] }> {

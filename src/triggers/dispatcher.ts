@@ -70,34 +70,36 @@ export class TriggerDispatcher {
 
   /** Match one event (exported for tests; normally called by the bus). */
   dispatch(event: SluiceEvent): number {
+    return this.#queue(event, undefined);
+  }
+
+  /** Match `events` and queue their deliveries; resolves once every one is queued (rejects when one cannot be). */
+  async dispatchAll(events: readonly SluiceEvent[]): Promise<void> {
+    const queued: Promise<void>[] = [];
+    for (const event of events) this.#queue(event, queued);
+    await Promise.all(queued);
+  }
+
+  /** Queue the deliveries of `event`; with `queued`, what the queue answers goes there (and a throw rejects). */
+  #queue(event: SluiceEvent, queued: Promise<void>[] | undefined): number {
     this.#seen++;
     let n = 0;
     for (const a of this.#active) {
       if (!filterMatches(a.filter, event)) continue;
       n++;
+      if (queued !== undefined) {
+        const p = this.#deps.webhook.enqueue(a.trigger, event);
+        if (p) queued.push(p);
+        continue;
+      }
       try {
-        this.#deps.webhook.enqueue(a.trigger, event);
+        void this.#deps.webhook.enqueue(a.trigger, event);
       } catch (err) {
         this.#deps.onError?.(err);
       }
     }
     this.#matched += n;
     return n;
-  }
-
-  /** Match `events` and queue their deliveries; resolves once every one is queued (rejects when one cannot be). */
-  async dispatchAll(events: readonly SluiceEvent[]): Promise<void> {
-    const queued: Promise<void>[] = [];
-    for (const event of events) {
-      this.#seen++;
-      for (const a of this.#active) {
-        if (!filterMatches(a.filter, event)) continue;
-        this.#matched++;
-        const p = this.#deps.webhook.enqueue(a.trigger, event);
-        if (p) queued.push(p);
-      }
-    }
-    await Promise.all(queued);
   }
 
   /** An enabled trigger by id (a delivery made for the cluster takes its URL and secret from here). */
