@@ -8,6 +8,7 @@
  * line numbers made absolute when the chunks' tallies are merged in order).
  */
 import type { LogRecord } from '../../core/record.js';
+import { LineSplitter } from '../../framing/lines.js';
 import { checkRecord, parseRecord, type RecordContext, type RecordReason } from './record.js';
 
 /** Bad records listed in an answer (the count says how many there were in all). */
@@ -55,30 +56,57 @@ export function mergeTally(into: RecordTally, t: RecordTally): void {
 /** Check each line of `text` as a record: the good ones to `good` in order, the bad ones into `t` by line. */
 export function checkNdjson(text: string, ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
   let start = 0;
-  let line = 0;
+  // line numbers run on from what `t` already counted (the items of one batch)
+  let line = t.newlines;
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     else t.newlines++;
     line++;
-    let s = start;
-    let e = end;
-    if (e > s && text.charCodeAt(e - 1) === 13) e--;
-    while (s < e && (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9)) s++;
-    if (s < e) {
-      const r = parseRecord(text.slice(s, e), ctx);
-      if (r.ok) {
-        t.accepted++;
-        good(r.record);
-      } else tallyBad(t, { line }, r.reason, r.error);
-    }
+    if (end > start) checkLine(text.slice(start, end), line, ctx, t, good);
     start = end + 1;
   }
 }
 
-/** checkNdjson over a raw batch's items (strings, or UTF-8 bytes of whole lines): one tally, line numbers running on. */
+/** One line (CR stripped or not) as a record; blank lines are skipped. */
+function checkLine(text: string, line: number, ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
+  let s = 0;
+  let e = text.length;
+  if (e > s && text.charCodeAt(e - 1) === 13) e--;
+  while (s < e && (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9)) s++;
+  if (s >= e) return;
+  const r = parseRecord(s > 0 || e < text.length ? text.slice(s, e) : text, ctx);
+  if (r.ok) {
+    t.accepted++;
+    good(r.record);
+  } else tallyBad(t, { line }, r.reason, r.error);
+}
+
+/**
+ * checkNdjson over UTF-8 bytes, decoded line by line the way the line
+ * splitter decodes (framing/lines.ts: ASCII stretches as latin1, a non-ASCII
+ * line alone). Decoding a whole chunk at once costs ~9x more when a few of
+ * its lines are not ASCII (V8 takes its slow path for the entire chunk, and
+ * every line sliced from it is a two-byte string): it was 29% of a central's
+ * parse threads on forwarded batches (bench/forward.ts).
+ */
+export function checkNdjsonBytes(bytes: Buffer, ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
+  if (bytes.length === 0) return;
+  let line = t.newlines;
+  // no line is cut: the longest possible is the whole chunk
+  const sp = new LineSplitter({ maxLineBytes: bytes.length, onLine: (text) => checkLine(text, ++line, ctx, t, good) });
+  sp.push(bytes, 0);
+  t.newlines += sp.counters.lines;
+  // an unterminated last line (a final record without its '\n')
+  sp.flushPartial();
+}
+
+/** Check a raw batch's items (strings, or UTF-8 bytes of whole lines) as NDJSON records into one tally. */
 export function checkNdjsonItems(items: readonly (string | Uint8Array)[], ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
-  for (const it of items) checkNdjson(typeof it === 'string' ? it : Buffer.from(it.buffer, it.byteOffset, it.length).toString('utf8'), ctx, t, good);
+  for (const it of items) {
+    if (typeof it === 'string') checkNdjson(it, ctx, t, good);
+    else checkNdjsonBytes(Buffer.from(it.buffer, it.byteOffset, it.length), ctx, t, good);
+  }
 }
 
 /** Check a JSON array's items as records (`keysSafe`: see record.ts mayRewritePrototype). */
