@@ -187,16 +187,16 @@ export class ClusterTail {
     c.last_message = m.seq;
     c.pending = m.info.pending;
     c.messages++;
-    let text: string;
+    let bytes: Buffer;
     try {
       const gz = m.headers?.get('Content-Encoding') === 'gzip';
-      text = (gz ? await gunzipAsync(m.data) : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length)).toString('utf8');
+      bytes = gz ? await gunzipAsync(m.data) : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length);
     } catch {
       c.bad_messages++;
       this.#drop('tail', 'bad_message', 1);
       return;
     }
-    const d = decodeRecords(text, m.headers?.get(AGENT_HEADER) || 'unknown', Date.now());
+    const d = decodeRecords(bytes, m.headers?.get(AGENT_HEADER) || 'unknown', Date.now());
     c.bad_records += d.bad;
     if (d.bad > 0) this.#drop('tail', 'bad_record', d.bad);
     const recs = d.records;

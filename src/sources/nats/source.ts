@@ -206,10 +206,10 @@ export class BusSource implements Source {
       clearInterval(keepAlive);
       if (this.#stopping) return this.#nak(m);
     }
-    let text: string;
+    let bytes: Buffer;
     try {
       const gz = m.headers?.get('Content-Encoding') === 'gzip';
-      text = (gz ? await gunzipAsync(m.data) : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length)).toString('utf8');
+      bytes = gz ? await gunzipAsync(m.data) : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length);
     } catch {
       c.bad_messages++;
       this.#pipeline!.drop('bus', 'bad_message', 1);
@@ -217,7 +217,7 @@ export class BusSource implements Source {
       return;
     }
     const agent = m.headers?.get(AGENT_HEADER) || 'unknown';
-    const d = decodeRecords(text, agent, Date.now());
+    const d = decodeRecords(bytes, agent, Date.now());
     if (d.bad > 0) {
       c.bad_records += d.bad;
       this.#pipeline!.drop('bus', 'bad_record', d.bad);
