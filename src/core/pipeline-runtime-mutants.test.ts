@@ -124,6 +124,27 @@ describe('PipelineRuntime.push', () => {
     expect(b.got[1]!.map((r) => r.seq)).toEqual([102, 103]);
   });
 
+  it('a stage that takes encoded batches gets one as published with its first seq (its answer counts); records still go to its push', () => {
+    const { p } = setup();
+    const plain = stage('rules');
+    const enc = { ...stage('forward'), encoded: [] as [EncodedBatch, number][], pushEncoded(b: EncodedBatch, first: number) {
+      enc.encoded.push([b, first]);
+      return enc.room;
+    } };
+    p.addStage(enc);
+    p.addStage(plain);
+    const b = encoded(['one', 'two']);
+    expect(p.push(b)).toBe(true);
+    expect(enc.encoded).toEqual([[b, 101]]);
+    expect(enc.got).toEqual([]);
+    expect(plain.got[0]!.map((r) => r.seq)).toEqual([101, 102]);
+    const recs = [rec('x')];
+    p.push(recs);
+    expect(enc.got).toEqual([recs]);
+    enc.room = false;
+    expect(p.push(encoded(['three']))).toBe(false);
+  });
+
   it('runs afterPush after each accepted batch, once the hub has the records', () => {
     const { p, after } = setup();
     let seen = -1;

@@ -7,7 +7,7 @@
 import type { Pipeline } from './pipeline.js';
 import type { LogRecord } from './record.js';
 import type { Hub } from '../hub/hub.js';
-import { batchLength, isEncoded, recordsOf, type Batch } from '../wire/encoded.js';
+import { batchLength, isEncoded, recordsOf, type Batch, type EncodedBatch } from '../wire/encoded.js';
 import type { Metrics } from './metrics.js';
 
 /** A stage after the hub with its own bounded queue (e.g. the rule engine). */
@@ -23,6 +23,12 @@ export interface DurableStage {
    * object each: the main thread's largest source of garbage, bench syslog).
    */
   skip?(n: number, lastSeq: number): boolean | undefined;
+  /**
+   * An encoded batch whose records got the seqs `first`, first+1, ... from
+   * the hub: a stage that writes whole wire records (the forward sink) takes
+   * their bytes instead of a record each. Answer as `push` would.
+   */
+  pushEncoded?(batch: EncodedBatch, first: number): boolean;
 }
 
 export class PipelineRuntime implements Pipeline {
@@ -62,8 +68,11 @@ export class PipelineRuntime implements Pipeline {
     for (const s of this.#stages) {
       let ok = s.skip?.(n, last);
       if (ok === undefined) {
-        records ??= isEncoded(batch) ? recordsOf(batch, first) : batch;
-        ok = s.push(records);
+        if (s.pushEncoded !== undefined && isEncoded(batch)) ok = s.pushEncoded(batch, first);
+        else {
+          records ??= isEncoded(batch) ? recordsOf(batch, first) : batch;
+          ok = s.push(records);
+        }
       }
       if (!ok && !this.#full.has(s)) {
         this.#full.add(s);

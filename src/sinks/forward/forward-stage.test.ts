@@ -8,11 +8,22 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../../../test/helpers/fake-pipeline.js';
 import { forwardStage, OK, recs, scripted } from '../../../test/helpers/forward-stage.js';
 import type { ForwardTransport, OutgoingBatch } from './transport.js';
 import { Spool } from './spool.js';
+import { Hub } from '../../hub/hub.js';
+import { runJob } from '../../parse/worker.js';
+import { entryJson } from '../../wire/block.js';
+import type { EncodedBatch } from '../../wire/encoded.js';
+
+/** Five records as a parse thread writes them (`digits` reserved for their seqs; 0: tails only). */
+function encodedBatch(digits: number): EncodedBatch {
+  const text = ['{"level":"error","msg":"zero ü"}', 'one', '{"msg":"two","k":"v"}', 'three ✓', 'four'].join('\n') + '\n';
+  const res = runJob({ id: 1, items: [Buffer.from(text)], maxLineBytes: 1 << 20, format: 'auto', now: 1_700_000_000_000, source: 's', stream: 'a', origin: '{"kind":"t"}', seqDigits: digits }, null);
+  return { kind: 'encoded', buf: Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length), ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits, received: 1_700_000_000_000, source: 's', stream: 'a', origin: { kind: 't' } };
+}
 
 const open: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -43,6 +54,46 @@ describe('ForwardStage with a scripted transport', () => {
     expect(st.status()).toMatchObject({ spool_batches: 0, spool_records: 0, oldest_unacked_s: null, avg_send_ms: 3.75, counters: { batches_sent: 2, records_sent: 20, send_ms_total: 7.5 } });
     expect(st.counters.bytes_sent).toBe(s.sent[0]!.ndjson.length + s.sent[1]!.ndjson.length);
   });
+
+  it('a transport that prepares ahead: each batch is read from the spool once, and the bytes prepared are the bytes sent', async () => {
+    const s = scripted();
+    const prepared: OutgoingBatch[] = [];
+    const t: ForwardTransport = { ...s.t, prepare: (b) => void prepared.push(b) };
+    const reads = vi.spyOn(Spool.prototype, 'read');
+    try {
+      const { st } = stage(t, { batch_records: 2 });
+      const rs = recs(7);
+      st.push(rs); // three sealed batches, one record open
+      for (let i = 0; i < 3; i++) await s.answer(OK);
+      await waitFor(() => st.counters.batches_sent === 3, 'three acknowledged');
+      expect(s.sent.map(lines)).toEqual([rs.slice(0, 2), rs.slice(2, 4), rs.slice(4, 6)].map((b) => b.map((r) => r.seq)));
+      expect(prepared.map(lines)).toEqual(s.sent.slice(1).map(lines));
+      // the batch prepared ahead went out with the same buffer
+      expect(s.sent[1]!.ndjson).toBe(prepared[0]!.ndjson);
+      expect(reads).toHaveBeenCalledTimes(3);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  for (const [digits, first] of [[0, 1], [1, 1], [3, 1], [3, 100]] as const) {
+    it(`an encoded batch (seq digits ${digits}, seqs from ${first}): the records' bytes as the hub has them, sealed by count like records`, async () => {
+      const b = encodedBatch(digits);
+      const hub = new Hub({ seqStart: first - 1, defaults: { replay: 100, replayBytes: 1 << 20 }, streams: {}, drop: () => {} });
+      expect(hub.publish(b)).toBe(first);
+      const want = hub.records('a', 0, 10).map((e) => entryJson(e));
+      expect(want.map((w) => (JSON.parse(w) as { seq: number }).seq)).toEqual([0, 1, 2, 3, 4].map((i) => first + i));
+      const s = scripted();
+      const { st } = stage(s.t, { batch_records: 2 });
+      expect(st.pushEncoded(b, first)).toBe(true);
+      expect(st.status().open_batch_records).toBe(1);
+      await s.answer(OK);
+      await s.answer(OK);
+      await waitFor(() => st.counters.batches_sent === 2, 'two sent');
+      await st.stop(Date.now() + 1000);
+      expect(s.sent.map((x) => x.ndjson.toString())).toEqual([want.slice(0, 2), want.slice(2, 4), want.slice(4)].map((w) => w.join('\n') + '\n'));
+    });
+  }
 
   it('seals by batch_bytes: a record that would pass it starts the next batch', async () => {
     const s = scripted();
