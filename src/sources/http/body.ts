@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import { defineError, SluiceError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/record.js';
 import { mayRewritePrototype, type RecordContext } from '../records/record.js';
-import { checkItems, checkNdjson, newTally, type RecordTally } from '../records/ndjson.js';
+import { checkItems, checkNdjsonBytes, newTally, type RecordTally } from '../records/ndjson.js';
 
 export const INGEST_ERR = {
   TOO_LARGE: defineError('SLUICE_ERR_INGEST_TOO_LARGE', 413, 'the body is too large'),
@@ -105,20 +105,31 @@ export interface ParsedBody extends RecordTally {
   records: LogRecord[];
 }
 
-/** Skip whitespace (and a BOM) at the start of a body: where its first record or its '[' is. */
-export function firstNonBlank(text: string): number {
+/** The body without the BOMs it starts with: a BOM before the first NDJSON record is not part of it. */
+export function skipBom(body: Buffer): Buffer {
+  let b = 0;
+  while (body[b] === 0xef && body[b + 1] === 0xbb && body[b + 2] === 0xbf) b += 3;
+  return b > 0 ? body.subarray(b) : body;
+}
+
+/** Skip whitespace (and UTF-8 BOMs) at the start of a body: where its first record or its '[' is. */
+export function firstNonBlankByte(body: Uint8Array): number {
   let i = 0;
-  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 0xfeff)) i++;
-  return i;
+  for (;;) {
+    const b = body[i];
+    if (b === 32 || b === 9 || b === 10 || b === 13) i++;
+    else if (b === 0xef && body[i + 1] === 0xbb && body[i + 2] === 0xbf) i += 3;
+    else return i;
+  }
 }
 
 /**
- * Split a decoded body into records. Throws BAD_BODY only when the body as
+ * Split a decoded body (UTF-8 bytes) into records. Throws BAD_BODY only when the body as
  * a whole is unreadable (an array that is not JSON), before any record is
  * handed on. With a `sink`, good records go to it in chunks as they are
  * found (it is called synchronously, within this call).
  */
-export function parseBody(text: string, ctx: RecordContext, sink?: (records: LogRecord[]) => void): ParsedBody {
+export function parseBody(body: Buffer, ctx: RecordContext, sink?: (records: LogRecord[]) => void): ParsedBody {
   const out: ParsedBody = { ...newTally(), records: [] };
   const good = (r: LogRecord) => {
     out.records.push(r);
@@ -127,17 +138,18 @@ export function parseBody(text: string, ctx: RecordContext, sink?: (records: Log
       out.records = [];
     }
   };
-  const i = firstNonBlank(text);
-  if (text.charCodeAt(i) === 91 /* [ */) {
+  const i = firstNonBlankByte(body);
+  if (body[i] === 91 /* [ */) {
+    const text = body.toString('utf8', i);
     let arr: unknown;
     try {
-      arr = JSON.parse(i > 0 ? text.slice(i) : text);
+      arr = JSON.parse(text);
     } catch (err) {
       throw new SluiceError(INGEST_ERR.BAD_BODY, `the body starts with "[" but is not a valid JSON array: ${(err as Error).message}`);
     }
     if (!Array.isArray(arr)) throw new SluiceError(INGEST_ERR.BAD_BODY, 'the body is not a JSON array');
     checkItems(arr, ctx, !mayRewritePrototype(text), out, good);
-  } else checkNdjson(text, ctx, out, good);
+  } else checkNdjsonBytes(skipBom(body), ctx, out, good);
   if (sink !== undefined && out.records.length > 0) {
     sink(out.records);
     out.records = [];

@@ -234,7 +234,7 @@ describe('POST /api/ingest', () => {
 });
 
 describe('a large NDJSON body in the parse threads', () => {
-  /** ~1.6 MB: four chunks; bad lines (bad JSON, no message, a bad level) and blank lines throughout, forwarded wire records, non-ASCII. */
+  /** ~1.6 MB: four chunks, a BOM first; bad lines (bad JSON, no message, a bad level) and blank lines throughout, forwarded wire records, non-ASCII. */
   function bigBody(): { text: string; bad: number[] } {
     const lines: string[] = [];
     const bad: number[] = [];
@@ -253,7 +253,8 @@ describe('a large NDJSON body in the parse threads', () => {
       else if (i % 3 === 0) lines.push(JSON.stringify({ seq: i, time: '2026-12-06T01:02:03.456Z', source: 'app', stream: 'app', origin: { kind: 'file', path: '/var/log/app.log' }, host: 'edge-1', level: 'warn', message: `forwarded ${i} ${'x'.repeat(200)}`, fields: { i, ünï: 'çødé', nested: { a: [1, 2] } } }));
       else lines.push(JSON.stringify({ message: `plain ${i} ✓ ${'y'.repeat(200)}`, time: 1_765_000_000_000 + i, fields: { i } }));
     }
-    return { text: lines.join('\n') + '\n', bad };
+    // a BOM first: not part of the first record, inline or in the threads
+    return { text: '\uFEFF' + lines.join('\n') + '\n', bad };
   }
 
   it('gives the answer and the records inline checking gives (bad lines by their line in the whole body), the threads doing the work', async () => {

@@ -17,7 +17,7 @@ import { SluiceError } from '../../core/errors.js';
 import type { ParseStage, StageCounters } from '../../parse/stage.js';
 import { RecordLane } from '../records/lane.js';
 import { RECORD_REASONS, type RecordReason } from '../records/record.js';
-import { decodeBody, INGEST_ERR, parseBody, readBody } from './body.js';
+import { decodeBody, firstNonBlankByte, INGEST_ERR, parseBody, readBody, skipBom } from './body.js';
 import type { Origin } from '../../core/record.js';
 import { THREAD_MIN_SIZE } from '../../parse/stage.js';
 import type { RecordTally } from '../records/ndjson.js';
@@ -206,8 +206,8 @@ export class HttpSource implements Source, IngestTarget {
    */
   async #check(body: Buffer, origin: Origin, now: number): Promise<RecordTally> {
     const lane = this.#lane!;
-    if (body.length >= THREAD_MIN_SIZE && lane.threaded && !startsArray(body)) return lane.commitNdjson(body, origin, now);
-    return parseBody(body.toString('utf8'), { source: this.name, stream: this.stream, origin, now }, (records) => lane.commit(records));
+    if (body.length >= THREAD_MIN_SIZE && lane.threaded && !startsArray(body)) return lane.commitNdjson(skipBom(body), origin, now);
+    return parseBody(body, { source: this.name, stream: this.stream, origin, now }, (records) => lane.commit(records));
   }
 
   /** The answer to a key already taken: at once when it was answered, after it when it is being ingested. */
@@ -229,13 +229,7 @@ export class HttpSource implements Source, IngestTarget {
   }
 }
 
-/** Does the body start with '[' (a JSON array, parsed whole) past what body.ts firstNonBlank skips (whitespace, BOMs)? */
+/** Does the body start with '[' (a JSON array, parsed whole) past whitespace and BOMs? */
 function startsArray(body: Buffer): boolean {
-  let i = 0;
-  for (;;) {
-    const b = body[i];
-    if (b === 32 || b === 9 || b === 10 || b === 13) i++;
-    else if (b === 0xef && body[i + 1] === 0xbb && body[i + 2] === 0xbf) i += 3;
-    else return b === 91;
-  }
+  return body[firstNonBlankByte(body)] === 91;
 }
