@@ -9,7 +9,6 @@ import { splitRegion } from '../framing/lines.js';
 import type { LogRecord, Origin } from '../core/record.js';
 import { parseLine, type Format } from './detect.js';
 import type { TransformPlan } from '../transforms/plan.js';
-import type { ParseJob } from './pool.js';
 import { checkNdjsonItems, newTally, type RecordTally } from '../sources/records/ndjson.js';
 
 export interface RawBatch {
@@ -133,22 +132,4 @@ function record(spec: LaneSpec, text: string, now: number, origin: Origin, time:
 /** Add to a counter, creating an optional one only when there is something to count. */
 export function add(c: StageCounters, k: keyof StageCounters, n: number): void {
   if (n !== 0) c[k] = (c[k] ?? 0) + n;
-}
-
-/** A raw batch as a parse job (for a thread, or runJob here). */
-export function jobOf(raw: RawBatch, spec: LaneSpec, digits: number): Omit<ParseJob, 'id'> {
-  return {
-    items: raw.items,
-    times: raw.times,
-    ...(raw.originIdx !== undefined && raw.origins !== undefined ? { origins: raw.origins.map((o) => JSON.stringify(o)), originIdx: raw.originIdx } : {}),
-    maxLineBytes: spec.maxLineBytes,
-    format: spec.format,
-    now: raw.now,
-    source: spec.source,
-    stream: spec.stream,
-    origin: JSON.stringify(raw.origin),
-    seqDigits: digits,
-    ...(spec.transforms !== undefined ? { transforms: spec.transforms.threaded, decoded: spec.transforms.hasMain && !spec.transforms.readsOnly } : {}),
-    ...(spec.records === true ? { records: true } : {}),
-  };
 }

@@ -7,8 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from '../core/pipeline.js';
 import type { LogRecord } from '../core/record.js';
 import { isEncoded, recordsOf, type Batch } from '../wire/encoded.js';
-import { parseCounters } from './detect.js';
-import { nativeParse } from './native.js';
 import { ParsePool } from './pool.js';
 import { ParseStage, type LaneSpec, type RawBatch, type StageCounters } from './stage.js';
 
@@ -207,34 +205,5 @@ describe('ParseStage', () => {
     } finally {
       await p.close();
     }
-  });
-});
-
-describe('a small batch parsed on the main thread', () => {
-  const lines = ['{"level":"error","msg":"zero ü","k":1}', 'one', '<34>1 2026-12-07T10:00:00Z host app 1 ID [a b="c"] two', 'three ✓', 'level=warn msg=four'];
-  const raw = (): RawBatch => {
-    const bytes = Buffer.from(lines.join('\n') + '\n');
-    return { items: [bytes], size: bytes.length, now: 1_700_000_000_000, origin: { kind: 'test' } };
-  };
-  const auto = (c: StageCounters): LaneSpec => ({ ...spec('s', c), format: 'auto' });
-  const view = (r: LogRecord) => JSON.stringify([r.seq, r.time, r.level, r.host, r.app, r.origin, r.message, r.fields]);
-
-  it('byte runs: by the native writer into wire bytes (the same records and counts as the JavaScript parsers), strings by the parsers', () => {
-    const got = new Sink();
-    const c = counters();
-    const stage = new ParseStage(got, undefined);
-    const before = { ...parseCounters };
-    stage.lane(auto(c)).submit(raw(), () => undefined);
-    // counted once per format (a thread's counts are added when its result comes; these are this thread's own)
-    expect(Object.fromEntries(Object.entries(parseCounters).map(([k, v]) => [k, v - before[k as keyof typeof before]]))).toEqual({ json: 1, logfmt: 1, syslog5424: 1, syslog3164: 0, plain: 2, fallback: 0 });
-    expect(got.pushes).toEqual([{ source: 's', n: 5, encoded: nativeParse !== undefined }]);
-    // what the JavaScript parsers make of the same batch
-    const want = new Sink();
-    const js = counters();
-    new ParseStage(want, undefined).lane(auto(js)).submit({ ...raw(), items: lines }, () => undefined);
-    expect(want.pushes).toEqual([{ source: 's', n: 5, encoded: false }]);
-    expect(got.got.map(view)).toEqual(want.got.map(view));
-    expect(c.lines).toBe(5);
-    expect(c.records).toBe(5);
   });
 });

@@ -19,10 +19,8 @@ import { TransformPlan } from '../transforms/plan.js';
 import type { TransformConfig } from '../transforms/config.js';
 import { seqDigits } from '../wire/seq.js';
 import { parseCounters } from './detect.js';
-import { add, jobOf, parseInline, type LaneSpec, type RawBatch } from './batch.js';
+import { add, parseInline, type LaneSpec, type RawBatch } from './batch.js';
 import type { ParsePool, ParseResult } from './pool.js';
-import { nativeParse } from './native.js';
-import { runJob } from './worker.js';
 import { give } from './shared-buffers.js';
 
 export type { LaneSpec, RawBatch, StageCounters } from './batch.js';
@@ -176,7 +174,20 @@ export class ParseStage {
   async #parse(job: Job, spec: LaneSpec): Promise<Batch> {
     const { raw } = job;
     try {
-      const res = await this.#pool!.parse(jobOf(raw, spec, job.digits));
+      const res = await this.#pool!.parse({
+        items: raw.items,
+        times: raw.times,
+        ...(raw.originIdx !== undefined && raw.origins !== undefined ? { origins: raw.origins.map((o) => JSON.stringify(o)), originIdx: raw.originIdx } : {}),
+        maxLineBytes: spec.maxLineBytes,
+        format: spec.format,
+        now: raw.now,
+        source: spec.source,
+        stream: spec.stream,
+        origin: JSON.stringify(raw.origin),
+        seqDigits: job.digits,
+        ...(spec.transforms !== undefined ? { transforms: spec.transforms.threaded, decoded: spec.transforms.hasMain && !spec.transforms.readsOnly } : {}),
+        ...(spec.records === true ? { records: true } : {}),
+      });
       if (res.tally !== undefined) raw.tally = res.tally;
       if (res.transformDropped !== undefined) {
         spec.transforms?.countDrops('drop', res.transformDropped);
@@ -196,22 +207,6 @@ export class ParseStage {
     }
   }
 
-  /**
-   * A batch parsed here, on the main thread (a live trickle, a lane with
-   * nothing pending): by the native writer into wire bytes, as a thread would
-   * (the hub then takes the bytes as they are), when it is loaded and the
-   * batch is byte runs of a lane with no transform; else by the JavaScript
-   * parsers.
-   */
-  parseHere(raw: RawBatch, spec: LaneSpec): Batch {
-    if (nativeParse === undefined || spec.transforms !== undefined || spec.records === true || raw.items.some((it) => typeof it === 'string')) return parseInline(spec, raw);
-    const digits = this.digits();
-    // runJob counts into this thread's parseCounters itself
-    const res = runJob({ id: 0, ...jobOf(raw, spec, digits) }, nativeParse);
-    this.#countSplit(res, spec);
-    return this.#encoded(res, { raw, digits }, spec, false);
-  }
-
   /** A thread's records handed back decoded (a source with transforms): its counters, then the records. */
   #decoded(res: ParseResult, records: LogRecord[], spec: LaneSpec): LogRecord[] {
     this.#count(res, spec);
@@ -219,13 +214,8 @@ export class ParseStage {
   }
 
   #count(res: ParseResult, spec: LaneSpec): void {
-    for (const k in res.counters) parseCounters[k as keyof typeof parseCounters] += res.counters[k]!;
-    this.#countSplit(res, spec);
-  }
-
-  /** A result's counts on its lane (and on the hub's drops). */
-  #countSplit(res: ParseResult, spec: LaneSpec): void {
     const c = spec.counters;
+    for (const k in res.counters) parseCounters[k as keyof typeof parseCounters] += res.counters[k]!;
     if (res.unserializable > 0) this.#pipeline.drop('hub', 'unserializable_fields', res.unserializable);
     add(c, 'lines', res.split.lines);
     add(c, 'truncated', res.split.truncated);
@@ -234,8 +224,8 @@ export class ParseStage {
     add(c, 'native_bailed', res.native.bailed);
   }
 
-  #encoded(res: ParseResult, job: Pick<Job, 'raw' | 'digits'>, spec: LaneSpec, count = true): EncodedBatch {
-    if (count) this.#count(res, spec);
+  #encoded(res: ParseResult, job: Job, spec: LaneSpec): EncodedBatch {
+    this.#count(res, spec);
     const buf = Buffer.from(res.buf.buffer, res.buf.byteOffset, res.buf.length);
     return { kind: 'encoded', buf, ends: res.ends, msg: res.msg, times: res.times, levels: res.levels, digits: job.digits, received: job.raw.now, source: spec.source, stream: spec.stream, origin: job.raw.origin, ...(job.raw.originIdx !== undefined ? { origins: job.raw.origins, originIdx: res.originIdx ?? job.raw.originIdx } : {}), ...(spec.records === true ? { originsInWire: true } : {}) };
   }
@@ -362,7 +352,7 @@ export class Lane {
     const stage = this.#stage;
     if (raw.items.length === 0) return;
     if (this.#jobs.length === 0 && !stage.wantsThread(raw, this.spec)) {
-      stage.commit(stage.parseHere(raw, this.spec), this.spec, onCommit);
+      stage.commit(parseInline(this.spec, raw), this.spec, onCommit);
       giveBack(raw);
       return;
     }
@@ -420,4 +410,3 @@ function giveBack(raw: RawBatch): void {
   raw.shared = undefined;
   for (const b of shared) give(b);
 }
-
