@@ -45,7 +45,11 @@ describe.skipIf(!hasDockerd)('docker source across an engine restart', () => {
     const atRestart = pipeline.records.length;
     await waitFor(`line ${N}`, () => pipeline.messages().includes(`line ${N}`), 90_000);
     expect(atRestart).toBeLessThan(N);
-    expect(pipeline.messages()).toEqual(Array.from({ length: N }, (_, i) => `line ${i + 1}`));
+    // every line the engine kept, once and in order: a line in dockerd's log copier when it stopped can
+    // be lost by the engine itself (seen once in CI: one line missing from the source's stream)
+    const kept = (await engine.docker(['logs', 'steady'])).split('\n').filter(Boolean);
+    expect(kept.length).toBeGreaterThanOrEqual(N - 2);
+    expect(pipeline.messages()).toEqual(kept);
     const c = src.status().counters;
     expect(c.reconnects).toBeGreaterThanOrEqual(1);
     expect(c.event_reconnects).toBeGreaterThanOrEqual(1);
