@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonNodeFlags } from '../src/cli/node-flags.js';
 import { BENCH_ROOT, freePort, sleep, spawnManaged, treeCpuSeconds, treeRss, type Managed } from './util.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,8 +44,8 @@ export interface SluiceCommand {
  * through esbuild), so a bench never measures stale JS. BENCH_SLUICE=dist or
  * =src forces one.
  */
-// The flags bin/sluice.js's shebang and `npm start` give the daemon (a plain `node bin/sluice.js` does not read the shebang).
-const NODE_FLAGS = ['--max-semi-space-size=16'];
+// The flags on bin/sluice.js's shebang (`npm start` runs it; a plain `node bin/sluice.js` does not read the shebang).
+const NODE_FLAGS = daemonNodeFlags();
 
 export function sluiceCommand(): SluiceCommand | { missing: string } {
   const force = process.env.BENCH_SLUICE;

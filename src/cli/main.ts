@@ -151,6 +151,9 @@ async function runDaemon(file: string | undefined, overrides: Record<string, unk
   // (RSS 404-500 MB at the end of the bench's fan-out window, 279-284 MB with this; figures in
   // docs/operations.md, "Fan-out"). V8 reads it at each full GC, so it may be set once running.
   setFlagsFromString('--heap-growing-percent=50');
+  // bin/sluice.js gives the main thread's old space a 128 MiB floor (see there); the worker threads
+  // (parse, UDP) keep V8's default: a worker's heap is configured from the flags as they are when it starts.
+  setFlagsFromString('--initial-old-space-size=0');
   const load = () => loadConfig({ file, overrides, overrideFlags: OVERRIDE_FLAGS });
   const r = load();
   if (!r.ok) {

@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { daemonNodeFlags } from '../../src/cli/node-flags.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const running = new Set<ChildProcess>();
@@ -70,7 +71,7 @@ export interface DaemonHandle {
 }
 
 export function sluiceArgs(...args: string[]): string[] {
-  return ['--max-semi-space-size=16', '--import', 'tsx', path.join(ROOT, 'src/cli/entry.ts'), ...args];
+  return [...daemonNodeFlags(), '--import', 'tsx', path.join(ROOT, 'src/cli/entry.ts'), ...args];
 }
 
 /** The same, runnable from any directory (tsx named by its absolute path: no ./node_modules there). */
