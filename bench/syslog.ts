@@ -114,13 +114,15 @@ max_connections = 64
   }
   // Published = accepted by the hub: the source's `records` counter, polled (a live TCP client of the
   // stream is counted too, but it may lose records to its lag bound at full speed: that is the hub's policy).
+  // The source's own status, not /api/status: that one also reads the process's memory and every
+  // counter, ~2.5 ms of the daemon's main thread 50 times a second, about 10% of what it had.
   let records = 0;
   let polling = true;
   const statusPoll = (async () => {
     while (polling) {
       try {
-        const st = (await h.getJson('/api/status')) as { sources: { name: string; counters: Record<string, number> }[] };
-        records = st.sources.find((x) => x.name === 'syslog')?.counters.records ?? records;
+        const st = (await h.getJson('/api/sources/syslog')) as { counters: Record<string, number> };
+        records = st.counters.records ?? records;
       } catch {
         /* busy: next time */
       }
