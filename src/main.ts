@@ -22,7 +22,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Hub } from './hub/hub.js';
-import { Metrics } from './core/metrics.js';
+import { Metrics, type ListenerView } from './core/metrics.js';
 import { PipelineRuntime } from './core/pipeline-runtime.js';
 import type { Source } from './core/pipeline.js';
 import { SeqState } from './core/seq-state.js';
@@ -194,6 +194,7 @@ export class Daemon implements DaemonView {
         type: s.type,
         counters: s.counters,
         instances: Array.isArray(s.containers) ? (s.containers as { id: string; name: string; lines: number }[]) : undefined,
+        listeners: Array.isArray(s.listeners) ? (s.listeners as ListenerView[]) : undefined,
       })),
     );
     // the store's own errors (SLUICE_ERR_STORE_OPEN) already name its kind, key and cause

@@ -81,6 +81,40 @@ describe('sluice_source_events_total', () => {
   });
 });
 
+describe('per-listener series', () => {
+  const listener = (transport: string, address: string | null, counters: Record<string, number>) => ({ transport, address, listen: '127.0.0.1:0', counters });
+
+  it('sluice_listener_events_total: each counter of each listener under transport://address, monotonic; connections_active is only the gauge', async () => {
+    const m = new Metrics();
+    let tcp = { connections: 3, connections_active: 2, bytes: 100, oversize: 0 };
+    const udp = { datagrams: 7, connections_active: 0, kernel_drops: 1 };
+    m.setSourceViews(() => [{ name: 'sys', type: 'syslog', counters: { connections: 3, connections_active: 2 }, listeners: [listener('tcp', '127.0.0.1:5514', tcp), listener('udp', null, udp)] }]);
+    expect(await scrape(m, 'sluice_listener_events_total')).toEqual({
+      'source=sys,listener=tcp://127.0.0.1:5514,counter=connections': 3,
+      'source=sys,listener=tcp://127.0.0.1:5514,counter=bytes': 100,
+      'source=sys,listener=tcp://127.0.0.1:5514,counter=oversize': 0,
+      'source=sys,listener=udp://127.0.0.1:0,counter=datagrams': 7,
+      'source=sys,listener=udp://127.0.0.1:0,counter=kernel_drops': 1,
+    });
+    expect(await scrape(m, 'sluice_listener_connections')).toEqual({ 'source=sys,listener=tcp://127.0.0.1:5514': 2 });
+    // the source-level series has no connections_active either (it goes down: a counter cannot)
+    expect(Object.keys(await scrape(m, 'sluice_source_events_total'))).toEqual(['source=sys,type=syslog,counter=connections']);
+    tcp = { connections: 5, connections_active: 0, bytes: 90, oversize: 1 };
+    const after = await scrape(m, 'sluice_listener_events_total');
+    expect(after['source=sys,listener=tcp://127.0.0.1:5514,counter=connections']).toBe(5);
+    expect(after['source=sys,listener=tcp://127.0.0.1:5514,counter=bytes']).toBe(100);
+    expect(after['source=sys,listener=tcp://127.0.0.1:5514,counter=oversize']).toBe(1);
+    expect(await scrape(m, 'sluice_listener_connections')).toEqual({ 'source=sys,listener=tcp://127.0.0.1:5514': 0 });
+  });
+
+  it('sources without listeners have no listener series', async () => {
+    const m = new Metrics();
+    m.setSourceViews(() => [{ name: 'app', type: 'file', counters: { lines: 1 } }]);
+    expect(await scrape(m, 'sluice_listener_events_total')).toEqual({});
+    expect(await scrape(m, 'sluice_listener_connections')).toEqual({});
+  });
+});
+
 describe('per-instance series', () => {
   it('tails per source with instances; lines per instance (id cut to 12) as a monotonic counter', async () => {
     const m = new Metrics();

@@ -18,6 +18,56 @@ export interface SourceCounterView {
   counters: Record<string, number>;
   /** Per-instance tails (a Docker source's containers): lines read by each. */
   instances?: { id: string; name: string; lines: number }[];
+  /** Per-listener counters (a syslog source's UDP, TCP and TLS listeners). */
+  listeners?: ListenerView[];
+}
+
+/** One listener of a source: `transport://address` names it in /metrics. */
+export interface ListenerView {
+  transport: string;
+  /** The bound address; the configured `listen` while not bound. */
+  address: string | null;
+  listen: string;
+  counters: Record<string, number>;
+}
+
+/** Counters of a source or listener that go up and down: `sluice_listener_connections`, not part of the `_total` series. */
+const GAUGE_COUNTERS = new Set(['connections_active']);
+
+type Labels<L extends string> = Record<L, string>;
+
+/**
+ * A counter read from plain monotonic numbers at scrape time (sources and
+ * sinks count without a metric call on the hot path): each series grows by
+ * what its number grew since the last scrape, a new one appears at 0, and a
+ * number that went back (a source started again) adds nothing until it
+ * passes its old value, so the series stays monotonic.
+ */
+function deltaCounter<L extends string>(registry: client.Registry, name: string, help: string, labelNames: readonly L[], rows: () => Iterable<[Labels<L>, number]>): void {
+  let last = new Map<string, number>();
+  new client.Counter({
+    name,
+    help,
+    labelNames: [...labelNames],
+    registers: [registry],
+    collect() {
+      const next = new Map(last);
+      for (const [labels, n] of rows()) {
+        if (typeof n !== 'number' || !Number.isFinite(n)) continue;
+        const key = labelNames.map((l) => labels[l]).join('\u0000');
+        const prev = last.get(key) ?? 0;
+        if (n > prev) this.inc(labels, n - prev);
+        else if (!last.has(key)) this.inc(labels, 0);
+        next.set(key, Math.max(prev, n));
+      }
+      last = next;
+    },
+  });
+}
+
+/** "tcp://127.0.0.1:5514" */
+function listenerName(l: ListenerView): string {
+  return `${l.transport}://${l.address ?? l.listen}`;
 }
 
 /** What a forward sink shows /metrics (its status()). */
@@ -78,27 +128,24 @@ export class Metrics {
       },
     });
     const views = () => this.#sourceViews();
-    let last = new Map<string, number>();
-    new client.Counter({
-      name: 'sluice_source_events_total',
-      help: 'Per-source counters (lines, bytes, records, rotations, truncated, repaired, ...), by source, type and counter.',
-      labelNames: ['source', 'type', 'counter'],
+    deltaCounter(this.registry, 'sluice_source_events_total', 'Per-source counters (lines, bytes, records, rotations, truncated, repaired, ...), by source, type and counter.', ['source', 'type', 'counter'], function* () {
+      for (const v of views()) for (const [k, n] of Object.entries(v.counters)) if (!GAUGE_COUNTERS.has(k)) yield [{ source: v.name, type: v.type, counter: k }, n];
+    });
+    deltaCounter(this.registry, 'sluice_listener_events_total', 'Per-listener counters of a source (connections, bytes, frames, datagrams, and each bad-input reason), by source, listener (transport://address) and counter.', ['source', 'listener', 'counter'], function* () {
+      for (const v of views()) {
+        for (const l of v.listeners ?? []) {
+          for (const [k, n] of Object.entries(l.counters)) if (!GAUGE_COUNTERS.has(k)) yield [{ source: v.name, listener: listenerName(l), counter: k }, n];
+        }
+      }
+    });
+    new client.Gauge({
+      name: 'sluice_listener_connections',
+      help: 'Open connections of a listener, by source and listener (transport://address).',
+      labelNames: ['source', 'listener'],
       registers: [this.registry],
       collect() {
-        // sources count in plain numbers; publish deltas so the series stays a monotonic counter
-        const next = new Map<string, number>();
-        for (const v of views()) {
-          for (const [k, n] of Object.entries(v.counters)) {
-            if (typeof n !== 'number' || !Number.isFinite(n)) continue;
-            const key = v.name + '\u0000' + v.type + '\u0000' + k;
-            const prev = last.get(key) ?? 0;
-            next.set(key, Math.max(prev, n));
-            if (n > prev) this.inc({ source: v.name, type: v.type, counter: k }, n - prev);
-            else if (!last.has(key)) this.inc({ source: v.name, type: v.type, counter: k }, 0);
-          }
-        }
-        for (const [k, v] of last) if (!next.has(k)) next.set(k, v);
-        last = next;
+        this.reset();
+        for (const v of views()) for (const l of v.listeners ?? []) if (l.transport !== 'udp') this.set({ source: v.name, listener: listenerName(l) }, l.counters.connections_active ?? 0);
       },
     });
   }
@@ -123,24 +170,8 @@ export class Metrics {
     gauge('sluice_forward_spool_bytes', 'Bytes of unacknowledged batches in the forward spool.', (v) => v.spool_bytes);
     gauge('sluice_forward_spool_batches', 'Unacknowledged batches in the forward spool.', (v) => v.spool_batches);
     gauge('sluice_forward_oldest_unacked_seconds', 'Age of the oldest unacknowledged batch (absent when none).', (v) => v.oldest_unacked_s);
-    let last = new Map<string, number>();
-    new client.Counter({
-      name: 'sluice_forward_events_total',
-      help: 'Forward sink counters (batches_sent, records_sent, bytes_sent, retries, dead_lettered, dropped_batches, dropped_records, send_ms_total, ...), by forward and counter.',
-      labelNames: ['forward', 'counter'],
-      registers: [this.registry],
-      collect() {
-        for (const v of views()) {
-          for (const [k, n] of Object.entries(v.counters)) {
-            const key = v.name + '\u0000' + k;
-            const prev = last.get(key) ?? 0;
-            if (n > prev) this.inc({ forward: v.name, counter: k }, n - prev);
-            else if (!last.has(key)) this.inc({ forward: v.name, counter: k }, 0);
-            last.set(key, Math.max(prev, n));
-          }
-        }
-        last = new Map(last);
-      },
+    deltaCounter(this.registry, 'sluice_forward_events_total', 'Forward sink counters (batches_sent, records_sent, bytes_sent, retries, dead_lettered, dropped_batches, dropped_records, send_ms_total, ...), by forward and counter.', ['forward', 'counter'], function* () {
+      for (const v of views()) for (const [k, n] of Object.entries(v.counters)) yield [{ forward: v.name, counter: k }, n];
     });
   }
 
@@ -181,26 +212,8 @@ export class Metrics {
         for (const v of views()) if (v.instances) this.set({ source: v.name }, v.instances.length);
       },
     });
-    let last = new Map<string, number>();
-    new client.Counter({
-      name: 'sluice_source_instance_lines_total',
-      help: 'Lines read per instance (container) of a source; instances that ended keep their last value until restart.',
-      labelNames: ['source', 'instance', 'instance_name'],
-      registers: [this.registry],
-      collect() {
-        const next = new Map(last);
-        for (const v of views()) {
-          for (const i of v.instances ?? []) {
-            const key = v.name + '\u0000' + i.id + '\u0000' + i.name;
-            const prev = last.get(key) ?? 0;
-            const labels = { source: v.name, instance: i.id.slice(0, 12), instance_name: i.name };
-            if (i.lines > prev) this.inc(labels, i.lines - prev);
-            else if (!last.has(key)) this.inc(labels, 0);
-            next.set(key, Math.max(prev, i.lines));
-          }
-        }
-        last = next;
-      },
+    deltaCounter(this.registry, 'sluice_source_instance_lines_total', 'Lines read per instance (container) of a source; instances that ended keep their last value until restart.', ['source', 'instance', 'instance_name'], function* () {
+      for (const v of views()) for (const i of v.instances ?? []) yield [{ source: v.name, instance: i.id.slice(0, 12), instance_name: i.name }, i.lines];
     });
   }
 

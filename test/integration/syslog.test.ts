@@ -164,6 +164,21 @@ describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdut
       expect(metrics).toMatch(new RegExp(`sluice_dropped_total\\{stage="syslog",reason="${reason}"\\} [1-9]`));
     }
     expect(metrics).toMatch(/sluice_source_events_total\{source="sys",type="syslog",counter="connections"\} [1-9]/);
+    // per listener: /api/status and /metrics name each one by transport and bound address
+    const listeners = ((await (await fetch(`${d.url}/api/sources/sys`, { headers: authHeaders })).json()) as { listeners: { transport: string; address: string; counters: Record<string, number> }[] }).listeners;
+    const lt = listeners.find((l) => l.transport === 'tcp')!;
+    const lu = listeners.find((l) => l.transport === 'udp')!;
+    expect(lt.address).toBe(`127.0.0.1:${tcp}`);
+    expect(lt.counters.connections).toBeGreaterThanOrEqual(1005);
+    expect(lt.counters).toMatchObject({ bad_octet_count: 1, datagrams: 0 });
+    expect(lu.counters.datagrams).toBeGreaterThanOrEqual(2); // the garbage and the good one
+    expect(lu.counters).toMatchObject({ connections: 0, bad_octet_count: 0 });
+    const series = (listener: string, counter: string): number => Number(new RegExp(`sluice_listener_events_total\\{source="sys",listener="${listener}",counter="${counter}"\\} (\\d+)`).exec(metrics)?.[1] ?? NaN);
+    expect(series(`tcp://127.0.0.1:${tcp}`, 'connections')).toBeGreaterThanOrEqual(1005);
+    expect(series(`tcp://127.0.0.1:${tcp}`, 'bad_octet_count')).toBe(1);
+    expect(series(`udp://127.0.0.1:${udp}`, 'datagrams')).toBeGreaterThanOrEqual(2);
+    expect(series(`udp://127.0.0.1:${udp}`, 'bad_octet_count')).toBe(0);
+    expect(metrics).toMatch(new RegExp(`sluice_listener_connections\\{source="sys",listener="tcp://127.0.0.1:${tcp}"\\} [0-2]\\n`));
     // RSS stays within limits.memory (default 256 MiB) plus 256 MiB for the runtime, the parse threads and the 10 MB of input
     const st = (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { memory: { rss: number; budget: number } };
     expect(st.memory.rss).toBeLessThan(st.memory.budget + 256 * 1024 * 1024);
