@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
@@ -21,6 +22,14 @@ import { requires } from '../../../test/helpers/requires.js';
 const run = promisify(execFile);
 const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p));
 if (!LOGGER) console.warn('SKIPPED the real-logger cases of syslog source.test.ts: no logger (util-linux package bsdutils)');
+/**
+ * The HOSTNAME `logger` sends: gethostname(2), which is what os.hostname() returns; for RFC 3164 logger cuts it
+ * at the first dot (util-linux logger.c), RFC 5424 gets it whole.
+ */
+const HOST_5424 = hostname();
+const HOST_3164 = hostname().split('.')[0]!;
+/** Kernel drops are read from /proc/net/udp (Linux procfs): without it that case is skipped loudly (a failure under SLUICE_REQUIRE_ALL=1). */
+const PROC_NET_UDP = requires('/proc/net/udp', existsSync('/proc/net/udp'), 'kernel drops are read from Linux procfs; run on Linux with /proc mounted');
 
 let cleanup: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -86,7 +95,7 @@ describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdut
     await waitFor(() => pipeline.records.length === 1, 'the record');
     const r = pipeline.records[0]!;
     expect(r).toMatchObject({ source: 'sys', message: 'hello from 3164', app: 'oldapp', level: 'error', fields: { facility: 'local3', pid: '4242' } });
-    expect(r.host).toBeTruthy();
+    expect(r.host).toBe(HOST_3164);
     expect(r.origin).toMatchObject({ kind: 'syslog', transport: 'udp' });
     expect(String(r.origin.peer)).toMatch(/^127\.0\.0\.1:\d+$/);
   });
@@ -99,6 +108,8 @@ describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdut
     const byApp = Object.fromEntries(pipeline.records.map((r) => [r.app, r]));
     expect(byApp.tcpapp).toMatchObject({ message: 'over tcp', level: 'warn', fields: { facility: 'user' }, origin: { transport: 'tcp' } });
     expect(byApp.udpapp).toMatchObject({ message: 'over udp', level: 'info', fields: { facility: 'daemon' }, origin: { transport: 'udp' } });
+    expect(byApp.tcpapp!.host).toBe(HOST_5424);
+    expect(byApp.udpapp!.host).toBe(HOST_5424);
     expect(counters()).toMatchObject({ connections: 1, frames: 2, records: 2, parse_error: 0 });
   });
 
@@ -117,7 +128,18 @@ describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdut
       level: 'critical',
       fields: { facility: 'auth', procid: '777', msgid: 'LOGIN', sd: { 'auth@32473': { user: 'root', src_ip: '10.0.0.9', note: 'a "quoted" ] value' } } },
     });
-    expect(r.host).toBeTruthy();
+    expect(r.host).toBe(HOST_5424);
+  });
+
+  it('TCP, RFC 3164, LF-framed and --octet-count: host, app, pid, severity and facility land right', async () => {
+    const { pipeline, port, counters } = await start();
+    await run(LOGGER!, ['-n', '127.0.0.1', '-P', String(port('tcp')), '-T', '--rfc3164', '-t', 'lfapp', '--id=4343', '-p', 'local3.err', 'lf 3164 over tcp']);
+    await run(LOGGER!, ['-n', '127.0.0.1', '-P', String(port('tcp')), '-T', '--octet-count', '--rfc3164', '-t', 'ocapp', '--id=4444', '-p', 'mail.notice', 'counted 3164 over tcp']);
+    await waitFor(() => pipeline.records.length === 2, 'both records');
+    const byApp = Object.fromEntries(pipeline.records.map((r) => [r.app, r]));
+    expect(byApp.lfapp).toMatchObject({ source: 'sys', message: 'lf 3164 over tcp', host: HOST_3164, level: 'error', fields: { facility: 'local3', pid: '4343' }, origin: { kind: 'syslog', transport: 'tcp' } });
+    expect(byApp.ocapp).toMatchObject({ source: 'sys', message: 'counted 3164 over tcp', host: HOST_3164, level: 'notice', fields: { facility: 'mail', pid: '4444' }, origin: { kind: 'syslog', transport: 'tcp' } });
+    expect(counters()).toMatchObject({ connections: 2, frames: 2, parse_error: 0, bad_octet_count: 0 });
   });
 });
 
@@ -193,6 +215,33 @@ describe('syslog source: framing, limits and back-pressure', () => {
     expect(counters().idle_timeout).toBe(1);
   });
 
+  it('a connection detected as LF (first byte not a digit) stays LF: a later line starting with digits is a plain line, not a length', async () => {
+    const { pipeline, port, counters } = await start();
+    const s = await connect(port('tcp'));
+    s.write('<13>first\n');
+    await waitFor(() => pipeline.records.length === 1, 'the first line');
+    // a later read that starts with a digit: the framing was decided by the connection's first byte
+    s.write('123 not a length\n');
+    s.write('<13>third\n');
+    await waitFor(() => pipeline.records.length === 3, 'all three lines');
+    expect(pipeline.messages).toEqual(['first', '123 not a length', 'third']);
+    expect(counters()).toMatchObject({ bad_octet_count: 0, parse_error: 1, frames: 3, connections_active: 1 });
+    expect(s.destroyed).toBe(false);
+  });
+
+  it('a connection detected as octet-counted (first byte a digit) stays octet-counted: a later read is not re-detected, LF stays inside a frame', async () => {
+    const { pipeline, port, counters } = await start();
+    const s = await connect(port('tcp'));
+    const counted = (m: string) => `${Buffer.byteLength(m)} ${m}`;
+    s.write(counted('<13>one\nx'));
+    await waitFor(() => pipeline.records.length === 1, 'the first frame');
+    // a later read whose first byte is a space (skipped between counted frames) and whose frame holds a LF
+    s.write(' ' + counted('<13>two\ny'));
+    await waitFor(() => pipeline.records.length === 2, 'the second frame');
+    expect(pipeline.messages).toEqual(['one\nx', 'two\ny']);
+    expect(counters()).toMatchObject({ bad_octet_count: 0, frames: 2, connections_active: 1 });
+  });
+
   it('keeps the head of an oversize octet-counted frame, resyncs after it and counts oversize', async () => {
     const { pipeline, port, counters } = await start({ max_frame_bytes: 100 });
     const s = await connect(port('tcp'));
@@ -261,8 +310,7 @@ describe('syslog source: framing, limits and back-pressure', () => {
       expect(pipeline.records.length).toBeLessThan(n);
     });
 
-    it(`UDP (${reader}): datagrams the kernel dropped (receive buffer full while the receiver was stalled) are read from /proc/net/udp and counted`, async () => {
-      if (!existsSync('/proc/net/udp')) return;
+    it.skipIf(!PROC_NET_UDP)(`UDP (${reader}): datagrams the kernel dropped (receive buffer full while the receiver was stalled) are read from /proc/net/udp and counted`, async () => {
       const { src, pipeline, port, counters } = await start({ udp_rcvbuf: 4096, udp_native: native });
       const sock = dgram.createSocket('udp4');
       cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));

@@ -2,11 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CollectingPipeline, waitFor } from '../../../test/helpers/fake-pipeline.js';
-import { syslogSourceSchema } from './config.js';
+import { syslogSourceSchema, type SyslogSourceInput } from './config.js';
 import { SyslogSource } from './source.js';
 import { requires } from '../../../test/helpers/requires.js';
 
@@ -26,8 +27,8 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(withCa: boolean) {
-  const cfg = syslogSourceSchema.parse({ name: 'sys', type: 'syslog', tls: { listen: '127.0.0.1:1', cert, key, ...(withCa ? { ca: cert } : {}) } });
+async function start(withCa: boolean, extra: Partial<SyslogSourceInput> = {}) {
+  const cfg = syslogSourceSchema.parse({ name: 'sys', type: 'syslog', tls: { listen: '127.0.0.1:1', cert, key, ...(withCa ? { ca: cert } : {}) }, ...extra });
   const pipeline = new CollectingPipeline();
   const src = new SyslogSource({ ...cfg, tls: { ...cfg.tls!, listen: '127.0.0.1:0' } });
   await src.start(pipeline);
@@ -63,5 +64,37 @@ describe.skipIf(!requires('openssl', openssl !== undefined, 'apt-get install ope
     await waitFor(() => pipeline.records.length === 1, 'the record');
     expect(pipeline.messages).toEqual(['with cert']);
     expect(pipeline.drops).toContainEqual({ stage: 'syslog', reason: 'tls_error', n: 1 });
+  });
+
+  it('counts an oversize frame over TLS (oversize) and a plain-TCP client sending garbage (tls_error); the listener keeps serving', async () => {
+    const { src, pipeline, port } = await start(false, { max_frame_bytes: 100 });
+    const counters = () => src.status().counters;
+    // past max_frame_bytes, LF-framed then octet-counted: each head kept and counted oversize
+    await send(port, `<13>${'x'.repeat(5000)}\n`);
+    const big = '<13>' + 'y'.repeat(5000);
+    await send(port, `${big.length} ${big}`);
+    await waitFor(() => pipeline.records.length === 2, 'both oversize heads');
+    expect(counters().oversize).toBe(2);
+    expect(pipeline.drops).toContainEqual({ stage: 'syslog', reason: 'oversize', n: 1 });
+    for (const r of pipeline.records) expect(r.message.endsWith('[truncated]')).toBe(true);
+    // good input on a new TLS connection arrives
+    await send(port, '<13>fine after oversize\n');
+    await waitFor(() => pipeline.records.length === 3, 'the good record');
+    expect(pipeline.messages[2]).toBe('fine after oversize');
+
+    // plain TCP, no handshake, garbage: a failed handshake, the server closes it
+    const plain = net.connect(port, '127.0.0.1');
+    plain.on('error', () => undefined);
+    cleanup.push(() => void plain.destroy());
+    const closed = new Promise<void>((resolve) => plain.once('close', () => resolve()));
+    plain.write('this is not a TLS ClientHello\n<13>garbage\n');
+    await closed;
+    await waitFor(() => counters().tls_error === 1, 'the failed handshake');
+    expect(pipeline.drops).toContainEqual({ stage: 'syslog', reason: 'tls_error', n: 1 });
+    // still serving TLS, and nothing of the garbage became a record
+    await send(port, '<13>fine after garbage\n');
+    await waitFor(() => pipeline.records.length === 4, 'the record after the garbage');
+    expect(pipeline.messages.slice(2)).toEqual(['fine after oversize', 'fine after garbage']);
+    expect(counters()).toMatchObject({ oversize: 2, tls_error: 1, bad_octet_count: 0 });
   });
 });
