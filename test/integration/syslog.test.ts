@@ -85,13 +85,29 @@ describe.skipIf(!requires('rsyslogd', RSYSLOGD !== undefined, 'apt-get install r
     const { d, tcp } = await daemon();
     const dir = tempDir('sluice-rsyslog-');
     const inPort = await freePort();
+    // rsyslogd sends through a pass-through proxy that keeps each connection's first bytes: the test
+    // checks the frames really were octet-counted (a digit first), not LF-framed lines
+    const heads: Buffer[] = [];
+    const proxy = net.createServer((c) => {
+      const up = net.connect(tcp, '127.0.0.1');
+      const i = heads.push(Buffer.alloc(0)) - 1;
+      c.on('data', (b: Buffer) => {
+        if (heads[i]!.length < 32) heads[i] = Buffer.concat([heads[i]!, b]).subarray(0, 32);
+      });
+      c.pipe(up).pipe(c);
+      c.on('error', () => up.destroy());
+      up.on('error', () => c.destroy());
+    });
+    proxy.unref();
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const relayPort = (proxy.address() as net.AddressInfo).port;
     const conf = path.join(dir, 'rsyslog.conf');
     writeFileSync(
       conf,
       `global(workDirectory="${dir}")
 module(load="imtcp")
 ruleset(name="relay") {
-  action(type="omfwd" target="127.0.0.1" port="${tcp}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+  action(type="omfwd" target="127.0.0.1" port="${relayPort}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
 }
 input(type="imtcp" port="${inPort}" address="127.0.0.1" ruleset="relay")
 `,
@@ -116,6 +132,9 @@ input(type="imtcp" port="${inPort}" address="127.0.0.1" ruleset="relay")
     expect(recs[0]).toMatchObject({ app: 'relayapp', fields: { facility: 'local1' }, origin: { kind: 'syslog', transport: 'tcp' } });
     const c = await counters(d);
     expect(c).toMatchObject({ parse_error: 0, oversize: 0, records: N });
+    expect(heads.length).toBeGreaterThanOrEqual(1);
+    for (const h of heads) expect(h.toString('latin1')).toMatch(/^[1-9]\d* <\d+>1 /); // MSG-LEN SP then an RFC 5424 header
+    proxy.close();
     await d.stop();
     p.kill('SIGTERM');
   });
