@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { authHeaders, freePort, startDaemon, stopAll, tempDir, waitFor, type DaemonHandle } from '../helpers/daemon.js';
+import { sampleRss } from '../helpers/peak-rss.js';
 import { requires } from '../helpers/requires.js';
 
 const run = promisify(execFile);
@@ -143,6 +144,8 @@ input(type="imtcp" port="${inPort}" address="127.0.0.1" ruleset="relay")
 describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdutils'))('syslog source: bad input on the listeners', () => {
   it('binary garbage, a 10 MB line, invalid UTF-8, an oversize frame, 1,000 dropped connections: counted, and good input still arrives', async () => {
     const { d, tcp, udp } = await daemon('max_frame_bytes = "8KiB"\nmax_connections = 2000\n');
+    const rss = sampleRss(d.proc.pid!);
+    await rss.started;
     // binary garbage that starts like text (LF framing) and like a number (octet counting: lost sync, closed)
     await sendAndClose(tcp, Buffer.concat([Buffer.from('x'), randomBytes(64 * 1024)]));
     await sendAndClose(tcp, Buffer.concat([Buffer.from('7'), randomBytes(4096)]));
@@ -198,8 +201,12 @@ describe.skipIf(!requires('logger', LOGGER !== undefined, 'apt-get install bsdut
     expect(series(`udp://127.0.0.1:${udp}`, 'datagrams')).toBeGreaterThanOrEqual(2);
     expect(series(`udp://127.0.0.1:${udp}`, 'bad_octet_count')).toBe(0);
     expect(metrics).toMatch(new RegExp(`sluice_listener_connections\\{source="sys",listener="tcp://127.0.0.1:${tcp}"\\} [0-2]\\n`));
-    // RSS stays within limits.memory (default 256 MiB) plus 256 MiB for the runtime, the parse threads and the 10 MB of input
+    // RSS stays within limits.memory (default 256 MiB) plus 256 MiB for the runtime, the parse threads and the 10 MB of input:
+    // at its peak while the bad input came (sampled every 50 ms) and at the end
     const st = (await (await fetch(`${d.url}/api/status`, { headers: authHeaders })).json()) as { memory: { rss: number; budget: number } };
+    const { peak, samples } = await rss.stop();
+    expect(samples).toBeGreaterThan(1);
+    expect(peak).toBeLessThan(st.memory.budget + 256 * 1024 * 1024);
     expect(st.memory.rss).toBeLessThan(st.memory.budget + 256 * 1024 * 1024);
     await d.stop();
   }, 120_000);

@@ -85,6 +85,12 @@ describe('SocketSource', () => {
     expect(statSync(sock).mode & 0o777).toBe(0o640);
   });
 
+  it('without a mode in its config the socket file is 0660', async () => {
+    const { sock } = await setup();
+    expect(statSync(sock).isSocket()).toBe(true);
+    expect(statSync(sock).mode & 0o777).toBe(0o660);
+  });
+
   it('bad JSON and bad records skip the frame or record, count by reason, and keep the connection', async () => {
     const { src, pipeline, sock } = await setup();
     const c = await connect(sock);
