@@ -247,12 +247,18 @@ async function tcpCase(r: Receiver, conns: number): Promise<Record<string, unkno
   const base = r.delivered();
   const streamed0 = r.streamed?.() ?? 0;
   const cpu0 = r.cpu();
+  const c0 = (await r.counters?.()) ?? {};
   const s = await send({ mode: 'tcp', port: r.tcpPort, conns, lines: LINES });
   const res = await settle(r, base, LINES, 5000, 300_000);
   await s.done;
   const wallS = (res.lastAt - s.goAt) / 1000;
   const out: Record<string, unknown> = { case: `tcp-${conns}`, peer: r.peer, lines: LINES, delivered: res.got, outcome: res.outcome, wall_s: +wallS.toFixed(3), lines_per_s: Math.round(res.got / wallS), cpu_s: +(r.cpu() - cpu0).toFixed(2) };
   if (r.streamed) out.streamed_to_live_client = r.streamed() - streamed0;
+  if (r.counters) {
+    // batches the main thread parsed itself (the threads were busy), and reads paused by back-pressure
+    const c1 = await r.counters();
+    for (const k of ['parsed_inline', 'paused']) out[k] = (c1[k] ?? 0) - (c0[k] ?? 0);
+  }
   return out;
 }
 
