@@ -12,6 +12,7 @@ import http from 'node:http';
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { openMany } from '../helpers/open-many.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sampleRss } from '../helpers/peak-rss.js';
 import { rawPost } from '../helpers/raw-post.js';
@@ -230,13 +231,7 @@ describe('network ingest on a real daemon', () => {
       await sendAll(await connect(), garbage);
       // in waves of 100 (a Unix socket's listen backlog refuses a burst past it on the client side)
       for (let wave = 0; wave < 10; wave++) {
-        const opened = await Promise.all(
-          Array.from({ length: 100 }, () => new Promise<net.Socket>((resolve) => {
-            const c = net.connect(sock);
-            c.on('error', () => resolve(c));
-            c.on('connect', () => resolve(c));
-          })),
-        );
+        const opened = await openMany(sock, 100);
         await waitFor(async () => seen((await source(d, 'audit')).counters) - seen(before) >= 129 + (wave + 1) * 100, `socket wave ${wave} seen`);
         for (const c of opened) c.destroy();
       }

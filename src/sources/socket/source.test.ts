@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CollectingPipeline, sleep, waitFor } from '../../../test/helpers/fake-pipeline.js';
+import { openMany } from '../../../test/helpers/open-many.js';
 import { ParseStage } from '../../parse/stage.js';
 import { socketSourceSchema, type SocketSourceInput } from './config.js';
 import { encodeFrame } from './frames.js';
@@ -148,13 +149,7 @@ describe('SocketSource', () => {
     const { src, pipeline, sock } = await setup({ max_connections: 50 });
     // in waves of 100 (a Unix socket's listen backlog refuses a burst past it on the client side)
     for (let wave = 0; wave < 10; wave++) {
-      const opened = await Promise.all(
-        Array.from({ length: 100 }, () => new Promise<net.Socket>((resolve) => {
-          const c = net.connect(sock);
-          c.on('error', () => resolve(c));
-          c.on('connect', () => resolve(c));
-        })),
-      );
+      const opened = await openMany(sock, 100);
       const seen = (wave + 1) * 100;
       await waitFor(() => counters(src).connections_opened + counters(src).too_many_connections >= seen, `wave ${wave} seen`);
       for (const c of opened) c.destroy();
