@@ -27,8 +27,6 @@ import type { UdpBound, UdpCounts, UdpReceiverOptions } from './udp-receiver.js'
 export const HOLD_BYTES = 8 * 1024 * 1024;
 /** How often the kernel's drop count is read. */
 const KERNEL_POLL_MS = 2000;
-/** A status read reads it again when the last read is older than this. */
-const STATUS_KERNEL_MS = 250;
 /** The receiver keeps nothing: a small young generation keeps its heap small. */
 const THREAD_YOUNG_MB = 4;
 
@@ -65,8 +63,6 @@ export class UdpListener implements SyslogListener {
   #waiting = false;
   #more = true;
   #kernel: KernelDrops | undefined;
-  /** When /proc/net/udp was last read for this socket (epoch ms). */
-  #kernelReadAt = 0;
   #kernelBase: number | undefined;
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
@@ -151,7 +147,6 @@ export class UdpListener implements SyslogListener {
   /** Read the kernel's drop count for this socket and count what is new (also called by status()). */
   pollKernel(): void {
     if (this.#kernel === undefined || this.#closed) return;
-    this.#kernelReadAt = Date.now();
     const n = this.#kernel.read();
     if (n === undefined) return;
     if (this.#kernelBase === undefined) this.#kernelBase = 0;
@@ -187,10 +182,7 @@ export class UdpListener implements SyslogListener {
   }
 
   status(): ListenerStatus {
-    // fresh for a status read, but /proc/net/udp at most every STATUS_KERNEL_MS: reading it walks the
-    // kernel's whole UDP table (a bench polling the status 50 times a second spent ~4 % of the main thread here)
-    const t = Date.now();
-    if (t - this.#kernelReadAt >= STATUS_KERNEL_MS) this.pollKernel();
+    this.pollKernel();
     const b = this.#bound;
     return {
       transport: 'udp',
