@@ -303,10 +303,15 @@ describe('syslog source: framing, limits and back-pressure', () => {
       await waitFor(() => counters().udp_overflow > 0, 'overflow drops');
       expect(pipeline.drops.some((d) => d.reason === 'udp_overflow')).toBe(true);
       pipeline.drain();
+      // what was seen last is in the message when it times out (a loaded CI run timed out once at 10 s)
+      let seen = '';
       await waitFor(() => {
         const c = counters();
+        seen = `records ${pipeline.records.length} + udp_overflow ${c.udp_overflow} + kernel_drops ${c.kernel_drops} of ${n}`;
         return pipeline.records.length + c.udp_overflow + c.kernel_drops === n;
-      }, 'every datagram delivered or counted');
+      }, 'every datagram delivered or counted', 20_000).catch((e: Error) => {
+        throw new Error(`${e.message} (last: ${seen})`);
+      });
       expect(pipeline.records.length).toBeLessThan(n);
     });
 
