@@ -150,12 +150,16 @@ export async function connectCounter(host: string, port: number, counter: LineCo
   for (;;) {
     try {
       return await new Promise<net.Socket>((resolve, reject) => {
-        const sock = net.connect({ host, port });
+        // reads land in one reused 1 MiB buffer (net.connect's `onread`): a 'data' event per 64 KiB
+        // read, each with a Buffer of its own, cost this process ~0.4 of a core at ~900k records/s, taken
+        // from the machine the daemon it measures runs on
+        const feed = counter.feeder();
+        const buffer = Buffer.allocUnsafe(1 << 20);
+        const sock = net.connect({ host, port, onread: { buffer, callback: (n: number) => (feed(buffer.subarray(0, n)), true) } });
         sock.setNoDelay(true);
         sock.once('connect', () => {
           sock.off('error', reject);
           sock.on('error', () => {});
-          sock.on('data', counter.feeder());
           resolve(sock);
         });
         sock.once('error', reject);
