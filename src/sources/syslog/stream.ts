@@ -26,9 +26,13 @@ import { SyslogBatch } from './batch.js';
 import { newListenerCounters, type ListenerCounters } from './counters.js';
 import { boundOf, countBad, mustWait, peerOf, room, splitListen, syslogOrigin, type ListenerContext, type ListenerStatus, type SyslogListener } from './listener.js';
 import type { Origin } from '../../core/record.js';
+import { readInto } from './read-into.js';
 
 /** While the lane or the pipeline is full, reads gather in one batch up to this size; then the socket pauses. */
 export const GATHER_BYTES = 256 * 1024;
+
+/** The size of a plain TCP listener's one read buffer (libuv's own per-read size). */
+const READ_BYTES = 64 * 1024;
 
 export class StreamListener implements SyslogListener {
   readonly transport: 'tcp' | 'tls';
@@ -37,6 +41,8 @@ export class StreamListener implements SyslogListener {
   readonly #ctx: ListenerContext;
   readonly #server: net.Server;
   readonly #conns = new Set<SyslogConnection>();
+  /** Plain TCP: every connection reads into this one buffer (each read is consumed before the next: read-into.ts). */
+  readonly #readBuf: Buffer | undefined;
   #stopping = false;
 
   constructor(ctx: ListenerContext, transport: 'tcp' | 'tls') {
@@ -60,6 +66,7 @@ export class StreamListener implements SyslogListener {
       this.#server = server;
     } else {
       this.listen = cfg.tcp!;
+      this.#readBuf = Buffer.allocUnsafe(READ_BYTES);
       this.#server = net.createServer((s) => this.#accept(s));
     }
     this.#server.maxConnections = cfg.max_connections;
@@ -90,7 +97,7 @@ export class StreamListener implements SyslogListener {
     const c = this.counters;
     c.connections++;
     c.connections_active++;
-    const conn = new SyslogConnection(socket, this.#ctx, this.transport, c, () => {
+    const conn = new SyslogConnection(socket, this.#ctx, this.transport, c, this.#readBuf, () => {
       this.#conns.delete(conn);
       c.connections_active--;
     });
@@ -125,7 +132,7 @@ class SyslogConnection {
   #closed = false;
   readonly #done: Promise<void>;
 
-  constructor(socket: net.Socket, ctx: ListenerContext, transport: 'tcp' | 'tls', c: ListenerCounters, onDone: () => void) {
+  constructor(socket: net.Socket, ctx: ListenerContext, transport: 'tcp' | 'tls', c: ListenerCounters, readBuf: Buffer | undefined, onDone: () => void) {
     this.#socket = socket;
     this.#ctx = ctx;
     this.#c = c;
@@ -145,7 +152,8 @@ class SyslogConnection {
       countBad(c, ctx.pipeline, 'idle_timeout');
       socket.destroy();
     });
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // one reused read buffer where Node allows it (no ArrayBuffer per read for the GC to chase), else 'data'
+    if (readBuf === undefined || !readInto(socket, readBuf, (chunk) => this.#onData(chunk))) socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => {
       c.socket_error++;
     });
