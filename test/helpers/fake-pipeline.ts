@@ -38,8 +38,19 @@ export class CollectingPipeline implements Pipeline {
     return this.seq + 1;
   }
 
+  /** As the daemon's (core/pipeline-runtime.ts): a callback registered while push is not refused fires on the next microtask. */
   onDrain(cb: () => void): void {
     this.#drainCbs.push(cb);
+    // else a source whose last push was refused just before drain() waited for a drain that had passed
+    // (a UDP test hung with 20 datagrams held, on a loaded CI run)
+    if (!this.refuse) queueMicrotask(() => this.#fire());
+  }
+
+  #fire(): void {
+    if (this.refuse) return;
+    const cbs = this.#drainCbs;
+    this.#drainCbs = [];
+    for (const cb of cbs) cb();
   }
 
   /** How many onDrain callbacks wait. */
@@ -50,9 +61,7 @@ export class CollectingPipeline implements Pipeline {
   /** Lift back-pressure and call the drain callbacks once. */
   drain(): void {
     this.refuse = false;
-    const cbs = this.#drainCbs;
-    this.#drainCbs = [];
-    for (const cb of cbs) cb();
+    this.#fire();
   }
 
   lastSeq(): number {
