@@ -26,7 +26,7 @@ import { SyslogBatch } from './batch.js';
 import { newListenerCounters, type ListenerCounters } from './counters.js';
 import { boundOf, countBad, mustWait, peerOf, room, splitListen, syslogOrigin, type ListenerContext, type ListenerStatus, type SyslogListener } from './listener.js';
 import type { Origin } from '../../core/record.js';
-import { readInto } from './read-into.js';
+import { readInto } from '../../core/read-into.js';
 
 /** While the lane or the pipeline is full, reads gather in one batch up to this size; then the socket pauses. */
 export const GATHER_BYTES = 256 * 1024;
