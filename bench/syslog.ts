@@ -20,7 +20,8 @@
  * Each case runs Sluice, then rsyslogd, one after the other (the daemons
  * stay up for all cases). Run alone: `node --import tsx bench/syslog.ts`;
  * prints one JSON line per case (what `npm run bench -- --only syslog` reads).
- * BENCH_SYSLOG_LINES (default 500000) sets the TCP lines per case,
+ * BENCH_SYSLOG_LINES (default 2000000: a 500,000-line case lasted ~0.5 s, where
+ * warm-up and the 10-20 ms polls of both peers weighed) sets the TCP lines per case,
  * BENCH_SYSLOG_CASES a subset of the cases (tcp-1,tcp-8,udp-100k,udp-200k),
  * BENCH_SYSLOG_UDP_NATIVE=0 reads Sluice's UDP with Node's dgram instead of
  * the native reader (`udp_native = false`); each UDP line names the reader.
@@ -35,7 +36,7 @@ import { REPO_ROOT, startSluice, type SluiceHandle } from './sluice.js';
 import { BENCH_ROOT, freePort, nowMs, sleep, spawnManaged, stopAll, treeCpuSeconds, type Managed } from './util.js';
 
 const env = process.env;
-const LINES = Number(env.BENCH_SYSLOG_LINES ?? 500_000);
+const LINES = Number(env.BENCH_SYSLOG_LINES ?? 2_000_000);
 const UDP_SECONDS = Number(env.BENCH_SYSLOG_UDP_SECONDS ?? 3);
 const UDP_NATIVE = env.BENCH_SYSLOG_UDP_NATIVE !== '0';
 /** BENCH_SYSLOG_CASES=tcp-1,udp-100k: only these cases (default all four). */
