@@ -164,4 +164,29 @@ describe('SyslogFrameDecoder: properties', () => {
       { numRuns: 1000 },
     );
   });
+
+  // the TCP listener reads every connection into one reused buffer (core/read-into.ts): a chunk's bytes
+  // are overwritten by the next read, so what the decoder holds across reads must be its own copy
+  it('chunks pushed from one reused buffer, overwritten after each push, give the same frames as one read', () => {
+    fc.assert(
+      fc.property(stream, cuts, fc.integer({ min: 1, max: 48 }), (buf, c, max) => {
+        const whole = feed(decoder(max), buf);
+        const o = decoder(max);
+        const scratch = Buffer.alloc(buf.length + 1);
+        const pts = [...new Set(c.map((x) => x % (buf.length + 1)))].sort((x, y) => x - y);
+        let prev = 0;
+        for (const p of [...pts, buf.length]) {
+          const n = buf.copy(scratch, 0, prev, p);
+          o.d.push(scratch.subarray(0, n));
+          scratch.fill(0x7a); // the next read lands here
+          prev = p;
+        }
+        o.d.end();
+        expect(o.frames).toEqual(whole.frames);
+        expect(o.truncated).toEqual(whole.truncated);
+        expect(o.d.counters).toEqual(whole.d.counters);
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
