@@ -10,6 +10,11 @@
  * sender's TCP window closes, nothing is dropped; reading (and the idle
  * timer) resume when there is room.
  *
+ * Reads: a plain TCP listener's connections all read into one buffer of
+ * its own (core/read-into.ts; TLS reads the usual way), so a read's bytes
+ * are only valid during #onData: the frame decoder copies what it holds and
+ * the batch copies the frames before it returns.
+ *
  * Limits, each counted by reason: `max_connections` per listener (a
  * connection past it is closed at once, `connections_refused`), the idle
  * timeout (`idle_timeout`), the frame cap (`oversize`: the head is kept and
