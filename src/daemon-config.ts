@@ -41,30 +41,45 @@ export async function step<T>(def: ErrorDef, what: string, fn: () => T | Promise
 }
 
 /**
- * `next` with the parts a reload does not apply (those it reports in
- * restart_required) as they run now: the rest of the daemon reads its config
- * through config() (SSE heartbeat, status), and must not see a value that is
- * not in force.
+ * What a config reload does not apply, by key path: each is named in the
+ * reload's restart_required when it changed, and keeps running as it started
+ * (keepRunning) until a restart. A stream's ring size is one more
+ * (`streams.<name>.replay`): a ring is sized when its stream is created.
+ */
+export const RESTART_KEYS = ['data_dir', 'role', 'bus', 'server', 'limits.memory', 'store', 'rules', 'triggers', 'forward', 'archive'] as const;
+
+function at(c: Config, key: string): unknown {
+  return key.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown> | undefined)?.[p], c);
+}
+
+/** The key paths a reload from `prev` to `next` changes but does not apply. */
+export function restartRequired(prev: Config, next: Config): string[] {
+  const out: string[] = RESTART_KEYS.filter((k) => JSON.stringify(at(prev, k)) !== JSON.stringify(at(next, k)));
+  for (const st of next.streams) {
+    const was = prev.streams.find((x) => x.name === st.name);
+    if (was && (was.replay !== st.replay || was.replay_bytes !== st.replay_bytes)) out.push(`streams.${st.name}.replay`);
+  }
+  return out;
+}
+
+/**
+ * `next` with the parts a reload does not apply (RESTART_KEYS, ring sizes)
+ * as they run now: the rest of the daemon reads its config through config()
+ * (SSE heartbeat, status), and must not see a value that is not in force.
  */
 export function keepRunning(prev: Config, next: Config): Config {
-  const streams = next.streams.map((st) => {
-    const was = prev.streams.find((x) => x.name === st.name);
-    return was ? Object.freeze({ ...st, replay: was.replay, replay_bytes: was.replay_bytes }) : st;
-  });
-  return Object.freeze({
-    ...next,
-    data_dir: prev.data_dir,
-    role: prev.role,
-    bus: prev.bus,
-    server: prev.server,
-    store: prev.store,
-    rules: prev.rules,
-    triggers: prev.triggers,
-    forward: prev.forward,
-    archive: prev.archive,
-    limits: Object.freeze({ ...next.limits, memory: prev.limits.memory }),
-    streams: Object.freeze(streams),
-  }) as Config;
+  const kept: Record<string, unknown> = { ...next };
+  for (const k of RESTART_KEYS) {
+    const [top, sub] = k.split('.') as [keyof Config, string | undefined];
+    kept[top] = sub === undefined ? prev[top] : Object.freeze({ ...(next[top] as object), [sub]: at(prev, k) });
+  }
+  kept.streams = Object.freeze(
+    next.streams.map((st) => {
+      const was = prev.streams.find((x) => x.name === st.name);
+      return was ? Object.freeze({ ...st, replay: was.replay, replay_bytes: was.replay_bytes }) : st;
+    }),
+  );
+  return Object.freeze(kept) as unknown as Config;
 }
 
 export function parseThreads(cfg: Config): number {

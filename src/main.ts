@@ -49,7 +49,7 @@ import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
 import { closeAllSse } from './sinks/sse/sse.js';
 import { configureClientSlack } from './sinks/write.js';
 import { VERSION } from './version.js';
-import { keepRunning, parseThreads, ringLimits, sourceStreams, step, streamLimits } from './daemon-config.js';
+import { keepRunning, parseThreads, restartRequired, ringLimits, sourceStreams, step, streamLimits } from './daemon-config.js';
 import { Alerting } from './alerting.js';
 import type { WebhookFailure } from './triggers/webhook.js';
 import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken, type AuthStats } from './api/auth.js';
@@ -322,16 +322,7 @@ export class Daemon implements DaemonView {
       const next = r.config;
       const prev = this.#cfg;
       const changed: string[] = [];
-      const restart: string[] = [];
-      for (const k of ['data_dir', 'role', 'bus', 'server', 'limits.memory', 'store', 'rules', 'triggers', 'forward', 'archive'] as const) {
-        const get = (c: Config) => JSON.stringify(k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], c));
-        if (get(prev) !== get(next)) restart.push(k);
-      }
-      // a replay ring's size is fixed when its stream is created
-      for (const st of next.streams) {
-        const was = prev.streams.find((x) => x.name === st.name);
-        if (was && (was.replay !== st.replay || was.replay_bytes !== st.replay_bytes)) restart.push(`streams.${st.name}.replay`);
-      }
+      const restart = restartRequired(prev, next);
       // TCP outputs: bind new ones first; a bind failure refuses the whole reload
       const newTcp = new Map<string, TcpStreamServer>();
       for (const st of next.streams) {
