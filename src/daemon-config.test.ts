@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { RESTART_KEYS, keepRunning, restartRequired } from './daemon-config.js';
+import { RESTART_KEYS, defaultRingLimits, keepRunning, restartRequired, streamLimits } from './daemon-config.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-daemon-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,5 +83,13 @@ describe('a reload: what it does not apply', () => {
     const kept = keepRunning(prev, next);
     expect(kept.streams.find((s) => s.name === 'app')!.replay).toBe(1000);
     expect(kept.streams.find((s) => s.name === 'other')!.replay).toBe(300);
+  });
+});
+
+describe('ring limits', () => {
+  it("a stream no [[streams]] entry configures gets the ring a [[streams]] entry without replay keys gets", () => {
+    const cfg = config(BASE + '\n[[streams]]\nname = "plain"\n');
+    expect(defaultRingLimits(cfg)).toEqual(streamLimits(cfg).plain);
+    expect(defaultRingLimits(cfg).replay).toBe(10_000);
   });
 });

@@ -4,7 +4,7 @@
  * reload) and how a start-up step's failure is named. Pure functions of the
  * config, apart from the Daemon's wiring in main.ts.
  */
-import type { Config } from './config/schema.js';
+import { STREAM_RING_DEFAULTS, type Config } from './config/schema.js';
 import { reasonOf, SluiceError, type ErrorDef } from './core/errors.js';
 import { defaultParseThreads } from './parse/pool.js';
 
@@ -16,6 +16,11 @@ export function ringLimits(cfg: Config, replay: number, replayBytes: number): { 
   const streams = Math.max(1, new Set([...cfg.streams.map((s) => s.name), ...sourceStreams(cfg)]).size);
   const share = Math.floor((cfg.limits.memory * RING_SHARE) / streams);
   return { replay, replayBytes: Math.min(replayBytes, share) };
+}
+
+/** The ring limits of a stream no [[streams]] entry configures. */
+export function defaultRingLimits(cfg: Config): { replay: number; replayBytes: number } {
+  return ringLimits(cfg, STREAM_RING_DEFAULTS.replay, STREAM_RING_DEFAULTS.replay_bytes);
 }
 
 /** The ring limits of every configured stream, by name. */

@@ -49,7 +49,7 @@ import { TcpStreamServer, splitHostPort } from './sinks/tcp/server.js';
 import { closeAllSse } from './sinks/sse/sse.js';
 import { configureClientSlack } from './sinks/write.js';
 import { VERSION } from './version.js';
-import { keepRunning, parseThreads, restartRequired, ringLimits, sourceStreams, step, streamLimits } from './daemon-config.js';
+import { defaultRingLimits, keepRunning, parseThreads, restartRequired, ringLimits, sourceStreams, step, streamLimits } from './daemon-config.js';
 import { Alerting } from './alerting.js';
 import type { WebhookFailure } from './triggers/webhook.js';
 import { loadAdminToken, registerAuth, saveAdminToken, type AdminToken, type AuthStats } from './api/auth.js';
@@ -178,7 +178,7 @@ export class Daemon implements DaemonView {
     await step(E.DATA_DIR_NOT_WRITABLE, `data_dir: cannot write ${this.#seq.path}`, () => this.#seq.ensure(seqStart));
     this.#hub = new Hub({
       seqStart,
-      defaults: ringLimits(cfg, 10_000, 32 * 1024 * 1024),
+      defaults: defaultRingLimits(cfg),
       streams: streamLimits(cfg),
       drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n),
     });
@@ -212,7 +212,7 @@ export class Daemon implements DaemonView {
     if (cfg.role === 'server' && engine) this.#busSource = busConsumer(cfg.bus, (seq) => engine.stored.when(seq), this.#reporter.observe);
     if (cfg.role === 'server' && this.#alerting) this.#control = startControl(cfg.bus, this.#alerting, this.#log);
     if (cfg.role === 'server') {
-      const defaults = ringLimits(cfg, 10_000, 32 * 1024 * 1024);
+      const defaults = defaultRingLimits(cfg);
       const streams = streamLimits(cfg);
       const ringBytes = Object.values(streams).reduce((n, l) => n + l.replayBytes, 0) || defaults.replayBytes;
       this.#tail = new ClusterTail(cfg.bus, { defaults, streams, drop: (stage, reason, n) => this.#metrics.drop(stage, reason, n) }, ringBytes, this.#log);

@@ -80,12 +80,15 @@ export const limitsSchema = z
   })
   .describe('Bounds on memory and queues.');
 
+/** A stream's ring when nothing configures it (a source's own stream without a [[streams]] entry gets these too). */
+export const STREAM_RING_DEFAULTS = { replay: 10_000, replay_bytes: 32 * 1024 * 1024 } as const;
+
 export const streamSchema = z
   .strictObject({
     name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/).describe('Stream name (a source publishes on the stream named by its `stream` key, default its name).'),
     tcp: listenAddr('Serve this stream as NDJSON over raw TCP on this address.').optional(),
-    replay: z.number().int().positive().default(10_000).describe('Records kept for resume (Last-Event-ID, ?since=) and /api/records.'),
-    replay_bytes: size('Bytes kept for resume; the smaller of this and the memory budget share wins.').default(32 * 1024 * 1024),
+    replay: z.number().int().positive().default(STREAM_RING_DEFAULTS.replay).describe('Records kept for resume (Last-Event-ID, ?since=) and /api/records.'),
+    replay_bytes: size('Bytes kept for resume; the smaller of this and the memory budget share wins.').default(STREAM_RING_DEFAULTS.replay_bytes),
   })
   .describe('A named stream and its outputs.');
 
