@@ -76,8 +76,7 @@ export function keepRunning(prev: Config, next: Config): Config {
   const kept: Record<string, unknown> = { ...next };
   for (const k of RESTART_KEYS) {
     const [top, sub] = k.split('.') as [keyof Config, string | undefined];
-    // a nested key keeps its running value inside the section as kept so far (two keys of one section both hold)
-    kept[top] = sub === undefined ? prev[top] : Object.freeze({ ...(kept[top] as object), [sub]: at(prev, k) });
+    kept[top] = sub === undefined ? prev[top] : Object.freeze({ ...(next[top] as object), [sub]: at(prev, k) });
   }
   kept.streams = Object.freeze(
     next.streams.map((st) => {
