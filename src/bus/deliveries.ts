@@ -45,7 +45,13 @@ import { connectBus, isNotFound } from './jetstream.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const RETRY_MS = 1_000;
-const PULL_EXPIRES_MS = 30_000;
+/**
+ * How long one pull request stays open. Its idle heartbeat is half of it and
+ * two missed heartbeats make `consume()` pull again: a pull lost with a NATS
+ * node (the consumer's leader moved) is renewed within ~5 s rather than 30,
+ * so deliveries a dead server held are taken up within ack_wait plus that.
+ */
+const PULL_EXPIRES_MS = 5_000;
 /** A publish not acknowledged within this long fails (the record's message is then NAKed and comes again). */
 const PUBLISH_TIMEOUT_MS = 5_000;
 
