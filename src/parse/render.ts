@@ -50,6 +50,7 @@ export class Records {
   unserializable = 0;
   #mid!: string;
   #hold!: string;
+  #holdBytes!: Buffer;
   #nl!: string;
   #now!: number;
   #format!: Format;
@@ -92,6 +93,7 @@ export class Records {
     this.#mid = mid;
     // whole records with room for their seq (see ParseJob.seqDigits), or tails only
     this.#hold = job.seqDigits > 0 ? SEQ_KEY + '0'.repeat(job.seqDigits) : '';
+    this.#holdBytes = Buffer.from(this.#hold, 'latin1');
     this.#nl = this.#hold === '' ? '' : '\n';
     this.#now = job.now;
     this.#format = job.format;
@@ -116,6 +118,35 @@ export class Records {
     this.msg = grow(this.msg, new Uint32Array(2 * n));
     this.times = grow(this.times, new Float64Array(n));
     this.levels = grow(this.levels, new Uint8Array(n));
+  }
+
+  /**
+   * Room for a record whose tail (the bytes after its seq) the caller
+   * copies in itself (a relayed wire record: sources/records/relay.ts):
+   * the seq's room is written, and the tail goes at the offset returned,
+   * `tail` bytes long; closeRaw ends the record.
+   */
+  openRaw(tail: number): number {
+    const out = this.out;
+    const hold = this.#holdBytes;
+    out.reserve(hold.length + tail + 1);
+    for (let k = 0; k < hold.length; k++) out.buf[out.off + k] = hold[k]!;
+    return out.off + hold.length;
+  }
+
+  /** End the record openRaw began: its message's place in the buffer, its time and its level's code. */
+  closeRaw(tail: number, msgFrom: number, msgTo: number, time: number, level: number): void {
+    const i = this.i;
+    if (i >= this.ends.length) this.growLines(1);
+    const out = this.out;
+    out.off += this.#holdBytes.length + tail;
+    this.ends[i] = out.off;
+    if (this.#nl !== '') out.buf[out.off++] = 10;
+    this.msg[2 * i] = msgFrom;
+    this.msg[2 * i + 1] = msgTo;
+    this.times[i] = time;
+    this.levels[i] = level;
+    this.i = i + 1;
   }
 
   /** Parse and write one line in JS; `forced`: its time when the source knows it (RawBatch.times); `mid`: its origin's segment when not the job's. */

@@ -13,7 +13,8 @@ import type { LogRecord, Origin } from '../core/record.js';
 import { middleText } from '../wire/json.js';
 import { PARSE_WORKER_MARK, type ParseJob, type ParseResult } from './pool.js';
 import { applySteps, compileSteps } from '../transforms/plan.js';
-import { checkNdjsonItems, newTally, type RecordTally } from '../sources/records/ndjson.js';
+import { checkNdjsonItems, newTally, relayNdjsonBytes, type RecordTally } from '../sources/records/ndjson.js';
+import { Relay } from '../sources/records/relay.js';
 import type { Step } from '../transforms/stateless.js';
 import { compileGates, type Gate } from '../transforms/gates.js';
 import { compilePatches, type ExtractPatch } from '../transforms/patch.js';
@@ -202,7 +203,13 @@ function checkedJob(job: ParseJob, mid: string): { recs: Records; tally: RecordT
   const tally = newTally();
   const ctx = { source: job.source, stream: job.stream, origin, now: job.now };
   const midOf = ownMid(job, origin, mid);
-  checkNdjsonItems(job.items, ctx, tally, (r) => recs.put(r, r.time, midOf(r)));
+  const good = (r: LogRecord): void => recs.put(r, r.time, midOf(r));
+  // a forwarded record is copied in by its bytes, not parsed and written again
+  const relay = Relay.for((o) => middleText(job.source, job.stream, o), job.origin);
+  for (const it of job.items) {
+    if (typeof it === 'string' || relay === undefined) checkNdjsonItems([it], ctx, tally, good);
+    else relayNdjsonBytes(Buffer.from(it.buffer, it.byteOffset, it.length), relay, recs, ctx, tally, good);
+  }
   return { recs, tally };
 }
 

@@ -8,7 +8,9 @@
  * line numbers made absolute when the chunks' tallies are merged in order).
  */
 import type { LogRecord } from '../../core/record.js';
+import { isUtf8 } from 'node:buffer';
 import { LineSplitter } from '../../framing/lines.js';
+import type { RawRecords, Relay } from './relay.js';
 import { checkRecord, parseRecord, type RecordContext, type RecordReason } from './record.js';
 
 /** Bad records listed in an answer (the count says how many there were in all). */
@@ -99,6 +101,37 @@ export function checkNdjsonBytes(bytes: Buffer, ctx: RecordContext, t: RecordTal
   t.newlines += sp.counters.lines;
   // an unterminated last line (a final record without its '\n')
   sp.flushPartial();
+}
+
+/**
+ * checkNdjsonBytes with the records written into `recs` as they are found: a
+ * line that is a Sluice wire record as the wire writer writes it (a forward
+ * batch's) is copied in by its bytes (relay.ts); the other lines, in runs,
+ * are checked by checkNdjsonBytes and handed to `good` (which writes them),
+ * so the records keep their order and a bad line its number.
+ */
+export function relayNdjsonBytes(bytes: Buffer, relay: Relay, recs: RawRecords, ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
+  if (!isUtf8(bytes)) {
+    checkNdjsonBytes(bytes, ctx, t, good);
+    return;
+  }
+  const n = bytes.length;
+  let p = 0;
+  /** Where the run of lines not relayed began, or -1. */
+  let slow = -1;
+  while (p < n) {
+    const nl = bytes.indexOf(10, p);
+    const end = nl < 0 ? n : nl;
+    if (relay.scan(bytes, p, end)) {
+      if (slow >= 0) checkNdjsonBytes(bytes.subarray(slow, p), ctx, t, good);
+      slow = -1;
+      relay.write(recs);
+      t.accepted++;
+      if (nl >= 0) t.newlines++;
+    } else if (slow < 0) slow = p;
+    p = end + 1;
+  }
+  if (slow >= 0) checkNdjsonBytes(bytes.subarray(slow, n), ctx, t, good);
 }
 
 /** Check a raw batch's items (strings, or UTF-8 bytes of whole lines) as NDJSON records into one tally. */
