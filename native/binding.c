@@ -13,6 +13,7 @@
 
 #define FP_BINDING_TABLES 1
 #include "fastparse_core.h"
+#include "relay_core.h"
 
 static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   napi_typedarray_type t;
@@ -113,6 +114,27 @@ static napi_value Count(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * relayScan(bytes, pos, out, times): the lines of bytes[pos..] as relay_scan_lines
+ * scans them, at most out.length / RL_SLOTS and times.length of them; the count.
+ */
+static napi_value RelayScan(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  void *bytes, *out, *times;
+  size_t n, outN, timesN;
+  double pos;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 4) return throwMsg(env, "relayScan: 4 arguments");
+  if (!typed(env, a[0], napi_uint8_array, &bytes, &n) || n >= ((size_t)1 << 31)) return throwMsg(env, "relayScan: bytes (a Uint8Array under 2 GiB)");
+  if (napi_get_value_double(env, a[1], &pos) != napi_ok || !(pos >= 0 && pos <= (double)n && pos == floor(pos))) return throwMsg(env, "relayScan: pos (within bytes)");
+  if (!typed(env, a[2], napi_int32_array, &out, &outN)) return throwMsg(env, "relayScan: out (an Int32Array)");
+  if (!typed(env, a[3], napi_float64_array, &times, &timesN)) return throwMsg(env, "relayScan: times (a Float64Array)");
+  size_t lines = n == 0 ? 0 : relay_scan_lines(bytes, n, (size_t)pos, out, times, minSize(outN / RL_SLOTS, timesN));
+  napi_value r;
+  napi_create_double(env, (double)lines, &r);
+  return r;
+}
+
 static void setInt(napi_env env, napi_value exports, const char *name, int v) {
   napi_value x;
   napi_create_int32(env, v, &x);
@@ -130,10 +152,12 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor d[] = {
     {"step", NULL, Step, NULL, NULL, NULL, napi_default, NULL},
     {"count", NULL, Count, NULL, NULL, NULL, napi_default, NULL},
+    {"relayScan", NULL, RelayScan, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
   setInt(env, exports, "stateSize", FP_ST_SIZE);
   setInt(env, exports, "abi", FP_ABI);
+  setInt(env, exports, "relaySlots", RL_SLOTS);
   napi_value id;
   napi_create_string_utf8(env, FP_TABLES_ID, NAPI_AUTO_LENGTH, &id);
   napi_set_named_property(env, exports, "tables", id);

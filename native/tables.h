@@ -8,8 +8,8 @@
 
 /* ---- the interface (src/parse/native.ts) */
 
-#define FP_TABLES_ID "2f20a25c94344b35"
-#define FP_ABI 2
+#define FP_TABLES_ID "47322a401ccc9eba"
+#define FP_ABI 3
 
 /* ST: slots of the state array (a Float64Array) */
 enum {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # npm run fuzz: build the fuzz drivers over the native cores with libFuzzer, AddressSanitizer and
 # UndefinedBehaviorSanitizer (clang; Debian: clang and libclang-rt-14-dev): native/fuzz/fuzz_udp.c
-# over the UDP reader's core (native/udp_core.c), fuzzed first for FUZZ_UDP_SECONDS, then
+# over the UDP reader's core (native/udp_core.c), fuzzed first for FUZZ_UDP_SECONDS,
+# native/fuzz/fuzz_relay.c over the relay scan's core (native/relay_core.c) for FUZZ_RELAY_SECONDS, then
 # native/fuzz/fuzz_core.c over the native writer's core, with its seed corpus (native/fuzz/seeds.ts:
 # the bench lines, the differential suite's edge lines, lines near 64 KiB), for FUZZ_SECONDS.
 #
 #   FUZZ_SECONDS=300   how long the writer's core is fuzzed (default 300; CI runs 45)
 #   FUZZ_UDP_SECONDS   how long the UDP reader's core is fuzzed (default a fifth of FUZZ_SECONDS, at least 10)
+#   FUZZ_RELAY_SECONDS how long the relay scan's core is fuzzed (default a fifth of FUZZ_SECONDS, at least 10)
 #   FUZZ_RUNS=N        stop after N inputs instead (with FUZZ_SECONDS as a bound)
 #   FUZZ_DIR=.tmp/fuzz the build, the corpus it grows (kept between runs), crash artifacts
 #   FUZZ_JOBS=1        parallel fuzzing processes (libFuzzer -fork)
@@ -14,7 +16,8 @@
 #                      input in 16 still stretches its first line to ~64 KiB)
 #   CC=clang           the compiler (needs -fsanitize=fuzzer)
 # Any sanitizer report or broken invariant stops the run with a non-zero status and leaves the
-# input in $FUZZ_DIR/artifacts/ (replay: $FUZZ_DIR/fuzz_core <file>, or fuzz_udp for an udp- one).
+# input in $FUZZ_DIR/artifacts/ (replay: $FUZZ_DIR/fuzz_core <file>, fuzz_udp for an udp- one,
+# fuzz_relay for a relay- one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-300}
@@ -37,6 +40,11 @@ cflags=(-std=gnu11 -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -Inative
 "$cc" "${cflags[@]}" "${san[@]}" -c native/fuzz/fuzz_udp.c -o "$dir/fuzz_udp.o"
 "$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_udp.o" "$dir/udp_core.o" -o "$dir/fuzz_udp"
 
+# the relay scan's core includes the generated tables (its level labels), as the writer's does
+"$cc" "${cflags[@]}" "${san[@]}" -fsanitize=fuzzer-no-link -c native/relay_core.c -o "$dir/relay_core.o"
+"$cc" "${cflags[@]}" "${san[@]}" -c native/fuzz/fuzz_relay.c -o "$dir/fuzz_relay.o"
+"$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_relay.o" "$dir/relay_core.o" -lm -o "$dir/fuzz_relay"
+
 node --import tsx native/fuzz/seeds.ts "$dir/seeds" "$dir/lines.dict"
 
 args=(-max_len="$maxlen" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -dict="$dir/lines.dict"
@@ -55,6 +63,20 @@ udp_args=(-max_len=70000 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -ma
 if [ -n "${FUZZ_RUNS:-}" ]; then udp_args+=(-runs="$FUZZ_RUNS"); fi
 echo "fuzz: $dir/fuzz_udp ${udp_args[*]} $dir/corpus-udp $dir/seeds-udp"
 "$dir/fuzz_udp" "${udp_args[@]}" "$dir/corpus-udp" "$dir/seeds-udp"
+
+relay_secs=${FUZZ_RELAY_SECONDS:-$((secs / 5 > 10 ? secs / 5 : 10))}
+mkdir -p "$dir/corpus-relay" "$dir/seeds-relay"
+# seeds (fuzz_relay.c: a block-size byte, then lines): wire records as the wire writer writes them, one
+# with a number only JS can judge, and one with a key twice
+{
+  printf '\003{"seq":42,"time":"2024-06-01T12:39:51.491Z","source":"app","stream":"app","origin":{"kind":"file","path":"/var/log/a.log"},"level":"warn","message":"h\\u0001\\"x","fields":{"a":[1,2.5,{"b":null}],"c":true}}\n'
+  printf '{"seq":0,"time":"0000-01-01T00:00:00.000Z","source":"","stream":"s","origin":{},"host":"h","app":"a","message":"","fields":{"t":1717245591.4912128}}\n'
+  printf '{"seq":7,"time":"9999-12-31T23:59:59.999Z","source":"a","stream":"a","origin":{"k":1,"k":2},"message":"m","fields":{}}'
+} >"$dir/seeds-relay/wire"
+relay_args=(-max_len=70000 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -max_total_time="$relay_secs" -artifact_prefix="$dir/artifacts/relay-")
+if [ -n "${FUZZ_RUNS:-}" ]; then relay_args+=(-runs="$FUZZ_RUNS"); fi
+echo "fuzz: $dir/fuzz_relay ${relay_args[*]} $dir/corpus-relay $dir/seeds-relay"
+"$dir/fuzz_relay" "${relay_args[@]}" "$dir/corpus-relay" "$dir/seeds-relay"
 
 echo "fuzz: $dir/fuzz_core ${args[*]} $dir/corpus $dir/seeds"
 exec "$dir/fuzz_core" "${args[@]}" "$dir/corpus" "$dir/seeds"

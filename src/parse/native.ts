@@ -24,6 +24,13 @@ export interface NativeParse {
   step(region: Uint8Array, out: Uint8Array, ends: Uint32Array, msg: Uint32Array, times: Float64Array, levels: Uint8Array, mid: Uint8Array, st: Float64Array): number;
   /** The number of '\n' in the bytes. */
   count(bytes: Uint8Array): number;
+  /**
+   * The lines of bytes[pos..] scanned as relayed wire records (native/relay_core.c, the twin of
+   * sources/records/relay.ts's scan): line i's RELAY_SLOTS int32 at out[i * RELAY_SLOTS], its time
+   * at times[i]; as many lines as both arrays have room for. Returns the lines scanned.
+   */
+  relayScan(bytes: Uint8Array, pos: number, out: Int32Array, times: Float64Array): number;
+  readonly relaySlots: number;
   readonly stateSize: number;
   readonly abi: number;
   /** The id of the generated tables it was built from (native/tables.h FP_TABLES_ID). */
@@ -34,7 +41,7 @@ export interface NativeParse {
  * The version of the interface above and of the tables below: native/gen-tables.ts writes it into
  * native/tables.h and the addon exports it; a build from another version is not loaded.
  */
-export const NATIVE_ABI = 2;
+export const NATIVE_ABI = 3;
 
 /** Slots of the state array shared with the native code (native/gen-tables.ts generates its enum from this). */
 export const ST = {
@@ -59,6 +66,13 @@ export const ST = {
 } as const;
 
 export const STEP = { DONE: 0, BAIL: 1, ROOM: 2 } as const;
+
+/** A relay scan's int32 slots per line (native/relay_core.h RL_*). */
+export const RELAY = { START: 0, END: 1, SEQ_END: 2, T1: 3, O1: 4, M0: 5, M1: 6, LEVEL: 7 } as const;
+export const RELAY_SLOTS = 8;
+/** RELAY.SEQ_END's answers other than a position: not a record to relay; JS's scan decides (a number C cannot). */
+export const RELAY_NO = -1;
+export const RELAY_UNSURE = -2;
 
 export const FORMAT_CODE: Readonly<Record<Format, number>> = { auto: 0, json: 1, logfmt: 2, syslog: 3, plain: 4 };
 
@@ -96,6 +110,7 @@ function load(): { native: NativeParse | undefined; why: string } {
     const require = createRequire(import.meta.url);
     const m = require('../../build/Release/sluice_fastparse.node') as NativeParse;
     if (m.abi !== NATIVE_ABI) return { native: undefined, why: `native ABI ${String(m.abi)}, expected ${NATIVE_ABI} (rebuild: npm rebuild)` };
+    if (m.relaySlots !== RELAY_SLOTS) return { native: undefined, why: `native relay slots ${String(m.relaySlots)}, expected ${RELAY_SLOTS} (rebuild: npm rebuild)` };
     if (m.stateSize !== Object.keys(ST).length) return { native: undefined, why: `native state size ${m.stateSize}, expected ${Object.keys(ST).length} (rebuild: npm rebuild)` };
     return { native: m, why: 'loaded' };
   } catch (err) {

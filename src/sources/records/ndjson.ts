@@ -11,6 +11,7 @@ import type { LogRecord } from '../../core/record.js';
 import { isUtf8 } from 'node:buffer';
 import { LineSplitter } from '../../framing/lines.js';
 import type { RawRecords, Relay } from './relay.js';
+import { nativeParse, RELAY, RELAY_SLOTS, RELAY_UNSURE, type NativeParse } from '../../parse/native.js';
 import { checkRecord, parseRecord, type RecordContext, type RecordReason } from './record.js';
 
 /** Bad records listed in an answer (the count says how many there were in all). */
@@ -110,29 +111,55 @@ export function checkNdjsonBytes(bytes: Buffer, ctx: RecordContext, t: RecordTal
  * are checked by checkNdjsonBytes and handed to `good` (which writes them),
  * so the records keep their order and a bad line its number.
  */
-export function relayNdjsonBytes(bytes: Buffer, relay: Relay, recs: RawRecords, ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {
+export function relayNdjsonBytes(bytes: Buffer, relay: Relay, recs: RawRecords, ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void, native: NativeParse | null | undefined = nativeParse): void {
   if (!isUtf8(bytes)) {
     checkNdjsonBytes(bytes, ctx, t, good);
     return;
   }
   const n = bytes.length;
-  let p = 0;
   /** Where the run of lines not relayed began, or -1. */
   let slow = -1;
-  while (p < n) {
-    const nl = bytes.indexOf(10, p);
-    const end = nl < 0 ? n : nl;
-    if (relay.scan(bytes, p, end)) {
-      if (slow >= 0) checkNdjsonBytes(bytes.subarray(slow, p), ctx, t, good);
-      slow = -1;
-      relay.write(recs);
-      t.accepted++;
-      if (nl >= 0) t.newlines++;
-    } else if (slow < 0) slow = p;
-    p = end + 1;
+  /** The line at [p, end): relayed (its parts found by the last scan) or not. */
+  const line = (p: number, end: number, ok: boolean): void => {
+    if (!ok) {
+      if (slow < 0) slow = p;
+      return;
+    }
+    if (slow >= 0) checkNdjsonBytes(bytes.subarray(slow, p), ctx, t, good);
+    slow = -1;
+    relay.write(recs);
+    t.accepted++;
+    if (end < n) t.newlines++;
+  };
+  if (native === undefined || native === null) {
+    for (let p = 0; p < n; ) {
+      const nl = bytes.indexOf(10, p);
+      const end = nl < 0 ? n : nl;
+      line(p, end, relay.scan(bytes, p, end));
+      p = end + 1;
+    }
+  } else {
+    // the native twin scans lines in blocks; a line with a number only JS can judge is scanned again by JS
+    for (let p = 0; p < n; ) {
+      const k = native.relayScan(bytes, p, slots, times);
+      for (let i = 0; i < k; i++) {
+        const o = i * RELAY_SLOTS;
+        const s = slots[o + RELAY.START]!;
+        const e = slots[o + RELAY.END]!;
+        const q = slots[o + RELAY.SEQ_END]!;
+        if (q >= 0) relay.found(bytes, slots, o, times[i]!);
+        line(s, e, q >= 0 || (q === RELAY_UNSURE && relay.scan(bytes, s, e)));
+        p = e + 1;
+      }
+    }
   }
   if (slow >= 0) checkNdjsonBytes(bytes.subarray(slow, n), ctx, t, good);
 }
+
+/** The native scan's results for one block of lines (per thread). */
+const BLOCK_LINES = 1024;
+const slots = new Int32Array(BLOCK_LINES * RELAY_SLOTS);
+const times = new Float64Array(BLOCK_LINES);
 
 /** Check a raw batch's items (strings, or UTF-8 bytes of whole lines) as NDJSON records into one tally. */
 export function checkNdjsonItems(items: readonly (string | Uint8Array)[], ctx: RecordContext, t: RecordTally, good: (r: LogRecord) => void): void {

@@ -4,6 +4,7 @@
  * origin.from): the same bytes, message places, times, levels and tally,
  * over records the wire writer wrote and over lines changed from them.
  */
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LEVELS, type LogRecord, type Origin } from '../../core/record.js';
@@ -12,6 +13,10 @@ import { Records } from '../../parse/render.js';
 import { middleText, serializeRecord } from '../../wire/json.js';
 import { checkNdjsonBytes, newTally, relayNdjsonBytes, type RecordTally } from './ndjson.js';
 import { isoMs, Relay } from './relay.js';
+import { nativeParse, RELAY, RELAY_NO, RELAY_SLOTS, type NativeParse } from '../../parse/native.js';
+
+/** The native scan (when built) and its JS twin. */
+const SCANS = nativeParse !== undefined ? [nativeParse, null] : [null];
 
 const SOURCE = 'edge';
 const STREAM = 'edge';
@@ -48,7 +53,7 @@ function general(body: Buffer, seqDigits: number): Out {
   return result(recs, tally);
 }
 
-function relayed(body: Buffer, seqDigits: number): Out & { relayed: number } {
+function relayed(body: Buffer, seqDigits: number, native: NativeParse | null | undefined = nativeParse): Out & { relayed: number } {
   const origin = Object.freeze(JSON.parse(ORIGIN_JSON) as Origin);
   const ctx = { source: SOURCE, stream: STREAM, origin, now: 1_000 };
   const recs = records(seqDigits);
@@ -56,10 +61,13 @@ function relayed(body: Buffer, seqDigits: number): Out & { relayed: number } {
   const tally = newTally();
   const relay = Relay.for((o) => middleText(SOURCE, STREAM, o), ORIGIN_JSON)!;
   let slow = 0;
-  relayNdjsonBytes(body, relay, recs, ctx, tally, (r) => {
-    slow++;
-    recs.put(r, r.time, r.origin === origin ? mid : middleText(SOURCE, STREAM, JSON.stringify(r.origin)));
-  });
+  relayNdjsonBytes(
+    body, relay, recs, ctx, tally, (r) => {
+      slow++;
+      recs.put(r, r.time, r.origin === origin ? mid : middleText(SOURCE, STREAM, JSON.stringify(r.origin)));
+    },
+    native,
+  );
   return { ...result(recs, tally), relayed: tally.accepted - slow };
 }
 
@@ -132,9 +140,9 @@ describe('relayed wire records', () => {
   it('come out as the general check writes them, over generated records and changed lines (whole records and tails)', () => {
     let relayedLines = 0;
     fc.assert(
-      fc.property(body, fc.constantFrom(0, 3, 16), (b, seqDigits) => {
+      fc.property(body, fc.constantFrom(0, 3, 16), fc.constantFrom(...SCANS), (b, seqDigits, native) => {
         const want = general(b, seqDigits);
-        const { relayed: n, ...got } = relayed(b, seqDigits);
+        const { relayed: n, ...got } = relayed(b, seqDigits, native);
         relayedLines += n;
         expect(got).toEqual(want);
       }),
@@ -144,10 +152,43 @@ describe('relayed wire records', () => {
     expect(relayedLines).toBeGreaterThan(2500);
   });
 
+  it.runIf(nativeParse !== undefined)('the native scan and its JS twin agree: a line C relays JS relays with the same parts, a line C refuses JS refuses', () => {
+    const slots = new Int32Array(64 * RELAY_SLOTS);
+    const times = new Float64Array(64);
+    const relay = Relay.for((o) => middleText(SOURCE, STREAM, o), ORIGIN_JSON)!;
+    let cRelayed = 0;
+    fc.assert(
+      fc.property(body, (b) => {
+        fc.pre(isUtf8(b));
+        const k = nativeParse!.relayScan(b, 0, slots, times);
+        for (let i = 0; i < k; i++) {
+          const o = i * RELAY_SLOTS;
+          const [s, e, q] = [slots[o + RELAY.START]!, slots[o + RELAY.END]!, slots[o + RELAY.SEQ_END]!];
+          const js = relay.scan(b, s, e);
+          if (q === RELAY_NO) expect(js, b.toString('utf8', s, e)).toBe(false);
+          if (q >= 0) {
+            cRelayed++;
+            expect(js, b.toString('utf8', s, e)).toBe(true);
+            // the same parts: what JS found written out equals what C found written out
+            const a = records(0);
+            relay.write(a);
+            const c = records(0);
+            relay.found(b, slots, o, times[i]!);
+            relay.write(c);
+            expect(result(c, newTally())).toEqual(result(a, newTally()));
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(cRelayed).toBeGreaterThan(1000);
+  });
+
   it('takes a record the wire writer wrote, and declines one it did not write that way', () => {
     const rec: LogRecord = { seq: 42, time: 1717245591491, received: 0, source: 'app', stream: 'app', origin: { kind: 'file', path: '/var/log/ü.log' }, level: 'warn', message: 'héllo "x"\n\u0001', fields: { a: [1, 2.5, { b: null }], c: true } };
     const wire = serializeRecord(rec);
-    const takes = (line: string) => relayed(Buffer.from(line + '\n', 'utf8'), 0).relayed === 1;
+    const takes = (line: string) => SCANS.every((n) => relayed(Buffer.from(line + '\n', 'utf8'), 0, n).relayed === 1);
+    const declines = (line: string) => SCANS.every((n) => relayed(Buffer.from(line + '\n', 'utf8'), 0, n).relayed === 0);
     expect(takes(wire)).toBe(true);
     const declined = [
       wire.replace('"a":', '"c":'), // a key twice
@@ -167,7 +208,7 @@ describe('relayed wire records', () => {
     ];
     for (const line of declined) {
       expect(line).not.toBe(wire);
-      expect(takes(line), line).toBe(false);
+      expect(declines(line), line).toBe(true);
       const b = Buffer.from(line + '\n', 'utf8');
       expect(relayed(b, 0)).toMatchObject(general(b, 0));
     }
@@ -177,10 +218,12 @@ describe('relayed wire records', () => {
     const line = (v: string) => `{"seq":1,"time":"2024-06-01T12:39:51.491Z","source":"a","stream":"a","origin":{"a":"${v}"},"message":"m","fields":{}}`;
     // the same length, the last byte of the origin's value a raw tab (not JSON): refused, not relayed as the line before it was
     const b = Buffer.from(line('abcd') + '\n' + line('abc\t') + '\n', 'utf8');
-    const got = relayed(b, 0);
-    expect(got.relayed).toBe(1);
-    expect(got).toMatchObject(general(b, 0));
-    expect(got.tally.reasons).toEqual({ bad_json: 1 });
+    for (const native of SCANS) {
+      const got = relayed(b, 0, native);
+      expect(got.relayed).toBe(1);
+      expect(got).toMatchObject(general(b, 0));
+      expect(got.tally.reasons).toEqual({ bad_json: 1 });
+    }
   });
 
   it('reads the wire time as epoch ms over years 0 to 9999', () => {

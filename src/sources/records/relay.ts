@@ -25,6 +25,7 @@
  * bench/forward.ts.
  */
 import { LEVELS } from '../../core/record.js';
+import { RELAY } from '../../parse/native.js';
 
 /** Where relayed records are written (parse/render.ts Records). */
 export interface RawRecords {
@@ -313,7 +314,21 @@ export class Relay {
     return true;
   }
 
-  /** Write the record the last true `scan` found into `recs`. */
+  /** Take the parts of the line `b[s, e)` the native scan found (its slots at `slots[o..]`), as a true `scan` would. */
+  found(b: Buffer, slots: Int32Array, o: number, time: number): void {
+    this.#b = b;
+    this.#s = slots[o + RELAY.START]!;
+    this.#e = slots[o + RELAY.END]!;
+    this.#seqEnd = slots[o + RELAY.SEQ_END]!;
+    this.#t1 = slots[o + RELAY.T1]!;
+    this.#o1 = slots[o + RELAY.O1]!;
+    this.#m0 = slots[o + RELAY.M0]!;
+    this.#m1 = slots[o + RELAY.M1]!;
+    this.#time = time;
+    this.#level = slots[o + RELAY.LEVEL]!;
+  }
+
+  /** Write the record the last true `scan` (or `found`) found into `recs`. */
   write(recs: RawRecords): void {
     const b = this.#b, s = this.#s, e = this.#e, seqEnd = this.#seqEnd, t1 = this.#t1, o1 = this.#o1;
     // `,"time":"T` + this source's segment + `{"seq":N` + `,"source":..,"origin":{..}` + `}}` + the rest
