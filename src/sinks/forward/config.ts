@@ -34,7 +34,7 @@ export const forwardSchema = z
     batch_records: z.number().int().positive().default(10_000).describe('Records per batch at most.'),
     batch_bytes: size('Bytes of NDJSON per batch at most (before gzip).').default(1024 * 1024),
     batch_age: duration('A partial batch is sealed and sent after this long.').default(1_000),
-    gzip: z.boolean().default(true).describe('Compress each batch (Content-Encoding: gzip, level 1) before it is spooled and sent.'),
+    gzip: z.boolean().default(true).describe('Compress each batch (Content-Encoding: gzip, level 1) as it is sent (the next one while the one before it is on its way); the spool holds batches uncompressed.'),
     fsync: z
       .enum(['batch', 'interval', 'off'])
       .default('interval')
