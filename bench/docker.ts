@@ -25,7 +25,7 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,6 +36,7 @@ import { DockerSource } from '../src/sources/docker/source.js';
 import { DockerClient } from '../src/sources/docker/client.js';
 import { defaultParseThreads, ParsePool } from '../src/parse/pool.js';
 import { hasDockerd, skipReason, startEngine } from '../test/helpers/dockerd.js';
+import { processCpuSeconds } from './util.js';
 
 class CountingPipeline implements Pipeline {
   records = 0;
@@ -72,6 +73,8 @@ class CountingPipeline implements Pipeline {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const LINE = 'chatty line with a payload of some length: the quick brown fox jumps over the lazy dog';
 
+const round2 = (x: number): number => Number(x.toFixed(2));
+
 export async function benchDocker(opts: { windowMs?: number; historyLines?: number } = {}): Promise<Array<Record<string, unknown>>> {
   const windowMs = opts.windowMs ?? 5000;
   const historyLines = opts.historyLines ?? 300_000;
@@ -80,6 +83,9 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
     return [];
   }
   const engine = await startEngine();
+  // dockerd's own CPU while each case runs: on two cores the engine serving the log and its reader share the machine
+  const dockerdPid = Number(readFileSync(path.join(engine.dir, 'docker.pid'), 'utf8').trim());
+  const dockerd = (): number => processCpuSeconds(dockerdPid);
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-docker-'));
   const results: Array<Record<string, unknown>> = [];
   const pool = new ParsePool(defaultParseThreads());
@@ -144,16 +150,20 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       await sleep(1000); // warm-up
       const r0 = p.records;
       const t0 = performance.now();
+      const d0 = dockerd();
       await sleep(windowMs);
       const n = p.records - r0;
       const secs = (performance.now() - t0) / 1000;
+      const dCores = (dockerd() - d0) / secs;
       await src.stop();
-      results.push({ case: 'docker-live', lines_per_s: Math.round(n / secs), window_s: Number(secs.toFixed(2)), line_bytes: LINE.length + 7 });
+      results.push({ case: 'docker-live', lines_per_s: Math.round(n / secs), window_s: Number(secs.toFixed(2)), line_bytes: LINE.length + 7, dockerd_cores: round2(dCores) });
       // the engine alone, following the same container for the same window
+      let d1 = dockerd();
       const raw = await engineRead('chatty', true, windowMs);
-      results.push({ case: 'docker-live-engine', lines_per_s: Math.round(raw.lines / raw.secs), window_s: Number(raw.secs.toFixed(2)) });
+      results.push({ case: 'docker-live-engine', lines_per_s: Math.round(raw.lines / raw.secs), window_s: Number(raw.secs.toFixed(2)), dockerd_cores: round2((dockerd() - d1) / raw.secs) });
+      d1 = dockerd();
       const raw2 = await rawRead('chatty', true, windowMs);
-      results.push({ case: 'docker-live-engine-raw', lines_per_s: Math.round(raw2.lines / raw2.secs), window_s: Number(raw2.secs.toFixed(2)) });
+      results.push({ case: 'docker-live-engine-raw', lines_per_s: Math.round(raw2.lines / raw2.secs), window_s: Number(raw2.secs.toFixed(2)), dockerd_cores: round2((dockerd() - d1) / raw2.secs) });
       await engine.docker(['rm', '-f', 'chatty']);
     }
     // history
@@ -169,6 +179,7 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       const src = new DockerSource(cfg, { dataDir: path.join(dir, 'hist'), parsePool: pool });
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
+      const d0 = dockerd();
       await src.start(p);
       // The container has exited (the listing shows running ones only): starting it again
       // prints nothing more, and its start event makes the source read the whole history.
@@ -176,18 +187,22 @@ export async function benchDocker(opts: { windowMs?: number; historyLines?: numb
       for (let i = 0; i < 6000 && p.records < historyLines; i++) await sleep(20);
       const secs = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
+      const dUs = ((dockerd() - d0) * 1e6) / p.records;
       await src.stop();
       // secs counts from the source's start, through `docker start` and the event it waits for;
       // read_lines_per_s counts from its first record to its last, as the engine's reader is timed
       const readSecs = (p.lastAt - p.firstAt) / 1000;
-      results.push({ case: 'docker-history', lines: p.records, lines_per_s: Math.round(p.records / secs), secs: Number(secs.toFixed(2)), read_lines_per_s: Math.round(p.records / readSecs), read_secs: Number(readSecs.toFixed(2)), cpu_us_per_line: Number(((cpu.user + cpu.system) / p.records).toFixed(2)) });
+      results.push({ case: 'docker-history', lines: p.records, lines_per_s: Math.round(p.records / secs), secs: Number(secs.toFixed(2)), read_lines_per_s: Math.round(p.records / readSecs), read_secs: Number(readSecs.toFixed(2)), cpu_us_per_line: Number(((cpu.user + cpu.system) / p.records).toFixed(2)), dockerd_us_per_line: round2(dUs) });
+      let d1 = dockerd();
       const raw = await engineRead('history', false, 0);
-      results.push({ case: 'docker-history-engine', lines: raw.lines, lines_per_s: Math.round(raw.lines / raw.secs), secs: Number(raw.secs.toFixed(2)) });
+      results.push({ case: 'docker-history-engine', lines: raw.lines, lines_per_s: Math.round(raw.lines / raw.secs), secs: Number(raw.secs.toFixed(2)), dockerd_us_per_line: round2(((dockerd() - d1) * 1e6) / raw.lines) });
+      d1 = dockerd();
       const raw2 = await rawRead('history', false, 0);
-      results.push({ case: 'docker-history-engine-raw', lines: raw2.lines, lines_per_s: Math.round(raw2.lines / raw2.secs), secs: Number(raw2.secs.toFixed(2)) });
+      results.push({ case: 'docker-history-engine-raw', lines: raw2.lines, lines_per_s: Math.round(raw2.lines / raw2.secs), secs: Number(raw2.secs.toFixed(2)), dockerd_us_per_line: round2(((dockerd() - d1) * 1e6) / raw2.lines) });
       // the container wrote historyLines lines: curl's rate is over those
+      d1 = dockerd();
       const curl = await curlHistory('history');
-      if (curl) results.push({ case: 'docker-history-engine-curl', lines: historyLines, bytes: curl.bytes, lines_per_s: Math.round(historyLines / curl.secs), secs: Number(curl.secs.toFixed(2)) });
+      if (curl) results.push({ case: 'docker-history-engine-curl', lines: historyLines, bytes: curl.bytes, lines_per_s: Math.round(historyLines / curl.secs), secs: Number(curl.secs.toFixed(2)), dockerd_us_per_line: round2(((dockerd() - d1) * 1e6) / historyLines) });
     }
   } finally {
     await pool.close();

@@ -182,18 +182,21 @@ function ticksPerSecond(): number {
  * GiB is the steadier efficiency figure beside it.
  */
 export function treeCpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the comm field.
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      /* gone */
-    }
+  let s = 0;
+  for (const p of processTree(pid)) s += processCpuSeconds(p);
+  return s;
+}
+
+/** CPU seconds (user + system, all threads) used so far by the process `pid` alone (0 when it is gone). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the comm field.
+    return (Number(f[11]) + Number(f[12])) / ticksPerSecond();
+  } catch {
+    return 0; // gone
   }
-  return ticks / ticksPerSecond();
 }
 
 // ---------------------------------------------------------------- stats
