@@ -70,6 +70,8 @@ async function runCase(gzip: boolean): Promise<Record<string, unknown>> {
       spool_mib_per_s: (fw.counters.bytes_sent ?? 0) / MiB / wallS,
       batches: fw.counters.batches_sent,
       retries: fw.counters.retries,
+      // from the POST to the central's answer, per batch (one batch is in flight at a time)
+      send_ms_avg: Number(((fw.counters.send_ms_total ?? 0) / Math.max(1, fw.counters.batches_sent ?? 0)).toFixed(1)),
       agent_cpu_s: agent.cpu() - cpuA,
       central_cpu_s: central.cpu() - cpuC,
       input_mib: statSync(file).size / MiB,
