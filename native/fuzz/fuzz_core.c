@@ -50,14 +50,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                  \
-  do {                                                    \
-    if (!(cond)) {                                        \
-      fprintf(stderr, "fuzz_core: invariant: " __VA_ARGS__); \
-      fprintf(stderr, " (%s:%d: %s)\n", __FILE__, __LINE__, #cond); \
-      abort();                                            \
-    }                                                     \
-  } while (0)
+#define FUZZ_NAME "fuzz_core"
+#include "fuzz/check.h"
 
 static const char MID[] = "\",\"source\":\"app\",\"stream\":\"main\",\"origin\":{\"kind\":\"file\",\"path\":\"/var/log/app \\\"\xc3\xbc\\\".log\"}";
 #define MID_LEN (sizeof(MID) - 1)

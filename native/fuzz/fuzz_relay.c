@@ -28,14 +28,8 @@
 #define FP_CORE_TABLES 1
 #include "fastparse_core.h"
 
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "fuzz_relay: invariant: " __VA_ARGS__);         \
-      fprintf(stderr, " (%s:%d: %s)\n", __FILE__, __LINE__, #cond);   \
-      abort();                                                        \
-    }                                                                 \
-  } while (0)
+#define FUZZ_NAME "fuzz_relay"
+#include "fuzz/check.h"
 
 static const size_t BLOCKS[4] = {1, 2, 7, 1024};
 

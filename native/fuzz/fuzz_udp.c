@@ -33,14 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                            \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      fprintf(stderr, "fuzz_udp: invariant: " __VA_ARGS__);         \
-      fprintf(stderr, " (%s:%d: %s)\n", __FILE__, __LINE__, #cond); \
-      abort();                                                      \
-    }                                                               \
-  } while (0)
+#define FUZZ_NAME "fuzz_udp"
+#include "fuzz/check.h"
 
 #define MAX_DGRAMS 256
 #define CANARY 0xa5
