@@ -142,6 +142,11 @@ export function relayNdjsonBytes(bytes: Buffer, relay: Relay, recs: RawRecords, 
     // the native twin scans lines in blocks; a line with a number only JS can judge is scanned again by JS
     for (let p = 0; p < n; ) {
       const k = native.relayScan(bytes, p, slots, times);
+      if (k === 0) {
+        // cannot happen with these arrays; were it to, the rest is checked the general way rather than looped on
+        if (slow < 0) slow = p;
+        break;
+      }
       for (let i = 0; i < k; i++) {
         const o = i * RELAY_SLOTS;
         const s = slots[o + RELAY.START]!;

@@ -184,6 +184,23 @@ describe('relayed wire records', () => {
     expect(cRelayed).toBeGreaterThan(1000);
   });
 
+  it.runIf(nativeParse !== undefined)('the native scan refuses arguments of the wrong kind or out of range, and scans no more lines than its arrays hold', () => {
+    const n = nativeParse!;
+    const b = Buffer.from('{"a":1}\n{"b":2}\n{"c":3}\n');
+    const slots = new Int32Array(2 * RELAY_SLOTS);
+    const times = new Float64Array(2);
+    expect(() => n.relayScan(new Uint16Array(4) as unknown as Uint8Array, 0, slots, times)).toThrow(/bytes/);
+    expect(() => n.relayScan(b, b.length + 1, slots, times)).toThrow(/pos/);
+    expect(() => n.relayScan(b, 1.5, slots, times)).toThrow(/pos/);
+    expect(() => n.relayScan(b, 0, new Uint32Array(16) as unknown as Int32Array, times)).toThrow(/out/);
+    expect(() => n.relayScan(b, 0, slots, new Float32Array(2) as unknown as Float64Array)).toThrow(/times/);
+    // two lines' room: two lines, and the first line's bytes and its '\n' as it found them
+    expect(n.relayScan(b, 0, slots, times)).toBe(2);
+    expect([slots[RELAY.START], slots[RELAY.END], slots[RELAY_SLOTS + RELAY.START], slots[RELAY.SEQ_END]]).toEqual([0, 7, 8, RELAY_NO]);
+    expect(n.relayScan(b, 16, slots, new Float64Array(1))).toBe(1);
+    expect(n.relayScan(b, 0, new Int32Array(RELAY_SLOTS - 1), times)).toBe(0);
+  });
+
   it('takes a record the wire writer wrote, and declines one it did not write that way', () => {
     const rec: LogRecord = { seq: 42, time: 1717245591491, received: 0, source: 'app', stream: 'app', origin: { kind: 'file', path: '/var/log/ü.log' }, level: 'warn', message: 'héllo "x"\n\u0001', fields: { a: [1, 2.5, { b: null }], c: true } };
     const wire = serializeRecord(rec);
