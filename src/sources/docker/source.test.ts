@@ -459,6 +459,18 @@ describe('checkpoint store', () => {
 });
 
 describe('state and its reason', () => {
+  it('names the errno, not a word of the socket path that looks like one', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-fd-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const socket = path.join(dir, 'EXAMPLE', 'EACCES-ETIRVT', 'docker.sock');
+    const cfg = dockerSourceSchema.parse({ name: 'fake', type: 'docker', socket: `unix://${socket}`, reconcile_interval: '1h' });
+    const src = new DockerSource(cfg, { dataDir: dir });
+    cleanup.push(() => src.stop());
+    await src.start(new CollectingPipeline());
+    await waitFor('the error state', () => src.status().state === 'error');
+    expect(src.status().last_error).toMatchObject({ code: 'ENOENT' });
+  });
+
   it('is error with ENOENT while the engine socket is absent, and running again (recovered) once the engine listens', async () => {
     const fake = new FakeDocker(); // not listening yet: its socket does not exist
     const dir = mkdtempSync(path.join(tmpdir(), 'sluice-fd-'));

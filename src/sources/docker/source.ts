@@ -229,8 +229,9 @@ export class DockerSource implements Source {
 function engineProblem(socket: string, err: unknown): Problem {
   if (err === undefined) return { code: 'disconnected', message: `the Docker engine at ${socket} ended the events stream; reconnecting` };
   const p = problemOf(err);
-  // the client wraps socket errors as SLUICE_ERR_DOCKER_UNREACHABLE: the errno in its message is what an operator acts on
-  const code = /\b(E[A-Z]{3,})\b/.exec(p.message)?.[1] ?? p.code;
+  // the client wraps socket errors as SLUICE_ERR_DOCKER_UNREACHABLE: the errno in its message is what an operator
+  // acts on, looked for outside the paths it names (a directory called EXAMPLE is not an errno)
+  const code = /\b(E[A-Z]{3,})\b/.exec(p.message.replace(/\/\S*/g, ' '))?.[1] ?? p.code;
   const hint: Record<string, string> = {
     ENOENT: 'no such socket (is Docker installed and running?)',
     ECONNREFUSED: 'nothing listens on the socket (is dockerd running?)',
