@@ -51,7 +51,7 @@
 #include <string.h>
 
 #define FUZZ_NAME "fuzz_core"
-#include "fuzz/check.h"
+#include "fuzz/fuzz.h"
 
 static const char MID[] = "\",\"source\":\"app\",\"stream\":\"main\",\"origin\":{\"kind\":\"file\",\"path\":\"/var/log/app \\\"\xc3\xbc\\\".log\"}";
 #define MID_LEN (sizeof(MID) - 1)
@@ -547,31 +547,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifdef FUZZ_STANDALONE
-/* replay: each file named is one input */
-int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    if (f == NULL) {
-      perror(argv[i]);
-      return 2;
-    }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-      if (len == cap) {
-        cap = cap * 2 + 65536;
-        buf = xrealloc(buf, cap);
-      }
-      size_t r = fread(buf + len, 1, cap - len, f);
-      if (r == 0) break;
-      len += r;
-    }
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, len);
-    free(buf);
-  }
-  printf("fuzz_core: %d inputs replayed\n", argc - 1);
-  return 0;
-}
-#endif

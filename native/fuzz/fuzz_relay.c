@@ -29,7 +29,7 @@
 #include "fastparse_core.h"
 
 #define FUZZ_NAME "fuzz_relay"
-#include "fuzz/check.h"
+#include "fuzz/fuzz.h"
 
 static const size_t BLOCKS[4] = {1, 2, 7, 1024};
 
@@ -76,16 +76,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    if (f == NULL) continue;
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-  }
-  return 0;
-}
-#endif

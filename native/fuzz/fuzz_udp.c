@@ -34,7 +34,7 @@
 #include <string.h>
 
 #define FUZZ_NAME "fuzz_udp"
-#include "fuzz/check.h"
+#include "fuzz/fuzz.h"
 
 #define MAX_DGRAMS 256
 #define CANARY 0xa5
@@ -259,20 +259,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv) {
-  for (int a = 1; a < argc; a++) {
-    FILE *f = fopen(argv[a], "rb");
-    if (!f) continue;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(len > 0 ? (size_t)len : 1);
-    size_t got = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(b, got);
-    free(b);
-  }
-  return 0;
-}
-#endif
