@@ -156,24 +156,23 @@ static int d4(const uint8_t *s, int n, int p) {
   int a = d2(s, n, p), b = d2(s, n, p + 2);
   return a < 0 || b < 0 ? -1 : a * 100 + b;
 }
-/* Days since 1970-01-01 (H. Hinnant's days_from_civil); y >= 1968 here (validDateTime) */
-static double daysFromCivil(int y, int m, int d) {
+int64_t fp_days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2 ? 1 : 0;
-  int era = y / 400;
-  int yoe = y - era * 400;
-  int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return (double)era * 146097 + doe - 719468;
+  int64_t era = (y >= 0 ? y : y - 399) / 400; /* floor division: a year before 1 too */
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
 }
-static int daysInMonth(int y, int m) {
+int fp_days_in_month(int64_t y, int m) {
   if (m == 2) return ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : 28;
   return m == 4 || m == 6 || m == 9 || m == 11 ? 30 : 31;
 }
 static int validDateTime(int y, int mo, int d, int h, int mi, int sec) {
-  return y >= 1969 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60;
+  return y >= 1969 && mo >= 1 && mo <= 12 && d >= 1 && d <= fp_days_in_month(y, mo) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60;
 }
 static double utcMs(int y, int mo, int d, int h, int mi, int sec, int ms) {
-  return ((daysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000.0 + ms;
+  return (((double)fp_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000.0 + ms;
 }
 /* Local wall time: only decided here when the process zone is UTC; else the line goes to JS. */
 static double localMs(int y, int mo, int d, int h, int mi, int sec, int ms) {

@@ -106,6 +106,12 @@ typedef struct FpCall {
  */
 int fp_step(FpCall *c);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, any year (H. Hinnant's days_from_civil). */
+int64_t fp_days_from_civil(int64_t y, int m, int d);
+
+/* Days in month m (1-12) of year y. */
+int fp_days_in_month(int64_t y, int m);
+
 /* The number of '\n' in s[0, n). */
 size_t fp_count_newlines(const uint8_t *s, size_t n);
 

@@ -182,27 +182,17 @@ static int dd(const uint8_t *b, size_t p) {
   return h >= 0 && h <= 9 && l >= 0 && l <= 9 ? h * 10 + l : -1;
 }
 
-static int64_t floorDiv(int64_t a, int64_t d) { return a >= 0 ? a / d : -((-a + d - 1) / d); }
-
 /* epoch ms of `YYYY-MM-DDTHH:MM:SS.mmmZ` at b[p, p + 24) (relay.ts isoMs), or 0 with *ok = 0 */
 static double isoMs(const uint8_t *b, size_t p, int *ok) {
-  static const int DAYS_IN[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   *ok = 0;
   if (b[p + 4] != '-' || b[p + 7] != '-' || b[p + 10] != 'T' || b[p + 13] != ':' || b[p + 16] != ':' || b[p + 19] != '.' || b[p + 23] != 'Z') return 0;
   int yh = dd(b, p), yl = dd(b, p + 2), mo = dd(b, p + 5), d = dd(b, p + 8);
   int h = dd(b, p + 11), mi = dd(b, p + 14), sec = dd(b, p + 17), m1 = dd(b, p + 20), m2 = b[p + 22] - '0';
   if (yh < 0 || yl < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || m1 < 0 || m2 < 0 || m2 > 9) return 0;
   int y = yh * 100 + yl;
-  int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-  if (d > DAYS_IN[mo - 1] + (mo == 2 && leap)) return 0;
-  int64_t yy = mo <= 2 ? y - 1 : y;
-  int64_t era = floorDiv(yy, 400);
-  int64_t yoe = yy - era * 400;
-  int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  int64_t days = era * 146097 + doe - 719468;
+  if (d > fp_days_in_month(y, mo)) return 0;
   *ok = 1;
-  return (double)(days * 86400000 + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)sec * 1000 + m1 * 10 + m2);
+  return (double)((fp_days_from_civil(y, mo, d) * 24 + h) * 3600000 + (int64_t)mi * 60000 + (int64_t)sec * 1000 + m1 * 10 + m2);
 }
 
 /* one line b[s, e): the slots from RL_SEQ_END on (RL_SEQ_END -1: not relayed) */

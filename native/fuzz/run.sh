@@ -40,10 +40,11 @@ cflags=(-std=gnu11 -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -Inative
 "$cc" "${cflags[@]}" "${san[@]}" -c native/fuzz/fuzz_udp.c -o "$dir/fuzz_udp.o"
 "$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_udp.o" "$dir/udp_core.o" -o "$dir/fuzz_udp"
 
-# the relay scan's core includes the generated tables (its level labels), as the writer's does
+# the relay scan's core includes the generated tables (its level labels), as the writer's does, and
+# takes its date arithmetic from the writer's core
 "$cc" "${cflags[@]}" "${san[@]}" -fsanitize=fuzzer-no-link -c native/relay_core.c -o "$dir/relay_core.o"
 "$cc" "${cflags[@]}" "${san[@]}" -c native/fuzz/fuzz_relay.c -o "$dir/fuzz_relay.o"
-"$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_relay.o" "$dir/relay_core.o" -lm -o "$dir/fuzz_relay"
+"$cc" "${san[@]}" -fsanitize=fuzzer "$dir/fuzz_relay.o" "$dir/relay_core.o" "$dir/fastparse_core.o" -lm -o "$dir/fuzz_relay"
 
 node --import tsx native/fuzz/seeds.ts "$dir/seeds" "$dir/lines.dict"
 

@@ -56,7 +56,8 @@ function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
-function daysInMonth(y: number, m: number): number {
+/** Days in month `m` (1-12) of year `y`, proleptic Gregorian. */
+export function daysInMonth(y: number, m: number): number {
   if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
@@ -79,7 +80,8 @@ function localMs(y: number, mo: number, d: number, h: number, mi: number, sec: n
   return localBase + sec * 1000 + ms;
 }
 
-function utcMs(y: number, mo: number, d: number, h: number, mi: number, sec: number, ms: number): number {
+/** Epoch ms of a UTC date and time (any year; the caller checks the ranges). */
+export function utcMs(y: number, mo: number, d: number, h: number, mi: number, sec: number, ms: number): number {
   return ((daysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000 + ms;
 }
 

@@ -26,6 +26,7 @@
  */
 import { LEVELS } from '../../core/record.js';
 import { RELAY } from '../../parse/native.js';
+import { daysInMonth, utcMs } from '../../parse/time.js';
 
 /** Where relayed records are written (parse/render.ts Records). */
 export interface RawRecords {
@@ -192,7 +193,6 @@ function obj(b: Buffer, p: number, e: number, depth: number): number {
   }
 }
 
-const DAYS_IN = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const dd = (b: Buffer, p: number): number => {
   const h = b[p]! - 48;
   const l = b[p + 1]! - 48;
@@ -206,16 +206,7 @@ export function isoMs(b: Buffer, p: number): number {
   const h = dd(b, p + 11), mi = dd(b, p + 14), s = dd(b, p + 17), m1 = dd(b, p + 20), m2 = b[p + 22]! - 48;
   if (yh < 0 || yl < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || m1 < 0 || m2 < 0 || m2 > 9) return NaN;
   const y = yh * 100 + yl;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (d > DAYS_IN[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return NaN;
-  // days from civil (H. Hinnant), the inverse of wire/json.ts civilDay
-  const yy = mo <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  const days = era * 146_097 + doe - 719_468;
-  return days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + m1 * 10 + m2;
+  return d > daysInMonth(y, mo) ? NaN : utcMs(y, mo, d, h, mi, s, m1 * 10 + m2);
 }
 
 function copy(src: Buffer, s: number, e: number, dst: Buffer, at_: number): number {
