@@ -205,7 +205,7 @@ function checkedJob(job: ParseJob, mid: string): { recs: Records; tally: RecordT
   const midOf = ownMid(job, origin, mid);
   const good = (r: LogRecord): void => recs.put(r, r.time, midOf(r));
   // a forwarded record is copied in by its bytes, not parsed and written again
-  const relay = Relay.for((o) => middleText(job.source, job.stream, o), job.origin);
+  const relay = Relay.for(job.source, job.stream, origin);
   for (const it of job.items) {
     if (typeof it === 'string' || relay === undefined) checkNdjsonItems([it], ctx, tally, good);
     else relayNdjsonBytes(Buffer.from(it.buffer, it.byteOffset, it.length), relay, recs, ctx, tally, good);

@@ -27,6 +27,7 @@
 import { LEVELS } from '../../core/record.js';
 import { RELAY } from '../../parse/native.js';
 import { daysInMonth, utcMs } from '../../parse/time.js';
+import { middleText } from '../../wire/json.js';
 
 /** Where relayed records are written (parse/render.ts Records). */
 export interface RawRecords {
@@ -224,11 +225,10 @@ export class Relay {
     this.#pre = pre;
   }
 
-  /** The relay for records of `source` on `stream` with this origin (its JSON), or undefined when its origin already has a `from`. */
-  static for(middleOf: (originJson: string) => string, originJson: string): Relay | undefined {
-    const o = JSON.parse(originJson) as Record<string, unknown>;
-    if (Object.hasOwn(o, 'from')) return undefined;
-    const text = middleOf(JSON.stringify({ ...o, from: null }));
+  /** The relay for records of `source` on `stream` with this origin, or undefined when its origin already has a `from`. */
+  static for(source: string, stream: string, origin: object): Relay | undefined {
+    if (Object.hasOwn(origin, 'from')) return undefined;
+    const text = middleText(source, stream, JSON.stringify({ ...origin, from: null }));
     if (!text.endsWith('"from":null}')) return undefined;
     return new Relay(Buffer.from(text.slice(0, -5), 'utf8'));
   }
